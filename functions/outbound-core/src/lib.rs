@@ -1,0 +1,13 @@
+//! Shared logic of the outbound voice functions.
+//!
+//! Every Lambda in `functions/` is a thin binary over this library: the handlers take their
+//! AWS clients as arguments so they can be unit tested with faked clients, and the binaries only
+//! build those clients once and hand them over. The contracts between the functions, the state
+//! machine and Terraform are written down in `docs/architecture.md`.
+
+pub mod contact;
+pub mod error;
+pub mod mask;
+pub mod phone;
+pub mod records;
+pub mod telemetry;

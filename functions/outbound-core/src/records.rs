@@ -1,0 +1,158 @@
+//! Records shared by the dialer functions: lane state, outcomes, results and rejects.
+
+use serde::{Deserialize, Serialize};
+
+/// The state of one dialing lane: the Map iteration's state and what the completer sends back
+/// with `SendTaskSuccess` (see `docs/architecture.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneState {
+    pub run_id: String,
+    pub lane: u32,
+    /// Calls this lane has completed in this wave.
+    pub calls: u32,
+    /// Calls this lane may place in this wave (bounds the execution history).
+    pub budget: u32,
+    pub timeout_seconds: u32,
+}
+
+/// How a dialed call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The customer answered (the call reached the flow).
+    Connected,
+    NoAnswer,
+    Busy,
+    /// The call could not be placed or the network failed it.
+    Failed,
+    /// No end was seen within `timeOut` and Connect still reports the call in progress.
+    Timeout,
+    /// The dialer could not place the call (rejected by Connect as invalid).
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Connected => "connected",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Busy => "busy",
+            Outcome::Failed => "failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One line of the results file: one per dialed contact attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    pub campaign: String,
+    pub run_id: String,
+    pub contact_key: String,
+    /// The customer id from the list (custID / Pinpoint user id).
+    pub customer_key: String,
+    pub phone_masked: String,
+    pub attempt: u32,
+    pub contact_id: Option<String>,
+    pub outcome: Outcome,
+    pub disposition: Option<String>,
+    pub lane: Option<u32>,
+    /// RFC 3339 UTC timestamps.
+    pub dialed_at: Option<String>,
+    pub disconnected_at: Option<String>,
+    pub completed_at: String,
+    pub source: serde_json::Value,
+}
+
+impl ResultRecord {
+    /// The object key: deterministic, so a rewrite replaces and never duplicates.
+    pub fn object_key(&self) -> String {
+        result_object_key(&self.campaign, &self.run_id, &self.contact_key, self.attempt)
+    }
+}
+
+/// `results/campaign=<campaign>/run=<runId>/<contactKey>-<attempt>.jsonl`
+pub fn result_object_key(campaign: &str, run_id: &str, contact_key: &str, attempt: u32) -> String {
+    format!(
+        "results/campaign={}/run={}/{}-{}.jsonl",
+        partition_safe(campaign),
+        partition_safe(run_id),
+        contact_key,
+        attempt
+    )
+}
+
+/// One line of a reject report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectRecord {
+    /// Line number in the source file (1 is the header), or the position in a Pinpoint batch.
+    pub line: u64,
+    pub reason: String,
+    pub customer_key: Option<String>,
+    pub phone_masked: Option<String>,
+    pub source: String,
+}
+
+/// `rejects/campaign=<campaign>/<source>.jsonl`
+pub fn reject_object_key(campaign: &str, source_name: &str) -> String {
+    format!(
+        "rejects/campaign={}/{}.jsonl",
+        partition_safe(campaign),
+        source_name.replace('/', "_")
+    )
+}
+
+/// Keeps a value usable as a Hive-style partition value (`campaign=<value>`).
+pub fn partition_safe(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_state_uses_the_asl_field_names() {
+        let s = LaneState {
+            run_id: "r1".into(),
+            lane: 3,
+            calls: 17,
+            budget: 200,
+            timeout_seconds: 120,
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"runId":"r1","lane":3,"calls":17,"budget":200,"timeoutSeconds":120})
+        );
+    }
+
+    #[test]
+    fn outcomes_serialise_snake_case() {
+        assert_eq!(serde_json::to_value(Outcome::NoAnswer).unwrap(), "no_answer");
+        assert_eq!(Outcome::NoAnswer.as_str(), "no_answer");
+    }
+
+    #[test]
+    fn object_keys_are_partitioned_and_safe() {
+        assert_eq!(
+            result_object_key("spring sale", "r-1", "abc", 1),
+            "results/campaign=spring_sale/run=r-1/abc-1.jsonl"
+        );
+        assert_eq!(
+            reject_object_key("spring", "uploads/spring.csv"),
+            "rejects/campaign=spring/uploads_spring.csv.jsonl"
+        );
+    }
+}

@@ -55,12 +55,18 @@ pub fn normalise(raw: &str, default_region: Option<country::Id>) -> Result<E164,
     if trimmed.is_empty() {
         return Err(PhoneError::Empty);
     }
-    let candidate: std::borrow::Cow<'_, str> = match trimmed.strip_prefix("00") {
-        Some(rest) if default_region.is_none() => format!("+{rest}").into(),
-        _ => trimmed.into(),
+    // Lists are typed by people: drop the usual visual separators before parsing (the parser
+    // trips over some bracket forms such as "(020) 7946-0123").
+    let compact: String = trimmed
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '(' | ')' | '-' | '.' | '/' | '\u{a0}'))
+        .collect();
+    let candidate = match compact.strip_prefix("00") {
+        Some(rest) if default_region.is_none() => format!("+{rest}"),
+        _ => compact,
     };
     let parsed =
-        phonenumber::parse(default_region, candidate.as_ref()).map_err(|_| PhoneError::Unparseable)?;
+        phonenumber::parse(default_region, &candidate).map_err(|_| PhoneError::Unparseable)?;
     if !phonenumber::is_valid(&parsed) {
         return Err(PhoneError::Invalid);
     }
@@ -116,11 +122,20 @@ mod tests {
     #[test]
     fn national_forms_normalise_with_the_default_region() {
         let gb = region_id("gb").unwrap();
-        assert_eq!(normalise("07700 900123", Some(gb)).unwrap().number, "+447700900123");
+        assert_eq!(normalise("020 7946 0123", Some(gb)).unwrap().number, "+442079460123");
+        let au = region_id("AU").unwrap();
+        assert_eq!(normalise("0491 570 156", Some(au)).unwrap().number, "+61491570156");
         assert_eq!(normalise("(020) 7946-0123", Some(gb)).unwrap().number, "+442079460123");
         // An international number ignores the default region.
         assert_eq!(normalise("+1 212 555 0123", Some(gb)).unwrap().number, "+12125550123");
         assert_eq!(normalise("0033 1 42 68 53 00", None).unwrap().number, "+33142685300");
+    }
+
+    #[test]
+    fn ofcom_drama_mobiles_are_not_valid_numbers() {
+        // libphonenumber's GB mobile ranges exclude 07700 900xxx: sample files must use the
+        // London drama range (020 7946 0xxx) instead, or every sample row would be rejected.
+        assert_eq!(normalise("+447700900123", None), Err(PhoneError::Invalid));
     }
 
     #[test]

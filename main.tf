@@ -1,0 +1,173 @@
+locals {
+  create_caller_id        = var.create && var.create_caller_id
+  create_dialer           = var.create && var.create_dialer
+  create_pinpoint_channel = var.create && var.create_pinpoint_channel && var.create_dialer
+  create_contact_flows    = var.create && var.create_contact_flows
+
+  create_associations = var.create_connect_lambda_associations && var.connect_instance_id != null
+
+  # cargo lambda writes one directory per architecture (a second build into the same directory
+  # would overwrite the first).
+  lambda_artifacts_dir = coalesce(var.lambda_artifacts_dir, "${path.module}/dist/${var.lambda_architecture}")
+
+  # The routing file the dialer reads for campaign calls: the caller-id one when it exists
+  # here, or an existing bucket given by name.
+  dialer_routing_bucket = (
+    !var.dialer_uses_routing ? null :
+    local.create_caller_id ? module.caller_id[0].bucket_name :
+    var.routing_bucket_name
+  )
+  # Decided from variables only: the bucket name may be unknown until apply (created here),
+  # and the dialer may size its policies on whether a key is given.
+  dialer_routing_key = var.dialer_uses_routing && (local.create_caller_id || var.routing_bucket_name != null) ? var.routing_object_key : null
+}
+
+# Cross-variable checks: a variable's validation may only look at itself before Terraform 1.9.
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+
+  lifecycle {
+    precondition {
+      condition     = !local.create_dialer || (var.connect_instance_id != null && var.connect_contact_flow_id != null && var.connect_queue_id != null)
+      error_message = "create_dialer needs connect_instance_id, connect_contact_flow_id and connect_queue_id (the UUIDs at the end of the instance, flow and queue ARNs)."
+    }
+
+    precondition {
+      condition     = !local.create_dialer || var.concurrent_calls <= var.max_concurrent_calls
+      error_message = "concurrent_calls (${var.concurrent_calls}) must not exceed max_concurrent_calls (${var.max_concurrent_calls}), the concurrency the state machine is built for."
+    }
+
+    precondition {
+      condition     = !(var.create && var.create_pinpoint_channel) || var.create_dialer
+      error_message = "create_pinpoint_channel needs create_dialer: the Pinpoint channel queues contacts into the dialer's queue and starts its state machine."
+    }
+
+    precondition {
+      condition     = !local.create_contact_flows || var.connect_instance_id != null
+      error_message = "create_contact_flows needs connect_instance_id: the flows are created in that instance."
+    }
+
+    precondition {
+      condition     = !local.create_contact_flows || var.create_caller_id || var.create_dialer
+      error_message = "create_contact_flows needs create_caller_id (outbound whisper flow) or create_dialer (disposition agent guide): each flow invokes one of their functions."
+    }
+  }
+}
+
+################################################################################
+# Caller ID by destination
+################################################################################
+
+module "caller_id" {
+  source = "./modules/caller-id"
+  count  = local.create_caller_id ? 1 : 0
+
+  name = var.name
+  tags = merge(var.tags, var.caller_id_tags)
+
+  lambda_artifacts_dir  = local.lambda_artifacts_dir
+  architecture          = var.lambda_architecture
+  timeout               = var.caller_id_timeout
+  log_retention_in_days = var.log_retention_in_days
+  kms_key_arn           = var.kms_key_arn
+
+  create_bucket             = var.create_routing_bucket
+  bucket_name               = var.routing_bucket_name
+  force_destroy_bucket      = var.force_destroy_buckets
+  routing_object_key        = var.routing_object_key
+  routing                   = var.routing
+  routing_cache_ttl_seconds = var.routing_cache_ttl_seconds
+
+  connect_instance_id = local.create_associations ? var.connect_instance_id : null
+}
+
+################################################################################
+# Campaign dialer
+################################################################################
+
+module "dialer" {
+  source = "./modules/dialer"
+  count  = local.create_dialer ? 1 : 0
+
+  name                  = var.name
+  tags                  = merge(var.tags, var.dialer_tags)
+  kms_key_arn           = var.kms_key_arn
+  log_retention_in_days = var.log_retention_in_days
+
+  lambda_artifacts_dir = local.lambda_artifacts_dir
+  architecture         = var.lambda_architecture
+  function_settings    = var.dialer_function_settings
+
+  connect_instance_id     = var.connect_instance_id
+  connect_contact_flow_id = var.connect_contact_flow_id
+  connect_queue_id        = var.connect_queue_id
+
+  country_code         = var.country_code
+  iso_country_code     = var.iso_country_code
+  concurrent_calls     = var.concurrent_calls
+  max_concurrent_calls = var.max_concurrent_calls
+  call_timeout_seconds = var.call_timeout_seconds
+  calls_per_second     = var.calls_per_second
+  ssm_prefix           = var.ssm_prefix
+
+  routing_bucket_name = local.dialer_routing_bucket
+  routing_object_key  = local.dialer_routing_key
+
+  queue                         = var.dialer_queue
+  history_budget                = var.history_budget
+  state_machine_logging         = var.state_machine_logging
+  state_machine_tracing_enabled = var.state_machine_tracing_enabled
+
+  create_connect_lambda_association = local.create_associations
+  force_destroy_buckets             = var.force_destroy_buckets
+}
+
+################################################################################
+# Pinpoint custom channel (end of support 2026-10-30: off by default)
+################################################################################
+
+module "pinpoint_channel" {
+  source = "./modules/pinpoint-channel"
+  count  = local.create_pinpoint_channel ? 1 : 0
+
+  name = var.name
+  tags = merge(var.tags, var.pinpoint_channel_tags)
+
+  lambda_artifacts_dir  = local.lambda_artifacts_dir
+  architecture          = var.lambda_architecture
+  log_retention_in_days = var.log_retention_in_days
+  kms_key_arn           = var.kms_key_arn
+
+  create_app     = var.pinpoint_application_id == null
+  application_id = var.pinpoint_application_id
+
+  queue_url         = module.dialer[0].queue_url
+  queue_arn         = module.dialer[0].queue_arn
+  table_name        = module.dialer[0].table_name
+  table_arn         = module.dialer[0].table_arn
+  results_bucket    = module.dialer[0].results_bucket_name
+  state_machine_arn = module.dialer[0].state_machine_arn
+  ssm_prefix        = module.dialer[0].ssm_prefix
+}
+
+################################################################################
+# Contact flows
+################################################################################
+
+module "contact_flows" {
+  source = "./modules/connect-flows"
+  count  = local.create_contact_flows ? 1 : 0
+
+  name                = var.name
+  tags                = merge(var.tags, var.contact_flows_tags)
+  connect_instance_id = var.connect_instance_id
+
+  create_outbound_whisper_flow = local.create_caller_id
+  caller_id_function_arn       = try(module.caller_id[0].lambda_function_arn, null)
+
+  create_disposition_flow      = local.create_dialer
+  set_disposition_function_arn = try(module.dialer[0].lambda_function_arns["set-disposition"], null)
+
+  # A flow that invokes a function not yet associated with the instance is rejected.
+  depends_on = [module.caller_id, module.dialer]
+}

@@ -1,0 +1,161 @@
+################################################################################
+# All functions
+################################################################################
+
+output "lambda_function_arns" {
+  description = "ARNs of every function of the deployment, keyed by binary name (`caller-id`, `dial`, `queue-contacts`, ...)."
+  value = merge(
+    try(module.dialer[0].lambda_function_arns, {}),
+    local.create_caller_id ? { "caller-id" = module.caller_id[0].lambda_function_arn } : {},
+    local.create_pinpoint_channel ? { "queue-contacts" = module.pinpoint_channel[0].lambda_function_arn } : {},
+  )
+}
+
+output "lambda_function_names" {
+  description = "Names of every function of the deployment, keyed by binary name."
+  value = merge(
+    try(module.dialer[0].lambda_function_names, {}),
+    local.create_caller_id ? { "caller-id" = module.caller_id[0].lambda_function_name } : {},
+    local.create_pinpoint_channel ? { "queue-contacts" = module.pinpoint_channel[0].lambda_function_name } : {},
+  )
+}
+
+output "lambda_role_arns" {
+  description = "ARNs of the functions' IAM roles (one per function), keyed by binary name."
+  value = merge(
+    try(module.dialer[0].lambda_role_arns, {}),
+    local.create_caller_id ? { "caller-id" = module.caller_id[0].lambda_role_arn } : {},
+    local.create_pinpoint_channel ? { "queue-contacts" = module.pinpoint_channel[0].lambda_role_arn } : {},
+  )
+}
+
+################################################################################
+# Caller ID by destination
+################################################################################
+
+output "caller_id_lambda_function_arn" {
+  description = "ARN of the `caller-id` function (invoked by the outbound whisper flow)."
+  value       = try(module.caller_id[0].lambda_function_arn, null)
+}
+
+output "caller_id_lambda_function_name" {
+  description = "Name of the `caller-id` function."
+  value       = try(module.caller_id[0].lambda_function_name, null)
+}
+
+output "routing_bucket_name" {
+  description = "Bucket holding the routing file."
+  value       = try(module.caller_id[0].bucket_name, null)
+}
+
+output "routing_object_key" {
+  description = "Key of the routing file in `routing_bucket_name`."
+  value       = try(module.caller_id[0].routing_object_key, null)
+}
+
+################################################################################
+# Campaign dialer
+################################################################################
+
+output "state_machine_arn" {
+  description = "ARN of the dialer state machine (start a campaign with `StartExecution`, see the README)."
+  value       = try(module.dialer[0].state_machine_arn, null)
+}
+
+output "state_machine_name" {
+  description = "Name of the dialer state machine."
+  value       = try(module.dialer[0].state_machine_name, null)
+}
+
+output "queue_url" {
+  description = "URL of the SQS queue of contacts to dial."
+  value       = try(module.dialer[0].queue_url, null)
+}
+
+output "queue_arn" {
+  description = "ARN of the SQS queue of contacts to dial."
+  value       = try(module.dialer[0].queue_arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue (contacts received `max_receive_count` times without being placed)."
+  value       = try(module.dialer[0].dead_letter_queue_url, null)
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = try(module.dialer[0].dead_letter_queue_arn, null)
+}
+
+output "table_name" {
+  description = "Name of the ActiveDialing DynamoDB table."
+  value       = try(module.dialer[0].table_name, null)
+}
+
+output "table_arn" {
+  description = "ARN of the ActiveDialing DynamoDB table."
+  value       = try(module.dialer[0].table_arn, null)
+}
+
+output "input_bucket_name" {
+  description = "Bucket where a CSV upload (`*.csv`) starts a campaign."
+  value       = try(module.dialer[0].input_bucket_name, null)
+}
+
+output "results_bucket_name" {
+  description = "Bucket of the results (`results/campaign=<c>/run=<r>/...jsonl`) and rejected rows (`rejects/...`)."
+  value       = try(module.dialer[0].results_bucket_name, null)
+}
+
+output "results_bucket_arn" {
+  description = "ARN of the results bucket."
+  value       = try(module.dialer[0].results_bucket_arn, null)
+}
+
+output "ssm_prefix" {
+  description = "Prefix of the dialer's SSM parameters (ends with `/`): `<prefix>activeBlaster` is the stop switch."
+  value       = try(module.dialer[0].ssm_prefix, null)
+}
+
+output "eventbridge_rule_arn" {
+  description = "ARN of the EventBridge rule that delivers the instance's DISCONNECTED contact events to `process-contact-events`."
+  value       = try(module.dialer[0].eventbridge_rule_arn, null)
+}
+
+################################################################################
+# Pinpoint custom channel
+################################################################################
+
+output "pinpoint_application_id" {
+  description = "Pinpoint application whose campaigns may invoke `queue-contacts` (created or given)."
+  value       = try(module.pinpoint_channel[0].application_id, null)
+}
+
+output "queue_contacts_lambda_function_arn" {
+  description = "ARN of the `queue-contacts` function: the custom channel's Lambda in a Pinpoint campaign."
+  value       = try(module.pinpoint_channel[0].lambda_function_arn, null)
+}
+
+################################################################################
+# Contact flows
+################################################################################
+
+output "outbound_whisper_flow_id" {
+  description = "Id of the outbound whisper flow (set it as the queue's outbound whisper flow)."
+  value       = try(module.contact_flows[0].outbound_whisper_flow_id, null)
+}
+
+output "outbound_whisper_flow_arn" {
+  description = "ARN of the outbound whisper flow."
+  value       = try(module.contact_flows[0].outbound_whisper_flow_arn, null)
+}
+
+output "disposition_flow_id" {
+  description = "Id of the disposition agent guide flow (the `DefaultFlowForAgentUI` attribute of the outbound flow)."
+  value       = try(module.contact_flows[0].disposition_flow_id, null)
+}
+
+output "disposition_flow_arn" {
+  description = "ARN of the disposition agent guide flow."
+  value       = try(module.contact_flows[0].disposition_flow_arn, null)
+}

@@ -1,0 +1,361 @@
+################################################################################
+# General
+################################################################################
+
+variable "create" {
+  description = "Whether to create anything at all. False plans no resource (useful to switch a deployment off in one place)."
+  type        = bool
+  default     = true
+}
+
+variable "name" {
+  description = "Name of the deployment. Prefixes every resource name (`<name>-dial`, `<name>-caller-id`, ...) and the default SSM prefix `/connect/blaster/<name>/`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,26}[a-z0-9]$", var.name))
+    error_message = "name must be 2 to 28 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen: it prefixes function, role, queue, table and bucket names, which have length and character limits."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource. Merged with the per-component maps (`caller_id_tags`, `dialer_tags`, ...)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "create_caller_id" {
+  description = "Whether to create caller ID by destination: the `caller-id` function, its routing file (optional) and its Connect association."
+  type        = bool
+  default     = true
+}
+
+variable "create_dialer" {
+  description = "Whether to create the campaign dialer: state machine, SQS queue and DLQ, DynamoDB table, SSM parameters, EventBridge rule, input and results buckets and the dialer functions."
+  type        = bool
+  default     = true
+}
+
+variable "create_pinpoint_channel" {
+  description = "Whether to create the Amazon Pinpoint custom channel (`queue-contacts` and its invoke permission). Off by default: Amazon Pinpoint engagement features (campaigns, segments, custom channels) reached end of support on 2026-10-30; CSV upload is the primary intake. Needs `create_dialer`."
+  type        = bool
+  default     = false
+}
+
+variable "create_contact_flows" {
+  description = "Whether to create the contact flows from `sample-files/`: the outbound whisper flow (needs `create_caller_id`) and the disposition agent guide (needs `create_dialer`)."
+  type        = bool
+  default     = false
+}
+
+variable "create_connect_lambda_associations" {
+  description = "Whether to associate `caller-id` and `set-disposition` with the Connect instance (so flows can invoke them). Turn off where the instance is not reachable, e.g. against a local emulator."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Amazon Connect
+################################################################################
+
+variable "connect_instance_id" {
+  description = "Amazon Connect instance id (the UUID at the end of the instance ARN). Needed by the dialer, the Lambda associations and the contact flows."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.connect_instance_id == null || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_instance_id))
+    error_message = "connect_instance_id must be an Amazon Connect instance id: a lower-case UUID such as 11111111-2222-3333-4444-555555555555 (the part after \"instance/\" in the instance ARN), not the ARN or the instance alias."
+  }
+}
+
+variable "connect_contact_flow_id" {
+  description = "Id of the contact flow that campaign calls run when the customer answers (`contactflow` parameter)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.connect_contact_flow_id == null || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_contact_flow_id))
+    error_message = "connect_contact_flow_id must be a contact flow id: a lower-case UUID (the part after \"contact-flow/\" in the flow ARN), not the ARN or the flow name."
+  }
+}
+
+variable "connect_queue_id" {
+  description = "Id of the queue campaign calls are placed for (`queue` parameter): its outbound caller ID, status and hours of operation apply."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.connect_queue_id == null || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_queue_id))
+    error_message = "connect_queue_id must be a queue id: a lower-case UUID (the part after \"queue/\" in the queue ARN), not the ARN or the queue name."
+  }
+}
+
+################################################################################
+# Lambda functions
+################################################################################
+
+variable "lambda_artifacts_dir" {
+  description = "Directory holding `<binary>/bootstrap.zip` for every function, as `make build` writes it. Null means `<module>/dist/<lambda_architecture>`, which is right when the module is used from a clone where `make build` ran."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of every function: `x86_64` or `arm64` (Graviton; build with `make build ARCH=arm64`)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"x86_64\" or \"arm64\"."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key used everywhere: log groups, Lambda environment variables, S3 buckets and objects, SQS queues, the DynamoDB table, SSM parameters, the state machine. Null uses AWS managed encryption. The key policy must let CloudWatch Logs and the services above use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>); aliases are not accepted by CloudWatch Logs."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention in days of every log group (functions, state machine). A value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...); 0 keeps logs forever."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+################################################################################
+# Caller ID by destination
+################################################################################
+
+variable "routing" {
+  description = "Routing file to write for `caller-id` (and `dial`): keys ISO 3166-1 alpha-2 codes, `Default` or E.164 prefixes (`+4420`); values an E.164 number or a list of them. Null leaves the object to you (upload it to `routing_object_key` yourself). `any` because values mix strings and lists; the caller-id module validates the shape."
+  type        = any
+  default     = null
+}
+
+variable "create_routing_bucket" {
+  description = "Whether to create the bucket for the routing file. When false, `routing_bucket_name` names an existing bucket."
+  type        = bool
+  default     = true
+}
+
+variable "routing_bucket_name" {
+  description = "Existing bucket holding the routing file (with `create_routing_bucket = false`), or the exact name of the bucket to create (null: a unique name from `name`)."
+  type        = string
+  default     = null
+}
+
+variable "routing_object_key" {
+  description = "Key of the routing file in its bucket (`COUNTRY_ROUTING_LIST_KEY`)."
+  type        = string
+  default     = "routing.json"
+}
+
+variable "routing_cache_ttl_seconds" {
+  description = "How long `caller-id` answers from its cached routing file before revalidating it with a conditional GET (`ROUTING_CACHE_TTL_SECONDS`)."
+  type        = number
+  default     = 60
+}
+
+variable "dialer_uses_routing" {
+  description = "Whether campaign calls take their caller ID (`SourcePhoneNumber`) from the same routing file as the whisper flow. False leaves it to the queue's outbound caller ID."
+  type        = bool
+  default     = true
+}
+
+variable "caller_id_timeout" {
+  description = "Timeout of the `caller-id` function in seconds (1 to 8: a flow waits at most 8 s)."
+  type        = number
+  default     = 3
+}
+
+variable "caller_id_tags" {
+  description = "Tags for the caller ID resources, merged over `tags`."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Campaign dialer
+################################################################################
+
+variable "country_code" {
+  description = "Numeric calling code of the default region, without `+` (`countrycode` parameter): numbers in a list without a `+` are read in this region."
+  type        = string
+  default     = "44"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]{0,2}$", var.country_code))
+    error_message = "country_code must be a calling code of 1 to 3 digits without \"+\", for example \"44\" or \"1\"."
+  }
+}
+
+variable "iso_country_code" {
+  description = "ISO 3166-1 alpha-2 code of the default region (`isocountrycode` parameter), for example `GB`."
+  type        = string
+  default     = "GB"
+
+  validation {
+    condition     = can(regex("^[A-Z]{2}$", var.iso_country_code))
+    error_message = "iso_country_code must be an upper-case ISO 3166-1 alpha-2 code such as \"GB\" or \"US\"."
+  }
+}
+
+variable "concurrent_calls" {
+  description = "Dialing lanes per wave (`concurrentcalls` parameter, operators may change it at run time up to `max_concurrent_calls`). One call in progress per lane: match it to the agents (or the instance's concurrent call quota)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.concurrent_calls >= 1 && floor(var.concurrent_calls) == var.concurrent_calls
+    error_message = "concurrent_calls must be a whole number, 1 or more."
+  }
+}
+
+variable "max_concurrent_calls" {
+  description = "Upper bound on `concurrent_calls` that the state machine is built for. Above 40 the lanes run in a Distributed Map."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.max_concurrent_calls >= 1 && var.max_concurrent_calls <= 1000 && floor(var.max_concurrent_calls) == var.max_concurrent_calls
+    error_message = "max_concurrent_calls must be a whole number from 1 to 1000."
+  }
+}
+
+variable "call_timeout_seconds" {
+  description = "How long a lane waits for a call to end before asking Connect what happened (`timeOut` parameter). Longer than the expected call, agent time included."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.call_timeout_seconds >= 10 && var.call_timeout_seconds <= 86400 && floor(var.call_timeout_seconds) == var.call_timeout_seconds
+    error_message = "call_timeout_seconds must be a whole number of seconds from 10 to 86400."
+  }
+}
+
+variable "calls_per_second" {
+  description = "Rate limit of `StartOutboundVoiceContact` shared by all lanes (`callspersecond` parameter). Amazon Connect's default quota is 2 per second per account: stay under it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.calls_per_second > 0 && var.calls_per_second <= 100
+    error_message = "calls_per_second must be a number above 0 and at most 100 (Connect's default quota is 2)."
+  }
+}
+
+variable "ssm_prefix" {
+  description = "Prefix of the dialer's SSM parameters, starting and ending with `/`. Null means `/connect/blaster/<name>/`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssm_prefix == null || can(regex("^/([A-Za-z0-9_.-]+/)+$", var.ssm_prefix))
+    error_message = "ssm_prefix must start and end with \"/\" and contain only letters, digits, \"_\", \".\", \"-\" between the slashes, for example \"/connect/blaster/spring/\"."
+  }
+}
+
+variable "dialer_function_settings" {
+  description = "Memory (MB) and timeout (seconds) per dialer function, keyed by binary name (`dial`, `load-list`, ...). Functions not listed keep the dialer's defaults."
+  type = map(object({
+    memory_size = optional(number)
+    timeout     = optional(number)
+  }))
+  default = {}
+}
+
+variable "dialer_queue" {
+  description = "Contact queue settings: how long contacts wait (`message_retention_seconds`), how long a received contact stays invisible (`visibility_timeout_seconds`, longer than the dial function's timeout) and after how many receives it goes to the dead-letter queue. Unset attributes keep the dialer's defaults."
+  type = object({
+    message_retention_seconds  = optional(number)
+    visibility_timeout_seconds = optional(number)
+    max_receive_count          = optional(number)
+  })
+  default = {}
+}
+
+variable "history_budget" {
+  description = "Events one state machine execution may spend before the controller starts a new wave (`HISTORY_BUDGET`); keeps every execution far from the 25,000-event limit."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.history_budget >= 500 && var.history_budget <= 20000 && floor(var.history_budget) == var.history_budget
+    error_message = "history_budget must be a whole number from 500 to 20000 (an execution's history is capped at 25,000 events)."
+  }
+}
+
+variable "state_machine_logging" {
+  description = "Logging of the state machine: `level` (ALL, ERROR, FATAL or OFF) and whether execution data (inputs, outputs: contact data) is logged."
+  type = object({
+    level                  = optional(string, "ERROR")
+    include_execution_data = optional(bool, false)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_logging.level)
+    error_message = "state_machine_logging.level must be one of ALL, ERROR, FATAL, OFF."
+  }
+}
+
+variable "state_machine_tracing_enabled" {
+  description = "Whether X-Ray tracing is on for the state machine."
+  type        = bool
+  default     = false
+}
+
+variable "force_destroy_buckets" {
+  description = "Whether `terraform destroy` may delete buckets that still hold objects (input lists, results, routing file). Keep false in production."
+  type        = bool
+  default     = false
+}
+
+variable "dialer_tags" {
+  description = "Tags for the dialer resources, merged over `tags`."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Pinpoint custom channel
+################################################################################
+
+variable "pinpoint_application_id" {
+  description = "Existing Pinpoint application (project) id whose campaigns may invoke `queue-contacts`. Null creates an application named `<name>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.pinpoint_application_id == null || can(regex("^[0-9a-f]{32}$", var.pinpoint_application_id))
+    error_message = "pinpoint_application_id must be null or a Pinpoint application id: 32 lower-case hexadecimal characters."
+  }
+}
+
+variable "pinpoint_channel_tags" {
+  description = "Tags for the Pinpoint channel resources, merged over `tags`."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Contact flows
+################################################################################
+
+variable "contact_flows_tags" {
+  description = "Tags for the contact flows, merged over `tags`."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,162 @@
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+}
+
+data "aws_region" "current" {
+  count = var.create ? 1 : 0
+}
+
+data "aws_caller_identity" "current" {
+  count = var.create ? 1 : 0
+}
+
+locals {
+  create_app = var.create && var.create_app
+
+  partition  = try(data.aws_partition.current[0].partition, "aws")
+  region     = try(data.aws_region.current[0].name, "")
+  account_id = try(data.aws_caller_identity.current[0].account_id, "")
+
+  application_id = local.create_app ? aws_pinpoint_app.this[0].application_id : var.application_id
+
+  # Campaigns (and journeys) of this application only: apps/<id>/campaigns/<campaign id>.
+  source_arn = "arn:${local.partition}:mobiletargeting:${local.region}:${local.account_id}:apps/${local.application_id}/*"
+
+  results_bucket_arn = "arn:${local.partition}:s3:::${var.results_bucket}"
+  ssm_prefix_arn     = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.ssm_prefix}"
+}
+
+################################################################################
+# Pinpoint application
+################################################################################
+
+resource "aws_pinpoint_app" "this" {
+  count = local.create_app ? 1 : 0
+
+  name = var.name
+  tags = var.tags
+}
+
+################################################################################
+# Function
+################################################################################
+
+data "aws_iam_policy_document" "queue_contacts" {
+  count = var.create ? 1 : 0
+
+  statement {
+    sid       = "QueueContacts"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [var.queue_arn]
+  }
+
+  statement {
+    sid       = "RecordQueuedContacts"
+    effect    = "Allow"
+    actions   = ["dynamodb:PutItem"]
+    resources = [var.table_arn]
+  }
+
+  statement {
+    sid       = "WriteRejects"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.results_bucket_arn}/rejects/*"]
+  }
+
+  statement {
+    sid       = "StartCampaign"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [var.state_machine_arn]
+  }
+
+  statement {
+    sid    = "ReadWriteConfiguration"
+    effect = "Allow"
+    actions = [
+      "ssm:GetParameter",
+      "ssm:GetParameters",
+      "ssm:PutParameter",
+    ]
+    resources = ["${local.ssm_prefix_arn}*"]
+  }
+
+  statement {
+    sid       = "ReadConfigurationByPath"
+    effect    = "Allow"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [trimsuffix(local.ssm_prefix_arn, "/")]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn != null ? [var.kms_key_arn] : []
+
+    content {
+      sid    = "UseDialerKey"
+      effect = "Allow"
+      # GenerateDataKey to send to an encrypted queue and put an encrypted object; Decrypt to
+      # read SecureString parameters and to complete multipart uploads.
+      actions = [
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.create_app || var.application_id != null
+      error_message = "pinpoint-channel needs an application: set application_id to an existing Pinpoint application id, or create_app = true."
+    }
+  }
+}
+
+module "function" {
+  source = "../lambda-function"
+
+  create = var.create
+
+  function_name = "${var.name}-queue-contacts"
+  binary_name   = "queue-contacts"
+  description   = "Pinpoint custom channel: queues a campaign's endpoints as contacts for the dialer"
+  artifacts_dir = var.lambda_artifacts_dir
+  architecture  = var.architecture
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+
+  environment = merge(
+    {
+      QUEUE_URL         = var.queue_url
+      TABLE_NAME        = var.table_name
+      RESULTS_BUCKET    = var.results_bucket
+      STATE_MACHINE_ARN = var.state_machine_arn
+      SSM_PREFIX        = var.ssm_prefix
+    },
+    var.dead_letter_queue_url != null ? { DEAD_LETTER_QUEUE_URL = var.dead_letter_queue_url } : {},
+  )
+
+  policy_json        = try(data.aws_iam_policy_document.queue_contacts[0].json, null)
+  attach_policy_json = var.create
+
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  tracing_mode                   = var.tracing_mode
+  log_retention_in_days          = var.log_retention_in_days
+  log_level                      = var.log_level
+  kms_key_arn                    = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_lambda_permission" "pinpoint" {
+  count = var.create ? 1 : 0
+
+  statement_id   = "AllowPinpointCampaignsOfApp"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.function.function_name
+  principal      = coalesce(var.invoke_principal, "pinpoint.${local.region}.amazonaws.com")
+  source_arn     = local.source_arn
+  source_account = local.account_id
+}

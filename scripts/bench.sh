@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmarks: measurements, never pass/fail. Each benchmark prints a readable table and one
+# `BENCH {json}` line per figure (name, value, unit, target). All BENCH lines are collected into
+# .build/bench/bench.jsonl so BENCHMARKS.md can be updated from one run.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_venv
+out="$BUILD_DIR/bench"
+mkdir -p "$out"
+: > "$out/bench.jsonl"
+
+run() {
+  local name="$1"; shift
+  log "bench: $name"
+  "$@" 2>&1 | tee "$out/$name.log"
+  grep '^BENCH ' "$out/$name.log" | sed 's/^BENCH //' >> "$out/bench.jsonl" || true
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(date -u +%F)"
+run caller-id-warm cargo bench -p caller-id --bench handler
+[ -f dist/x86_64/caller-id/bootstrap.zip ] || scripts/build.sh x86_64
+run caller-id-cold "$VENV/bin/python" scripts/bench_caller_id_cold.py
+run load-list-parse cargo bench -p load-list --bench parse
+if [ -f scripts/bench_dialer.py ]; then
+  run dialer "$VENV/bin/python" scripts/bench_dialer.py
+fi
+
+echo
+echo "== all figures (.build/bench/bench.jsonl)"
+"$VENV/bin/python" - "$out/bench.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+w = max((len(r["name"]) for r in rows), default=10)
+for r in rows:
+    print(f'{r["name"]:<{w}}  {r["value"]:>14.3f} {r["unit"]:<10} target {r.get("target", "-")}')
+PY

@@ -11,6 +11,12 @@ locals {
 
   # The only object the function may read.
   routing_object_arn = "${local.bucket_arn}/${var.routing_object_key}"
+
+  environment = {
+    BUCKET_NAME               = local.bucket_name
+    COUNTRY_ROUTING_LIST_KEY  = var.routing_object_key
+    ROUTING_CACHE_TTL_SECONDS = tostring(var.routing_cache_ttl_seconds)
+  }
 }
 
 ################################################################################
@@ -59,11 +65,7 @@ module "function" {
   memory_size   = var.memory_size
   timeout       = var.timeout
 
-  environment = {
-    BUCKET_NAME               = local.bucket_name
-    COUNTRY_ROUTING_LIST_KEY  = var.routing_object_key
-    ROUTING_CACHE_TTL_SECONDS = tostring(var.routing_cache_ttl_seconds)
-  }
+  environment = local.environment
 
   policy_json        = try(data.aws_iam_policy_document.caller_id[0].json, null)
   attach_policy_json = var.create

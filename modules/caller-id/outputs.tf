@@ -23,6 +23,11 @@ output "lambda_log_group_name" {
   value       = module.function.log_group_name
 }
 
+output "lambda_environment" {
+  description = "Environment of the caller-id function (to run the same binary locally, e.g. behind `cargo lambda watch`)."
+  value       = var.create ? local.environment : null
+}
+
 output "policy_json" {
   description = "The caller-id function's own IAM policy document (JSON)."
   value       = try(data.aws_iam_policy_document.caller_id[0].json, null)

@@ -20,10 +20,21 @@ locals {
   application_id = local.create_app ? aws_pinpoint_app.this[0].application_id : var.application_id
 
   # Campaigns (and journeys) of this application only: apps/<id>/campaigns/<campaign id>.
-  source_arn = "arn:${local.partition}:mobiletargeting:${local.region}:${local.account_id}:apps/${local.application_id}/*"
+  source_arn = "arn:${local.partition}:mobiletargeting:${local.region}:${local.account_id}:apps/${coalesce(local.application_id, "-")}/*"
 
   results_bucket_arn = "arn:${local.partition}:s3:::${var.results_bucket}"
   ssm_prefix_arn     = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.ssm_prefix}"
+
+  environment = merge(
+    {
+      QUEUE_URL         = var.queue_url
+      TABLE_NAME        = var.table_name
+      RESULTS_BUCKET    = var.results_bucket
+      STATE_MACHINE_ARN = var.state_machine_arn
+      SSM_PREFIX        = var.ssm_prefix
+    },
+    var.dead_letter_queue_url != null ? { DEAD_LETTER_QUEUE_URL = var.dead_letter_queue_url } : {},
+  )
 }
 
 ################################################################################
@@ -127,16 +138,7 @@ module "function" {
   memory_size   = var.memory_size
   timeout       = var.timeout
 
-  environment = merge(
-    {
-      QUEUE_URL         = var.queue_url
-      TABLE_NAME        = var.table_name
-      RESULTS_BUCKET    = var.results_bucket
-      STATE_MACHINE_ARN = var.state_machine_arn
-      SSM_PREFIX        = var.ssm_prefix
-    },
-    var.dead_letter_queue_url != null ? { DEAD_LETTER_QUEUE_URL = var.dead_letter_queue_url } : {},
-  )
+  environment = local.environment
 
   policy_json        = try(data.aws_iam_policy_document.queue_contacts[0].json, null)
   attach_policy_json = var.create

@@ -23,6 +23,11 @@ output "lambda_role_arn" {
   value       = module.function.role_arn
 }
 
+output "lambda_environment" {
+  description = "Environment of `queue-contacts` (to run the same binary locally)."
+  value       = var.create ? local.environment : null
+}
+
 output "policy_json" {
   description = "The function's own IAM policy document (JSON)."
   value       = try(data.aws_iam_policy_document.queue_contacts[0].json, null)

@@ -1,0 +1,131 @@
+# modules/pinpoint-channel with a mocked provider: the application, queue-contacts and its
+# invoke permission. The exact policy JSON is checked in iam_policies_rendered.tftest.hcl.
+
+mock_provider "aws" {
+  source = "./tests/fixtures/mocks/aws"
+}
+
+variables {
+  name                 = "blaster"
+  lambda_artifacts_dir = "./tests/fixtures/artifacts/x86_64"
+  queue_url            = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
+  queue_arn            = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
+  table_name           = "blaster-active-dialing"
+  table_arn            = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
+  results_bucket       = "blaster-results"
+  state_machine_arn    = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
+  ssm_prefix           = "/connect/blaster/blaster/"
+}
+
+run "created_app_and_permission_scoped_to_its_campaigns" {
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  assert {
+    condition     = length(aws_pinpoint_app.this) == 1 && aws_pinpoint_app.this[0].name == "blaster"
+    error_message = "The module must create the Pinpoint application by default."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.pinpoint[0].source_arn == "arn:aws:mobiletargeting:eu-west-2:123456789012:apps/${aws_pinpoint_app.this[0].application_id}/*"
+    error_message = "The permission must be scoped to the created application's campaigns."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.pinpoint[0].function_name == output.lambda_function_name && output.lambda_function_name == module.function.function_name
+    error_message = "The permission must be on queue-contacts."
+  }
+
+  assert {
+    condition     = output.application_id == aws_pinpoint_app.this[0].application_id
+    error_message = "application_id must be the created application's id."
+  }
+
+  assert {
+    condition = output.lambda_environment == {
+      QUEUE_URL         = var.queue_url
+      TABLE_NAME        = var.table_name
+      RESULTS_BUCKET    = var.results_bucket
+      STATE_MACHINE_ARN = var.state_machine_arn
+      SSM_PREFIX        = var.ssm_prefix
+    }
+    error_message = "queue-contacts must get QUEUE_URL, TABLE_NAME, RESULTS_BUCKET, STATE_MACHINE_ARN and SSM_PREFIX."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.queue_contacts[0].statement : s.resources] == [
+      toset([var.queue_arn]),
+      toset([var.table_arn]),
+      toset(["arn:aws:s3:::blaster-results/rejects/*"]),
+      toset([var.state_machine_arn]),
+      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]),
+      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster"]),
+    ]
+    error_message = "Every statement must be scoped to the dialer's own resources (no KMS statement without a key)."
+  }
+}
+
+run "existing_app" {
+  command = plan
+
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  variables {
+    create_app            = false
+    application_id        = "fedcba9876543210fedcba9876543210"
+    dead_letter_queue_url = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts-dlq"
+    invoke_principal      = "pinpoint.amazonaws.com"
+  }
+
+  assert {
+    condition     = length(aws_pinpoint_app.this) == 0
+    error_message = "No application may be created when an existing one is given."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.pinpoint[0].source_arn == "arn:aws:mobiletargeting:eu-west-2:123456789012:apps/fedcba9876543210fedcba9876543210/*"
+    error_message = "The permission must be scoped to the given application's campaigns."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.pinpoint[0].principal == "pinpoint.amazonaws.com"
+    error_message = "invoke_principal must override the regional principal."
+  }
+
+  assert {
+    condition     = output.lambda_environment["DEAD_LETTER_QUEUE_URL"] == var.dead_letter_queue_url
+    error_message = "A given dead-letter queue URL must reach the function."
+  }
+}
+
+run "no_app_is_reported" {
+  command = plan
+
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  variables {
+    create_app = false
+  }
+
+  expect_failures = [data.aws_iam_policy_document.queue_contacts]
+}
+
+run "invalid_variables" {
+  command = plan
+
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  variables {
+    application_id = "not-an-app-id"
+    ssm_prefix     = "connect/blaster"
+  }
+
+  expect_failures = [var.application_id, var.ssm_prefix]
+}

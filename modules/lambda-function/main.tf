@@ -5,7 +5,7 @@ locals {
   # must not be computed from a file that is not there (filebase64sha256 would fail first).
   zip_hash = local.zip_exists ? filebase64sha256(local.zip_path) : null
 
-  build_command = "make build (cargo lambda build --release --output-format zip${var.architecture == "arm64" ? " --arm64" : ""} --lambda-dir ${var.artifacts_dir})"
+  build_command = "make build${var.architecture == "arm64" ? " ARCH=arm64" : ""} (cargo lambda build --release --output-format zip${var.architecture == "arm64" ? " --arm64" : ""} --lambda-dir ${var.artifacts_dir})"
 
   attach_policy_json = var.attach_policy_json != null ? var.attach_policy_json : var.policy_json != null
 }

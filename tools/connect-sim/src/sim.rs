@@ -1,0 +1,1292 @@
+//! The simulated contact centre: calls, their outcomes, the quota, idempotency and the
+//! counters behind `/_sim/stats`.
+//!
+//! Everything here is synchronous and takes the time as arguments (`mono`: seconds on a
+//! monotonic clock; `wall`: UTC), so the rules are unit-tested without a server or a clock.
+//! The server holds one `Simulator` behind a mutex and does the waiting and the HTTP.
+
+use crate::config::SimConfig;
+use crate::hours;
+use crate::quota::TokenBucket;
+use crate::rng::Rng;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// How a simulated call ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Connected,
+    NoAnswer,
+    Busy,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Connected => "connected",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Busy => "busy",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The contact record's `DisconnectReason` for this end: the codes `outbound-core`'s
+    /// `classify_end` maps back to the same outcome.
+    pub fn disconnect_reason(self) -> &'static str {
+        match self {
+            Outcome::Connected => "CUSTOMER_DISCONNECT",
+            Outcome::NoAnswer => "TELECOM_UNANSWERED",
+            Outcome::Busy => "TELECOM_BUSY",
+            Outcome::Failed => "TELECOM_PROBLEM",
+        }
+    }
+}
+
+/// An error answered in Connect's REST-JSON shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "ResourceNotFoundException", message)
+    }
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidParameterException", message)
+    }
+}
+
+/// What the simulator decided for one call, in real seconds after placement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallPlan {
+    pub outcome: Outcome,
+    pub answer_after: Option<f64>,
+    pub end_after: f64,
+    pub drop_event: bool,
+    pub duplicate_event: bool,
+}
+
+/// Draws one call's fate. `ring_timeout` is the request's `RingTimeoutInSeconds`, if any.
+pub fn plan_call(cfg: &SimConfig, rng: &mut Rng, ring_timeout: Option<f64>) -> CallPlan {
+    let scale = cfg.time_scale;
+    let ring_timeout = ring_timeout.unwrap_or(cfg.ring_timeout_seconds);
+    let u = rng.next_f64();
+    let (outcome, answer_after, end_after) = if u < cfg.answer_rate {
+        let ring = rng
+            .range(cfg.ring_seconds.min, cfg.ring_seconds.max)
+            .min(ring_timeout);
+        let talk = rng.range(cfg.talk_seconds.min, cfg.talk_seconds.max);
+        (
+            Outcome::Connected,
+            Some(ring * scale),
+            (ring + talk) * scale,
+        )
+    } else if u < cfg.answer_rate + cfg.busy_rate {
+        let d = rng.range(cfg.busy_seconds.min, cfg.busy_seconds.max);
+        (Outcome::Busy, None, d * scale)
+    } else if u < cfg.answer_rate + cfg.busy_rate + cfg.fail_rate {
+        let d = rng.range(cfg.fail_seconds.min, cfg.fail_seconds.max);
+        (Outcome::Failed, None, d * scale)
+    } else {
+        (Outcome::NoAnswer, None, ring_timeout * scale)
+    };
+    let e = rng.next_f64();
+    CallPlan {
+        outcome,
+        answer_after,
+        end_after,
+        drop_event: e < cfg.drop_event_share,
+        duplicate_event: e >= cfg.drop_event_share
+            && e < cfg.drop_event_share + cfg.duplicate_event_share,
+    }
+}
+
+/// `StartOutboundVoiceContact` as the simulator needs it.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub instance_id: String,
+    pub contact_flow_id: Option<String>,
+    pub destination: String,
+    pub queue_id: Option<String>,
+    pub client_token: Option<String>,
+    pub ring_timeout: Option<f64>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl StartRequest {
+    /// Reads the request body the AWS SDKs send (`PUT /contact/outbound-voice`).
+    pub fn from_json(body: &Value) -> Result<Self, ApiError> {
+        let obj = body.as_object().ok_or_else(|| {
+            ApiError::new(400, "SerializationException", "body is not a JSON object")
+        })?;
+        let string = |k: &str| -> Result<Option<String>, ApiError> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ApiError::new(
+                    400,
+                    "SerializationException",
+                    format!("{k} is not a string"),
+                )),
+            }
+        };
+        let instance_id =
+            string("InstanceId")?.ok_or_else(|| ApiError::invalid("InstanceId is required"))?;
+        let destination = string("DestinationPhoneNumber")?
+            .ok_or_else(|| ApiError::invalid("DestinationPhoneNumber is required"))?;
+        let mut attributes = BTreeMap::new();
+        match obj.get("Attributes") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let v = v.as_str().ok_or_else(|| {
+                        ApiError::new(
+                            400,
+                            "SerializationException",
+                            "Attributes values must be strings",
+                        )
+                    })?;
+                    attributes.insert(k.clone(), v.to_string());
+                }
+            }
+            Some(_) => {
+                return Err(ApiError::new(
+                    400,
+                    "SerializationException",
+                    "Attributes is not an object",
+                ))
+            }
+        }
+        let ring_timeout = match obj.get("RingTimeoutInSeconds") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_f64().ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "SerializationException",
+                    "RingTimeoutInSeconds is not a number",
+                )
+            })?),
+        };
+        Ok(StartRequest {
+            instance_id,
+            contact_flow_id: string("ContactFlowId")?,
+            destination,
+            queue_id: string("QueueId")?,
+            client_token: string("ClientToken")?,
+            ring_timeout,
+            attributes,
+        })
+    }
+}
+
+/// E.164: a `+`, then 8 to 15 digits, the first not 0.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// `+447700900123` → `+44*******123`, as the functions mask numbers in their logs.
+pub fn mask_phone(s: &str) -> String {
+    let digits: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 {
+        return "*".repeat(digits.len().max(3));
+    }
+    let mut out = String::new();
+    if s.starts_with('+') {
+        out.push('+');
+    }
+    for (i, d) in digits.iter().enumerate() {
+        out.push(if i < 2 || i >= digits.len() - 3 {
+            *d
+        } else {
+            '*'
+        });
+    }
+    out
+}
+
+/// Hex SHA-256 of the number: records can be compared ("dialed twice?") without holding it.
+pub fn hash_phone(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Epoch seconds with milliseconds: how Connect's REST-JSON API sends timestamps.
+fn epoch(t: DateTime<Utc>) -> Value {
+    json!(t.timestamp_millis() as f64 / 1000.0)
+}
+
+/// One call the simulator received and placed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactRecord {
+    pub contact_id: String,
+    pub client_token: Option<String>,
+    pub instance_id: String,
+    pub queue_id: Option<String>,
+    pub contact_flow_id: Option<String>,
+    pub destination_masked: String,
+    pub destination_hash: String,
+    /// Requests that carried this contact's token (1 + idempotent replays).
+    pub requests: u32,
+    pub placed_at: String,
+    /// Planned times; a call stopped early ends sooner.
+    pub answered_at: Option<String>,
+    pub ends_at: String,
+    pub ended_at: Option<String>,
+    pub outcome: Outcome,
+    pub disconnect_reason: Option<String>,
+    pub event_dropped: bool,
+    pub event_duplicated: bool,
+    pub events_sent: u32,
+    pub events_failed: u32,
+    /// The oracles of the pause tests: the queue was disabled / outside its hours.
+    pub placed_while_disabled: bool,
+    pub placed_while_closed: bool,
+    /// Keys only: values may be personal data.
+    pub attribute_keys: Vec<String>,
+    #[serde(skip)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(skip)]
+    placed: DateTime<Utc>,
+    #[serde(skip)]
+    answered: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    ended: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    plan: CallPlan,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    /// Every `StartOutboundVoiceContact` request, whatever its answer.
+    pub calls_received: u64,
+    /// Distinct contacts created (calls placed).
+    pub placed: u64,
+    pub idempotent_replays: u64,
+    pub throttled: u64,
+    pub internal_errors: u64,
+    pub rejected: u64,
+    pub ended: u64,
+    pub stopped: u64,
+    pub describe_contact: u64,
+    pub describe_queue: u64,
+    pub describe_hours: u64,
+    pub get_contact_attributes: u64,
+    pub unknown_requests: u64,
+    pub events_sent: u64,
+    pub events_dropped: u64,
+    pub events_duplicated: u64,
+    pub events_failed: u64,
+    pub placed_while_disabled: u64,
+    pub placed_while_closed: u64,
+}
+
+/// A started call, for the server to schedule its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub contact_id: String,
+    pub replay: bool,
+    pub plan: Option<CallPlan>,
+    pub generation: u64,
+}
+
+/// A contact event to deliver with `PutEvents`, and how many copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEvent {
+    pub contact_id: String,
+    pub entry: Value,
+    pub copies: u32,
+}
+
+pub struct Simulator {
+    pub config: SimConfig,
+    bucket: TokenBucket,
+    errors: Rng,
+    contacts: HashMap<String, ContactRecord>,
+    order: Vec<String>,
+    tokens: HashMap<String, String>,
+    dest_calls: HashMap<String, u32>,
+    pub counters: Counters,
+    in_progress: u64,
+    peak: u64,
+    generation: u64,
+    /// A timed queue status: (until mono seconds, status afterwards).
+    status_revert: Option<(f64, String)>,
+    first_placed: Option<DateTime<Utc>>,
+    last_placed: Option<DateTime<Utc>>,
+}
+
+impl Simulator {
+    pub fn new(config: SimConfig, mono: f64) -> Self {
+        Simulator {
+            bucket: TokenBucket::new(config.quota_rate, config.quota_burst, mono),
+            errors: Rng::derived(config.seed, "errors"),
+            config,
+            contacts: HashMap::new(),
+            order: Vec::new(),
+            tokens: HashMap::new(),
+            dest_calls: HashMap::new(),
+            counters: Counters::default(),
+            in_progress: 0,
+            peak: 0,
+            generation: 0,
+            status_revert: None,
+            first_placed: None,
+            last_placed: None,
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Applies a new configuration; the quota keeps the tokens already earned.
+    pub fn set_config(&mut self, config: SimConfig, mono: f64) {
+        self.bucket
+            .reconfigure(config.quota_rate, config.quota_burst, mono);
+        if config.seed != self.config.seed {
+            self.errors = Rng::derived(config.seed, "errors");
+        }
+        self.config = config;
+    }
+
+    /// Forgets every call and counter; calls still ringing are abandoned silently.
+    pub fn reset(&mut self, mono: f64) {
+        self.contacts.clear();
+        self.order.clear();
+        self.tokens.clear();
+        self.dest_calls.clear();
+        self.counters = Counters::default();
+        self.in_progress = 0;
+        self.peak = 0;
+        self.generation += 1;
+        self.status_revert = None;
+        self.first_placed = None;
+        self.last_placed = None;
+        self.errors = Rng::derived(self.config.seed, "errors");
+        self.bucket.refill_full(mono);
+    }
+
+    fn check_instance(&self, instance_id: &str) -> Result<(), ApiError> {
+        match &self.config.instance_id {
+            Some(expected) if expected != instance_id => Err(ApiError::not_found(format!(
+                "Instance {instance_id} not found"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn instance_arn(&self, instance_id: &str) -> String {
+        if instance_id.starts_with("arn:") {
+            return instance_id.to_string();
+        }
+        format!(
+            "arn:aws:connect:{}:{}:instance/{}",
+            self.config.region, self.config.account_id, instance_id
+        )
+    }
+
+    /// The queue status now, after any timed change has run out.
+    pub fn queue_status(&mut self, mono: f64) -> String {
+        if let Some((until, after)) = &self.status_revert {
+            if mono >= *until {
+                self.config.queue_status = after.clone();
+                self.status_revert = None;
+            }
+        }
+        self.config.queue_status.clone()
+    }
+
+    /// Sets the queue status, for `for_seconds` (then back to the current one) or for good.
+    pub fn set_queue_status(
+        &mut self,
+        status: &str,
+        for_seconds: Option<f64>,
+        mono: f64,
+    ) -> Result<(), String> {
+        if status != "ENABLED" && status != "DISABLED" {
+            return Err("status must be ENABLED or DISABLED".to_string());
+        }
+        let previous = self.queue_status(mono);
+        self.status_revert = match for_seconds {
+            Some(s) if s > 0.0 => Some((mono + s, previous)),
+            Some(_) => return Err("forSeconds must be > 0".to_string()),
+            None => None,
+        };
+        self.config.queue_status = status.to_string();
+        Ok(())
+    }
+
+    /// `StartOutboundVoiceContact`: quota first (as the service front door does), then
+    /// idempotency, then the call.
+    pub fn start_outbound(
+        &mut self,
+        req: StartRequest,
+        mono: f64,
+        wall: DateTime<Utc>,
+    ) -> Result<Started, ApiError> {
+        self.counters.calls_received += 1;
+        let checked = self.check_instance(&req.instance_id).and_then(|_| {
+            if !is_e164(&req.destination) {
+                Err(ApiError::invalid(
+                    "DestinationPhoneNumber is not a valid E.164 number",
+                ))
+            } else if req.contact_flow_id.as_deref().unwrap_or("").is_empty() {
+                Err(ApiError::invalid("ContactFlowId is required"))
+            } else if req
+                .ring_timeout
+                .is_some_and(|t| !(15.0..=60.0).contains(&t))
+            {
+                Err(ApiError::invalid(
+                    "RingTimeoutInSeconds must be between 15 and 60",
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = checked {
+            self.counters.rejected += 1;
+            return Err(e);
+        }
+        if !self.bucket.try_take(mono) {
+            self.counters.throttled += 1;
+            return Err(ApiError::new(
+                429,
+                "TooManyRequestsException",
+                "Rate exceeded",
+            ));
+        }
+        if let Some(token) = &req.client_token {
+            if let Some(id) = self.tokens.get(token).cloned() {
+                self.counters.idempotent_replays += 1;
+                if let Some(rec) = self.contacts.get_mut(&id) {
+                    rec.requests += 1;
+                }
+                return Ok(Started {
+                    contact_id: id,
+                    replay: true,
+                    plan: None,
+                    generation: self.generation,
+                });
+            }
+        }
+        if self.config.error_rate > 0.0 && self.errors.next_f64() < self.config.error_rate {
+            // A failed request places nothing: a retry with the same token places the call.
+            self.counters.internal_errors += 1;
+            return Err(ApiError::new(
+                500,
+                "InternalServiceException",
+                "Simulated internal error",
+            ));
+        }
+
+        let dest_hash = hash_phone(&req.destination);
+        let nth = self.dest_calls.entry(dest_hash.clone()).or_insert(0);
+        *nth += 1;
+        // Keyed by number and its call count, not arrival order: the same list dials the
+        // same outcomes for the same seed however the lanes interleave.
+        let mut rng = Rng::derived(self.config.seed, &format!("call|{dest_hash}|{nth}"));
+        let plan = plan_call(&self.config, &mut rng, req.ring_timeout);
+        let contact_id = self.new_contact_id(&req, &mut rng);
+
+        let status = self.queue_status(mono);
+        let closed = !hours::is_open(&self.config.hours, wall);
+        let answered = plan
+            .answer_after
+            .map(|s| wall + Duration::milliseconds((s * 1000.0) as i64));
+        let ends = wall + Duration::milliseconds((plan.end_after * 1000.0) as i64);
+        let rec = ContactRecord {
+            contact_id: contact_id.clone(),
+            client_token: req.client_token.clone(),
+            instance_id: req.instance_id.clone(),
+            queue_id: req.queue_id.clone(),
+            contact_flow_id: req.contact_flow_id.clone(),
+            destination_masked: mask_phone(&req.destination),
+            destination_hash: dest_hash,
+            requests: 1,
+            placed_at: rfc3339(wall),
+            answered_at: answered.map(rfc3339),
+            ends_at: rfc3339(ends),
+            ended_at: None,
+            outcome: plan.outcome,
+            disconnect_reason: None,
+            event_dropped: plan.drop_event,
+            event_duplicated: plan.duplicate_event,
+            events_sent: 0,
+            events_failed: 0,
+            placed_while_disabled: status == "DISABLED",
+            placed_while_closed: closed,
+            attribute_keys: req.attributes.keys().cloned().collect(),
+            attributes: req.attributes,
+            placed: wall,
+            answered,
+            ended: None,
+            plan: plan.clone(),
+        };
+        if rec.placed_while_disabled {
+            self.counters.placed_while_disabled += 1;
+        }
+        if rec.placed_while_closed {
+            self.counters.placed_while_closed += 1;
+        }
+        if let Some(token) = req.client_token {
+            self.tokens.insert(token, contact_id.clone());
+        }
+        self.contacts.insert(contact_id.clone(), rec);
+        self.order.push(contact_id.clone());
+        self.counters.placed += 1;
+        self.in_progress += 1;
+        self.peak = self.peak.max(self.in_progress);
+        self.first_placed.get_or_insert(wall);
+        self.last_placed = Some(wall);
+        Ok(Started {
+            contact_id,
+            replay: false,
+            plan: Some(plan),
+            generation: self.generation,
+        })
+    }
+
+    fn new_contact_id(&self, req: &StartRequest, rng: &mut Rng) -> String {
+        loop {
+            let a = rng.next_u64()
+                ^ Rng::derived(self.config.seed, req.client_token.as_deref().unwrap_or(""))
+                    .next_u64();
+            let b = rng.next_u64().wrapping_add(self.counters.placed);
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0x0fff,
+                0x8000 | ((b >> 48) & 0x3fff),
+                b & 0xffff_ffff_ffff
+            );
+            if !self.contacts.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Ends a call (its planned end, or `StopContact`). Returns the DISCONNECTED event to send,
+    /// or nothing when the call already ended, belongs to a reset generation, or its event is
+    /// dropped.
+    pub fn finish(
+        &mut self,
+        contact_id: &str,
+        generation: u64,
+        wall: DateTime<Utc>,
+        stopped: bool,
+    ) -> Option<PendingEvent> {
+        if generation != self.generation {
+            return None;
+        }
+        let rec = self.contacts.get_mut(contact_id)?;
+        if rec.ended.is_some() {
+            return None;
+        }
+        if stopped {
+            // Stopped before its planned end: not answered yet means not answered at all.
+            if rec.answered.is_some_and(|a| a > wall) {
+                rec.answered = None;
+                rec.answered_at = None;
+                rec.outcome = Outcome::NoAnswer;
+            }
+            self.counters.stopped += 1;
+        }
+        rec.ended = Some(wall);
+        rec.ended_at = Some(rfc3339(wall));
+        let reason = if stopped {
+            "API"
+        } else {
+            rec.outcome.disconnect_reason()
+        };
+        rec.disconnect_reason = Some(reason.to_string());
+        self.in_progress = self.in_progress.saturating_sub(1);
+        self.counters.ended += 1;
+        let plan = rec.plan.clone();
+        if plan.drop_event {
+            self.counters.events_dropped += 1;
+            return None;
+        }
+        if plan.duplicate_event {
+            self.counters.events_duplicated += 1;
+        }
+        let rec = self.contacts.get(contact_id)?;
+        Some(PendingEvent {
+            contact_id: contact_id.to_string(),
+            entry: self.event_entry(rec, "DISCONNECTED", wall),
+            copies: if plan.duplicate_event { 2 } else { 1 },
+        })
+    }
+
+    /// A lifecycle event other than DISCONNECTED (`allEventTypes`), never dropped.
+    pub fn lifecycle_event(
+        &self,
+        contact_id: &str,
+        event_type: &str,
+        generation: u64,
+        wall: DateTime<Utc>,
+    ) -> Option<PendingEvent> {
+        if generation != self.generation || !self.config.all_event_types {
+            return None;
+        }
+        let rec = self.contacts.get(contact_id)?;
+        if rec.ended.is_some() {
+            return None;
+        }
+        Some(PendingEvent {
+            contact_id: contact_id.to_string(),
+            entry: self.event_entry(rec, event_type, wall),
+            copies: 1,
+        })
+    }
+
+    /// Records what happened to a delivery.
+    pub fn event_delivered(&mut self, contact_id: &str, generation: u64, ok: bool) {
+        if generation != self.generation {
+            return;
+        }
+        if ok {
+            self.counters.events_sent += 1;
+        } else {
+            self.counters.events_failed += 1;
+        }
+        if let Some(rec) = self.contacts.get_mut(contact_id) {
+            if ok {
+                rec.events_sent += 1;
+            } else {
+                rec.events_failed += 1;
+            }
+        }
+    }
+
+    /// The `PutEvents` entry for a contact event, in the shape of the contact events data
+    /// model (`outbound_core::events` parses exactly this).
+    fn event_entry(&self, rec: &ContactRecord, event_type: &str, wall: DateTime<Utc>) -> Value {
+        let instance_arn = self.instance_arn(&rec.instance_id);
+        let contact_arn = format!("{instance_arn}/contact/{}", rec.contact_id);
+        let mut detail = Map::new();
+        detail.insert("eventType".into(), json!(event_type));
+        detail.insert("contactId".into(), json!(rec.contact_id));
+        detail.insert("initialContactId".into(), json!(rec.contact_id));
+        detail.insert("channel".into(), json!("VOICE"));
+        detail.insert("instanceArn".into(), json!(instance_arn));
+        detail.insert("initiationMethod".into(), json!("API"));
+        detail.insert("initiationTimestamp".into(), json!(rfc3339(rec.placed)));
+        if let Some(a) = rec.answered.filter(|a| *a <= wall) {
+            detail.insert("connectedToSystemTimestamp".into(), json!(rfc3339(a)));
+        }
+        if let Some(q) = &rec.queue_id {
+            detail.insert(
+                "queueInfo".into(),
+                json!({"queueArn": format!("{instance_arn}/queue/{q}"), "queueType": "STANDARD"}),
+            );
+        }
+        if event_type == "DISCONNECTED" {
+            detail.insert(
+                "disconnectTimestamp".into(),
+                json!(rfc3339(rec.ended.unwrap_or(wall))),
+            );
+            if let Some(r) = &rec.disconnect_reason {
+                detail.insert("disconnectReason".into(), json!(r));
+            }
+        }
+        let mut entry = json!({
+            "Source": "aws.connect",
+            "DetailType": "Amazon Connect Contact Event",
+            "Detail": Value::Object(detail).to_string(),
+            "Resources": [contact_arn, instance_arn],
+            "Time": wall.timestamp_millis() as f64 / 1000.0,
+        });
+        if let Some(bus) = &self.config.event_bus_name {
+            entry["EventBusName"] = json!(bus);
+        }
+        entry
+    }
+
+    /// `DescribeContact`, as the call stands at `wall`.
+    pub fn describe_contact(
+        &mut self,
+        instance_id: &str,
+        contact_id: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Value, ApiError> {
+        self.counters.describe_contact += 1;
+        self.check_instance(instance_id)?;
+        let rec = self
+            .contacts
+            .get(contact_id)
+            .ok_or_else(|| ApiError::not_found(format!("Contact {contact_id} not found")))?;
+        let instance_arn = self.instance_arn(&rec.instance_id);
+        let mut c = Map::new();
+        c.insert(
+            "Arn".into(),
+            json!(format!("{instance_arn}/contact/{}", rec.contact_id)),
+        );
+        c.insert("Id".into(), json!(rec.contact_id));
+        c.insert("InitialContactId".into(), json!(rec.contact_id));
+        c.insert("InitiationMethod".into(), json!("API"));
+        c.insert("Channel".into(), json!("VOICE"));
+        c.insert("InitiationTimestamp".into(), epoch(rec.placed));
+        if let Some(q) = &rec.queue_id {
+            c.insert(
+                "QueueInfo".into(),
+                json!({"Id": q, "EnqueueTimestamp": epoch(rec.placed)}),
+            );
+        }
+        let mut last = rec.placed;
+        if let Some(a) = rec.answered.filter(|a| *a <= wall) {
+            c.insert("ConnectedToSystemTimestamp".into(), epoch(a));
+            last = a;
+        }
+        if let Some(end) = rec.ended {
+            c.insert("DisconnectTimestamp".into(), epoch(end));
+            if let Some(r) = &rec.disconnect_reason {
+                c.insert("DisconnectReason".into(), json!(r));
+            }
+            last = end;
+        }
+        c.insert("LastUpdateTimestamp".into(), epoch(last));
+        Ok(json!({ "Contact": Value::Object(c) }))
+    }
+
+    /// `GetContactAttributes`.
+    pub fn contact_attributes(
+        &mut self,
+        instance_id: &str,
+        contact_id: &str,
+    ) -> Result<Value, ApiError> {
+        self.counters.get_contact_attributes += 1;
+        self.check_instance(instance_id)?;
+        let rec = self
+            .contacts
+            .get(contact_id)
+            .ok_or_else(|| ApiError::not_found(format!("Contact {contact_id} not found")))?;
+        Ok(json!({ "Attributes": rec.attributes }))
+    }
+
+    /// Validates a `StopContact` target; the server then calls `finish(.., stopped = true)`.
+    pub fn stoppable(&self, instance_id: &str, contact_id: &str) -> Result<bool, ApiError> {
+        self.check_instance(instance_id)?;
+        let rec = self
+            .contacts
+            .get(contact_id)
+            .ok_or_else(|| ApiError::not_found(format!("Contact {contact_id} not found")))?;
+        if rec.ended.is_some() {
+            return Err(ApiError::new(
+                400,
+                "ContactNotFoundException",
+                "Contact is not active",
+            ));
+        }
+        Ok(true)
+    }
+
+    /// `DescribeQueue`: any queue id answers, with the configured status and hours.
+    pub fn describe_queue(
+        &mut self,
+        instance_id: &str,
+        queue_id: &str,
+        mono: f64,
+    ) -> Result<Value, ApiError> {
+        self.counters.describe_queue += 1;
+        self.check_instance(instance_id)?;
+        let status = self.queue_status(mono);
+        let arn = format!("{}/queue/{queue_id}", self.instance_arn(instance_id));
+        Ok(json!({"Queue": {
+            "Name": "Simulated queue",
+            "QueueArn": arn,
+            "QueueId": queue_id,
+            "Description": "connect-sim (test infrastructure)",
+            "OutboundCallerConfig": {
+                "OutboundCallerIdName": "connect-sim",
+                "OutboundCallerIdNumberId": "sim-number-0001",
+                "OutboundFlowId": "sim-outbound-whisper-flow"
+            },
+            "HoursOfOperationId": self.config.hours.id,
+            "Status": status,
+            "Tags": {}
+        }}))
+    }
+
+    /// `DescribeHoursOfOperation`: only the configured hours exist.
+    pub fn describe_hours(
+        &mut self,
+        instance_id: &str,
+        hours_id: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Value, ApiError> {
+        self.counters.describe_hours += 1;
+        self.check_instance(instance_id)?;
+        let h = &self.config.hours;
+        if hours_id != h.id {
+            return Err(ApiError::not_found(format!(
+                "Hours of operation {hours_id} not found"
+            )));
+        }
+        Ok(json!({"HoursOfOperation": {
+            "HoursOfOperationId": h.id,
+            "HoursOfOperationArn": format!("{}/operating-hours/{}", self.instance_arn(instance_id), h.id),
+            "Name": h.name,
+            "Description": "connect-sim (test infrastructure)",
+            "TimeZone": h.time_zone,
+            "Config": h.config,
+            "Tags": {},
+            "LastModifiedTime": epoch(wall),
+            "LastModifiedRegion": self.config.region
+        }}))
+    }
+
+    /// `/_sim/stats`; per-contact records only when asked (a large campaign has many).
+    pub fn stats(&self, with_contacts: bool) -> Value {
+        let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+        for rec in self.contacts.values().filter(|r| r.ended.is_some()) {
+            *outcomes.entry(rec.outcome.as_str()).or_default() += 1;
+        }
+        let distinct = self.dest_calls.len() as u64;
+        let dialed_twice = self.dest_calls.values().filter(|n| **n > 1).count() as u64;
+        let mut v = json!({
+            "counters": self.counters,
+            "inProgress": self.in_progress,
+            "peakConcurrency": self.peak,
+            "distinctDestinations": distinct,
+            "destinationsDialedMoreThanOnce": dialed_twice,
+            "outcomes": outcomes,
+            "firstPlacedAt": self.first_placed.map(rfc3339),
+            "lastPlacedAt": self.last_placed.map(rfc3339),
+            "queueStatus": self.config.queue_status,
+            "generation": self.generation,
+        });
+        if with_contacts {
+            let list: Vec<&ContactRecord> = self
+                .order
+                .iter()
+                .filter_map(|id| self.contacts.get(id))
+                .collect();
+            v["contacts"] = serde_json::to_value(list).unwrap_or(Value::Null);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wall(s: f64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2024-03-04T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::milliseconds((s * 1000.0) as i64)
+    }
+
+    fn req(dest: &str, token: &str) -> StartRequest {
+        StartRequest {
+            instance_id: "inst-1".into(),
+            contact_flow_id: Some("flow-1".into()),
+            destination: dest.into(),
+            queue_id: Some("queue-1".into()),
+            client_token: Some(token.into()),
+            ring_timeout: None,
+            attributes: BTreeMap::from([("firstName".to_string(), "Ann".to_string())]),
+        }
+    }
+
+    fn unlimited() -> SimConfig {
+        SimConfig {
+            quota_rate: 0.0,
+            ..SimConfig::default()
+        }
+    }
+
+    #[test]
+    fn same_token_same_contact_no_second_call() {
+        let mut sim = Simulator::new(unlimited(), 0.0);
+        let a = sim
+            .start_outbound(req("+447700900123", "tok-1"), 0.0, wall(0.0))
+            .unwrap();
+        let b = sim
+            .start_outbound(req("+447700900123", "tok-1"), 1.0, wall(1.0))
+            .unwrap();
+        assert_eq!(a.contact_id, b.contact_id);
+        assert!(!a.replay && b.replay);
+        assert!(b.plan.is_none(), "a replay schedules nothing");
+        assert_eq!(sim.counters.placed, 1);
+        assert_eq!(sim.counters.calls_received, 2);
+        assert_eq!(sim.counters.idempotent_replays, 1);
+        let stats = sim.stats(true);
+        assert_eq!(stats["contacts"][0]["requests"], 2);
+        assert_eq!(stats["inProgress"], 1);
+        let c = sim
+            .start_outbound(req("+447700900123", "tok-2"), 2.0, wall(2.0))
+            .unwrap();
+        assert_ne!(c.contact_id, a.contact_id, "a new token is a new call");
+        assert_eq!(sim.stats(false)["destinationsDialedMoreThanOnce"], 1);
+    }
+
+    #[test]
+    fn quota_answers_too_many_requests_and_places_nothing() {
+        let mut sim = Simulator::new(SimConfig::default(), 0.0); // 2/s, burst 5
+        let mut ok = 0;
+        let mut throttled = 0;
+        for i in 0..8 {
+            match sim.start_outbound(
+                req(&format!("+4477009001{i:02}"), &format!("t{i}")),
+                0.0,
+                wall(0.0),
+            ) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert_eq!((e.status, e.code), (429, "TooManyRequestsException"));
+                    throttled += 1;
+                }
+            }
+        }
+        assert_eq!((ok, throttled), (5, 3));
+        assert_eq!(sim.counters.placed, 5);
+        assert_eq!(sim.counters.throttled, 3);
+        // The throttled token was never used: retried later it places the call.
+        let retry = sim
+            .start_outbound(req("+447700900105", "t5"), 0.5, wall(0.5))
+            .unwrap();
+        assert!(!retry.replay);
+    }
+
+    #[test]
+    fn invalid_requests_are_rejected_before_the_quota() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                quota_burst: 1.0,
+                ..SimConfig::default()
+            },
+            0.0,
+        );
+        let e = sim
+            .start_outbound(req("07700900123", "x"), 0.0, wall(0.0))
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterException");
+        let mut no_flow = req("+447700900123", "y");
+        no_flow.contact_flow_id = None;
+        assert_eq!(
+            sim.start_outbound(no_flow, 0.0, wall(0.0))
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert!(
+            sim.start_outbound(req("+447700900123", "z"), 0.0, wall(0.0))
+                .is_ok(),
+            "the token is still there"
+        );
+        assert_eq!(sim.counters.rejected, 2);
+    }
+
+    #[test]
+    fn instance_is_checked_when_configured() {
+        let cfg = SimConfig {
+            instance_id: Some("inst-1".into()),
+            quota_rate: 0.0,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::new(cfg, 0.0);
+        let mut other = req("+447700900123", "t");
+        other.instance_id = "inst-2".into();
+        assert_eq!(
+            sim.start_outbound(other, 0.0, wall(0.0)).unwrap_err().code,
+            "ResourceNotFoundException"
+        );
+        assert!(sim
+            .start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .is_ok());
+    }
+
+    #[test]
+    fn outcome_distribution_follows_the_configuration() {
+        let cfg = SimConfig {
+            answer_rate: 0.6,
+            busy_rate: 0.2,
+            fail_rate: 0.1,
+            drop_event_share: 0.2,
+            duplicate_event_share: 0.1,
+            time_scale: 0.5,
+            ..SimConfig::default()
+        };
+        let mut rng = Rng::new(1);
+        let n = 20_000;
+        let mut counts: HashMap<Outcome, u32> = HashMap::new();
+        let (mut dropped, mut duplicated) = (0, 0);
+        for _ in 0..n {
+            let p = plan_call(&cfg, &mut rng, None);
+            *counts.entry(p.outcome).or_default() += 1;
+            assert!(!(p.drop_event && p.duplicate_event));
+            dropped += p.drop_event as u32;
+            duplicated += p.duplicate_event as u32;
+            match p.outcome {
+                Outcome::Connected => {
+                    let ring = p.answer_after.unwrap();
+                    assert!((1.5..=7.5).contains(&ring), "ring {ring}");
+                    let talk = p.end_after - ring;
+                    assert!((10.0 - 1e-9..=60.0 + 1e-9).contains(&talk), "talk {talk}");
+                }
+                Outcome::Busy => assert!((0.5..=2.0).contains(&p.end_after)),
+                Outcome::Failed => assert!((0.25..=1.0).contains(&p.end_after)),
+                Outcome::NoAnswer => {
+                    assert_eq!(p.answer_after, None);
+                    assert_eq!(p.end_after, 15.0, "rings for the ring timeout");
+                }
+            }
+        }
+        let share = |o| counts.get(&o).copied().unwrap_or(0) as f64 / n as f64;
+        assert!((share(Outcome::Connected) - 0.6).abs() < 0.02);
+        assert!((share(Outcome::Busy) - 0.2).abs() < 0.02);
+        assert!((share(Outcome::Failed) - 0.1).abs() < 0.02);
+        assert!((share(Outcome::NoAnswer) - 0.1).abs() < 0.02);
+        assert!((dropped as f64 / n as f64 - 0.2).abs() < 0.02);
+        assert!((duplicated as f64 / n as f64 - 0.1).abs() < 0.02);
+    }
+
+    #[test]
+    fn request_ring_timeout_bounds_the_ring() {
+        let cfg = SimConfig {
+            answer_rate: 0.0,
+            busy_rate: 0.0,
+            fail_rate: 0.0,
+            ..SimConfig::default()
+        };
+        let p = plan_call(&cfg, &mut Rng::new(5), Some(20.0));
+        assert_eq!((p.outcome, p.end_after), (Outcome::NoAnswer, 20.0));
+    }
+
+    #[test]
+    fn outcomes_are_reproducible_whatever_the_arrival_order() {
+        let numbers: Vec<String> = (0..50).map(|i| format!("+4477009{i:05}")).collect();
+        let run = |order: Vec<&String>| {
+            let mut sim = Simulator::new(unlimited(), 0.0);
+            let mut out = BTreeMap::new();
+            for (i, n) in order.into_iter().enumerate() {
+                let s = sim
+                    .start_outbound(req(n, &format!("tok{i}")), 0.0, wall(0.0))
+                    .unwrap();
+                out.insert(n.clone(), s.plan.unwrap().outcome);
+            }
+            out
+        };
+        let forward = run(numbers.iter().collect());
+        let backward = run(numbers.iter().rev().collect());
+        assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn finish_builds_the_disconnected_event_once() {
+        let cfg = SimConfig {
+            answer_rate: 1.0,
+            busy_rate: 0.0,
+            fail_rate: 0.0,
+            quota_rate: 0.0,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::new(cfg, 0.0);
+        let s = sim
+            .start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .unwrap();
+        let plan = s.plan.clone().unwrap();
+        // Mid-call: DescribeContact shows the answer but no end.
+        let mid = wall(plan.answer_after.unwrap() + 0.001);
+        let d = sim.describe_contact("inst-1", &s.contact_id, mid).unwrap();
+        assert!(d["Contact"]["ConnectedToSystemTimestamp"].is_number());
+        assert!(d["Contact"].get("DisconnectTimestamp").is_none());
+        let end = wall(plan.end_after);
+        let ev = sim.finish(&s.contact_id, s.generation, end, false).unwrap();
+        assert_eq!(ev.copies, 1);
+        assert_eq!(ev.entry["Source"], "aws.connect");
+        assert_eq!(ev.entry["DetailType"], "Amazon Connect Contact Event");
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["eventType"], "DISCONNECTED");
+        assert_eq!(detail["contactId"], s.contact_id.as_str());
+        assert_eq!(detail["initiationMethod"], "API");
+        assert_eq!(
+            detail["instanceArn"],
+            "arn:aws:connect:us-east-1:123456789012:instance/inst-1"
+        );
+        assert_eq!(detail["disconnectReason"], "CUSTOMER_DISCONNECT");
+        assert!(detail["connectedToSystemTimestamp"].is_string());
+        assert!(detail["disconnectTimestamp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+        assert!(
+            sim.finish(&s.contact_id, s.generation, end, false)
+                .is_none(),
+            "ends once"
+        );
+        let d = sim.describe_contact("inst-1", &s.contact_id, end).unwrap();
+        assert_eq!(d["Contact"]["DisconnectReason"], "CUSTOMER_DISCONNECT");
+        assert_eq!(sim.stats(false)["inProgress"], 0);
+        assert_eq!(sim.stats(false)["peakConcurrency"], 1);
+        assert_eq!(sim.stats(false)["outcomes"]["connected"], 1);
+    }
+
+    #[test]
+    fn dropped_events_are_counted_not_sent() {
+        let cfg = SimConfig {
+            drop_event_share: 1.0,
+            quota_rate: 0.0,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::new(cfg, 0.0);
+        let s = sim
+            .start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .unwrap();
+        assert!(sim
+            .finish(&s.contact_id, s.generation, wall(100.0), false)
+            .is_none());
+        assert_eq!(sim.counters.events_dropped, 1);
+        // DescribeContact still tells the end: the reconcile path works without the event.
+        let d = sim
+            .describe_contact("inst-1", &s.contact_id, wall(100.0))
+            .unwrap();
+        assert!(d["Contact"]["DisconnectTimestamp"].is_number());
+    }
+
+    #[test]
+    fn stop_before_answer_is_no_answer() {
+        let cfg = SimConfig {
+            answer_rate: 1.0,
+            busy_rate: 0.0,
+            fail_rate: 0.0,
+            quota_rate: 0.0,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::new(cfg, 0.0);
+        let s = sim
+            .start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .unwrap();
+        assert!(sim.stoppable("inst-1", &s.contact_id).unwrap());
+        let ev = sim
+            .finish(&s.contact_id, s.generation, wall(0.1), true)
+            .unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["disconnectReason"], "API");
+        assert!(detail.get("connectedToSystemTimestamp").is_none());
+        assert!(sim.stoppable("inst-1", &s.contact_id).is_err());
+    }
+
+    #[test]
+    fn reset_forgets_calls_and_ignores_their_ends() {
+        let mut sim = Simulator::new(unlimited(), 0.0);
+        let s = sim
+            .start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .unwrap();
+        sim.reset(1.0);
+        assert!(sim
+            .finish(&s.contact_id, s.generation, wall(2.0), false)
+            .is_none());
+        assert_eq!(sim.stats(false)["counters"]["placed"], 0);
+        let again = sim
+            .start_outbound(req("+447700900123", "t"), 2.0, wall(2.0))
+            .unwrap();
+        assert!(!again.replay, "tokens are forgotten too");
+    }
+
+    #[test]
+    fn timed_queue_status_reverts() {
+        let mut sim = Simulator::new(unlimited(), 0.0);
+        sim.set_queue_status("DISABLED", Some(5.0), 0.0).unwrap();
+        let q = sim.describe_queue("inst-1", "q", 1.0).unwrap();
+        assert_eq!(q["Queue"]["Status"], "DISABLED");
+        assert_eq!(q["Queue"]["HoursOfOperationId"], "sim-hours-0001");
+        let s = sim
+            .start_outbound(req("+447700900123", "t"), 2.0, wall(2.0))
+            .unwrap();
+        assert_eq!(sim.stats(true)["contacts"][0]["placedWhileDisabled"], true);
+        assert_eq!(
+            sim.describe_queue("inst-1", "q", 5.0).unwrap()["Queue"]["Status"],
+            "ENABLED"
+        );
+        assert!(!s.replay);
+        assert!(sim.set_queue_status("OPEN", None, 0.0).is_err());
+    }
+
+    #[test]
+    fn hours_answer_in_connects_shape() {
+        let mut sim = Simulator::new(unlimited(), 0.0);
+        let h = sim
+            .describe_hours("inst-1", "sim-hours-0001", wall(0.0))
+            .unwrap();
+        assert_eq!(h["HoursOfOperation"]["TimeZone"], "UTC");
+        assert_eq!(h["HoursOfOperation"]["Config"][0]["StartTime"]["Hours"], 0);
+        assert_eq!(
+            sim.describe_hours("inst-1", "other", wall(0.0))
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn records_never_hold_the_number() {
+        let mut sim = Simulator::new(unlimited(), 0.0);
+        sim.start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
+            .unwrap();
+        let text = sim.stats(true).to_string();
+        assert!(!text.contains("447700900123"));
+        assert!(
+            !text.contains("Ann"),
+            "attribute values stay out of the stats"
+        );
+        assert!(text.contains("+44*******123"));
+        assert_eq!(mask_phone("+447700900123"), "+44*******123");
+    }
+
+    #[test]
+    fn e164_check() {
+        assert!(is_e164("+447700900123"));
+        assert!(is_e164("+12025550123"));
+        assert!(!is_e164("447700900123"));
+        assert!(!is_e164("+44 7700 900123"));
+        assert!(!is_e164("+0447700900"));
+        assert!(!is_e164("+1234567"));
+    }
+
+    #[test]
+    fn parses_the_sdk_request_body() {
+        let body = json!({
+            "InstanceId": "inst-1", "ContactFlowId": "flow-1", "DestinationPhoneNumber": "+447700900123",
+            "QueueId": "q-1", "ClientToken": "abc", "RingTimeoutInSeconds": 30,
+            "Attributes": {"firstName": "Ann"}, "SourcePhoneNumber": "+442000000000"
+        });
+        let r = StartRequest::from_json(&body).unwrap();
+        assert_eq!(r.client_token.as_deref(), Some("abc"));
+        assert_eq!(r.ring_timeout, Some(30.0));
+        assert_eq!(r.attributes["firstName"], "Ann");
+        assert!(StartRequest::from_json(&json!({"InstanceId": "i"})).is_err());
+        assert!(
+            StartRequest::from_json(&json!({"InstanceId": "i", "DestinationPhoneNumber": 5}))
+                .is_err()
+        );
+    }
+}

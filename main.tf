@@ -33,11 +33,6 @@ data "aws_partition" "current" {
     }
 
     precondition {
-      condition     = !local.create_dialer || var.concurrent_calls <= var.max_concurrent_calls
-      error_message = "concurrent_calls (${var.concurrent_calls}) must not exceed max_concurrent_calls (${var.max_concurrent_calls}), the concurrency the state machine is built for."
-    }
-
-    precondition {
       condition     = !(var.create && var.create_pinpoint_channel) || var.create_dialer
       error_message = "create_pinpoint_channel needs create_dialer: the Pinpoint channel queues contacts into the dialer's queue and starts its state machine."
     }

@@ -197,22 +197,13 @@ run "pinpoint_channel_feeds_the_dialer" {
   }
 }
 
-run "dialer_needs_the_connect_ids" {
+run "contact_flows_need_a_function_to_invoke" {
   command = plan
 
   variables {
-    connect_queue_id = null
-  }
-
-  expect_failures = [data.aws_partition.current]
-}
-
-run "concurrency_above_the_built_maximum" {
-  command = plan
-
-  variables {
-    concurrent_calls     = 50
-    max_concurrent_calls = 40
+    create_caller_id     = false
+    create_dialer        = false
+    create_contact_flows = true
   }
 
   expect_failures = [data.aws_partition.current]

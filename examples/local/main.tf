@@ -1,0 +1,88 @@
+# The whole module against moto on loopback: no AWS account, no credentials. The moto
+# launcher (local/) must be running at var.moto_endpoint; Amazon Connect is answered by the
+# Connect simulator, so every Connect resource is off here (no Lambda association, no flows).
+
+provider "aws" {
+  region = var.region
+
+  # moto accepts any key; these never leave the machine.
+  access_key = "local-moto"
+  secret_key = "local-moto"
+
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  # Every service the module uses, and nothing else: a call to a service missing here would
+  # go to AWS and fail for want of real credentials instead of silently leaving the machine.
+  endpoints {
+    dynamodb = var.moto_endpoint
+    events   = var.moto_endpoint
+    iam      = var.moto_endpoint
+    lambda   = var.moto_endpoint
+    logs     = var.moto_endpoint
+    pinpoint = var.moto_endpoint
+    s3       = var.moto_endpoint
+    sfn      = var.moto_endpoint
+    sqs      = var.moto_endpoint
+    ssm      = var.moto_endpoint
+    sts      = var.moto_endpoint
+  }
+}
+
+module "outbound_voice" {
+  source = "../../"
+
+  name = var.name
+
+  create_caller_id = true
+  create_dialer    = true
+  # Exercised locally even though Pinpoint engagement features reached end of support on
+  # 2026-10-30: moto answers CreateApp, and queue-contacts can be invoked with a sample batch.
+  create_pinpoint_channel = true
+  # Amazon Connect has no emulator for these: moto answers 404 to the association.
+  create_contact_flows               = false
+  create_connect_lambda_associations = false
+
+  # The Connect simulator accepts these ids (any id, unless started with --instance-id).
+  connect_instance_id     = var.connect_instance_id
+  connect_contact_flow_id = var.connect_contact_flow_id
+  connect_queue_id        = var.connect_queue_id
+
+  routing            = var.routing
+  routing_object_key = "routing.json"
+
+  country_code     = "44"
+  iso_country_code = "GB"
+
+  # Short timings for a demo whose simulated calls last seconds, not minutes.
+  concurrent_calls     = var.concurrent_calls
+  max_concurrent_calls = 10
+  call_timeout_seconds = var.call_timeout_seconds
+  calls_per_second     = var.calls_per_second
+  history_budget       = 2000
+
+  dialer_queue = {
+    message_retention_seconds = 3600
+    max_receive_count         = 3
+  }
+
+  state_machine_logging = {
+    level                  = "ALL"
+    include_execution_data = true # local, fictional numbers only
+  }
+
+  lambda_artifacts_dir  = var.lambda_artifacts_dir
+  lambda_architecture   = "x86_64"
+  log_retention_in_days = 1
+
+  # A demo is torn down with everything in it.
+  force_destroy_buckets = true
+
+  tags = {
+    Project     = "outbound-voice"
+    Environment = "local"
+  }
+}

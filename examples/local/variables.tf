@@ -1,0 +1,76 @@
+variable "moto_endpoint" {
+  description = "URL of the moto server (the local launcher), used for every AWS service."
+  type        = string
+  default     = "http://127.0.0.1:5000"
+
+  validation {
+    condition     = can(regex("^http://(127\\.0\\.0\\.1|localhost|\\[::1\\]):[0-9]+/?$", var.moto_endpoint))
+    error_message = "moto_endpoint must be a loopback http URL with a port, for example http://127.0.0.1:5000: the local example never talks to AWS."
+  }
+}
+
+variable "region" {
+  description = "Region the resources are created in. The Connect simulator builds its ARNs (and the EventBridge rule's instance ARN) from the same region: keep both equal (the simulator's default is us-east-1)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name" {
+  description = "Name of the deployment (prefixes resource names)."
+  type        = string
+  default     = "local-blaster"
+}
+
+variable "connect_instance_id" {
+  description = "Instance id the Connect simulator answers for."
+  type        = string
+  default     = "00000000-0000-4000-8000-000000000001"
+}
+
+variable "connect_contact_flow_id" {
+  description = "Contact flow id given to the simulator's StartOutboundVoiceContact."
+  type        = string
+  default     = "00000000-0000-4000-8000-000000000002"
+}
+
+variable "connect_queue_id" {
+  description = "Queue id whose status and hours the simulator reports."
+  type        = string
+  default     = "00000000-0000-4000-8000-000000000003"
+}
+
+variable "concurrent_calls" {
+  description = "Dialing lanes for the demo."
+  type        = number
+  default     = 3
+}
+
+variable "call_timeout_seconds" {
+  description = "How long a lane waits for a simulated call to end before asking the simulator (the module's minimum is 10)."
+  type        = number
+  default     = 20
+}
+
+variable "calls_per_second" {
+  description = "Dial rate limit; the simulator's quota defaults to Connect's 2 per second."
+  type        = number
+  default     = 2
+}
+
+variable "routing" {
+  description = "Routing file written to the routing bucket (fictional numbers)."
+  type        = any
+  default = {
+    GB      = ["+442079460001", "+442079460002"]
+    "+4420" = "+442079460003"
+    US      = "+12125550101"
+    CA      = "+14165550101"
+    Default = "+442079460001"
+  }
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Directory of the built zips (`make build`). Null means `dist/x86_64` at the repository root."
+  type        = string
+  default     = null
+}

@@ -5,9 +5,14 @@
 //! build those clients once and hand them over. The contracts between the functions, the state
 //! machine and Terraform are written down in `docs/architecture.md`.
 
+pub mod completion;
 pub mod contact;
+pub mod disposition;
 pub mod error;
+pub mod events;
+pub mod hours;
 pub mod mask;
 pub mod phone;
+pub mod rate_limit;
 pub mod records;
 pub mod telemetry;

@@ -1,0 +1,160 @@
+//! `set-disposition`: the agent's disposition code, recorded against the dialed contact.
+//!
+//! Invoked from a Connect flow (the agent's step-by-step guide) with
+//! `Details.Parameters.disposition` and any other parameters, which are kept as disposition
+//! attributes. The contact is `Details.ContactData.ContactId`, or its `InitialContactId` when
+//! the agent handles a transferred leg. The answer is always a flat string map
+//! `{"status","disposition"}`: a flow cannot handle anything else, and a missing parameter is
+//! an answer the flow can branch on, not a failure.
+//!
+//! If the contact is already completed its result record is rewritten at the same key (it
+//! replaces, never duplicates); if not, the completion writes the disposition with the rest.
+
+use crate::completion::{contact_pk, rfc3339, store_error, write_result, ContactItem, Ledger};
+use crate::error::FunctionError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// Longest disposition code kept (a code, not a note).
+pub const MAX_DISPOSITION_LEN: usize = 256;
+/// Longest attribute value kept.
+const MAX_ATTRIBUTE_LEN: usize = 1024;
+
+/// The statuses `set-disposition` answers.
+pub mod status {
+    pub const RECORDED: &str = "recorded";
+    pub const MISSING_DISPOSITION: &str = "missing_disposition";
+    pub const INVALID_DISPOSITION: &str = "invalid_disposition";
+    pub const MISSING_CONTACT_ID: &str = "missing_contact_id";
+    pub const UNKNOWN_CONTACT: &str = "unknown_contact";
+}
+
+fn answer(status: &str, disposition: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("status".to_string(), status.to_string()),
+        ("disposition".to_string(), disposition.to_string()),
+    ])
+}
+
+fn object<'a>(v: Option<&'a Value>) -> Option<&'a Map<String, Value>> {
+    v.and_then(Value::as_object)
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Handles one flow invocation.
+pub async fn set_disposition(
+    ledger: &Ledger,
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, String>, FunctionError> {
+    let details = object(event.get("Details"));
+    let parameters = details.and_then(|d| object(d.get("Parameters")));
+    let contact_data = details.and_then(|d| object(d.get("ContactData")));
+
+    let disposition = parameters
+        .and_then(|p| p.get("disposition"))
+        .and_then(text)
+        .unwrap_or_default();
+    if disposition.is_empty() {
+        return Ok(answer(status::MISSING_DISPOSITION, ""));
+    }
+    if disposition.chars().count() > MAX_DISPOSITION_LEN
+        || disposition.chars().any(char::is_control)
+    {
+        return Ok(answer(status::INVALID_DISPOSITION, ""));
+    }
+    let attributes: HashMap<String, AttributeValue> = parameters
+        .map(|p| {
+            p.iter()
+                .filter(|(k, _)| k.as_str() != "disposition")
+                .filter_map(|(k, v)| {
+                    let value: String = text(v)?.chars().take(MAX_ATTRIBUTE_LEN).collect();
+                    Some((k.clone(), AttributeValue::S(value)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let mut ids: Vec<String> = Vec::new();
+    for field in ["ContactId", "InitialContactId"] {
+        if let Some(id) = contact_data
+            .and_then(|c| c.get(field))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(answer(status::MISSING_CONTACT_ID, &disposition));
+    }
+
+    for contact_id in &ids {
+        if let Some(item) = record(ledger, contact_id, &disposition, &attributes, now).await? {
+            tracing::info!(contact_id = %contact_id, disposition = %disposition, completed = item.completed_at.is_some(), "disposition recorded");
+            if item.completed_at.is_some() {
+                write_result(ledger, item).await?;
+            }
+            return Ok(answer(status::RECORDED, &disposition));
+        }
+    }
+    tracing::info!(contact_ids = ?ids, "disposition for a contact the dialer did not place");
+    Ok(answer(status::UNKNOWN_CONTACT, &disposition))
+}
+
+/// Updates the contact if the dialer placed it; `None` otherwise.
+async fn record(
+    ledger: &Ledger,
+    contact_id: &str,
+    disposition: &str,
+    attributes: &HashMap<String, AttributeValue>,
+    now: DateTime<Utc>,
+) -> Result<Option<ContactItem>, FunctionError> {
+    let result = ledger
+        .dynamodb
+        .update_item()
+        .table_name(&ledger.table_name)
+        .key("pk", AttributeValue::S(contact_pk(contact_id)))
+        .update_expression(
+            "SET #disposition = :disposition, #dispositionAttributes = :attributes, \
+             #dispositionAt = :now",
+        )
+        // Only contacts dial recorded: an update must not create an item for a stranger.
+        .condition_expression("attribute_exists(#contactKey)")
+        .expression_attribute_names("#disposition", "disposition")
+        .expression_attribute_names("#dispositionAttributes", "dispositionAttributes")
+        .expression_attribute_names("#dispositionAt", "dispositionAt")
+        .expression_attribute_names("#contactKey", "contactKey")
+        .expression_attribute_values(":disposition", AttributeValue::S(disposition.to_string()))
+        .expression_attribute_values(":attributes", AttributeValue::M(attributes.clone()))
+        .expression_attribute_values(":now", AttributeValue::S(rfc3339(now)))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(Some(ContactItem::from_item(
+            contact_id,
+            &out.attributes().cloned().unwrap_or_default(),
+        ))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(store_error("UpdateItem (disposition)", &e)),
+    }
+}

@@ -1,0 +1,142 @@
+################################################################################
+# The dialer functions: one module instance (log group, role, function) each
+################################################################################
+
+locals {
+  function_defaults = {
+    "load-list" = {
+      description = "Streams a CSV contact list from the input bucket into the contacts queue and starts the campaign."
+      memory_size = 256
+      timeout     = 900
+    }
+    "get-config" = {
+      description = "Reads the dialer parameters, claims the run and sizes the lanes of a wave."
+      memory_size = 128
+      timeout     = 30
+    }
+    "get-contacts" = {
+      description = "Counts the contacts left in the queue (available, in flight, delayed, dead-lettered)."
+      memory_size = 128
+      timeout     = 30
+    }
+    "dial" = {
+      description = "Takes the next contact and places its call with StartOutboundVoiceContact, paced and idempotent."
+      memory_size = 256
+      timeout     = 60
+    }
+    "process-contact-events" = {
+      description = "Records DISCONNECTED contact events and completes the waiting lane."
+      memory_size = 128
+      timeout     = 30
+    }
+    "connect-status" = {
+      description = "Answers whether the queue is open (and when it opens next) and reconciles calls whose end was not seen."
+      memory_size = 128
+      timeout     = 30
+    }
+    "set-disposition" = {
+      description = "Records the agent's disposition code against the contact (agent guide flow)."
+      memory_size = 128
+      timeout     = 8
+    }
+  }
+
+  function_settings = {
+    for binary, d in local.function_defaults : binary => {
+      description = d.description
+      memory_size = coalesce(try(var.function_settings[binary].memory_size, null), d.memory_size)
+      timeout     = coalesce(try(var.function_settings[binary].timeout, null), d.timeout)
+    }
+  }
+
+  queue_url             = aws_sqs_queue.contacts.url
+  dead_letter_queue_url = aws_sqs_queue.dead_letter.url
+
+  common_environment = {
+    SSM_PREFIX = local.ssm_prefix
+  }
+
+  routing_environment = local.routing_enabled ? {
+    BUCKET_NAME               = var.routing_bucket_name
+    COUNTRY_ROUTING_LIST_KEY  = var.routing_object_key
+    ROUTING_CACHE_TTL_SECONDS = tostring(var.routing_cache_ttl_seconds)
+  } : {}
+
+  # docs/architecture.md, "Environment variables".
+  function_environment = {
+    "load-list" = merge(local.common_environment, {
+      QUEUE_URL             = local.queue_url
+      DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
+      RESULTS_BUCKET        = local.results_bucket_name
+      STATE_MACHINE_ARN     = local.state_machine_arn
+    })
+    "get-config" = merge(local.common_environment, {
+      TABLE_NAME           = local.table_name
+      HISTORY_BUDGET       = tostring(var.history_budget)
+      MAX_CONCURRENT_CALLS = tostring(var.max_concurrent_calls)
+    })
+    "get-contacts" = merge(local.common_environment, {
+      QUEUE_URL             = local.queue_url
+      DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
+      RECEIVE_WAIT_SECONDS  = tostring(var.receive_wait_seconds)
+    })
+    "dial" = merge(local.common_environment, local.routing_environment, {
+      QUEUE_URL             = local.queue_url
+      DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
+      TABLE_NAME            = local.table_name
+      RESULTS_BUCKET        = local.results_bucket_name
+      RECEIVE_WAIT_SECONDS  = tostring(var.receive_wait_seconds)
+      STATUS_CACHE_SECONDS  = tostring(var.status_cache_seconds)
+    })
+    "process-contact-events" = merge(local.common_environment, {
+      TABLE_NAME     = local.table_name
+      RESULTS_BUCKET = local.results_bucket_name
+    })
+    "connect-status" = merge(local.common_environment, {
+      TABLE_NAME     = local.table_name
+      RESULTS_BUCKET = local.results_bucket_name
+    })
+    "set-disposition" = merge(local.common_environment, {
+      TABLE_NAME     = local.table_name
+      RESULTS_BUCKET = local.results_bucket_name
+    })
+  }
+}
+
+module "function" {
+  source   = "../lambda-function"
+  for_each = local.function_settings
+
+  function_name = "${var.name}-${each.key}"
+  binary_name   = each.key
+  description   = each.value.description
+  artifacts_dir = var.lambda_artifacts_dir
+  architecture  = var.architecture
+  memory_size   = each.value.memory_size
+  timeout       = each.value.timeout
+
+  environment = local.function_environment[each.key]
+
+  policy_json = data.aws_iam_policy_document.function[each.key].json
+  # The documents name resources of this configuration (the routing bucket may be created in
+  # the same apply): whether to attach must not wait for their JSON.
+  attach_policy_json = true
+
+  log_retention_in_days = var.log_retention_in_days
+  log_level             = var.log_level
+  kms_key_arn           = var.kms_key_arn
+  tracing_mode          = var.state_machine_tracing_enabled ? "Active" : null
+
+  tags = var.tags
+}
+
+################################################################################
+# Connect: set-disposition is invoked from the agent guide flow
+################################################################################
+
+resource "aws_connect_lambda_function_association" "set_disposition" {
+  count = var.create_connect_lambda_association ? 1 : 0
+
+  instance_id  = var.connect_instance_id
+  function_arn = module.function["set-disposition"].function_arn
+}

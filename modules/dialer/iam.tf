@@ -1,0 +1,253 @@
+################################################################################
+# Least privilege, one policy per function and one for the state machine.
+# Every resource is this deployment's own ARN, built from known names so that
+# the documents are known at plan time (and tested as rendered JSON). The only
+# "*" resources are for actions that accept no resource (SendTaskSuccess takes a
+# task token; CloudWatch Logs delivery and X-Ray write actions).
+################################################################################
+
+locals {
+  arn_prefix = {
+    ssm    = "arn:${local.partition}:ssm:${local.region}:${local.account_id}"
+    sqs    = "arn:${local.partition}:sqs:${local.region}:${local.account_id}"
+    lambda = "arn:${local.partition}:lambda:${local.region}:${local.account_id}"
+  }
+
+  queue_arn             = "${local.arn_prefix.sqs}:${var.name}-contacts"
+  dead_letter_queue_arn = "${local.arn_prefix.sqs}:${var.name}-contacts-dlq"
+
+  # GetParametersByPath is authorised on the path itself, GetParameter(s) on each parameter.
+  ssm_path_arn       = "${local.arn_prefix.ssm}:parameter${trimsuffix(local.ssm_prefix, "/")}"
+  ssm_parameter_arns = [local.ssm_path_arn, "${local.ssm_path_arn}/*"]
+
+  function_arns = { for binary in keys(local.function_defaults) : binary => "${local.arn_prefix.lambda}:function:${var.name}-${binary}" }
+
+  connect = {
+    # StartOutboundVoiceContact and DescribeContact are authorised on the contact; the flow and
+    # queue ARNs are listed too so that the grant names exactly what dial may use.
+    contacts      = "${local.connect_instance_arn}/contact/*"
+    contact_flow  = "${local.connect_instance_arn}/contact-flow/${var.connect_contact_flow_id}"
+    queue         = "${local.connect_instance_arn}/queue/${var.connect_queue_id}"
+    hours         = "${local.connect_instance_arn}/operating-hours/*"
+    routing_file  = "arn:${local.partition}:s3:::${coalesce(var.routing_bucket_name, "-")}/${coalesce(var.routing_object_key, "-")}"
+    results_write = "${local.results_bucket_arn}/results/*"
+  }
+
+  read_config = {
+    sid       = "ReadConfiguration"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+    resources = local.ssm_parameter_arns
+  }
+
+  # Statements per function (docs/architecture.md: who reads and writes what).
+  function_statements = {
+    "load-list" = concat([
+      local.read_config,
+      { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
+      { sid = "WriteRejectedRows", actions = ["s3:PutObject"], resources = ["${local.results_bucket_arn}/rejects/*"] },
+      { sid = "QueueContacts", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
+      { sid = "CountQueuedRecords", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
+      { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
+      ], local.kms_enabled ? [
+      { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
+
+    "get-config" = [
+      local.read_config,
+      { sid = "RecordDialIndex", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/dialIndex"] },
+      { sid = "ClaimRun", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      # A claim whose execution is no longer running is stale and may be taken over.
+      { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = local.state_machine_execution_arns },
+    ]
+
+    "get-contacts" = [
+      local.read_config,
+      { sid = "CountContacts", actions = ["sqs:GetQueueAttributes"], resources = [local.queue_arn, local.dead_letter_queue_arn] },
+    ]
+
+    "dial" = concat([
+      local.read_config,
+      { sid = "TakeContacts", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources = [local.queue_arn] },
+      { sid = "RecordDials", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts, local.connect.contact_flow, local.connect.queue] },
+      { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
+      { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      # SendTaskSuccess takes a task token, not an ARN: the IAM console and the CDK document
+      # that it supports no resource-level permission.
+      { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
+      ], local.routing_enabled ? [
+      { sid = "ReadRoutingFile", actions = ["s3:GetObject"], resources = [local.connect.routing_file] },
+      ] : [], local.kms_enabled ? [
+      { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
+
+    "process-contact-events" = concat([
+      local.read_config,
+      { sid = "RecordDisconnects", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
+      ], local.kms_enabled ? [
+      { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
+
+    "connect-status" = concat([
+      local.read_config,
+      { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
+      { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
+      { sid = "ReconcileCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },
+      { sid = "RecordReconciledCalls", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      ], local.kms_enabled ? [
+      { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
+
+    "set-disposition" = concat([
+      local.read_config,
+      { sid = "RecordDispositions", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      { sid = "RewriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      ], local.kms_enabled ? [
+      { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each = local.function_statements
+
+  dynamic "statement" {
+    for_each = each.value
+
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "dial" || !local.routing_enabled || var.routing_bucket_name != null
+      error_message = "routing_object_key is set but routing_bucket_name is null: dial needs the bucket that holds the routing file."
+    }
+  }
+}
+
+################################################################################
+# State machine role
+################################################################################
+
+data "aws_iam_policy_document" "state_machine_assume" {
+  statement {
+    sid     = "StepFunctionsAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    # Only this state machine, in this account (confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.state_machine_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "state_machine" {
+  name               = "${var.name}-dialer-state-machine"
+  description        = "Execution role of the ${local.state_machine_name} state machine."
+  assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  statement {
+    sid     = "InvokeDialerFunctions"
+    effect  = "Allow"
+    actions = ["lambda:InvokeFunction"]
+    # Exactly the functions the definition invokes, unqualified or by version/alias.
+    resources = flatten([
+      for binary in ["get-config", "get-contacts", "dial", "connect-status"] : [
+        local.function_arns[binary],
+        "${local.function_arns[binary]}:*",
+      ]
+    ])
+  }
+
+  statement {
+    sid       = "ContinueAsNew"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "ReleaseRun"
+    effect    = "Allow"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [local.table_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.distributed_map ? [1] : []
+
+    content {
+      sid       = "RunDistributedMapLanes"
+      effect    = "Allow"
+      actions   = ["states:DescribeExecution", "states:StopExecution"]
+      resources = local.state_machine_execution_arns
+    }
+  }
+
+  statement {
+    sid    = "DeliverLogs"
+    effect = "Allow"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    # CloudWatch Logs vended delivery: these actions support no resource-level permission.
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.state_machine_tracing_enabled ? [1] : []
+
+    content {
+      sid    = "WriteTraces"
+      effect = "Allow"
+      actions = [
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+      ]
+      # X-Ray write actions support no resource-level permission.
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "state-machine"
+  role   = aws_iam_role.state_machine.id
+  policy = data.aws_iam_policy_document.state_machine.json
+}

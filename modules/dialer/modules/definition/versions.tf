@@ -1,0 +1,4 @@
+terraform {
+  # No provider: templatefile() only.
+  required_version = ">= 1.5.7"
+}

@@ -1,0 +1,117 @@
+output "lambda_function_arns" {
+  description = "ARNs of the dialer functions, keyed by binary name (`dial`, `load-list`, ...)."
+  value       = { for binary, f in module.function : binary => f.function_arn }
+}
+
+output "lambda_function_names" {
+  description = "Names of the dialer functions, keyed by binary name."
+  value       = { for binary, f in module.function : binary => f.function_name }
+}
+
+output "lambda_role_arns" {
+  description = "ARNs of the dialer functions' IAM roles, keyed by binary name."
+  value       = { for binary, f in module.function : binary => f.role_arn }
+}
+
+output "state_machine_arn" {
+  description = "ARN of the dialer state machine. Start a campaign with `StartExecution` and input `{}`."
+  value       = try(aws_sfn_state_machine.dialer.arn, null)
+}
+
+output "state_machine_name" {
+  description = "Name of the dialer state machine."
+  value       = try(aws_sfn_state_machine.dialer.name, null)
+}
+
+output "state_machine_role_arn" {
+  description = "ARN of the state machine's IAM role."
+  value       = try(aws_iam_role.state_machine.arn, null)
+}
+
+output "state_machine_definition" {
+  description = "The rendered ASL definition (JSON)."
+  value       = module.definition.definition
+}
+
+output "queue_url" {
+  description = "URL of the contacts queue."
+  value       = try(aws_sqs_queue.contacts.url, null)
+}
+
+output "queue_arn" {
+  description = "ARN of the contacts queue."
+  value       = try(aws_sqs_queue.contacts.arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the contacts dead-letter queue."
+  value       = try(aws_sqs_queue.dead_letter.url, null)
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the contacts dead-letter queue."
+  value       = try(aws_sqs_queue.dead_letter.arn, null)
+}
+
+output "contact_events_dead_letter_queue_arn" {
+  description = "ARN of the queue that keeps contact events EventBridge could not deliver to process-contact-events."
+  value       = try(aws_sqs_queue.contact_events_dead_letter.arn, null)
+}
+
+output "table_name" {
+  description = "Name of the ActiveDialing table."
+  value       = try(aws_dynamodb_table.active_dialing.name, null)
+}
+
+output "table_arn" {
+  description = "ARN of the ActiveDialing table."
+  value       = try(aws_dynamodb_table.active_dialing.arn, null)
+}
+
+output "input_bucket_name" {
+  description = "Name of the input bucket: a `.csv` upload starts load-list."
+  value       = try(aws_s3_bucket.this["input"].id, null)
+}
+
+output "input_bucket_arn" {
+  description = "ARN of the input bucket."
+  value       = try(aws_s3_bucket.this["input"].arn, null)
+}
+
+output "results_bucket_name" {
+  description = "Name of the results bucket (`results/` and `rejects/`, JSON Lines)."
+  value       = try(aws_s3_bucket.this["results"].id, null)
+}
+
+output "results_bucket_arn" {
+  description = "ARN of the results bucket."
+  value       = try(aws_s3_bucket.this["results"].arn, null)
+}
+
+output "ssm_prefix" {
+  description = "Prefix of the dialer's SSM parameters (ends with `/`); `<prefix>activeBlaster` is the stop switch."
+  value       = local.ssm_prefix
+}
+
+output "ssm_parameter_names" {
+  description = "Names of the dialer's SSM parameters, keyed by their short name (`activeBlaster`, `concurrentcalls`, ...)."
+  value       = merge({ for k, p in aws_ssm_parameter.managed : k => p.name }, { for k, p in aws_ssm_parameter.tunable : k => p.name })
+}
+
+output "eventbridge_rule_arn" {
+  description = "ARN of the EventBridge rule that sends this instance's DISCONNECTED contact events to process-contact-events."
+  value       = try(aws_cloudwatch_event_rule.contact_disconnected.arn, null)
+}
+
+output "activation_rule_arn" {
+  description = "ARN of the EventBridge rule that starts the state machine when activeBlaster is updated (null when start_on_activation is false)."
+  value       = try(aws_cloudwatch_event_rule.activation[0].arn, null)
+}
+
+output "policy_documents" {
+  description = "The IAM policy documents (JSON) of the dialer functions, keyed by binary name, and of the state machine (`state-machine`): for review and tests."
+  value = merge(
+    { for binary, d in data.aws_iam_policy_document.function : binary => d.json },
+    { "state-machine" = data.aws_iam_policy_document.state_machine.json },
+  )
+}

@@ -1,0 +1,444 @@
+################################################################################
+# Naming, tags, encryption, logs
+################################################################################
+
+variable "name" {
+  description = "Name of the deployment: prefixes every resource (`<name>-dial`, `<name>-dialer`, `<name>-contacts`, `<name>-activedialing`, ...) and the default SSM prefix `/connect/blaster/<name>/`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,26}[a-z0-9]$", var.name))
+    error_message = "name must be 2 to 28 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen: it prefixes function, role, queue, table and bucket names, which have length and character limits."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the buckets, queues, table, log groups and function environments. Null uses AWS managed keys (buckets: `aws/s3`; table: `aws/dynamodb`) or service-owned encryption (queues: SSE-SQS; logs). The key policy must let CloudWatch Logs, EventBridge (contact-event dead-letter queue) and S3 event notifications use the key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN is not accepted by CloudWatch Logs."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the functions' and the state machine's log groups, in days (a value CloudWatch Logs accepts; 0 keeps logs forever)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level of the dialer functions: TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (upper case)."
+  }
+}
+
+################################################################################
+# Functions
+################################################################################
+
+variable "lambda_artifacts_dir" {
+  description = "Directory holding `<binary>/bootstrap.zip` for every dialer function (`make build` writes `dist/<architecture>/`)."
+  type        = string
+}
+
+variable "architecture" {
+  description = "Instruction set of the functions: `x86_64` or `arm64` (must match the zips in `lambda_artifacts_dir`)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be \"x86_64\" or \"arm64\"."
+  }
+}
+
+variable "function_settings" {
+  description = "Memory (MB) and timeout (seconds) per dialer function, keyed by binary name: `load-list`, `get-config`, `get-contacts`, `dial`, `process-contact-events`, `connect-status`, `set-disposition`. Unset values keep the defaults listed in the README."
+  type = map(object({
+    memory_size = optional(number)
+    timeout     = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.function_settings) : contains(["load-list", "get-config", "get-contacts", "dial", "process-contact-events", "connect-status", "set-disposition"], k)])
+    error_message = "function_settings keys must be dialer binary names: load-list, get-config, get-contacts, dial, process-contact-events, connect-status, set-disposition."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.function_settings) : s.memory_size == null || try(s.memory_size >= 128 && s.memory_size <= 10240 && floor(s.memory_size) == s.memory_size, false)])
+    error_message = "function_settings memory_size must be a whole number of MB from 128 to 10240."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.function_settings) : s.timeout == null || try(s.timeout >= 1 && s.timeout <= 900 && floor(s.timeout) == s.timeout, false)])
+    error_message = "function_settings timeout must be a whole number of seconds from 1 to 900."
+  }
+
+  validation {
+    condition     = try(var.function_settings["set-disposition"].timeout, null) == null || try(var.function_settings["set-disposition"].timeout <= 8, false)
+    error_message = "function_settings[\"set-disposition\"].timeout must be at most 8 seconds: a contact flow waits at most 8 seconds for a Lambda function."
+  }
+}
+
+################################################################################
+# Amazon Connect and dialing behaviour (SSM parameters)
+################################################################################
+
+variable "connect_instance_id" {
+  description = "Id of the Amazon Connect instance (the UUID after `instance/` in its ARN): `connectid` parameter, IAM scope, EventBridge rule scope."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_instance_id))
+    error_message = "connect_instance_id must be the instance UUID (for example 11111111-2222-3333-4444-555555555555), not its ARN or alias."
+  }
+}
+
+variable "connect_contact_flow_id" {
+  description = "Id of the contact flow outbound calls run (`contactflow` parameter), the UUID after `contact-flow/` in its ARN."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_contact_flow_id))
+    error_message = "connect_contact_flow_id must be the contact flow UUID (after contact-flow/ in its ARN), not the ARN or the flow name."
+  }
+}
+
+variable "connect_queue_id" {
+  description = "Id of the outbound queue (`queue` parameter), the UUID after `queue/` in its ARN; its hours of operation pace the campaign."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.connect_queue_id))
+    error_message = "connect_queue_id must be the queue UUID (after queue/ in its ARN), not the ARN or the queue name."
+  }
+}
+
+variable "country_code" {
+  description = "Numeric calling code of the default region without `+` (`countrycode` parameter)."
+  type        = string
+  default     = "44"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]{0,2}$", var.country_code))
+    error_message = "country_code must be a calling code of 1 to 3 digits without \"+\", for example \"44\" or \"1\"."
+  }
+}
+
+variable "iso_country_code" {
+  description = "ISO 3166-1 alpha-2 code of the default region (`isocountrycode` parameter)."
+  type        = string
+  default     = "GB"
+
+  validation {
+    condition     = can(regex("^[A-Z]{2}$", var.iso_country_code))
+    error_message = "iso_country_code must be an upper-case ISO 3166-1 alpha-2 code such as \"GB\" or \"US\"."
+  }
+}
+
+variable "concurrent_calls" {
+  description = "Initial value of the `concurrentcalls` parameter: dialing lanes per wave, one call in progress per lane. Operators may change the parameter at run time up to `max_concurrent_calls`; an apply does not reset it."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.concurrent_calls >= 1 && floor(var.concurrent_calls) == var.concurrent_calls
+    error_message = "concurrent_calls must be a whole number, 1 or more."
+  }
+}
+
+variable "max_concurrent_calls" {
+  description = "Upper bound on `concurrentcalls` the state machine is built for (`MAX_CONCURRENT_CALLS` of get-config). Up to 40 the lanes run in an inline Map; above 40 in a Distributed Map whose lanes are child executions."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.max_concurrent_calls >= 1 && var.max_concurrent_calls <= 10000 && floor(var.max_concurrent_calls) == var.max_concurrent_calls
+    error_message = "max_concurrent_calls must be a whole number from 1 to 10000 (a Distributed Map runs at most 10,000 child executions at once)."
+  }
+}
+
+variable "call_timeout_seconds" {
+  description = "Initial value of the `timeOut` parameter: how long a lane waits for a call's end before asking Connect (DescribeContact) what happened. Longer than the expected call, agent time included."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.call_timeout_seconds >= 10 && var.call_timeout_seconds <= 86400 && floor(var.call_timeout_seconds) == var.call_timeout_seconds
+    error_message = "call_timeout_seconds must be a whole number of seconds from 10 to 86400."
+  }
+}
+
+variable "calls_per_second" {
+  description = "Initial value of the `callspersecond` parameter: the StartOutboundVoiceContact rate shared by all lanes. Connect's default quota is 2 per second (burst 5) per account."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.calls_per_second > 0 && var.calls_per_second <= 100
+    error_message = "calls_per_second must be above 0 and at most 100 (Connect's default StartOutboundVoiceContact quota is 2 per second)."
+  }
+}
+
+variable "ssm_prefix" {
+  description = "Prefix of the dialer's SSM parameters, starting and ending with `/`. Null means `/connect/blaster/<name>/`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssm_prefix == null || can(regex("^/([A-Za-z0-9_.-]+/)+$", var.ssm_prefix))
+    error_message = "ssm_prefix must start and end with \"/\" and hold only letters, digits, \"_\", \".\" and \"-\" between the slashes, for example \"/connect/blaster/spring/\"."
+  }
+
+  validation {
+    condition     = var.ssm_prefix == null || !can(regex("^/(aws|ssm)", lower(coalesce(var.ssm_prefix, "/x/"))))
+    error_message = "ssm_prefix must not start with /aws or /ssm: those names are reserved by Parameter Store."
+  }
+}
+
+variable "routing_bucket_name" {
+  description = "Bucket of the caller-ID routing file that dial reads to set the caller ID of campaign calls (usually the caller-id module's bucket). Used only with `routing_object_key`."
+  type        = string
+  default     = null
+}
+
+variable "routing_object_key" {
+  description = "Key of the routing file in `routing_bucket_name`. Null: dial gets no routing environment and campaign calls use the queue's outbound caller ID."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.routing_object_key == null || can(regex("^[^/*?][^*?]*$", var.routing_object_key))
+    error_message = "routing_object_key must be an S3 object key without a leading \"/\" and without wildcards (\"*\", \"?\")."
+  }
+}
+
+variable "routing_cache_ttl_seconds" {
+  description = "How long dial keeps the routing file in memory before revalidating it (`ROUTING_CACHE_TTL_SECONDS`)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.routing_cache_ttl_seconds >= 0 && var.routing_cache_ttl_seconds <= 86400 && floor(var.routing_cache_ttl_seconds) == var.routing_cache_ttl_seconds
+    error_message = "routing_cache_ttl_seconds must be a whole number of seconds from 0 to 86400."
+  }
+}
+
+variable "receive_wait_seconds" {
+  description = "SQS long-poll wait of dial and get-contacts (`RECEIVE_WAIT_SECONDS`): how long a lane waits for a contact before it reports the queue empty."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.receive_wait_seconds >= 0 && var.receive_wait_seconds <= 20 && floor(var.receive_wait_seconds) == var.receive_wait_seconds
+    error_message = "receive_wait_seconds must be a whole number of seconds from 0 to 20 (the SQS long-poll maximum)."
+  }
+}
+
+variable "status_cache_seconds" {
+  description = "How long dial caches the queue's status and hours before asking Connect again (`STATUS_CACHE_SECONDS`)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.status_cache_seconds >= 0 && var.status_cache_seconds <= 3600 && floor(var.status_cache_seconds) == var.status_cache_seconds
+    error_message = "status_cache_seconds must be a whole number of seconds from 0 to 3600."
+  }
+}
+
+variable "history_budget" {
+  description = "Events one execution may spend on its lanes before the run continues in a new execution (`HISTORY_BUDGET` of get-config); keeps every execution far below the 25,000-event limit."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.history_budget >= 500 && var.history_budget <= 20000 && floor(var.history_budget) == var.history_budget
+    error_message = "history_budget must be a whole number from 500 to 20000 (an execution's history is capped at 25,000 events)."
+  }
+}
+
+################################################################################
+# Queue, buckets
+################################################################################
+
+variable "queue" {
+  description = "Contact queue: how long contacts wait (`message_retention_seconds`), how long a received contact stays invisible (`visibility_timeout_seconds`, longer than dial's timeout), receives before the dead-letter queue (`max_receive_count`)."
+  type = object({
+    message_retention_seconds  = optional(number, 345600)
+    visibility_timeout_seconds = optional(number, 300)
+    max_receive_count          = optional(number, 5)
+  })
+  default = {}
+
+  validation {
+    condition     = var.queue.message_retention_seconds >= 60 && var.queue.message_retention_seconds <= 1209600 && floor(var.queue.message_retention_seconds) == var.queue.message_retention_seconds
+    error_message = "queue.message_retention_seconds must be a whole number of seconds from 60 to 1209600 (14 days), the range SQS accepts."
+  }
+
+  validation {
+    condition     = var.queue.visibility_timeout_seconds >= 0 && var.queue.visibility_timeout_seconds <= 43200 && floor(var.queue.visibility_timeout_seconds) == var.queue.visibility_timeout_seconds
+    error_message = "queue.visibility_timeout_seconds must be a whole number of seconds from 0 to 43200 (12 hours), the range SQS accepts."
+  }
+
+  validation {
+    condition     = var.queue.max_receive_count >= 1 && var.queue.max_receive_count <= 1000 && floor(var.queue.max_receive_count) == var.queue.max_receive_count
+    error_message = "queue.max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "input_bucket_name" {
+  description = "Name of the input bucket (CSV uploads). Null means `<name>-input-<account>-<region>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.input_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.input_bucket_name, "x")))
+    error_message = "input_bucket_name must be a valid S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens."
+  }
+}
+
+variable "results_bucket_name" {
+  description = "Name of the results bucket (JSON Lines results and rejects). Null means `<name>-results-<account>-<region>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.results_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.results_bucket_name, "x")))
+    error_message = "results_bucket_name must be a valid S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens."
+  }
+}
+
+variable "input_expiration_days" {
+  description = "Days after which uploaded contact lists (personal data) are deleted from the input bucket. Null keeps them."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.input_expiration_days == null || try(var.input_expiration_days >= 1 && floor(var.input_expiration_days) == var.input_expiration_days, false)
+    error_message = "input_expiration_days must be null or a whole number of days, 1 or more."
+  }
+}
+
+variable "results_expiration_days" {
+  description = "Days after which results and rejects are deleted from the results bucket. Null keeps them."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.results_expiration_days == null || try(var.results_expiration_days >= 1 && floor(var.results_expiration_days) == var.results_expiration_days, false)
+    error_message = "results_expiration_days must be null or a whole number of days, 1 or more."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten or deleted object versions are removed from both buckets."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "noncurrent_version_expiration_days must be a whole number of days, 1 or more."
+  }
+}
+
+variable "force_destroy_buckets" {
+  description = "Whether `terraform destroy` may delete the input and results buckets with their objects."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# State machine
+################################################################################
+
+variable "state_machine_logging" {
+  description = "State machine logging: `level` (ALL, ERROR, FATAL or OFF) and whether execution data (inputs and outputs, which hold contact data) is logged."
+  type = object({
+    level                  = optional(string, "ERROR")
+    include_execution_data = optional(bool, false)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_logging.level)
+    error_message = "state_machine_logging.level must be one of ALL, ERROR, FATAL, OFF."
+  }
+}
+
+variable "state_machine_tracing_enabled" {
+  description = "Whether X-Ray traces the state machine; also turns on Active tracing for the dialer functions."
+  type        = bool
+  default     = false
+}
+
+variable "closed_poll_seconds" {
+  description = "While the Connect queue is disabled (no next opening known), how often the state machine looks again."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.closed_poll_seconds >= 10 && var.closed_poll_seconds <= 86400 && floor(var.closed_poll_seconds) == var.closed_poll_seconds
+    error_message = "closed_poll_seconds must be a whole number of seconds from 10 to 86400."
+  }
+}
+
+variable "drain_wait_seconds" {
+  description = "When every lane found the queue empty but contacts are still in flight (a throttled contact made visible later, a dial that died mid-way), how long the run waits before dialing them in its next wave."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.drain_wait_seconds >= 1 && var.drain_wait_seconds <= 3600 && floor(var.drain_wait_seconds) == var.drain_wait_seconds
+    error_message = "drain_wait_seconds must be a whole number of seconds from 1 to 3600."
+  }
+}
+
+################################################################################
+# Connect and EventBridge integration
+################################################################################
+
+variable "create_connect_lambda_association" {
+  description = "Whether to associate set-disposition with the Connect instance (a contact flow may only invoke associated functions). Off for the local stack, which has no Connect."
+  type        = bool
+  default     = true
+}
+
+variable "contact_event_retry" {
+  description = "Retry policy of the EventBridge target that delivers DISCONNECTED events to process-contact-events; events that exhaust it go to the contact-event dead-letter queue."
+  type = object({
+    maximum_event_age_in_seconds = optional(number, 3600)
+    maximum_retry_attempts       = optional(number, 24)
+  })
+  default = {}
+
+  validation {
+    condition     = var.contact_event_retry.maximum_event_age_in_seconds >= 60 && var.contact_event_retry.maximum_event_age_in_seconds <= 86400 && var.contact_event_retry.maximum_retry_attempts >= 0 && var.contact_event_retry.maximum_retry_attempts <= 185
+    error_message = "contact_event_retry.maximum_event_age_in_seconds must be from 60 to 86400 and maximum_retry_attempts from 0 to 185 (EventBridge's limits)."
+  }
+}
+
+variable "start_on_activation" {
+  description = "Whether turning the `activeBlaster` parameter back on starts the state machine (an EventBridge rule on Parameter Store changes). A start while a run is in progress only finds the run claimed and ends."
+  type        = bool
+  default     = true
+}

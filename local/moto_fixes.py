@@ -1,0 +1,231 @@
+"""Patches to moto (in this process only) that the local stack needs.
+
+1. terraform-provider-aws 5.100 against moto 5.2:
+   - `ValidateStateMachineDefinition` and `ListStateMachineVersions` are not implemented (moto
+     answers 500 and the provider retries for minutes): answered here, the first with moto's own
+     ASL static analyser;
+   - Pinpoint `CreateApp`/`GetApp` return `CreationDate` as a number where the API (and the Go
+     SDK) has a string: returned as an ISO 8601 string.
+2. Lambda invocations run the function's real code (`local.runtime`) instead of moto's echo:
+   - every path ends in `LambdaFunction.invoke` (the Invoke API, InvokeAsync, S3 bucket
+     notifications, SQS/SNS/DynamoDB stream triggers, the Step Functions executor which calls
+     the Invoke API over HTTP), and moto's "simple" backend (`use_docker` off) is routed there
+     too instead of echoing the payload;
+   - S3 notifications are delivered asynchronously (moto calls the function inside PutObject);
+   - EventBridge `PutEvents` delivers to SQS, logs and buses but not to Lambda targets: the
+     rule's Lambda targets are invoked here (asynchronously, with `Input`, `InputPath` and
+     `InputTransformer` applied), so Connect contact events reach `process-contact-events`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import logging
+from typing import Any
+
+LOG = logging.getLogger("local.moto_fixes")
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        value = None
+    if value is None and isinstance(headers, dict):
+        lowered = name.lower()
+        for k, v in headers.items():
+            if str(k).lower() == lowered:
+                return v
+    return value
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None or body == "":
+        return b"{}"
+    if isinstance(body, bytes):
+        return body or b"{}"
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+def install_lambda_forwarding(runtime: Any) -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        response_headers["x-amz-executed-version"] = str(self.version)
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            runtime.invoke_async(self, _as_bytes(body))
+            return b""
+        payload, is_error = runtime.invoke(self, _as_bytes(body))
+        if is_error:
+            # What Lambda answers when the function (or its runtime) failed; Step Functions
+            # reads `errorType` from the payload as the error name its Retry/Catch match.
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any,
+                       headers: Any, response_headers: Any) -> bytes | None:
+        fn = self.get_function(function_name, qualifier)
+        payload = fn.invoke(body, headers, response_headers)
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    LambdaFunction.invoke = function_invoke
+    LambdaSimpleBackend.invoke = backend_invoke
+
+    import moto.s3.notifications as s3_notifications
+
+    def s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        from moto.awslambda.utils import get_backend
+
+        try:
+            fn = get_backend(account_id, region_name).get_function(fn_arn)
+        except Exception as e:  # noqa: BLE001 - S3 never fails a PutObject for its notification
+            LOG.warning("S3 notification to %s not delivered: %s", fn_arn, e)
+            return
+        runtime.invoke_async(fn, json.dumps(event_body).encode("utf-8"))
+
+    s3_notifications._invoke_awslambda = s3_invoke_lambda
+
+    _install_eventbridge_lambda_targets(runtime)
+
+
+def _event_time_iso(value: Any) -> Any:
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> bytes:
+    """The payload EventBridge gives a target: `Input` verbatim, `InputPath` applied, an
+    `InputTransformer` rendered, else the whole event."""
+    if target.get("Input") is not None:
+        return str(target["Input"]).encode("utf-8")
+    if target.get("InputPath"):
+        from jsonpath_ng.ext import parse
+
+        matches = parse(target["InputPath"]).find(event)
+        return json.dumps(matches[0].value if matches else None).encode("utf-8")
+    if target.get("InputTransformer"):
+        from moto.events.utils import EventTemplateParser
+
+        transformer = target["InputTransformer"]
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+        return (rendered if isinstance(rendered, str) else json.dumps(rendered)).encode("utf-8")
+    return json.dumps(event).encode("utf-8")
+
+
+def _install_eventbridge_lambda_targets(runtime: Any) -> None:
+    from moto.awslambda.utils import get_backend
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def is_lambda(target: dict[str, Any]) -> bool:
+        parts = str(target.get("Arn", "")).split(":")
+        return len(parts) >= 7 and parts[2] == "lambda"
+
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        # moto's SQS path rewrites the event's time in place: keep our own copy first.
+        event = copy.deepcopy(original_event)
+        lambdas = [t for t in self.targets if is_lambda(t)]
+        if len(lambdas) < len(self.targets):
+            # moto raises on target types it does not know: hand it the others only, on a
+            # shallow copy so the rule itself (shared with other threads) is untouched.
+            others = copy.copy(self)
+            others.targets = [t for t in self.targets if not is_lambda(t)]
+            original(others, original_event, transform_input)
+        if not lambdas or not self.event_pattern.matches_event(event):
+            return
+        event.pop("ingestion-time", None)
+        event["time"] = _event_time_iso(event.get("time"))
+        for target in lambdas:
+            arn = str(target["Arn"])
+            parts = arn.split(":")
+            try:
+                fn = get_backend(parts[4], parts[3]).get_function(arn)
+            except Exception as e:  # noqa: BLE001 - EventBridge drops what it cannot deliver
+                LOG.warning("EventBridge target %s not found: %s", arn, e)
+                continue
+            runtime.invoke_async(fn, _target_payload(target, event))
+
+    Rule.send_to_targets = send_to_targets
+
+
+def install_terraform_fixes() -> None:
+    _install_step_functions_fixes()
+    _install_pinpoint_fix()
+
+
+def _install_step_functions_fixes() -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def validate_state_machine_definition(self: Any) -> ActionResult:
+        from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import (
+            ExpressStaticAnalyser,
+        )
+        from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+
+        definition = self._get_param("definition")
+        express = (self._get_param("type") or "STANDARD") == "EXPRESS"
+        analyser = ExpressStaticAnalyser() if express else StaticAnalyser()
+        diagnostics = []
+        try:
+            analyser.analyse(definition)
+        except Exception as e:  # noqa: BLE001 - any analyser failure is a diagnostic
+            diagnostics.append({
+                "severity": "ERROR",
+                "code": "SCHEMA_VALIDATION_FAILED",
+                "message": f"{type(e).__name__}: {e}"[:2000],
+            })
+        return ActionResult({
+            "result": "FAIL" if diagnostics else "OK",
+            "diagnostics": diagnostics,
+            "truncated": False,
+        })
+
+    def list_state_machine_versions(self: Any) -> ActionResult:
+        arn = self._get_param("stateMachineArn")
+        machine = self.stepfunction_backend.describe_state_machine(arn)
+        versions = sorted(getattr(machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
+        return ActionResult({
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+            ]
+        })
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def _install_pinpoint_fix() -> None:
+    from moto.pinpoint.models import App
+
+    original = App.to_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        out = original(self)
+        created = out.get("CreationDate")
+        if isinstance(created, (int, float)):
+            out["CreationDate"] = (
+                datetime.datetime.fromtimestamp(float(created), datetime.timezone.utc)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
+        return out
+
+    App.to_json = to_json

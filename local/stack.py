@@ -1,0 +1,191 @@
+"""Start and stop the local stack's processes from Python (tests, demo, benchmarks).
+
+    from local.stack import Launcher, ConnectSim, free_port
+    with Launcher(port=free_port()) as moto, ConnectSim(events_endpoint=moto.endpoint) as sim:
+        ...
+
+Both wait for their ready file before returning and stop their process (SIGTERM, then SIGKILL)
+on exit. Nothing here is product code: it is test infrastructure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(lo: int = 5201, hi: int = 5299) -> int:
+    """A port in [lo, hi] nobody listens on (the range given to the local stack's own runs)."""
+    for port in range(lo, hi + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {lo}-{hi}")
+
+
+def http_json(method: str, url: str, body: Any = None, timeout: float = 10.0) -> Any:
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+class _Process:
+    name = "process"
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tmp = tempfile.mkdtemp(prefix=f"{self.name}-")
+        self.ready_file = os.path.join(self.tmp, "ready.json")
+        self.log_path = os.path.join(self.tmp, f"{self.name}.log")
+        self.ready: dict[str, Any] = {}
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.ready_file):
+                with open(self.ready_file, encoding="utf-8") as f:
+                    self.ready = json.load(f)
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log()[-3000:]}")
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} not ready after {timeout:.0f} s: {self.log()[-3000:]}")
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class Launcher(_Process):
+    """`python -m local.launcher` (moto + the real Lambda functions)."""
+
+    name = "launcher"
+
+    def __init__(self, port: int = 0, connect_endpoint: str | None = None, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None):
+        super().__init__()
+        self.port = port
+        self.connect_endpoint = connect_endpoint
+        self.extra_args = extra_args or []
+        self.env = env
+        self.stats_file = os.path.join(self.tmp, "stats.json")
+        self.function_logs = os.path.join(self.tmp, "functions")
+
+    def __enter__(self) -> Launcher:
+        cmd = [sys.executable, "-m", "local.launcher", "--port", str(self.port),
+               "--ready-file", self.ready_file, "--stats-file", self.stats_file,
+               "--log-dir", self.function_logs, "--work-dir", os.path.join(self.tmp, "code")]
+        if self.connect_endpoint:
+            cmd += ["--connect-endpoint", self.connect_endpoint]
+        self._spawn(cmd + self.extra_args, self.env)
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.ready["endpoint"]
+
+    def stats(self) -> dict[str, Any]:
+        return http_json("GET", f"{self.endpoint}/_launcher/stats")
+
+    def reset_stats(self) -> None:
+        http_json("POST", f"{self.endpoint}/_launcher/stats/reset")
+
+    def function_log(self, name: str) -> str:
+        try:
+            with open(os.path.join(self.function_logs, f"{name}.log"), encoding="utf-8") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def connect_sim_binary(build: bool = True) -> Path:
+    """The connect-sim binary: release if built, else debug, else built now (debug)."""
+    for profile in ("release", "debug"):
+        p = ROOT / "target" / profile / "connect-sim"
+        if p.exists():
+            return p
+    if not build:
+        raise FileNotFoundError("connect-sim is not built: cargo build -p connect-sim")
+    subprocess.run(["cargo", "build", "-p", "connect-sim"], cwd=ROOT, check=True)
+    return ROOT / "target" / "debug" / "connect-sim"
+
+
+class ConnectSim(_Process):
+    """`connect-sim` (the Amazon Connect simulator)."""
+
+    name = "connect-sim"
+
+    def __init__(self, port: int = 0, events_endpoint: str | None = None, config: dict[str, Any] | None = None,
+                 binary: Path | None = None, extra_args: list[str] | None = None):
+        super().__init__()
+        self.port = port
+        self.events_endpoint = events_endpoint
+        self.config_patch = config or {}
+        self.binary = binary
+        self.extra_args = extra_args or []
+        self.stats_file = os.path.join(self.tmp, "stats.json")
+
+    def __enter__(self) -> ConnectSim:
+        binary = self.binary or connect_sim_binary()
+        cmd = [str(binary), "--port", str(self.port), "--ready-file", self.ready_file,
+               "--stats-file", self.stats_file]
+        if self.events_endpoint:
+            cmd += ["--events-endpoint", self.events_endpoint]
+        if self.config_patch:
+            path = os.path.join(self.tmp, "config.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(self.config_patch, f)
+            cmd += ["--config", path]
+        self._spawn(cmd + self.extra_args)
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.ready["endpoint"]
+
+    def configure(self, **patch: Any) -> dict[str, Any]:
+        return http_json("POST", f"{self.endpoint}/_sim/config", patch)
+
+    def stats(self, contacts: bool = True) -> dict[str, Any]:
+        suffix = "" if contacts else "?contacts=false"
+        return http_json("GET", f"{self.endpoint}/_sim/stats{suffix}")
+
+    def reset(self, config: bool = False) -> None:
+        http_json("POST", f"{self.endpoint}/_sim/reset{'?config=true' if config else ''}")

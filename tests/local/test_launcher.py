@@ -1,0 +1,441 @@
+"""The moto launcher: moto with Step Functions execution, the Terraform fixes, and Lambda
+invocations run by the functions' real code.
+
+Run: .venv/bin/python -m pytest -q tests/local/test_launcher.py
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.stack import ROOT, Launcher, free_port
+
+REGION = "us-east-1"
+
+# A stand-in function for the behaviours a real Rust function cannot be asked for on demand
+# (crash, overrun, report a chosen errorType, call back Step Functions). It speaks the same
+# Lambda Runtime API as the Rust runtime does.
+FAKE_BOOTSTRAP = r'''#!{python}
+import json, os, sys, time, urllib.request
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+base = api if api.startswith("http") else "http://" + api
+VERSION = "{version}"
+
+def post(path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(req).read()
+
+def aws(target, body):
+    req = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/", data=json.dumps(body).encode(), method="POST", headers={{
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target,
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/" + os.environ["AWS_REGION"] + "/states/aws4_request, SignedHeaders=host, Signature=0"}})
+    urllib.request.urlopen(req).read()
+
+while True:
+    with urllib.request.urlopen(base + "/2018-06-01/runtime/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        deadline = int(r.headers["Lambda-Runtime-Deadline-Ms"])
+        event = json.loads(r.read() or b"null")
+    if os.environ.get("RECORD_FILE"):
+        with open(os.environ["RECORD_FILE"], "a") as f:
+            f.write(json.dumps(event) + "\n")
+    action = event.get("action", "echo") if isinstance(event, dict) else "echo"
+    print("event", action, flush=True)
+    if action == "crash":
+        sys.exit(3)
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "error":
+        post(f"/2018-06-01/runtime/invocation/{{rid}}/error", {{"errorType": event["type"], "errorMessage": "as asked"}})
+        continue
+    if action == "callback":
+        aws("AWSStepFunctions.SendTaskSuccess", {{"taskToken": event["token"], "output": json.dumps({{"calledBack": True}})}})
+    post(f"/2018-06-01/runtime/invocation/{{rid}}/response", {{
+        "pid": os.getpid(), "version": VERSION, "event": event, "deadlineMs": deadline,
+        "env": {{k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CONNECT", "GREETING",
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")}}}})
+'''
+
+
+def fake_zip(version: str = "1") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, FAKE_BOOTSTRAP.format(python=sys.executable, version=version))
+    return buf.getvalue()
+
+
+def caller_id_zip() -> bytes:
+    """The real caller-id function, as `make build` packages it (built here when missing)."""
+    path = ROOT / "dist" / "x86_64" / "caller-id" / "bootstrap.zip"
+    if not path.exists():
+        if not (ROOT / "functions" / "caller-id" / "Cargo.toml").exists():
+            pytest.fail("functions/caller-id is missing: no real Rust function to run")
+        env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
+        subprocess.run(
+            ["cargo", "lambda", "build", "--release", "--output-format", "zip",
+             "--lambda-dir", "dist/x86_64", "-p", "caller-id"],
+            cwd=ROOT, env=env, check=True,
+        )
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def launcher():
+    with Launcher(port=free_port(), connect_endpoint="http://127.0.0.1:5299") as moto:
+        yield moto
+
+
+def client(launcher: Launcher, service: str):
+    return boto3.client(
+        service, endpoint_url=launcher.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}, read_timeout=60),
+    )
+
+
+@pytest.fixture(scope="module")
+def role(launcher):
+    iam = client(launcher, "iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    return iam.create_role(RoleName="local-test", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def create_fake(launcher, role, name, timeout=3, env=None, version="1"):
+    lam = client(launcher, "lambda")
+    return lam.create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+        Code={"ZipFile": fake_zip(version)}, Timeout=timeout, MemorySize=256,
+        Environment={"Variables": env or {}},
+    )["FunctionArn"]
+
+
+def invoke(launcher, name, payload):
+    r = client(launcher, "lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+    return r.get("FunctionError"), json.loads(r["Payload"].read())
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_invoke_runs_the_real_rust_caller_id(launcher, role):
+    s3 = client(launcher, "s3")
+    s3.create_bucket(Bucket="routing-bucket")
+    routing = {"GB": "+442071838750", "US": "+12025550100", "Default": "+19876543210"}
+    s3.put_object(Bucket="routing-bucket", Key="routing.json", Body=json.dumps(routing).encode())
+    lam = client(launcher, "lambda")
+    lam.create_function(
+        FunctionName="caller-id", Runtime="provided.al2023", Role=role, Handler="bootstrap",
+        Code={"ZipFile": caller_id_zip()}, Timeout=5,
+        Environment={"Variables": {"BUCKET_NAME": "routing-bucket", "COUNTRY_ROUTING_LIST_KEY": "routing.json"}},
+    )
+
+    def whisper(number):
+        return {"Name": "ContactFlowEvent", "Details": {"ContactData": {
+            "ContactId": "c-1", "Channel": "VOICE", "InitiationMethod": "OUTBOUND",
+            "CustomerEndpoint": {"Address": number, "Type": "TELEPHONE_NUMBER"},
+            "Queue": {"Name": "q", "OutboundCallerId": {"Address": "+15550000000", "Type": "TELEPHONE_NUMBER"}}},
+            "Parameters": {}}}
+
+    error, uk = invoke(launcher, "caller-id", whisper("+447700900123"))
+    assert error is None, uk
+    assert uk["outbound_number"] == "+442071838750", uk
+    assert uk["customer_country"] == "GB"
+    error, fr = invoke(launcher, "caller-id", whisper("+33612345678"))
+    assert error is None and fr["outbound_number"] == "+19876543210", fr
+    stats = launcher.stats()["functions"]["caller-id"]
+    assert stats["invocations"] == 2 and stats["coldStarts"] == 1, stats
+
+
+def test_environment_is_the_functions_plus_the_local_endpoints(launcher, role):
+    create_fake(launcher, role, "env-check", env={"GREETING": "hello", "AWS_ENDPOINT_URL_CONNECT": "http://from-terraform"})
+    error, out = invoke(launcher, "env-check", {"x": 1})
+    assert error is None
+    assert out["event"] == {"x": 1}
+    assert out["env"]["GREETING"] == "hello"
+    assert out["env"]["AWS_ENDPOINT_URL"] == launcher.endpoint
+    assert out["env"]["AWS_ENDPOINT_URL_CONNECT"] == "http://from-terraform", "the function's own variables win"
+    assert out["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "env-check"
+    assert out["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert out["deadlineMs"] > time.time() * 1000
+
+
+def test_error_type_crash_and_timeout(launcher, role):
+    create_fake(launcher, role, "failing", timeout=1)
+    error, out = invoke(launcher, "failing", {"action": "error", "type": "Throttled"})
+    assert error == "Unhandled" and out == {"errorType": "Throttled", "errorMessage": "as asked"}
+    error, out = invoke(launcher, "failing", {"action": "crash"})
+    assert error == "Unhandled" and out["errorType"] == "Runtime.ExitError", out
+    error, out = invoke(launcher, "failing", {"action": "sleep", "seconds": 3})
+    assert error == "Unhandled" and out["errorType"] == "Sandbox.Timedout", out
+    # Each broken process was replaced: the function still answers.
+    error, out = invoke(launcher, "failing", {"n": 1})
+    assert error is None and out["event"] == {"n": 1}
+    s = launcher.stats()["functions"]["failing"]
+    assert s["errorTypes"] == {"Throttled": 1, "Runtime.ExitError": 1, "Sandbox.Timedout": 1}, s
+
+
+def test_warm_processes_and_concurrency(launcher, role):
+    create_fake(launcher, role, "lanes", timeout=10)
+    _, first = invoke(launcher, "lanes", {})
+    _, second = invoke(launcher, "lanes", {})
+    assert first["pid"] == second["pid"], "a warm process serves the next invocation"
+    started = time.monotonic()
+    with ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(lambda _: invoke(launcher, "lanes", {"action": "sleep", "seconds": 1.5}), range(6)))
+    elapsed = time.monotonic() - started
+    assert all(e is None for e, _ in results)
+    assert len({out["pid"] for _, out in results}) == 6, "one process per concurrent invocation"
+    assert elapsed < 6.0, f"6 invocations of 1.5 s took {elapsed:.1f} s: not concurrent"
+    assert launcher.stats()["functions"]["lanes"]["peakConcurrency"] == 6
+
+
+def test_new_code_gets_new_processes(launcher, role):
+    create_fake(launcher, role, "updated", version="1")
+    _, before = invoke(launcher, "updated", {})
+    assert before["version"] == "1"
+    client(launcher, "lambda").update_function_code(FunctionName="updated", ZipFile=fake_zip("2"))
+    _, after = invoke(launcher, "updated", {})
+    assert after["version"] == "2" and after["pid"] != before["pid"]
+    wait_for(lambda: subprocess.run(["kill", "-0", str(before["pid"])], capture_output=True).returncode != 0,
+             what="the old process to stop")
+
+
+def test_state_machine_created_after_start_executes(launcher, role):
+    fn = create_fake(launcher, role, "sfn-task")
+    definition = {
+        "StartAt": "Echo",
+        "States": {
+            "Echo": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                     "Parameters": {"FunctionName": fn, "Payload.$": "$"},
+                     "ResultSelector": {"echoed.$": "$.Payload.event"}, "ResultPath": "$.echo", "Next": "Empty"},
+            "Empty": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                      "Parameters": {"FunctionName": fn, "Payload": {"action": "error", "type": "QueueEmpty"}},
+                      "Catch": [{"ErrorEquals": ["QueueEmpty"], "ResultPath": "$.caught", "Next": "Callback"}],
+                      "Next": "Callback"},
+            "Callback": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                         "Parameters": {"FunctionName": fn, "Payload": {"action": "callback", "token.$": "$$.Task.Token"}},
+                         "TimeoutSeconds": 20, "ResultPath": "$.callback", "End": True},
+        },
+    }
+    sfn = client(launcher, "stepfunctions")
+    arn = sfn.create_state_machine(name="launcher-test", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"lane": 3}))["executionArn"]
+    done = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+                    what="the execution to end")
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["echo"] == {"echoed": {"lane": 3}}, "the real process answered the Task"
+    assert output["caught"]["Error"] == "QueueEmpty", "errorType is the name Catch matches"
+    assert output["callback"] == {"calledBack": True}, "the function called SendTaskSuccess itself"
+
+
+def test_async_paths_reach_the_function(launcher, role, tmp_path):
+    record = tmp_path / "events.jsonl"
+    fn = create_fake(launcher, role, "async-target", env={"RECORD_FILE": str(record)})
+    events = client(launcher, "events")
+    events.put_rule(Name="connect-disconnected", EventPattern=json.dumps({
+        "source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"],
+        "detail": {"eventType": ["DISCONNECTED"]}}))
+    events.put_targets(Rule="connect-disconnected", Targets=[{"Id": "fn", "Arn": fn}])
+    sqs = client(launcher, "sqs")
+    queue_url = sqs.create_queue(QueueName="also-sqs")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_targets(Rule="connect-disconnected", Targets=[{"Id": "q", "Arn": queue_arn}])
+    detail = {"eventType": "DISCONNECTED", "contactId": "c-42"}
+    events.put_events(Entries=[
+        {"Source": "aws.connect", "DetailType": "Amazon Connect Contact Event", "Detail": json.dumps(detail)},
+        {"Source": "aws.connect", "DetailType": "Amazon Connect Contact Event",
+         "Detail": json.dumps({"eventType": "CONNECTED_TO_SYSTEM", "contactId": "c-42"})},
+    ])
+    s3 = client(launcher, "s3")
+    s3.create_bucket(Bucket="uploads-bucket")
+    s3.put_bucket_notification_configuration(Bucket="uploads-bucket", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket="uploads-bucket", Key="uploads/list.csv", Body=b"custID,phone\n")
+    r = client(launcher, "lambda").invoke(FunctionName="async-target", InvocationType="Event", Payload=b'{"async": true}')
+    assert r["StatusCode"] == 202
+
+    lines = wait_for(lambda: record.exists() and len(record.read_text().splitlines()) >= 3 and record.read_text().splitlines(),
+                     what="three asynchronous deliveries")
+    got = [json.loads(line) for line in lines]
+    bridge = [e for e in got if isinstance(e, dict) and e.get("source") == "aws.connect"]
+    assert len(bridge) == 1, "only the event the rule matches"
+    assert bridge[0]["detail"] == detail and bridge[0]["detail-type"] == "Amazon Connect Contact Event"
+    assert isinstance(bridge[0]["time"], str) and bridge[0]["time"].endswith("Z")
+    s3_events = [e for e in got if isinstance(e, dict) and "Records" in e]
+    assert s3_events, got
+    # S3 URL-encodes keys in notifications (moto encodes the slash too): decoded, it is the key.
+    assert unquote_plus(s3_events[0]["Records"][0]["s3"]["object"]["key"]) == "uploads/list.csv"
+    assert {"async": True} in got
+    # moto's own SQS delivery still works next to the Lambda target.
+    msgs = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+    assert msgs and json.loads(msgs[0]["Body"])["detail"]["contactId"] == "c-42"
+    assert launcher.stats()["functions"]["async-target"]["async"] == 3
+
+
+def test_async_failures_are_retried(launcher, role, tmp_path):
+    record = tmp_path / "retries.jsonl"
+    create_fake(launcher, role, "async-failing", env={"RECORD_FILE": str(record)})
+    client(launcher, "lambda").invoke(FunctionName="async-failing", InvocationType="Event",
+                                      Payload=json.dumps({"action": "error", "type": "Retryable"}).encode())
+    wait_for(lambda: record.exists() and len(record.read_text().splitlines()) == 3, timeout=15,
+             what="the first attempt and two retries")
+    time.sleep(0.5)
+    s = launcher.stats()["functions"]["async-failing"]
+    assert s["asyncRetries"] == 2 and s["errors"] == 3, s
+
+
+def test_terraform_fixes(launcher, role):
+    sfn = client(launcher, "stepfunctions")
+    good = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    ok = sfn.validate_state_machine_definition(definition=json.dumps(good))
+    assert ok["result"] == "OK" and ok["diagnostics"] == []
+    bad = sfn.validate_state_machine_definition(definition=json.dumps({"StartAt": "Missing", "States": {}}))
+    assert bad["result"] == "FAIL" and bad["diagnostics"][0]["severity"] == "ERROR"
+    arn = sfn.create_state_machine(name="versioned", definition=json.dumps(good), roleArn=role, publish=True)["stateMachineArn"]
+    versions = sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in versions] == [f"{arn}:1"]
+    plain = sfn.create_state_machine(name="plain", definition=json.dumps(good), roleArn=role)["stateMachineArn"]
+    assert sfn.list_state_machine_versions(stateMachineArn=plain)["stateMachineVersions"] == []
+    with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
+        sfn.list_state_machine_versions(stateMachineArn=plain + "-nope")
+
+    pinpoint = client(launcher, "pinpoint")
+    app = pinpoint.create_app(CreateApplicationRequest={"Name": "local"})["ApplicationResponse"]
+    assert isinstance(app["CreationDate"], str) and app["CreationDate"].endswith("Z"), app
+    got = pinpoint.get_app(ApplicationId=app["Id"])["ApplicationResponse"]
+    assert got["CreationDate"] == app["CreationDate"]
+
+
+def test_stats_endpoint_counts_and_resets(launcher, role):
+    create_fake(launcher, role, "counted")
+    for _ in range(3):
+        invoke(launcher, "counted", {})
+    assert launcher.stats()["functions"]["counted"]["invocations"] == 3
+    total = launcher.stats()["totalInvocations"]
+    assert total >= 3
+    launcher.reset_stats()
+    assert launcher.stats()["functions"].get("counted", {}).get("invocations", 0) == 0
+
+
+def test_sigterm_stops_every_child_process():
+    with Launcher(port=free_port()) as moto:
+        iam = client(moto, "iam")
+        role_arn = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        create_fake(moto, role_arn, "child")
+        _, out = invoke(moto, "child", {})
+        pid = out["pid"]
+        assert moto.stop() == 0
+        assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0, "the function process is gone"
+        stats = json.loads(Path(moto.stats_file).read_text())
+        assert stats["functions"]["child"]["invocations"] == 1
+
+
+TF_CONFIG = r'''
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws" }}
+  }}
+}}
+provider "aws" {{
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  endpoints {{
+    iam           = "{endpoint}"
+    lambda        = "{endpoint}"
+    sfn           = "{endpoint}"
+    pinpoint      = "{endpoint}"
+    sts           = "{endpoint}"
+    cloudwatchlogs = "{endpoint}"
+  }}
+}}
+resource "aws_iam_role" "fn" {{
+  name               = "tf-local-fn"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "sts:AssumeRole", Principal = {{ Service = "lambda.amazonaws.com" }} }}] }})
+}}
+resource "aws_lambda_function" "fn" {{
+  function_name    = "tf-fake"
+  role             = aws_iam_role.fn.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  filename         = "{zip}"
+  source_code_hash = filebase64sha256("{zip}")
+  timeout          = 5
+  environment {{
+    variables = {{ GREETING = "from terraform" }}
+  }}
+}}
+resource "aws_sfn_state_machine" "sm" {{
+  name     = "tf-local"
+  role_arn = aws_iam_role.fn.arn
+  definition = jsonencode({{
+    StartAt = "Call"
+    States = {{ Call = {{ Type = "Task", Resource = "arn:aws:states:::lambda:invoke", Parameters = {{ FunctionName = aws_lambda_function.fn.arn, "Payload.$" = "$" }}, End = true }} }}
+  }})
+}}
+resource "aws_pinpoint_app" "app" {{
+  name = "tf-local"
+}}
+'''
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")
+def test_terraform_applies_lambda_state_machine_and_pinpoint(tmp_path):
+    """terraform-provider-aws against the launcher: the function Terraform created runs, with
+    the variables Terraform gave it."""
+    zip_path = tmp_path / "fake.zip"
+    zip_path.write_bytes(fake_zip("tf"))
+    with Launcher(port=free_port()) as moto:
+        (tmp_path / "main.tf").write_text(TF_CONFIG.format(endpoint=moto.endpoint, zip=zip_path))
+        script = f"""
+            set -e
+            source "{ROOT}/scripts/lib.sh"
+            ensure_terraform
+            cd "{tmp_path}"
+            terraform init -input=false -no-color >/dev/null
+            timeout 300 terraform apply -auto-approve -input=false -no-color
+        """
+        applied = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+        error, out = invoke(moto, "tf-fake", {"via": "terraform"})
+        assert error is None and out["env"]["GREETING"] == "from terraform", out
+        destroyed = subprocess.run(["bash", "-c", script.replace("terraform apply", "terraform destroy")],
+                                   capture_output=True, text=True)
+        assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr[-3000:]
+
+
+def test_sigint_is_a_clean_stop_too():
+    moto = Launcher(port=free_port())
+    with moto:
+        assert moto.proc is not None
+        moto.proc.send_signal(signal.SIGINT)
+        assert moto.proc.wait(timeout=15) == 0

@@ -16,6 +16,7 @@ locals {
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is the caller's choice (log_retention_in_days, 30 days by default to bound cost; examples/complete keeps 365).
   count = var.create ? 1 : 0
 
   name              = "/aws/lambda/${var.function_name}"
@@ -66,6 +67,17 @@ data "aws_iam_policy_document" "logs" {
   }
 
   dynamic "statement" {
+    for_each = var.dead_letter_target_arn != null ? [var.dead_letter_target_arn] : []
+
+    content {
+      sid       = "DeadLetters"
+      effect    = "Allow"
+      actions   = [startswith(split(":", statement.value)[2], "sns") ? "sns:Publish" : "sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.tracing_mode == "Active" ? [1] : []
 
     content {
@@ -109,6 +121,10 @@ resource "aws_iam_role_policy" "function" {
 ################################################################################
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Invoked synchronously (Connect flows, Step Functions, Pinpoint), where a DLQ never applies; asynchronous callers set dead_letter_target_arn.
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC would add NAT or seven interface endpoints and cold-start latency for no isolation gain. No VPC resource is reached.
+  #checkov:skip=CKV_AWS_272:Packages are built from source by cargo-lambda in the caller's pipeline; code signing is available through code_signing_config_arn when an AWS Signer profile exists.
+  #checkov:skip=CKV_AWS_50:Tracing is the caller's choice (tracing_mode): X-Ray is billed per trace and off by default.
   count = var.create ? 1 : 0
 
   function_name = var.function_name
@@ -126,6 +142,7 @@ resource "aws_lambda_function" "this" {
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrent_executions
   kms_key_arn                    = var.kms_key_arn
+  code_signing_config_arn        = var.code_signing_config_arn
 
   dynamic "environment" {
     for_each = length(var.environment) > 0 ? [var.environment] : []
@@ -142,6 +159,14 @@ resource "aws_lambda_function" "this" {
     log_group             = aws_cloudwatch_log_group.this[0].name
     application_log_level = var.log_level
     system_log_level      = var.system_log_level
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = var.dead_letter_target_arn != null ? [var.dead_letter_target_arn] : []
+
+    content {
+      target_arn = dead_letter_config.value
+    }
   }
 
   dynamic "tracing_config" {

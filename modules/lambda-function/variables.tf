@@ -152,6 +152,23 @@ variable "tracing_mode" {
   }
 }
 
+variable "dead_letter_target_arn" {
+  description = "SQS queue or SNS topic ARN receiving the events of failed asynchronous invocations (S3 notifications, EventBridge). Null: none (synchronous callers get the error themselves). The role may send to it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_target_arn == null || can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:.+$", var.dead_letter_target_arn))
+    error_message = "dead_letter_target_arn must be null or an SQS queue or SNS topic ARN."
+  }
+}
+
+variable "code_signing_config_arn" {
+  description = "ARN of a Lambda code signing configuration (AWS Signer) the package must satisfy. Null: no code signing."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags for every resource of this module."
   type        = map(string)

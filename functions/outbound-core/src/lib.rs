@@ -6,13 +6,18 @@
 //! machine and Terraform are written down in `docs/architecture.md`.
 
 pub mod completion;
+pub mod config;
 pub mod contact;
+pub mod csv_intake;
 pub mod disposition;
 pub mod error;
 pub mod events;
 pub mod hours;
+pub mod intake;
 pub mod mask;
 pub mod phone;
+pub mod pinpoint;
+pub mod queue_stats;
 pub mod rate_limit;
 pub mod records;
 pub mod telemetry;

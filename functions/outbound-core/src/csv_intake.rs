@@ -1,0 +1,1149 @@
+//! Streaming CSV intake: bytes in, one [`RowOutcome`] per row out, never the whole file in memory.
+//!
+//! - UTF-8 with or without a byte-order mark; CRLF, LF (or lone CR) line ends; RFC 4180 quoting,
+//!   so quoted fields may hold commas, quotes (`""`) and line breaks.
+//! - The header must name `custID` and `phone` (any case). A file without them is refused as a
+//!   whole ([`FileError::MissingColumns`]) before any row is read.
+//! - Every other column becomes a contact attribute. Column names are made valid Connect
+//!   attribute keys with [`crate::intake::sanitise_attribute_key`] (letters, digits, `-`, `_`
+//!   kept; any other character becomes `_`; an empty name becomes `column<N>`); two columns that
+//!   end up with the same key are kept as `key`, `key_2`… A row's attributes over
+//!   [`INTAKE_ATTRIBUTES_LIMIT_BYTES`] reject the row.
+//! - Each row becomes a [`Contact`] or a [`RejectRecord`] with the physical line where the row
+//!   starts (the header is line 1; CRLF, LF and a lone CR each end a line; a quoted line break
+//!   inside a row counts, blank lines are skipped but counted) and the reason. A row whose customer id and normalised number were
+//!   already queued from this file is a duplicate: counted, not queued again.
+//! - Memory per file: one 64 KiB read buffer, one 64 KiB record buffer (a row longer than that is
+//!   rejected, and skipped without being held), and the duplicate filter's 10–21 bytes per
+//!   queued contact (see [`crate::intake::dedupe`]).
+//!
+//! The parser is `csv-core`'s state machine, fed by [`CsvReader`] (any `std::io::Read`) or
+//! [`AsyncCsvReader`] (any `tokio::io::AsyncRead`, e.g. an S3 object body).
+
+use crate::contact::{Contact, ContactSource};
+use crate::intake::dedupe::DuplicateFilter;
+use crate::intake::{
+    attributes_too_large, normalise::normalise, sanitise_attribute_key, unique_key,
+    INTAKE_ATTRIBUTES_LIMIT_BYTES,
+};
+use crate::mask::mask_phone;
+use crate::records::RejectRecord;
+use phonenumber::country;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Longest row accepted, in bytes after unquoting.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// Most fields in a row (and columns in the header).
+pub const MAX_FIELDS: usize = 1_024;
+/// Bytes read from the source at a time.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What a file's rows are read for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Campaign of every contact of the file (see [`campaign_from_key`]).
+    pub campaign: String,
+    /// The object key, recorded in each contact's source and each reject.
+    pub object: String,
+    /// Region for numbers written without `+` (the `isocountrycode` parameter).
+    pub default_region: Option<country::Id>,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// A valid contact, seen for the first time in this file: to be queued.
+    Contact(Contact),
+    /// Refused, with the reason.
+    Rejected(RejectRecord),
+    /// Same customer id and number as an earlier row: counted, not queued.
+    Duplicate { line: u64, customer_key: String },
+}
+
+/// Running totals of a file: `rows = accepted + rejected + duplicates`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IntakeCounts {
+    pub rows: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+}
+
+/// A file refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(
+        "the header must name the columns custID and phone; missing {missing:?}; found {found:?}"
+    )]
+    MissingColumns {
+        missing: Vec<&'static str>,
+        found: Vec<String>,
+    },
+    #[error("the file has no header row")]
+    Empty,
+    #[error("the header row is not valid UTF-8")]
+    HeaderNotUtf8,
+    #[error("the header row is longer than {MAX_RECORD_BYTES} bytes or has more than {MAX_FIELDS} columns")]
+    HeaderTooLarge,
+    /// The source failed while being read (an S3 stream cut, say): the file was not refused,
+    /// reading it should be tried again.
+    #[error("reading the file failed: {0}")]
+    Read(#[from] std::io::Error),
+}
+
+impl FileError {
+    /// Whether the file itself is at fault (as opposed to a read that failed).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, FileError::Read(_))
+    }
+
+    /// The one line of the reject report for a refused file (line 1: the header).
+    pub fn reject_record(&self, object: &str) -> RejectRecord {
+        RejectRecord {
+            line: 1,
+            reason: format!("file rejected: {self}"),
+            customer_key: None,
+            phone_masked: None,
+            source: object.to_string(),
+        }
+    }
+}
+
+/// The campaign of a list: the object's file name without its extension
+/// (`uploads/spring-renewals.csv` → `spring-renewals`), or `default` when that is empty.
+pub fn campaign_from_key(key: &str) -> String {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let stem = match file.rfind('.') {
+        Some(0) | None => file,
+        Some(i) => &file[..i],
+    };
+    let stem = stem.trim();
+    if stem.is_empty() {
+        "default".to_string()
+    } else {
+        stem.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record splitting (csv-core, no I/O)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    TooLong,
+    TooManyFields,
+}
+
+enum Event {
+    NeedInput,
+    Record,
+    End,
+}
+
+struct Splitter {
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    nout: usize,
+    nend: usize,
+    /// Where an oversized record's bytes go while it is skipped.
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
+    problem: Option<Problem>,
+    in_record: bool,
+    record_line: u64,
+    bom_checked: bool,
+    /// Physical line of the next byte: CRLF, LF and a lone CR each end a line.
+    line: u64,
+    prev_cr: bool,
+}
+
+impl Splitter {
+    fn new() -> Self {
+        Self {
+            core: csv_core::Reader::new(),
+            out: vec![0; MAX_RECORD_BYTES],
+            ends: vec![0; MAX_FIELDS],
+            nout: 0,
+            nend: 0,
+            scratch: vec![0; 4096],
+            scratch_ends: vec![0; 64],
+            problem: None,
+            in_record: false,
+            record_line: 1,
+            bom_checked: false,
+            line: 1,
+            prev_cr: false,
+        }
+    }
+
+    /// Counts the line ends in bytes consumed: every CR, and every LF not right after a CR.
+    fn count_lines(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' || (b == b'\n' && !self.prev_cr) {
+                self.line += 1;
+            }
+            self.prev_cr = b == b'\r';
+        }
+    }
+
+    /// Parses from `input`; returns the bytes consumed and what happened. After
+    /// [`Event::Record`], [`Splitter::record`] describes the row until the next call.
+    fn feed(&mut self, mut input: &[u8], eof: bool) -> (usize, Event) {
+        let mut consumed = 0;
+        if !self.bom_checked {
+            if input.len() < BOM.len() && !eof && BOM.starts_with(input) {
+                return (0, Event::NeedInput);
+            }
+            if input.starts_with(BOM) {
+                input = &input[BOM.len()..];
+                consumed += BOM.len();
+            }
+            self.bom_checked = true;
+        }
+        if !self.in_record {
+            // Blank lines between rows are skipped here (csv-core would skip them too) so that
+            // the row's first line is known exactly.
+            let skip = input
+                .iter()
+                .take_while(|b| **b == b'\n' || **b == b'\r')
+                .count();
+            self.count_lines(&input[..skip]);
+            input = &input[skip..];
+            consumed += skip;
+            if input.is_empty() {
+                return (consumed, if eof { Event::End } else { Event::NeedInput });
+            }
+            self.in_record = true;
+            self.record_line = self.line;
+            self.nout = 0;
+            self.nend = 0;
+            self.problem = None;
+        }
+        loop {
+            let (res, nin, nout, nend) = if self.problem.is_some() {
+                // Skipping an oversized row: its bytes are parsed (to find where it ends) and
+                // dropped.
+                let (res, nin, _, _) =
+                    self.core
+                        .read_record(input, &mut self.scratch, &mut self.scratch_ends);
+                (res, nin, 0, 0)
+            } else {
+                self.core.read_record(
+                    input,
+                    &mut self.out[self.nout..],
+                    &mut self.ends[self.nend..],
+                )
+            };
+            self.count_lines(&input[..nin]);
+            input = &input[nin..];
+            consumed += nin;
+            self.nout += nout;
+            self.nend += nend;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => {
+                    if !eof {
+                        return (consumed, Event::NeedInput);
+                    }
+                    // At the end of the data csv-core wants to be called with no input to close
+                    // the last row; `input` is empty here, so the loop does exactly that.
+                }
+                csv_core::ReadRecordResult::OutputFull => {
+                    self.problem = Some(Problem::TooLong);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    self.problem.get_or_insert(Problem::TooManyFields);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    self.in_record = false;
+                    return (consumed, Event::Record);
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.in_record = false;
+                    return (consumed, Event::End);
+                }
+            }
+        }
+    }
+
+    fn record(&self) -> RawRecord<'_> {
+        RawRecord {
+            line: self.record_line,
+            data: &self.out[..self.nout],
+            ends: if self.problem.is_some() {
+                &[]
+            } else {
+                &self.ends[..self.nend]
+            },
+            problem: self.problem,
+        }
+    }
+}
+
+struct RawRecord<'a> {
+    line: u64,
+    data: &'a [u8],
+    ends: &'a [usize],
+    problem: Option<Problem>,
+}
+
+impl RawRecord<'_> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.data.get(start..end)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header and rows
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Header {
+    cust: usize,
+    phone: usize,
+    /// (column, attribute key) for every other column.
+    attributes: Vec<(usize, String)>,
+    columns: usize,
+}
+
+impl Header {
+    fn parse(rec: &RawRecord<'_>) -> Result<Header, FileError> {
+        if rec.problem.is_some() {
+            return Err(FileError::HeaderTooLarge);
+        }
+        let mut names = Vec::with_capacity(rec.len());
+        for i in 0..rec.len() {
+            let raw = std::str::from_utf8(rec.field(i).unwrap_or_default())
+                .map_err(|_| FileError::HeaderNotUtf8)?;
+            names.push(raw.trim_start_matches('\u{feff}').trim().to_string());
+        }
+        let find = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+        let (cust, phone) = (find("custID"), find("phone"));
+        let (Some(cust), Some(phone)) = (cust, phone) else {
+            let mut missing = Vec::new();
+            if cust.is_none() {
+                missing.push("custID");
+            }
+            if phone.is_none() {
+                missing.push("phone");
+            }
+            return Err(FileError::MissingColumns {
+                missing,
+                found: names
+                    .iter()
+                    .take(20)
+                    .map(|n| n.chars().take(40).collect())
+                    .collect(),
+            });
+        };
+        let mut taken = BTreeSet::new();
+        let attributes = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != cust && *i != phone)
+            .map(|(i, name)| {
+                let key = if name.is_empty() {
+                    format!("column{}", i + 1)
+                } else {
+                    sanitise_attribute_key(name)
+                };
+                (i, unique_key(key, &mut taken))
+            })
+            .collect();
+        Ok(Header {
+            cust,
+            phone,
+            attributes,
+            columns: names.len(),
+        })
+    }
+}
+
+fn build_contact(
+    header: &Header,
+    opts: &CsvOptions,
+    rec: &RawRecord<'_>,
+) -> Result<Contact, RejectRecord> {
+    let text = |i: usize| rec.field(i).map(|b| std::str::from_utf8(b).map(str::trim));
+    let cust = text(header.cust);
+    let phone = text(header.phone);
+    let reject = |reason: String| RejectRecord {
+        line: rec.line,
+        reason,
+        customer_key: match cust {
+            Some(Ok(c)) if !c.is_empty() => Some(c.chars().take(256).collect()),
+            _ => None,
+        },
+        phone_masked: match phone {
+            Some(Ok(p)) if !p.is_empty() => Some(mask_phone(p)),
+            _ => None,
+        },
+        source: opts.object.clone(),
+    };
+    match rec.problem {
+        Some(Problem::TooLong) => {
+            return Err(reject(format!(
+                "row is longer than {MAX_RECORD_BYTES} bytes"
+            )))
+        }
+        Some(Problem::TooManyFields) => {
+            return Err(reject(format!("row has more than {MAX_FIELDS} fields")))
+        }
+        None => {}
+    }
+    if rec.len() > header.columns
+        && (header.columns..rec.len()).any(|i| !rec.field(i).unwrap_or_default().is_empty())
+    {
+        return Err(reject(format!(
+            "row has {} fields, the header has {}",
+            rec.len(),
+            header.columns
+        )));
+    }
+    let key = match cust {
+        None => return Err(reject("missing custID".into())),
+        Some(Err(_)) => return Err(reject("custID is not valid UTF-8".into())),
+        Some(Ok("")) => return Err(reject("missing custID".into())),
+        Some(Ok(c)) => c,
+    };
+    let raw_phone = match phone {
+        None => return Err(reject("missing phone".into())),
+        Some(Err(_)) => return Err(reject("phone is not valid UTF-8".into())),
+        Some(Ok("")) => return Err(reject("missing phone".into())),
+        Some(Ok(p)) => p,
+    };
+    let e164 = normalise(raw_phone, opts.default_region)
+        .map_err(|e| reject(format!("invalid phone: {e}")))?;
+    let mut attributes = BTreeMap::new();
+    let mut size = 0usize;
+    for (i, name) in &header.attributes {
+        let Some(value) = rec.field(*i) else {
+            continue;
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            return Err(reject(format!("column {name} is not valid UTF-8")));
+        };
+        size += name.len() + value.len();
+        attributes.insert(name.clone(), value.to_string());
+    }
+    if size > INTAKE_ATTRIBUTES_LIMIT_BYTES {
+        return Err(reject(attributes_too_large(size)));
+    }
+    Ok(Contact {
+        campaign: opts.campaign.clone(),
+        key: key.to_string(),
+        phone: e164.number,
+        attempt: 1,
+        attributes,
+        source: ContactSource::Csv {
+            object: opts.object.clone(),
+            line: rec.line,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The intake state machine and its two drivers
+// ---------------------------------------------------------------------------------------------
+
+/// One step of [`CsvIntake`].
+pub enum Step {
+    Row(RowOutcome),
+    /// Read more bytes into [`CsvIntake::space`] and call [`CsvIntake::advance`].
+    NeedInput,
+    /// Every row was read.
+    Done,
+}
+
+/// The CSV intake without I/O: feed it bytes, take rows. Use [`CsvReader`] or
+/// [`AsyncCsvReader`] unless the bytes come from somewhere special.
+pub struct CsvIntake {
+    opts: CsvOptions,
+    splitter: Splitter,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    eof: bool,
+    header: Option<Header>,
+    dedupe: DuplicateFilter,
+    counts: IntakeCounts,
+    done: bool,
+}
+
+impl CsvIntake {
+    pub fn new(opts: CsvOptions) -> Self {
+        Self {
+            opts,
+            splitter: Splitter::new(),
+            buf: vec![0; READ_BUFFER_BYTES],
+            pos: 0,
+            filled: 0,
+            eof: false,
+            header: None,
+            dedupe: DuplicateFilter::new(),
+            counts: IntakeCounts::default(),
+            done: false,
+        }
+    }
+
+    pub fn counts(&self) -> IntakeCounts {
+        self.counts
+    }
+
+    /// The attribute keys the header's extra columns became, in column order (after the header
+    /// was read).
+    pub fn attribute_keys(&self) -> Vec<String> {
+        self.header
+            .as_ref()
+            .map(|h| h.attributes.iter().map(|(_, k)| k.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Bytes held by the duplicate filter.
+    pub fn duplicate_filter_bytes(&self) -> usize {
+        self.dedupe.allocated_bytes()
+    }
+
+    /// Where to read the next bytes into.
+    pub fn space(&mut self) -> &mut [u8] {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// `n` bytes were read into [`CsvIntake::space`]; 0 means the end of the data.
+    pub fn advance(&mut self, n: usize) {
+        if n == 0 {
+            self.eof = true;
+        }
+        self.filled = (self.filled + n).min(self.buf.len());
+    }
+
+    pub fn step(&mut self) -> Result<Step, FileError> {
+        loop {
+            if self.done {
+                return Ok(Step::Done);
+            }
+            let (consumed, event) = self
+                .splitter
+                .feed(&self.buf[self.pos..self.filled], self.eof);
+            self.pos += consumed;
+            match event {
+                Event::NeedInput => return Ok(Step::NeedInput),
+                Event::End => {
+                    self.done = true;
+                    if self.header.is_none() {
+                        return Err(FileError::Empty);
+                    }
+                    return Ok(Step::Done);
+                }
+                Event::Record => {
+                    let rec = self.splitter.record();
+                    let Some(header) = &self.header else {
+                        match Header::parse(&rec) {
+                            Ok(h) => self.header = Some(h),
+                            Err(e) => {
+                                self.done = true;
+                                return Err(e);
+                            }
+                        }
+                        continue;
+                    };
+                    self.counts.rows += 1;
+                    let outcome = match build_contact(header, &self.opts, &rec) {
+                        Ok(contact) => {
+                            if self.dedupe.first_time(&contact.key, &contact.phone) {
+                                self.counts.accepted += 1;
+                                RowOutcome::Contact(contact)
+                            } else {
+                                self.counts.duplicates += 1;
+                                RowOutcome::Duplicate {
+                                    line: rec.line,
+                                    customer_key: contact.key,
+                                }
+                            }
+                        }
+                        Err(reject) => {
+                            self.counts.rejected += 1;
+                            RowOutcome::Rejected(reject)
+                        }
+                    };
+                    return Ok(Step::Row(outcome));
+                }
+            }
+        }
+    }
+}
+
+/// Reads rows from any [`std::io::Read`].
+pub struct CsvReader<R> {
+    source: R,
+    intake: CsvIntake,
+}
+
+impl<R: std::io::Read> CsvReader<R> {
+    pub fn new(source: R, opts: CsvOptions) -> Self {
+        Self {
+            source,
+            intake: CsvIntake::new(opts),
+        }
+    }
+
+    pub fn counts(&self) -> IntakeCounts {
+        self.intake.counts()
+    }
+
+    pub fn intake(&self) -> &CsvIntake {
+        &self.intake
+    }
+
+    /// The next row, `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<RowOutcome>, FileError> {
+        loop {
+            match self.intake.step()? {
+                Step::Row(outcome) => return Ok(Some(outcome)),
+                Step::Done => return Ok(None),
+                Step::NeedInput => {
+                    let n = loop {
+                        match self.source.read(self.intake.space()) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(FileError::Read(e)),
+                        }
+                    };
+                    self.intake.advance(n);
+                }
+            }
+        }
+    }
+}
+
+/// Reads rows from any [`tokio::io::AsyncRead`] (an S3 object body, a file).
+pub struct AsyncCsvReader<R> {
+    source: R,
+    intake: CsvIntake,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> AsyncCsvReader<R> {
+    pub fn new(source: R, opts: CsvOptions) -> Self {
+        Self {
+            source,
+            intake: CsvIntake::new(opts),
+        }
+    }
+
+    pub fn counts(&self) -> IntakeCounts {
+        self.intake.counts()
+    }
+
+    pub fn intake(&self) -> &CsvIntake {
+        &self.intake
+    }
+
+    /// The next row, `None` at the end of the file.
+    pub async fn next_row(&mut self) -> Result<Option<RowOutcome>, FileError> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            match self.intake.step()? {
+                Step::Row(outcome) => return Ok(Some(outcome)),
+                Step::Done => return Ok(None),
+                Step::NeedInput => {
+                    let n = self.source.read(self.intake.space()).await?;
+                    self.intake.advance(n);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phone::region_id;
+    use proptest::prelude::*;
+    use std::io::Read;
+
+    fn opts() -> CsvOptions {
+        CsvOptions {
+            campaign: "spring".into(),
+            object: "uploads/spring.csv".into(),
+            default_region: Some(region_id("GB").unwrap()),
+        }
+    }
+
+    fn read_all(input: &[u8]) -> Result<(Vec<RowOutcome>, IntakeCounts), FileError> {
+        let mut r = CsvReader::new(input, opts());
+        let mut rows = Vec::new();
+        while let Some(row) = r.next_row()? {
+            rows.push(row);
+        }
+        Ok((rows, r.counts()))
+    }
+
+    /// A reader that hands out at most `n` bytes per read, to cross every buffer boundary.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        n: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let k = self.n.min(buf.len()).min(self.data.len());
+            buf[..k].copy_from_slice(&self.data[..k]);
+            self.data = &self.data[k..];
+            Ok(k)
+        }
+    }
+
+    fn read_trickle(input: &[u8], n: usize) -> Result<(Vec<RowOutcome>, IntakeCounts), FileError> {
+        let mut r = CsvReader::new(Trickle { data: input, n }, opts());
+        let mut rows = Vec::new();
+        while let Some(row) = r.next_row()? {
+            rows.push(row);
+        }
+        Ok((rows, r.counts()))
+    }
+
+    fn contact(o: &RowOutcome) -> &Contact {
+        match o {
+            RowOutcome::Contact(c) => c,
+            other => panic!("expected a contact, got {other:?}"),
+        }
+    }
+
+    fn rejected(o: &RowOutcome) -> &RejectRecord {
+        match o {
+            RowOutcome::Rejected(r) => r,
+            other => panic!("expected a reject, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_bad_and_duplicate_rows() {
+        let csv = "custID,phone,firstName\n\
+                   C-1,020 7946 0001,Ann\n\
+                   C-2,+1 212 555 0123,Bob\n\
+                   C-3,12345,Cy\n\
+                   ,020 7946 0004,Dee\n\
+                   C-5,,Eve\n\
+                   C-1,+44 20 7946 0001,Ann again\n";
+        let (rows, counts) = read_all(csv.as_bytes()).unwrap();
+        assert_eq!(
+            counts,
+            IntakeCounts {
+                rows: 6,
+                accepted: 2,
+                rejected: 3,
+                duplicates: 1
+            }
+        );
+        let c1 = contact(&rows[0]);
+        assert_eq!(c1.key, "C-1");
+        assert_eq!(c1.phone, "+442079460001");
+        assert_eq!(c1.campaign, "spring");
+        assert_eq!(
+            c1.attributes.get("firstName").map(String::as_str),
+            Some("Ann")
+        );
+        assert_eq!(
+            c1.source,
+            ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 2
+            }
+        );
+        assert_eq!(contact(&rows[1]).phone, "+12125550123");
+        let bad = rejected(&rows[2]);
+        assert_eq!(bad.line, 4);
+        assert_eq!(
+            bad.reason,
+            "invalid phone: phone number is not a valid number for its country"
+        );
+        assert_eq!(bad.customer_key.as_deref(), Some("C-3"));
+        assert_eq!(bad.phone_masked.as_deref(), Some("*****"));
+        assert_eq!(rejected(&rows[3]).reason, "missing custID");
+        assert_eq!(rejected(&rows[3]).line, 5);
+        assert_eq!(rejected(&rows[4]).reason, "missing phone");
+        // Same customer, same number in another spelling: a duplicate, reported with its line.
+        assert_eq!(
+            rows[5],
+            RowOutcome::Duplicate {
+                line: 7,
+                customer_key: "C-1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bom_crlf_quotes_and_embedded_newlines() {
+        let csv = b"\xEF\xBB\xBFCustId,Phone,Notes,First Name\r\n\
+                    C-1,020 7946 0001,\"multi\r\nline, with comma\",Ann\r\n\
+                    \r\n\
+                    \"C-2\",\"+61 491 570 156\",\"say \"\"hi\"\"\",Bo\r\n\
+                    C-3,+1 416 555 0123,x,Cy";
+        let (rows, counts) = read_all(csv).unwrap();
+        assert_eq!(counts.accepted, 3, "{rows:?}");
+        let c1 = contact(&rows[0]);
+        assert_eq!(
+            c1.attributes.get("Notes").map(String::as_str),
+            Some("multi\r\nline, with comma")
+        );
+        assert_eq!(
+            c1.attributes.get("First_Name").map(String::as_str),
+            Some("Ann")
+        );
+        // Line 2 holds a quoted line break, line 4 is blank: C-2 starts on line 5.
+        let c2 = contact(&rows[1]);
+        assert_eq!(
+            c2.source,
+            ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 5
+            }
+        );
+        assert_eq!(
+            c2.attributes.get("Notes").map(String::as_str),
+            Some("say \"hi\"")
+        );
+        // No line end after the last row.
+        let c3 = contact(&rows[2]);
+        assert_eq!(
+            c3.source,
+            ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 6
+            }
+        );
+        assert_eq!(c3.phone, "+14165550123");
+    }
+
+    #[test]
+    fn file_without_mandatory_columns_is_refused_whole() {
+        let err = read_all(b"id,number,name\n1,020 7946 0001,Ann\n").unwrap_err();
+        match &err {
+            FileError::MissingColumns { missing, found } => {
+                assert_eq!(missing, &vec!["custID", "phone"]);
+                assert_eq!(
+                    found,
+                    &vec!["id".to_string(), "number".into(), "name".into()]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.is_refusal());
+        let line = err.reject_record("uploads/x.csv");
+        assert_eq!(line.line, 1);
+        assert!(line.reason.contains("custID and phone"), "{}", line.reason);
+        assert!(matches!(
+            read_all(b"custID,name\n").unwrap_err(),
+            FileError::MissingColumns { .. }
+        ));
+        assert!(matches!(read_all(b"").unwrap_err(), FileError::Empty));
+        assert!(matches!(
+            read_all(b"\xEF\xBB\xBF\r\n\r\n").unwrap_err(),
+            FileError::Empty
+        ));
+        assert!(matches!(
+            read_all(b"custID,ph\xFFone\n").unwrap_err(),
+            FileError::HeaderNotUtf8
+        ));
+    }
+
+    #[test]
+    fn header_only_file_has_no_rows() {
+        let (rows, counts) = read_all(b"custID,phone\n").unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(counts, IntakeCounts::default());
+    }
+
+    #[test]
+    fn attribute_keys_are_sanitised_and_kept_apart() {
+        let csv =
+            "phone,custID,First Name,First.Name,,e-mail,prénom\n020 7946 0001,C-1,a,b,c,d,e\n";
+        let mut r = CsvReader::new(csv.as_bytes(), opts());
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            r.intake().attribute_keys(),
+            vec!["First_Name", "First_Name_2", "column5", "e-mail", "pr_nom"]
+        );
+        let c = contact(&row);
+        assert_eq!(
+            c.attributes.get("First_Name_2").map(String::as_str),
+            Some("b")
+        );
+        assert_eq!(c.attributes.get("column5").map(String::as_str), Some("c"));
+        assert_eq!(c.attributes.len(), 5);
+    }
+
+    #[test]
+    fn oversized_attributes_and_rows_are_rejected_and_skipped() {
+        let big = "x".repeat(INTAKE_ATTRIBUTES_LIMIT_BYTES);
+        let huge = "y".repeat(MAX_RECORD_BYTES + 10);
+        let csv = format!(
+            "custID,phone,notes\nC-1,020 7946 0001,{big}\nC-2,020 7946 0002,\"{huge}\"\nC-3,020 7946 0003,ok\n"
+        );
+        let (rows, counts) = read_all(csv.as_bytes()).unwrap();
+        assert_eq!(
+            counts,
+            IntakeCounts {
+                rows: 3,
+                accepted: 1,
+                rejected: 2,
+                duplicates: 0
+            }
+        );
+        assert!(
+            rejected(&rows[0])
+                .reason
+                .starts_with("attributes are 31749 bytes"),
+            "{}",
+            rejected(&rows[0]).reason
+        );
+        assert_eq!(
+            rejected(&rows[1]).reason,
+            format!("row is longer than {MAX_RECORD_BYTES} bytes")
+        );
+        assert_eq!(rejected(&rows[1]).line, 3);
+        assert_eq!(contact(&rows[2]).key, "C-3");
+        assert_eq!(
+            contact(&rows[2]).source,
+            ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 4
+            }
+        );
+    }
+
+    #[test]
+    fn extra_fields_short_rows_and_bad_utf8() {
+        let csv = b"custID,phone,a\nC-1,020 7946 0001,x,surplus\nC-2,020 7946 0002,x,\nC-3,020 7946 0003\nC-4,020 7946 0004,\xFF\n";
+        let (rows, counts) = read_all(csv).unwrap();
+        assert_eq!(counts.rows, 4);
+        assert_eq!(
+            rejected(&rows[0]).reason,
+            "row has 4 fields, the header has 3"
+        );
+        // A trailing empty field (a stray comma) is forgiven.
+        assert_eq!(contact(&rows[1]).key, "C-2");
+        // A short row simply lacks the attribute.
+        assert!(contact(&rows[2]).attributes.is_empty());
+        assert_eq!(rejected(&rows[3]).reason, "column a is not valid UTF-8");
+    }
+
+    #[test]
+    fn campaign_is_the_file_stem() {
+        assert_eq!(
+            campaign_from_key("uploads/spring-renewals.csv"),
+            "spring-renewals"
+        );
+        assert_eq!(campaign_from_key("a.b.csv"), "a.b");
+        assert_eq!(campaign_from_key("noext"), "noext");
+        assert_eq!(campaign_from_key(".csv"), ".csv");
+        assert_eq!(campaign_from_key("dir/"), "default");
+    }
+
+    #[tokio::test]
+    async fn async_reader_gives_the_same_rows() {
+        let csv = "custID,phone,n\nC-1,020 7946 0001,1\nC-2,bad,2\nC-1,020 7946 0001,3\n";
+        let (sync_rows, sync_counts) = read_all(csv.as_bytes()).unwrap();
+        let mut r = AsyncCsvReader::new(csv.as_bytes(), opts());
+        let mut rows = Vec::new();
+        while let Some(row) = r.next_row().await.unwrap() {
+            rows.push(row);
+        }
+        assert_eq!(rows, sync_rows);
+        assert_eq!(r.counts(), sync_counts);
+    }
+
+    #[test]
+    fn read_failure_is_not_a_refusal() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "cut",
+                ))
+            }
+        }
+        let err = CsvReader::new(Broken, opts()).next_row().unwrap_err();
+        assert!(!err.is_refusal());
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Property tests
+    // -----------------------------------------------------------------------------------------
+
+    /// A generated row and what the reader must make of it.
+    #[derive(Debug, Clone)]
+    struct GenRow {
+        cust: String,
+        phone: String,
+        note: String,
+    }
+
+    fn phone_strategy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..10_000).prop_map(|n| format!("020 7946 {n:04}")),
+            (0u32..100).prop_map(|n| format!("+1 212 555 01{n:02}")),
+            (0u32..1000).prop_map(|n| format!("+61 491 570 {n:03}")),
+            "[0-9]{1,5}",
+            Just(String::new()),
+            "[a-z +()-]{0,12}",
+        ]
+    }
+
+    fn row_strategy() -> impl Strategy<Value = GenRow> {
+        (
+            prop_oneof![
+                Just(String::new()),
+                "C-[0-9]{1,3}",
+                "[A-Za-z0-9 ,\"\n]{1,8}"
+            ],
+            phone_strategy(),
+            "[ -~\n\r,\"é]{0,20}",
+        )
+            .prop_map(|(cust, phone, note)| GenRow { cust, phone, note })
+    }
+
+    /// Writes a CSV with the csv crate (quoting as needed) and returns it with the physical line
+    /// each row starts on.
+    fn write_csv(rows: &[GenRow], crlf: bool, bom: bool) -> (Vec<u8>, Vec<u64>) {
+        let mut out = Vec::new();
+        if bom {
+            out.extend_from_slice(BOM);
+        }
+        let term = if crlf {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        };
+        let mut lines = Vec::new();
+        {
+            let mut w = csv::WriterBuilder::new()
+                .terminator(term)
+                .from_writer(Vec::new());
+            w.write_record(["custID", "phone", "note"]).unwrap();
+            w.flush().unwrap();
+            out.extend_from_slice(w.get_ref());
+        }
+        for r in rows {
+            let mut w = csv::WriterBuilder::new()
+                .terminator(term)
+                .from_writer(Vec::new());
+            w.write_record([&r.cust, &r.phone, &r.note]).unwrap();
+            w.flush().unwrap();
+            lines.push(physical_line(&out));
+            out.extend_from_slice(w.get_ref());
+        }
+        (out, lines)
+    }
+
+    /// The line the next byte of `written` is on: CR, LF and CRLF each end a line.
+    fn physical_line(written: &[u8]) -> u64 {
+        let mut line = 1;
+        let mut prev_cr = false;
+        for &b in written {
+            if b == b'\r' || (b == b'\n' && !prev_cr) {
+                line += 1;
+            }
+            prev_cr = b == b'\r';
+        }
+        line
+    }
+
+    /// The expected outcome of one generated row, given the contacts already accepted.
+    fn expected(r: &GenRow, seen: &mut BTreeSet<(String, String)>) -> &'static str {
+        let cust = r.cust.trim();
+        let phone = r.phone.trim();
+        if cust.is_empty() || phone.is_empty() {
+            return "rejected";
+        }
+        match crate::phone::normalise(phone, Some(region_id("GB").unwrap())) {
+            Err(_) => "rejected",
+            Ok(n) => {
+                if seen.insert((cust.to_string(), n.number)) {
+                    "contact"
+                } else {
+                    "duplicate"
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_counts_add_up(
+            body in prop::collection::vec(any::<u8>(), 0..2048),
+            with_header in any::<bool>(),
+        ) {
+            let mut input = Vec::new();
+            if with_header {
+                input.extend_from_slice(b"custID,phone,x\n");
+            }
+            input.extend_from_slice(&body);
+            if let Ok((rows, counts)) = read_all(&input) {
+                prop_assert_eq!(counts.rows, counts.accepted + counts.rejected + counts.duplicates);
+                prop_assert_eq!(rows.len() as u64, counts.rows);
+                let mut last = 1;
+                for row in &rows {
+                    let line = match row {
+                        RowOutcome::Contact(c) => match c.source { ContactSource::Csv { line, .. } => line, _ => 0 },
+                        RowOutcome::Rejected(r) => r.line,
+                        RowOutcome::Duplicate { line, .. } => *line,
+                    };
+                    prop_assert!(line > last, "lines must increase: {} after {}", line, last);
+                    last = line;
+                }
+            }
+        }
+
+        #[test]
+        fn every_row_is_queued_rejected_or_a_duplicate_at_its_line(
+            rows in prop::collection::vec(row_strategy(), 0..40),
+            crlf in any::<bool>(),
+            bom in any::<bool>(),
+            chunk in 1usize..9,
+        ) {
+            let (input, lines) = write_csv(&rows, crlf, bom);
+            let (got, counts) = read_all(&input).unwrap();
+            // Any read size gives the same result.
+            let (trickled, _) = read_trickle(&input, chunk).unwrap();
+            prop_assert_eq!(&got, &trickled);
+            // The writer quotes or separates every field, so even an all-empty row is a row.
+            let kept: Vec<(usize, &GenRow)> = rows.iter().enumerate().collect();
+            prop_assert_eq!(got.len(), kept.len());
+            prop_assert_eq!(counts.rows, counts.accepted + counts.rejected + counts.duplicates);
+            let mut seen = BTreeSet::new();
+            for (outcome, (i, r)) in got.iter().zip(kept) {
+                let want = expected(r, &mut seen);
+                let (kind, line) = match outcome {
+                    RowOutcome::Contact(c) => {
+                        prop_assert_eq!(&c.key, r.cust.trim());
+                        prop_assert_eq!(c.attributes.get("note"), Some(&r.note));
+                        ("contact", match c.source { ContactSource::Csv { line, .. } => line, _ => 0 })
+                    }
+                    RowOutcome::Rejected(rej) => ("rejected", rej.line),
+                    RowOutcome::Duplicate { line, .. } => ("duplicate", *line),
+                };
+                prop_assert_eq!(kind, want, "row {:?}", r);
+                prop_assert_eq!(line, lines[i]);
+            }
+        }
+    }
+}

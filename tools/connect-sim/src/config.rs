@@ -58,36 +58,23 @@ pub struct Hours {
 }
 
 impl Default for Hours {
-    /// Open around the clock. Connect has no "24 hours" flag, and a 00:00–00:00 slot reads
-    /// as empty to some evaluators, so every day gets 00:00–23:59 plus an overnight slot
-    /// 23:58–00:01 that covers the last minute: any evaluator that handles overnight ranges
-    /// (which the dialer must) sees the queue open at every instant.
+    /// Open around the clock the way Connect's default "Basic Hours" are: every day
+    /// 00:00–00:00 (a range whose end equals its start is 24 hours from the start).
     fn default() -> Self {
-        let mut config = Vec::new();
-        for day in DAYS {
-            config.push(HoursSlot {
+        let config = DAYS
+            .iter()
+            .map(|day| HoursSlot {
                 day: day.to_string(),
                 start_time: TimeSlice {
                     hours: 0,
                     minutes: 0,
                 },
                 end_time: TimeSlice {
-                    hours: 23,
-                    minutes: 59,
-                },
-            });
-            config.push(HoursSlot {
-                day: day.to_string(),
-                start_time: TimeSlice {
-                    hours: 23,
-                    minutes: 58,
-                },
-                end_time: TimeSlice {
                     hours: 0,
-                    minutes: 1,
+                    minutes: 0,
                 },
-            });
-        }
+            })
+            .collect();
         Hours {
             id: "sim-hours-0001".to_string(),
             name: "Simulated hours".to_string(),
@@ -315,6 +302,7 @@ mod tests {
         let v = serde_json::to_value(Hours::default()).unwrap();
         assert_eq!(v["timeZone"], "UTC");
         assert_eq!(v["config"][0]["Day"], "MONDAY");
-        assert_eq!(v["config"][0]["EndTime"]["Hours"], 23);
+        assert_eq!(v["config"][0]["EndTime"]["Hours"], 0);
+        assert_eq!(v["config"].as_array().unwrap().len(), 7);
     }
 }

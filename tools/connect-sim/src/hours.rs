@@ -62,8 +62,9 @@ fn day_index(day: &str) -> Option<u32> {
     DAYS.iter().position(|d| *d == day).map(|i| i as u32)
 }
 
-/// Whether `hours` are open at `at`, evaluated in the hours' time zone. A slot whose end is
-/// before its start runs past midnight into the next day; start == end is a whole day.
+/// Whether `hours` are open at `at`, evaluated in the hours' time zone, with the semantics the
+/// dialer uses (`outbound_core::hours`): ranges are `[start, end)`, a range whose end is before
+/// its start runs past midnight into the next day, and end == start is 24 hours from the start.
 pub fn is_open(hours: &Hours, at: DateTime<Utc>) -> bool {
     let tz: chrono_tz::Tz = match hours.time_zone.parse() {
         Ok(tz) => tz,
@@ -78,9 +79,7 @@ pub fn is_open(hours: &Hours, at: DateTime<Utc>) -> bool {
             return false;
         };
         let (start, end) = (minutes(slot.start_time), minutes(slot.end_time));
-        if start == end {
-            day == today
-        } else if start < end {
+        if start < end {
             day == today && now >= start && now < end
         } else {
             (day == today && now >= start) || (day == yesterday && now < end)
@@ -138,6 +137,22 @@ mod tests {
         let now = at("2024-03-04T10:15:20Z");
         assert!(closed_for(&Hours::default(), now, 0).is_err());
         assert!(closed_for(&Hours::default(), now, 24 * 3600).is_err());
+    }
+
+    #[test]
+    fn equal_start_and_end_is_24_hours_from_the_start() {
+        let h = Hours {
+            config: vec![HoursSlot {
+                day: "MONDAY".to_string(),
+                start_time: TimeSlice { hours: 22, minutes: 0 },
+                end_time: TimeSlice { hours: 22, minutes: 0 },
+            }],
+            ..Hours::default()
+        };
+        assert!(!is_open(&h, at("2024-03-04T21:59:00Z")));
+        assert!(is_open(&h, at("2024-03-04T22:00:00Z")));
+        assert!(is_open(&h, at("2024-03-05T21:59:00Z")));
+        assert!(!is_open(&h, at("2024-03-05T22:00:00Z")));
     }
 
     #[test]

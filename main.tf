@@ -64,6 +64,7 @@ module "caller_id" {
   architecture          = var.lambda_architecture
   timeout               = var.caller_id_timeout
   log_retention_in_days = var.log_retention_in_days
+  log_level             = var.lambda_log_level
   kms_key_arn           = var.kms_key_arn
 
   create_bucket             = var.create_routing_bucket
@@ -88,6 +89,7 @@ module "dialer" {
   tags                  = merge(var.tags, var.dialer_tags)
   kms_key_arn           = var.kms_key_arn
   log_retention_in_days = var.log_retention_in_days
+  log_level             = var.lambda_log_level
 
   lambda_artifacts_dir = local.lambda_artifacts_dir
   architecture         = var.lambda_architecture
@@ -105,8 +107,15 @@ module "dialer" {
   calls_per_second     = var.calls_per_second
   ssm_prefix           = var.ssm_prefix
 
-  routing_bucket_name = local.dialer_routing_bucket
-  routing_object_key  = local.dialer_routing_key
+  routing_bucket_name       = local.dialer_routing_bucket
+  routing_object_key        = local.dialer_routing_key
+  routing_cache_ttl_seconds = var.routing_cache_ttl_seconds
+
+  input_bucket_name       = var.dialer_input_bucket_name
+  results_bucket_name     = var.dialer_results_bucket_name
+  input_expiration_days   = var.input_expiration_days
+  results_expiration_days = var.results_expiration_days
+  start_on_activation     = var.start_on_activation
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
@@ -131,6 +140,7 @@ module "pinpoint_channel" {
   lambda_artifacts_dir  = local.lambda_artifacts_dir
   architecture          = var.lambda_architecture
   log_retention_in_days = var.log_retention_in_days
+  log_level             = var.lambda_log_level
   kms_key_arn           = var.kms_key_arn
 
   create_app     = var.pinpoint_application_id == null

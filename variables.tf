@@ -134,6 +134,17 @@ variable "log_retention_in_days" {
   }
 }
 
+variable "lambda_log_level" {
+  description = "Application log level of every function (Lambda's `application_log_level`, JSON logs): TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.lambda_log_level)
+    error_message = "lambda_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (upper case)."
+  }
+}
+
 ################################################################################
 # Caller ID by destination
 ################################################################################
@@ -163,7 +174,7 @@ variable "routing_object_key" {
 }
 
 variable "routing_cache_ttl_seconds" {
-  description = "How long `caller-id` answers from its cached routing file before revalidating it with a conditional GET (`ROUTING_CACHE_TTL_SECONDS`)."
+  description = "How long `caller-id` and `dial` answer from their cached routing file before revalidating it with a conditional GET (`ROUTING_CACHE_TTL_SECONDS`)."
   type        = number
   default     = 60
 }
@@ -315,6 +326,36 @@ variable "state_machine_tracing_enabled" {
   description = "Whether X-Ray tracing is on for the state machine."
   type        = bool
   default     = false
+}
+
+variable "start_on_activation" {
+  description = "Whether setting the `activeBlaster` parameter back to `True` starts the state machine again (resume after a stop)."
+  type        = bool
+  default     = true
+}
+
+variable "dialer_input_bucket_name" {
+  description = "Name of the input bucket (CSV uploads). Null: `<name>-input-<account>-<region>`."
+  type        = string
+  default     = null
+}
+
+variable "dialer_results_bucket_name" {
+  description = "Name of the results bucket (JSON Lines results and rejects). Null: `<name>-results-<account>-<region>`."
+  type        = string
+  default     = null
+}
+
+variable "input_expiration_days" {
+  description = "Days after which uploaded contact lists (personal data) are deleted from the input bucket. Null keeps them."
+  type        = number
+  default     = 30
+}
+
+variable "results_expiration_days" {
+  description = "Days after which results and rejects are deleted from the results bucket. Null keeps them."
+  type        = number
+  default     = null
 }
 
 variable "force_destroy_buckets" {

@@ -90,10 +90,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this[each.key].id
 
   rule {
-    id     = "expire-old-versions"
+    id     = "housekeeping"
     status = "Enabled"
 
     filter {}
+
+    # Uploaded lists hold personal data: they expire (input_expiration_days); results are kept
+    # unless results_expiration_days says otherwise.
+    dynamic "expiration" {
+      for_each = each.value.expiration != null ? [each.value.expiration] : []
+
+      content {
+        days = expiration.value
+      }
+    }
 
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
@@ -101,21 +111,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
-    }
-  }
-
-  dynamic "rule" {
-    for_each = each.value.expiration != null ? [each.value.expiration] : []
-
-    content {
-      id     = "expire-objects"
-      status = "Enabled"
-
-      filter {}
-
-      expiration {
-        days = rule.value
-      }
     }
   }
 

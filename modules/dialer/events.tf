@@ -46,7 +46,8 @@ data "aws_iam_policy_document" "contact_events_dead_letter" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.contact_disconnected.arn]
+      # The rule's ARN on the default bus, known before the rule exists.
+      values = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}-contact-disconnected"]
     }
   }
 

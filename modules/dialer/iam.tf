@@ -31,6 +31,7 @@ locals {
     hours         = "${local.connect_instance_arn}/operating-hours/*"
     routing_file  = "arn:${local.partition}:s3:::${coalesce(var.routing_bucket_name, "-")}/${coalesce(var.routing_object_key, "-")}"
     results_write = "${local.results_bucket_arn}/results/*"
+    rejects_write = "${local.results_bucket_arn}/rejects/*"
   }
 
   read_config = {
@@ -44,7 +45,7 @@ locals {
     "load-list" = concat([
       local.read_config,
       { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
-      { sid = "WriteRejectedRows", actions = ["s3:PutObject"], resources = ["${local.results_bucket_arn}/rejects/*"] },
+      { sid = "WriteRejectedRows", actions = ["s3:PutObject"], resources = [local.connect.rejects_write] },
       { sid = "QueueContacts", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
       { sid = "CountQueuedRecords", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
       { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
@@ -72,7 +73,8 @@ locals {
       { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts, local.connect.contact_flow, local.connect.queue] },
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
-      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      # Results of calls it completes, and rejects of damaged queue messages.
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.rejects_write] },
       # SendTaskSuccess takes a task token, not an ARN: the IAM console and the CDK document
       # that it supports no resource-level permission.
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },

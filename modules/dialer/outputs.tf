@@ -115,3 +115,8 @@ output "policy_documents" {
     { "state-machine" = data.aws_iam_policy_document.state_machine.json },
   )
 }
+
+output "lambda_function_environments" {
+  description = "Environment variables of the dialer functions, keyed by binary name (names and ARNs only, no secrets)."
+  value       = local.function_environment
+}

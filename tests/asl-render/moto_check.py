@@ -61,6 +61,7 @@ class Scenario:
     fail_call: int | None = None  # dial fails with InvalidInput on this call number
     retryable_once: bool = False  # dial fails once with Retryable before the first call
     in_flight_rounds: int = 0  # get-contacts reports contacts in flight this many times
+    complete_before_return: bool = False  # dial itself completes (the call ended before the token was stored)
     # observed
     placed: int = 0
     get_config_inputs: list = field(default_factory=list)
@@ -157,6 +158,10 @@ class Functions:
             if call == self.s.fail_call:
                 raise FunctionFailure("InvalidInput", "unparseable contact")
             self.s.placed += 1
+        if call not in self.s.silent_calls and self.s.complete_before_return:
+            # SendTaskSuccess before the invocation returns: the task must still take it.
+            self.sfn.send_task_success(taskToken=token, output=json.dumps(dict(event, calls=event["calls"] + 1)))
+            return {"status": "completed", "contactId": f"c-{call}"}
         if call not in self.s.silent_calls:
             # The completer (process-contact-events or dial itself) sends the next lane state.
             nxt = dict(event, calls=event["calls"] + 1)
@@ -295,6 +300,16 @@ def happy_path(defn):
     total = len(entered(ev))
     return f"6 contacts, 2 lanes: {total} state entries, {len(dials)} in Dial Next Contact " \
            f"({(total) / s.placed:.2f} per contact at this tiny size)"
+
+
+@check
+def completion_before_dial_returns(defn):
+    s = Scenario(contacts=3, lanes=1, complete_before_return=True, timeout_seconds=3)
+    execs, _ = run(defn, s)
+    ev = execs[0]["events"]
+    assert final_state(ev) == "Run Finished", entered(ev)
+    assert s.placed == 3 and s.reconciled == 0
+    return "a token completed before dial returned is not lost (no timeout, no reconcile)"
 
 
 @check

@@ -81,6 +81,7 @@ def install_lambda_forwarding(runtime: Any) -> None:
 
     LambdaFunction.invoke = function_invoke
     LambdaSimpleBackend.invoke = backend_invoke
+    _install_lambda_logging_config(LambdaFunction)
 
     import moto.s3.notifications as s3_notifications
 
@@ -97,6 +98,42 @@ def install_lambda_forwarding(runtime: Any) -> None:
     s3_notifications._invoke_awslambda = s3_invoke_lambda
 
     _install_eventbridge_lambda_targets(runtime)
+
+
+def _install_lambda_logging_config(function_class: Any) -> None:
+    """moto drops `LoggingConfig`: keep it, return it (Terraform reads it back) and let the
+    runtime set `AWS_LAMBDA_LOG_FORMAT`/`AWS_LAMBDA_LOG_LEVEL` from it, as Lambda does."""
+
+    def merged(current: dict[str, Any] | None, update: dict[str, Any] | None, name: str) -> dict[str, Any]:
+        out = dict(current or {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"})
+        out.update({k: v for k, v in (update or {}).items() if v is not None})
+        if out.get("LogFormat") == "JSON":
+            out.setdefault("ApplicationLogLevel", "INFO")
+            out.setdefault("SystemLogLevel", "INFO")
+        return out
+
+    original_init = function_class.__init__
+    original_get = function_class.get_configuration
+    original_update = function_class.update_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
+        original_init(self, account_id, spec, region, version)
+        self.logging_config = merged(None, spec.get("LoggingConfig"), self.function_name)
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_get(self, *args, **kwargs)
+        config["LoggingConfig"] = getattr(self, "logging_config", None) or merged(None, None, self.function_name)
+        return config
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in config_updates:
+            self.logging_config = merged(getattr(self, "logging_config", None),
+                                         config_updates["LoggingConfig"], self.function_name)
+        return original_update(self, config_updates)
+
+    function_class.__init__ = __init__
+    function_class.get_configuration = get_configuration
+    function_class.update_configuration = update_configuration
 
 
 def _event_time_iso(value: Any) -> Any:

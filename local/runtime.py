@@ -318,6 +318,11 @@ class LambdaRuntime:
             env["AWS_ENDPOINT_URL_CONNECT"] = self.connect_endpoint
         env.update(self.extra_env)
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+        # Lambda's advanced logging controls (kept by moto_fixes): JSON format and its level.
+        logging_config = getattr(fn, "logging_config", None) or {}
+        if logging_config.get("LogFormat") == "JSON":
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            env["AWS_LAMBDA_LOG_LEVEL"] = str(logging_config.get("ApplicationLogLevel") or "INFO")
         env.update({
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
@@ -327,7 +332,7 @@ class LambdaRuntime:
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
             "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
+            "AWS_LAMBDA_LOG_GROUP_NAME": (logging_config.get("LogGroup") or fn.logs_group_name),
             "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "LAMBDA_TASK_ROOT": "",  # set per code dir below

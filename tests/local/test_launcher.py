@@ -68,7 +68,8 @@ while True:
     post(f"/2018-06-01/runtime/invocation/{{rid}}/response", {{
         "pid": os.getpid(), "version": VERSION, "event": event, "deadlineMs": deadline,
         "env": {{k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CONNECT", "GREETING",
-            "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")}}}})
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL")}}}})
 '''
 
 
@@ -118,12 +119,12 @@ def role(launcher):
     return iam.create_role(RoleName="local-test", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
 
-def create_fake(launcher, role, name, timeout=3, env=None, version="1"):
+def create_fake(launcher, role, name, timeout=3, env=None, version="1", **extra):
     lam = client(launcher, "lambda")
     return lam.create_function(
         FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
         Code={"ZipFile": fake_zip(version)}, Timeout=timeout, MemorySize=256,
-        Environment={"Variables": env or {}},
+        Environment={"Variables": env or {}}, **extra,
     )["FunctionArn"]
 
 
@@ -182,6 +183,21 @@ def test_environment_is_the_functions_plus_the_local_endpoints(launcher, role):
     assert out["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "env-check"
     assert out["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert out["deadlineMs"] > time.time() * 1000
+    assert out["env"]["AWS_LAMBDA_LOG_FORMAT"] is None, "text logs unless the function says JSON"
+
+
+def test_json_logging_config_reaches_the_runtime(launcher, role):
+    create_fake(launcher, role, "json-logs",
+                LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "WARN"})
+    _, out = invoke(launcher, "json-logs", {})
+    assert out["env"]["AWS_LAMBDA_LOG_FORMAT"] == "JSON" and out["env"]["AWS_LAMBDA_LOG_LEVEL"] == "DEBUG"
+    conf = client(launcher, "lambda").get_function_configuration(FunctionName="json-logs")
+    assert conf["LoggingConfig"]["LogFormat"] == "JSON"
+    assert conf["LoggingConfig"]["LogGroup"] == "/aws/lambda/json-logs"
+    client(launcher, "lambda").update_function_configuration(
+        FunctionName="json-logs", LoggingConfig={"ApplicationLogLevel": "ERROR"})
+    _, out = invoke(launcher, "json-logs", {})
+    assert out["env"]["AWS_LAMBDA_LOG_LEVEL"] == "ERROR", "a configuration change restarts the processes"
 
 
 def test_error_type_crash_and_timeout(launcher, role):
@@ -393,6 +409,11 @@ resource "aws_lambda_function" "fn" {{
   environment {{
     variables = {{ GREETING = "from terraform" }}
   }}
+  logging_config {{
+    log_format            = "JSON"
+    application_log_level = "INFO"
+    system_log_level      = "WARN"
+  }}
 }}
 resource "aws_sfn_state_machine" "sm" {{
   name     = "tf-local"
@@ -428,6 +449,12 @@ def test_terraform_applies_lambda_state_machine_and_pinpoint(tmp_path):
         assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
         error, out = invoke(moto, "tf-fake", {"via": "terraform"})
         assert error is None and out["env"]["GREETING"] == "from terraform", out
+        assert out["env"]["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+        # What moto answers reads back as applied: no perpetual diff on the next plan.
+        planned = subprocess.run(
+            ["bash", "-c", script.replace("terraform apply -auto-approve", "terraform plan -detailed-exitcode")],
+            capture_output=True, text=True)
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
         destroyed = subprocess.run(["bash", "-c", script.replace("terraform apply", "terraform destroy")],
                                    capture_output=True, text=True)
         assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr[-3000:]

@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, Callable, Iterable
 
 LOG = logging.getLogger("local.launcher")
@@ -99,6 +100,9 @@ def _write_atomically(path: str, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # moto's executor compares Wait timestamps with the local clock: the stack runs in UTC.
+    os.environ["TZ"] = "UTC"
+    time.tzset()
     logging.basicConfig(level=logging.INFO, format="launcher: %(name)s: %(message)s", stream=sys.stderr)
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.runtime import LambdaRuntime
 
     moto_fixes.install_terraform_fixes()
+    moto_fixes.install_executor_fixes()
     app = LauncherApp(DomainDispatcherApplication(create_backend_app), None)
     try:
         server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -6,7 +6,9 @@
      ASL static analyser;
    - Pinpoint `CreateApp`/`GetApp` return `CreationDate` as a number where the API (and the Go
      SDK) has a string: returned as an ISO 8601 string.
-2. Lambda invocations run the function's real code (`local.runtime`) instead of moto's echo:
+2. The Step Functions executor maps service-integration parameters and answers between the
+   PascalCase AWS accepts and the API's own member names (`install_executor_fixes`).
+3. Lambda invocations run the function's real code (`local.runtime`) instead of moto's echo:
    - every path ends in `LambdaFunction.invoke` (the Invoke API, InvokeAsync, S3 bucket
      notifications, SQS/SNS/DynamoDB stream triggers, the Step Functions executor which calls
      the Invoke API over HTTP), and moto's "simple" backend (`use_docker` off) is routed there
@@ -205,6 +207,55 @@ def _install_eventbridge_lambda_targets(runtime: Any) -> None:
 def install_terraform_fixes() -> None:
     _install_step_functions_fixes()
     _install_pinpoint_fix()
+
+
+def install_executor_fixes() -> None:
+    """Service integrations take PascalCase parameters and answer PascalCase, as in AWS.
+
+    AWS Step Functions maps a Task's parameters (`StateMachineArn`, `Input`) onto the API's
+    members (`stateMachineArn`, `input`, an object `Input` serialised to a string) and the
+    answer back (`ExecutionArn`). moto's port of the LocalStack executor keeps the mapping
+    helpers (`_to_boto_request`, `_from_boto_response`) but its base `_normalise_parameters` /
+    `_normalise_response` do nothing, so `aws-sdk:sfn:startExecution` (continue-as-new) fails
+    with `States.Runtime "'StateMachineArn'"` and `states:startExecution.sync` cannot find
+    `ExecutionArn`. These two methods restore the mapping from botocore's service models.
+    """
+    from botocore.session import get_session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    session = get_session()
+    operations: dict[tuple[str, str], Any] = {}
+
+    def operation_model(self: Any, boto_service_name: str | None, service_action_name: str | None) -> Any:
+        service = self._get_boto_service_name(boto_service_name)
+        action = self._get_boto_service_action(service_action_name)
+        key = (service, action)
+        if key not in operations:
+            try:
+                model = session.get_service_model(service)
+                names = {camel_to_snake_case(op): op for op in model.operation_names}
+                operations[key] = model.operation_model(names[action]) if action in names else None
+            except Exception:  # noqa: BLE001 - an unknown service keeps moto's behaviour
+                operations[key] = None
+        return operations[key]
+
+    def normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
+                             service_action_name: str | None = None) -> None:
+        op = operation_model(self, boto_service_name, service_action_name)
+        if op is not None and op.input_shape is not None:
+            self._to_boto_request(parameters, op.input_shape)
+
+    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                           service_action_name: str | None = None) -> None:
+        op = operation_model(self, boto_service_name, service_action_name)
+        if op is not None and op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+
+    StateTaskService._normalise_parameters = normalise_parameters
+    StateTaskService._normalise_response = normalise_response
 
 
 def _install_step_functions_fixes() -> None:

@@ -6,6 +6,7 @@ Run: .venv/bin/python -m pytest -q tests/local/test_launcher.py
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -268,6 +269,62 @@ def test_state_machine_created_after_start_executes(launcher, role):
     assert output["echo"] == {"echoed": {"lane": 3}}, "the real process answered the Task"
     assert output["caught"]["Error"] == "QueueEmpty", "errorType is the name Catch matches"
     assert output["callback"] == {"calledBack": True}, "the function called SendTaskSuccess itself"
+
+
+def test_sdk_integrations_take_pascal_case_parameters(launcher, role):
+    """aws-sdk:sfn:startExecution as AWS takes it (continue-as-new), and DynamoDB's optimised
+    integration with a condition, both as the dialer's state machine uses them."""
+    sfn = client(launcher, "stepfunctions")
+    ddb = client(launcher, "dynamodb")
+    ddb.create_table(TableName="claims", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="claims", Item={"pk": {"S": "RUN"}, "runId": {"S": "r-1"}})
+    child = sfn.create_state_machine(
+        name="child", roleArn=role,
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    parent = {
+        "StartAt": "Release",
+        "States": {
+            "Release": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem",
+                        "Parameters": {"TableName": "claims", "Key": {"pk": {"S": "RUN"}},
+                                       "ConditionExpression": "runId = :r",
+                                       "ExpressionAttributeValues": {":r": {"S.$": "$.runId"}}},
+                        "ResultPath": None, "Next": "Continue"},
+            "Continue": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:startExecution",
+                         "Parameters": {"StateMachineArn": child, "Name.$": "States.Format('{}-w2', $.runId)",
+                                        "Input": {"runId.$": "$.runId", "wave": 2}},
+                         "ResultSelector": {"arn.$": "$.ExecutionArn"}, "End": True},
+        },
+    }
+    arn = sfn.create_state_machine(name="parent", definition=json.dumps(parent), roleArn=role)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"runId": "r-1"}))["executionArn"]
+    done = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+                    what="the parent execution")
+    assert done["status"] == "SUCCEEDED", sfn.get_execution_history(executionArn=execution)["events"][-3:]
+    child_arn = json.loads(done["output"])["arn"]
+    assert child_arn.endswith(":r-1-w2")
+    assert json.loads(sfn.describe_execution(executionArn=child_arn)["input"]) == {"runId": "r-1", "wave": 2}
+    assert "Item" not in ddb.get_item(TableName="claims", Key={"pk": {"S": "RUN"}})
+
+
+def test_the_stack_runs_in_utc():
+    """moto's Wait compares timestamps with the local clock: whatever the machine's zone, the
+    launcher runs in UTC (in New York a 'Z' time read as local would be hours away)."""
+    with Launcher(port=free_port(), env={"TZ": "America/New_York"}) as moto:
+        role = client(moto, "iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        wait_until_soon(moto, role)
+
+
+def wait_until_soon(launcher, role):
+    sfn = client(launcher, "stepfunctions")
+    soon = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.at", "End": True}}}
+    arn = sfn.create_state_machine(name="wait-utc", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    started = time.monotonic()
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"at": soon}))["executionArn"]
+    wait_for(lambda: sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED", what="the wait")
+    assert time.monotonic() - started < 10
 
 
 def test_async_paths_reach_the_function(launcher, role, tmp_path):

@@ -20,4 +20,6 @@ pub mod pinpoint;
 pub mod queue_stats;
 pub mod rate_limit;
 pub mod records;
+pub mod routing;
+pub mod routing_cache;
 pub mod telemetry;

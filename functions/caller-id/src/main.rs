@@ -1,0 +1,76 @@
+//! caller-id Lambda entry point: reads the environment and builds the S3 client once, then
+//! hands every invocation to [`caller_id::handle`].
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::routing_cache::{
+    parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
+};
+use serde_json::Value;
+use std::convert::Infallible;
+use std::time::Duration;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    outbound_core::telemetry::init();
+
+    let ttl = parse_ttl(env(TTL_ENV).as_deref()).unwrap_or_else(|message| {
+        tracing::warn!(%message, default_seconds = DEFAULT_TTL.as_secs(), "using the default TTL");
+        DEFAULT_TTL
+    });
+    // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
+    let local_endpoint = env("AWS_ENDPOINT_URL_S3").is_some() || env("AWS_ENDPOINT_URL").is_some();
+
+    let cache = match (env("BUCKET_NAME"), env("COUNTRY_ROUTING_LIST_KEY")) {
+        (Some(bucket), Some(key)) => {
+            // A whisper flow gives the Lambda 8 s at most: a slow S3 must cost a fallback, not
+            // the call.
+            let timeouts = TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_millis(1500))
+                .operation_timeout(Duration::from_secs(3))
+                .build();
+            let sdk = aws_config::defaults(BehaviorVersion::latest())
+                .timeout_config(timeouts)
+                .load()
+                .await;
+            let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(local_endpoint)
+                .build();
+            let source =
+                S3RoutingSource::new(aws_sdk_s3::Client::from_conf(s3_config), bucket, key);
+            Some(RoutingCache::new(source, ttl))
+        }
+        _ => {
+            tracing::warn!(
+                "BUCKET_NAME or COUNTRY_ROUTING_LIST_KEY is not set: every call gets the queue's number"
+            );
+            None
+        }
+    };
+
+    // Load the file during init: the first call then answers from memory, and a problem with
+    // the file shows in the log at start-up.
+    if let Some(cache) = &cache {
+        let view = cache.current().await;
+        tracing::info!(
+            routing_cache = view.status.as_str(),
+            ttl_seconds = ttl.as_secs(),
+            "caller-id ready"
+        );
+    }
+
+    let cache = cache.as_ref();
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<_, Infallible>(caller_id::handle(cache, &event.payload).await)
+    }))
+    .await
+}

@@ -48,16 +48,6 @@ resource "aws_sqs_queue" "contacts" {
   }
 }
 
-# Only this queue may move messages back from the dead-letter queue (redrive).
-resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
-
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.contacts.arn]
-  })
-}
-
 data "aws_iam_policy_document" "queue_tls" {
   for_each = {
     contacts    = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}-contacts"

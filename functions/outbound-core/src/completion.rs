@@ -277,7 +277,7 @@ pub enum TokenRecorded {
     /// Stored; the disconnect has not been seen yet: the event side will complete.
     Waiting,
     /// Stored, and the disconnect was already there: the caller completes.
-    DisconnectSeen(ContactItem),
+    DisconnectSeen(Box<ContactItem>),
     /// The contact was completed before this token arrived (a contact redelivered after its
     /// first attempt completed): nobody will send to this token, the caller wakes its own lane.
     AlreadyCompleted,
@@ -364,7 +364,7 @@ pub async fn record_token(
     };
     let item = ContactItem::from_item(placed.contact_id, &item);
     if item.disconnected_at.is_some() {
-        Ok(TokenRecorded::DisconnectSeen(item))
+        Ok(TokenRecorded::DisconnectSeen(Box::new(item)))
     } else {
         Ok(TokenRecorded::Waiting)
     }
@@ -876,5 +876,524 @@ async fn claim_reconciled(
         ))),
         Err(e) if is_conditional_failure(&e) => Ok(None),
         Err(e) => Err(store_error("UpdateItem (claim reconciled completion)", &e)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{FakeBucket, FakeConnect, FakeSfn, FakeTable, Log};
+    use super::*;
+    use crate::contact::{Contact, ContactSource};
+    use std::collections::BTreeMap;
+
+    struct World {
+        log: Log,
+        table: FakeTable,
+        bucket: FakeBucket,
+        sfn: FakeSfn,
+        ledger: Ledger,
+        sfn_client: aws_sdk_sfn::Client,
+    }
+
+    fn world() -> World {
+        let log = Log::default();
+        let table = FakeTable::new(&log);
+        let bucket = FakeBucket::new(&log);
+        let sfn = FakeSfn::new(&log);
+        let ledger = Ledger {
+            dynamodb: table.client(),
+            s3: bucket.client(),
+            table_name: "ActiveDialing".into(),
+            results_bucket: "results".into(),
+        };
+        let sfn_client = sfn.client();
+        World {
+            log,
+            table,
+            bucket,
+            sfn,
+            ledger,
+            sfn_client,
+        }
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            campaign: "spring".into(),
+            key: "C-1".into(),
+            phone: "+447700900123".into(),
+            attempt: 1,
+            attributes: BTreeMap::new(),
+            source: ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    fn lane_state(calls: u32) -> LaneState {
+        LaneState {
+            run_id: "r-1".into(),
+            lane: 3,
+            calls,
+            budget: 200,
+            timeout_seconds: 120,
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    async fn record(w: &World, contact_id: &str, token: &str, next: &LaneState) -> TokenRecorded {
+        let c = contact();
+        record_token(
+            &w.ledger,
+            &PlacedCall {
+                contact_id,
+                task_token: token,
+                next_state: next,
+                contact: &c,
+                contact_key: &c.contact_key(),
+                dialed_at: t("2024-03-04T10:00:00Z"),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    fn end(outcome: Outcome) -> CallEnd {
+        CallEnd {
+            disconnected_at: t("2024-03-04T10:01:00Z"),
+            outcome,
+        }
+    }
+
+    fn result_key() -> String {
+        crate::records::result_object_key("spring", "r-1", &contact().contact_key(), 1)
+    }
+
+    fn result(w: &World) -> ResultRecord {
+        let body = w
+            .bucket
+            .object(&result_key())
+            .expect("result record written");
+        assert!(
+            body.ends_with('\n') && body.matches('\n').count() == 1,
+            "one JSON line"
+        );
+        serde_json::from_str(body.trim_end()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn token_first_then_disconnect_completes_once() {
+        let w = world();
+        let next = lane_state(18);
+        assert_eq!(record(&w, "c-1", "T1", &next).await, TokenRecorded::Waiting);
+        assert!(w.sfn.sent().is_empty());
+        let now = t("2024-03-04T10:01:02Z");
+        let status = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::Connected),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, DisconnectRecorded::Completed);
+        assert_eq!(
+            w.sfn.sent(),
+            vec![("T1".to_string(), serde_json::to_string(&next).unwrap())]
+        );
+        let r = result(&w);
+        assert_eq!(r.outcome, Outcome::Connected);
+        assert_eq!(r.contact_id.as_deref(), Some("c-1"));
+        assert_eq!(r.lane, Some(3));
+        assert_eq!(r.phone_masked, "+44*******123");
+        assert_eq!(r.dialed_at.as_deref(), Some("2024-03-04T10:00:00.000Z"));
+        assert_eq!(
+            r.disconnected_at.as_deref(),
+            Some("2024-03-04T10:01:00.000Z")
+        );
+        assert_eq!(r.completed_at, "2024-03-04T10:01:02.000Z");
+        assert_eq!(r.source["kind"], "csv");
+        assert!(w.table.s("CONTACT#c-1", "notifiedAt").is_some());
+        // The result is written before the lane is woken, and the lane before notifiedAt.
+        let put = w.log.position("s3:PutObject").unwrap();
+        let send = w.log.position("sfn:SendTaskSuccess").unwrap();
+        assert!(put < send);
+
+        // A duplicate event does nothing at all.
+        let puts = *w.bucket.puts.lock().unwrap();
+        let again = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::Connected),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, DisconnectRecorded::Duplicate);
+        assert_eq!(w.sfn.sent().len(), 1);
+        assert_eq!(*w.bucket.puts.lock().unwrap(), puts);
+    }
+
+    #[tokio::test]
+    async fn disconnect_first_then_token_is_completed_by_the_token_side() {
+        let w = world();
+        let now = t("2024-03-04T10:01:02Z");
+        let status = record_disconnect(&w.ledger, &w.sfn_client, "c-1", &end(Outcome::Busy), now)
+            .await
+            .unwrap();
+        assert_eq!(status, DisconnectRecorded::Recorded);
+        // Unknown so far: kept with the short TTL.
+        let ttl: i64 = w.table.get("CONTACT#c-1").unwrap()["expiresAt"]
+            .as_n()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(ttl, now.timestamp() + UNKNOWN_CONTACT_TTL_SECONDS);
+        // A duplicate of the event before the token arrives changes nothing.
+        let dup = record_disconnect(&w.ledger, &w.sfn_client, "c-1", &end(Outcome::Busy), now)
+            .await
+            .unwrap();
+        assert_eq!(dup, DisconnectRecorded::Duplicate);
+        assert!(w.sfn.sent().is_empty());
+
+        let next = lane_state(1);
+        let TokenRecorded::DisconnectSeen(item) = record(&w, "c-1", "T1", &next).await else {
+            panic!("the token side must see the disconnect");
+        };
+        // The token side lengthens the TTL.
+        let ttl: i64 = w.table.get("CONTACT#c-1").unwrap()["expiresAt"]
+            .as_n()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            ttl,
+            t("2024-03-04T10:00:00Z").timestamp() + CONTACT_TTL_SECONDS
+        );
+        assert_eq!(
+            complete(&w.ledger, &w.sfn_client, &item, now)
+                .await
+                .unwrap(),
+            Completion::Completed
+        );
+        assert_eq!(
+            w.sfn.sent(),
+            vec![("T1".to_string(), serde_json::to_string(&next).unwrap())]
+        );
+        assert_eq!(result(&w).outcome, Outcome::Busy);
+        // A late duplicate event after completion: nothing.
+        let late = record_disconnect(&w.ledger, &w.sfn_client, "c-1", &end(Outcome::Busy), now)
+            .await
+            .unwrap();
+        assert_eq!(late, DisconnectRecorded::Duplicate);
+        assert_eq!(w.sfn.sent().len(), 1);
+        // Completing again (a second completer that lost the claim) does nothing.
+        assert_eq!(
+            complete(&w.ledger, &w.sfn_client, &item, now)
+                .await
+                .unwrap(),
+            Completion::AlreadyCompleted
+        );
+        assert_eq!(w.sfn.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retried_event_finishes_a_completion_that_failed_half_way() {
+        let w = world();
+        record(&w, "c-1", "T1", &lane_state(1)).await;
+        let now = t("2024-03-04T10:01:02Z");
+        // The wake-up fails after the claim: the event fails (and will be retried).
+        w.sfn.fail_next(1);
+        let err = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::NoAnswer),
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        assert!(w.table.s("CONTACT#c-1", "completedAt").is_some());
+        assert!(w.table.s("CONTACT#c-1", "notifiedAt").is_none());
+        // The retry is not a duplicate: it finishes the completion.
+        let status = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::NoAnswer),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, DisconnectRecorded::Completed);
+        assert_eq!(w.sfn.sent().len(), 1);
+        assert!(w.table.s("CONTACT#c-1", "notifiedAt").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_failed_result_write_is_retried_not_lost() {
+        let w = world();
+        record(&w, "c-1", "T1", &lane_state(1)).await;
+        let now = t("2024-03-04T10:01:02Z");
+        w.bucket.fail_next(1);
+        let err = record_disconnect(&w.ledger, &w.sfn_client, "c-1", &end(Outcome::Failed), now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        assert!(
+            w.sfn.sent().is_empty(),
+            "no wake-up before the record is written"
+        );
+        let status = record_disconnect(&w.ledger, &w.sfn_client, "c-1", &end(Outcome::Failed), now)
+            .await
+            .unwrap();
+        assert_eq!(status, DisconnectRecorded::Completed);
+        assert_eq!(result(&w).outcome, Outcome::Failed);
+        assert_eq!(w.sfn.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_task_that_is_gone_is_not_an_error() {
+        let w = world();
+        record(&w, "c-1", "T-old", &lane_state(1)).await;
+        w.sfn.gone.lock().unwrap().push("T-old".into());
+        let status = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::Connected),
+            t("2024-03-04T10:01:02Z"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, DisconnectRecorded::Completed);
+        assert!(w.sfn.sent().is_empty());
+        assert!(w.table.s("CONTACT#c-1", "notifiedAt").is_some());
+        assert_eq!(result(&w).outcome, Outcome::Connected);
+    }
+
+    #[tokio::test]
+    async fn a_dead_attempts_token_is_taken_over() {
+        let w = world();
+        record(&w, "c-1", "T-dead", &lane_state(1)).await;
+        // The contact was placed again by another lane (same ClientToken, same contact id).
+        let mut other = lane_state(7);
+        other.lane = 5;
+        assert_eq!(
+            record(&w, "c-1", "T-live", &other).await,
+            TokenRecorded::Waiting
+        );
+        let status = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::Connected),
+            t("2024-03-04T10:01:02Z"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, DisconnectRecorded::Completed);
+        assert_eq!(
+            w.sfn.sent(),
+            vec![("T-live".to_string(), serde_json::to_string(&other).unwrap())]
+        );
+        // Once completed, a later attempt is told so and wakes its own lane.
+        assert_eq!(
+            record(&w, "c-1", "T-third", &lane_state(2)).await,
+            TokenRecorded::AlreadyCompleted
+        );
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "taskToken").as_deref(),
+            Some("T-live")
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_token() {
+        let w = world();
+        record(&w, "c-1", "SECRET-TOKEN", &lane_state(1)).await;
+        let item = get_contact(&w.ledger, "c-1").await.unwrap().unwrap();
+        let printed = format!("{item:?}");
+        assert!(!printed.contains("SECRET-TOKEN"), "{printed}");
+        assert!(printed.contains("<redacted>"));
+    }
+
+    async fn place_and_point(w: &World, contact_id: &str, calls: u32) -> LaneState {
+        let next = lane_state(calls + 1);
+        record(w, contact_id, "T1", &next).await;
+        put_lane_pointer(
+            &w.ledger,
+            "r-1",
+            3,
+            contact_id,
+            next.calls,
+            t("2024-03-04T10:00:00Z"),
+        )
+        .await
+        .unwrap();
+        lane_state(calls)
+    }
+
+    #[tokio::test]
+    async fn reconcile_records_timeout_for_a_call_still_up_and_a_late_event_corrects_it() {
+        let w = world();
+        let connect = FakeConnect::new(&w.log);
+        connect.contacts.lock().unwrap().insert(
+            "c-1".into(),
+            aws_sdk_connect::types::Contact::builder()
+                .id("c-1")
+                .connected_to_system_timestamp(aws_smithy_types::DateTime::from_secs(1_709_546_405))
+                .build(),
+        );
+        let lane = place_and_point(&w, "c-1", 17).await;
+        let now = t("2024-03-04T10:05:00Z");
+        let next = reconcile(&w.ledger, &connect.client(), "i-1", &lane, now)
+            .await
+            .unwrap();
+        assert_eq!(next, lane_state(18));
+        assert_eq!(result(&w).outcome, Outcome::Timeout);
+        assert!(result(&w).disconnected_at.is_none());
+        assert!(
+            w.sfn.sent().is_empty(),
+            "the timed-out task's token is dead"
+        );
+        assert!(w.table.s("CONTACT#c-1", "notifiedAt").is_some());
+
+        // Reconciling again (the ASL retried the task) changes nothing and answers the same.
+        let again = reconcile(&w.ledger, &connect.client(), "i-1", &lane, now)
+            .await
+            .unwrap();
+        assert_eq!(again, lane_state(18));
+
+        // The call's real end arrives later: the record gets the real outcome, same key.
+        let status = record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::Connected),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, DisconnectRecorded::Updated);
+        assert_eq!(result(&w).outcome, Outcome::Connected);
+        assert_eq!(w.bucket.keys(), vec![result_key()]);
+        assert!(w.sfn.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn reconcile_uses_what_connect_knows_about_an_ended_call() {
+        let w = world();
+        let connect = FakeConnect::new(&w.log);
+        connect.contacts.lock().unwrap().insert(
+            "c-1".into(),
+            aws_sdk_connect::types::Contact::builder()
+                .id("c-1")
+                .disconnect_timestamp(aws_smithy_types::DateTime::from_secs(1_709_546_460))
+                .disconnect_reason("TELECOM_BUSY")
+                .build(),
+        );
+        let lane = place_and_point(&w, "c-1", 0).await;
+        let next = reconcile(
+            &w.ledger,
+            &connect.client(),
+            "i-1",
+            &lane,
+            t("2024-03-04T10:05:00Z"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(next.calls, 1);
+        let r = result(&w);
+        assert_eq!(r.outcome, Outcome::Busy);
+        assert_eq!(
+            r.disconnected_at.as_deref(),
+            Some("2024-03-04T10:01:00.000Z")
+        );
+    }
+
+    #[tokio::test]
+    async fn reconcile_without_an_outstanding_call_returns_the_state_unchanged() {
+        let w = world();
+        let connect = FakeConnect::new(&w.log);
+        let lane = lane_state(4);
+        let now = t("2024-03-04T10:05:00Z");
+        // No pointer at all.
+        assert_eq!(
+            reconcile(&w.ledger, &connect.client(), "i-1", &lane, now)
+                .await
+                .unwrap(),
+            lane
+        );
+        // A pointer to an older call (already counted, or from an earlier wave).
+        put_lane_pointer(&w.ledger, "r-1", 3, "c-old", 4, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            reconcile(&w.ledger, &connect.client(), "i-1", &lane, now)
+                .await
+                .unwrap(),
+            lane
+        );
+        assert_eq!(w.log.count("connect:DescribeContact"), 0);
+    }
+
+    #[tokio::test]
+    async fn reconcile_of_a_completed_call_only_counts_it() {
+        let w = world();
+        let connect = FakeConnect::new(&w.log);
+        let lane = place_and_point(&w, "c-1", 9).await;
+        let now = t("2024-03-04T10:05:00Z");
+        // Completed by the event, but the wake-up came after the task timed out.
+        w.sfn.gone.lock().unwrap().push("T1".into());
+        record_disconnect(
+            &w.ledger,
+            &w.sfn_client,
+            "c-1",
+            &end(Outcome::NoAnswer),
+            now,
+        )
+        .await
+        .unwrap();
+        let puts = *w.bucket.puts.lock().unwrap();
+        let next = reconcile(&w.ledger, &connect.client(), "i-1", &lane, now)
+            .await
+            .unwrap();
+        assert_eq!(next.calls, 10);
+        assert_eq!(w.log.count("connect:DescribeContact"), 0);
+        assert_eq!(*w.bucket.puts.lock().unwrap(), puts);
+        assert_eq!(result(&w).outcome, Outcome::NoAnswer);
+    }
+
+    #[tokio::test]
+    async fn describe_contact_throttling_is_retried_by_the_state_machine() {
+        use aws_sdk_connect::operation::describe_contact::DescribeContactError;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let w = world();
+        let lane = place_and_point(&w, "c-1", 0).await;
+        let throttled = mock!(aws_sdk_connect::Client::describe_contact).then_error(|| {
+            DescribeContactError::ThrottlingException(
+                aws_sdk_connect::types::error::ThrottlingException::builder()
+                    .meta(super::testkit::meta("ThrottlingException"))
+                    .build(),
+            )
+        });
+        let connect = mock_client!(aws_sdk_connect, RuleMode::MatchAny, [&throttled], |c| c
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled()));
+        let err = reconcile(&w.ledger, &connect, "i-1", &lane, t("2024-03-04T10:05:00Z"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::Throttled);
+        assert!(w.table.s("CONTACT#c-1", "completedAt").is_none());
     }
 }

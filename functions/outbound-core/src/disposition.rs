@@ -38,7 +38,7 @@ fn answer(status: &str, disposition: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn object<'a>(v: Option<&'a Value>) -> Option<&'a Map<String, Value>> {
+fn object(v: Option<&Value>) -> Option<&Map<String, Value>> {
     v.and_then(Value::as_object)
 }
 

@@ -9,6 +9,7 @@ pub mod completion;
 pub mod config;
 pub mod contact;
 pub mod csv_intake;
+pub mod dialing;
 pub mod disposition;
 pub mod error;
 pub mod events;

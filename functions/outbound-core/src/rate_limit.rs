@@ -34,7 +34,7 @@ impl RateLimit {
 
     pub fn from_rate(rate: f64) -> Result<Self, FunctionError> {
         // Bounds keep the arithmetic exact; 1000/s is far above any Connect quota.
-        if !rate.is_finite() || rate < 0.001 || rate > 1000.0 {
+        if !(0.001..=1000.0).contains(&rate) {
             return Err(FunctionError::config(format!(
                 "callspersecond {rate} is out of range (0.001..=1000)"
             )));

@@ -1,0 +1,72 @@
+//! `dial` entry point: environment, SDK configuration and clients once per process, then every
+//! invocation goes to [`dial_handler::handle`].
+
+use aws_config::BehaviorVersion;
+use aws_smithy_types::retry::RetryConfig;
+use dial_handler::Env;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::completion::Ledger;
+use outbound_core::dialing::Dialer;
+use outbound_core::hours::StatusCache;
+use outbound_core::routing_cache::{
+    parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
+};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    outbound_core::telemetry::init();
+    let env = Env::from_lookup(|name| std::env::var(name).ok())?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
+    let local_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(local_endpoint)
+            .build(),
+    );
+    // dial backs off on throttling itself (and then hands the contact back): SDK retries of
+    // StartOutboundVoiceContact would only multiply the attempts against the same quota.
+    let connect = aws_sdk_connect::Client::from_conf(
+        aws_sdk_connect::config::Builder::from(&sdk)
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .build(),
+    );
+    let chooser = match &env.routing {
+        Some((bucket, key)) => {
+            let ttl = parse_ttl(std::env::var(TTL_ENV).ok().as_deref()).unwrap_or_else(|message| {
+                tracing::warn!(%message, default_seconds = DEFAULT_TTL.as_secs(), "using the default routing TTL");
+                DEFAULT_TTL
+            });
+            Some(RoutingCache::new(
+                S3RoutingSource::new(s3.clone(), bucket.clone(), key.clone()),
+                ttl,
+            ))
+        }
+        None => {
+            tracing::info!("no routing file configured: calls use the queue's outbound number");
+            None
+        }
+    };
+    let dialer = Dialer {
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        connect,
+        sfn: aws_sdk_sfn::Client::new(&sdk),
+        ledger: Ledger {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            s3,
+            table_name: env.table_name.clone(),
+            results_bucket: env.results_bucket.clone(),
+        },
+        status: StatusCache::new(env.status_cache),
+        chooser,
+        settings: env.settings(),
+    };
+    let dialer = &dialer;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        dial_handler::handle(dialer, event.payload).await
+    }))
+    .await
+}

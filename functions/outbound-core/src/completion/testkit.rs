@@ -1,0 +1,759 @@
+//! In-memory stand-ins for the AWS services the dialer uses, for unit tests.
+//!
+//! Each fake is a set of `aws-smithy-mocks` rules over shared state, so the code under test
+//! runs against real SDK clients. The DynamoDB fake evaluates the small expression language
+//! the dialer writes (SET with `if_not_exists`, ADD, `attribute_exists`/`attribute_not_exists`,
+//! `<`, AND, OR): conditional writes really fail when their condition is false, which is what
+//! the race tests need. The moto integration tests check the same code against a real
+//! implementation of these semantics.
+//!
+//! Every call is appended to a shared log (`"ddb:UpdateItem CONTACT#c-1"`, `"sqs:DeleteMessage"`)
+//! so tests can assert the order of side effects.
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use aws_smithy_types::error::ErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The shared, ordered call log.
+#[derive(Clone, Default)]
+pub(crate) struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.lock().unwrap().push(entry.into());
+    }
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    /// Position of the first entry starting with `prefix`.
+    pub fn position(&self, prefix: &str) -> Option<usize> {
+        self.entries().iter().position(|e| e.starts_with(prefix))
+    }
+    pub fn count(&self, prefix: &str) -> usize {
+        self.entries()
+            .iter()
+            .filter(|e| e.starts_with(prefix))
+            .count()
+    }
+}
+
+/// An error with a code, as the SDK parses it from a response.
+pub(crate) fn meta(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code(code)
+        .message("injected by the test")
+        .build()
+}
+
+fn conditional_failed() -> ConditionalCheckFailedException {
+    ConditionalCheckFailedException::builder()
+        .message("The conditional request failed")
+        .meta(meta("ConditionalCheckFailedException"))
+        .build()
+}
+
+/// Splits on `sep` outside parentheses.
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0i32);
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if c == sep && depth == 0 {
+            out.push(cur.trim().to_string());
+            cur.clear();
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+fn resolve(name: &str, names: Option<&HashMap<String, String>>) -> String {
+    let name = name.trim();
+    if name.starts_with('#') {
+        names
+            .and_then(|n| n.get(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("expression name {name} not defined"))
+    } else {
+        name.to_string()
+    }
+}
+
+fn value(name: &str, values: Option<&HashMap<String, AttributeValue>>) -> AttributeValue {
+    values
+        .and_then(|v| v.get(name.trim()))
+        .cloned()
+        .unwrap_or_else(|| panic!("expression value {name} not defined"))
+}
+
+fn number(v: &AttributeValue) -> f64 {
+    v.as_n().unwrap().parse().unwrap()
+}
+
+/// Evaluates a condition of the dialer's shape (no parentheses around AND/OR).
+fn condition(
+    expr: &str,
+    item: Option<&Item>,
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+) -> bool {
+    expr.split(" OR ").any(|disjunct| {
+        disjunct.split(" AND ").all(|term| {
+            let term = term.trim();
+            if let Some(arg) = term
+                .strip_prefix("attribute_not_exists(")
+                .and_then(|t| t.strip_suffix(')'))
+            {
+                !item.is_some_and(|i| i.contains_key(&resolve(arg, names)))
+            } else if let Some(arg) = term
+                .strip_prefix("attribute_exists(")
+                .and_then(|t| t.strip_suffix(')'))
+            {
+                item.is_some_and(|i| i.contains_key(&resolve(arg, names)))
+            } else if let Some((lhs, rhs)) = term.split_once(" < ") {
+                let current = item.and_then(|i| i.get(&resolve(lhs, names)));
+                current.is_some_and(|c| number(c) < number(&value(rhs, values)))
+            } else {
+                panic!("condition term not supported by the fake: {term}")
+            }
+        })
+    })
+}
+
+/// Applies `SET a = :v, b = if_not_exists(b, :w) ADD n :one`.
+fn apply_update(
+    expr: &str,
+    item: &mut Item,
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+) {
+    let (set_part, add_part) = match expr.split_once(" ADD ") {
+        Some((s, a)) => (s, Some(a)),
+        None => (expr, None),
+    };
+    if let Some(set) = set_part.trim().strip_prefix("SET ") {
+        for assignment in split_top(set, ',') {
+            let (lhs, rhs) = assignment.split_once('=').expect("SET a = b");
+            let target = resolve(lhs, names);
+            let rhs = rhs.trim();
+            let new = if let Some(args) = rhs
+                .strip_prefix("if_not_exists(")
+                .and_then(|r| r.strip_suffix(')'))
+            {
+                let (path, default) = args.split_once(',').unwrap();
+                item.get(&resolve(path, names))
+                    .cloned()
+                    .unwrap_or_else(|| value(default, values))
+            } else {
+                value(rhs, values)
+            };
+            item.insert(target, new);
+        }
+    }
+    if let Some(add) = add_part {
+        let (path, v) = add.trim().split_once(' ').unwrap();
+        let target = resolve(path, names);
+        let current = item.get(&target).map(number).unwrap_or(0.0);
+        let sum = current + number(&value(v, values));
+        item.insert(target, AttributeValue::N(format!("{sum}")));
+    }
+}
+
+/// One injected failure: the next call of `op` on a key starting with `pk_prefix` fails with
+/// `code` (a 500-class error unless the code says otherwise).
+#[derive(Clone)]
+struct Fault {
+    op: &'static str,
+    pk_prefix: String,
+    code: String,
+}
+
+/// The ActiveDialing table.
+#[derive(Clone, Default)]
+pub(crate) struct FakeTable {
+    pub items: Arc<Mutex<HashMap<String, Item>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    pub log: Log,
+}
+
+impl FakeTable {
+    pub fn new(log: &Log) -> Self {
+        Self {
+            log: log.clone(),
+            ..Self::default()
+        }
+    }
+
+    pub fn get(&self, pk: &str) -> Option<Item> {
+        self.items.lock().unwrap().get(pk).cloned()
+    }
+
+    pub fn s(&self, pk: &str, attr: &str) -> Option<String> {
+        self.get(pk)
+            .and_then(|i| i.get(attr).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    pub fn insert(&self, pk: &str, attrs: &[(&str, AttributeValue)]) {
+        let mut item: Item = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        item.insert("pk".into(), AttributeValue::S(pk.into()));
+        self.items.lock().unwrap().insert(pk.into(), item);
+    }
+
+    /// The next `op` (`PutItem`, `UpdateItem`, `GetItem`) on a key with this prefix fails.
+    pub fn fail_next(&self, op: &'static str, pk_prefix: &str, code: &str) {
+        self.faults.lock().unwrap().push(Fault {
+            op,
+            pk_prefix: pk_prefix.into(),
+            code: code.into(),
+        });
+    }
+
+    fn take_fault(&self, op: &str, pk: &str) -> Option<String> {
+        let mut faults = self.faults.lock().unwrap();
+        let i = faults
+            .iter()
+            .position(|f| f.op == op && pk.starts_with(&f.pk_prefix))?;
+        Some(faults.remove(i).code)
+    }
+
+    pub fn client(&self) -> aws_sdk_dynamodb::Client {
+        let t = self.clone();
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
+            let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
+            t.log.push(format!("ddb:UpdateItem {pk}"));
+            if let Some(code) = t.take_fault("UpdateItem", &pk) {
+                return MockResponse::Error(UpdateItemError::generic(meta(&code)));
+            }
+            let mut items = t.items.lock().unwrap();
+            let existing = items.get(&pk);
+            if let Some(cond) = r.condition_expression() {
+                if !condition(
+                    cond,
+                    existing,
+                    r.expression_attribute_names(),
+                    r.expression_attribute_values(),
+                ) {
+                    return MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
+                        conditional_failed(),
+                    ));
+                }
+            }
+            let mut item = existing.cloned().unwrap_or_else(|| {
+                HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))])
+            });
+            apply_update(
+                r.update_expression().unwrap(),
+                &mut item,
+                r.expression_attribute_names(),
+                r.expression_attribute_values(),
+            );
+            items.insert(pk, item.clone());
+            let out = match r.return_values() {
+                Some(ReturnValue::AllNew) | Some(ReturnValue::UpdatedNew) => {
+                    UpdateItemOutput::builder()
+                        .set_attributes(Some(item))
+                        .build()
+                }
+                _ => UpdateItemOutput::builder().build(),
+            };
+            MockResponse::Output(out)
+        });
+        let t = self.clone();
+        let put = mock!(aws_sdk_dynamodb::Client::put_item).then_compute_response(move |r| {
+            let item = r.item().unwrap().clone();
+            let pk = item["pk"].as_s().unwrap().clone();
+            t.log.push(format!("ddb:PutItem {pk}"));
+            if let Some(code) = t.take_fault("PutItem", &pk) {
+                return MockResponse::Error(PutItemError::generic(meta(&code)));
+            }
+            let mut items = t.items.lock().unwrap();
+            if let Some(cond) = r.condition_expression() {
+                if !condition(
+                    cond,
+                    items.get(&pk),
+                    r.expression_attribute_names(),
+                    r.expression_attribute_values(),
+                ) {
+                    return MockResponse::Error(PutItemError::ConditionalCheckFailedException(
+                        conditional_failed(),
+                    ));
+                }
+            }
+            items.insert(pk, item);
+            MockResponse::Output(PutItemOutput::builder().build())
+        });
+        let t = self.clone();
+        let get = mock!(aws_sdk_dynamodb::Client::get_item).then_compute_response(move |r| {
+            let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
+            t.log.push(format!("ddb:GetItem {pk}"));
+            if let Some(code) = t.take_fault("GetItem", &pk) {
+                return MockResponse::Error(
+                    aws_sdk_dynamodb::operation::get_item::GetItemError::generic(meta(&code)),
+                );
+            }
+            let item = t.items.lock().unwrap().get(&pk).cloned();
+            MockResponse::Output(GetItemOutput::builder().set_item(item).build())
+        });
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update, &put, &get],
+            |c| c.retry_config(RetryConfig::disabled())
+        )
+    }
+}
+
+/// The results bucket.
+#[derive(Clone, Default)]
+pub(crate) struct FakeBucket {
+    pub objects: Arc<Mutex<BTreeMap<String, String>>>,
+    pub puts: Arc<Mutex<u32>>,
+    faults: Arc<Mutex<u32>>,
+    pub log: Log,
+}
+
+impl FakeBucket {
+    pub fn new(log: &Log) -> Self {
+        Self {
+            log: log.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The next `n` PutObject calls fail with a 503.
+    pub fn fail_next(&self, n: u32) {
+        *self.faults.lock().unwrap() += n;
+    }
+
+    pub fn object(&self, key: &str) -> Option<String> {
+        self.objects.lock().unwrap().get(key).cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let b = self.clone();
+        let put = mock!(aws_sdk_s3::Client::put_object).then_compute_response(move |r| {
+            let key = r.key().unwrap().to_string();
+            b.log.push(format!("s3:PutObject {key}"));
+            {
+                let mut faults = b.faults.lock().unwrap();
+                if *faults > 0 {
+                    *faults -= 1;
+                    return MockResponse::Error(
+                        aws_sdk_s3::operation::put_object::PutObjectError::generic(meta(
+                            "ServiceUnavailable",
+                        )),
+                    );
+                }
+            }
+            let body = String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap();
+            *b.puts.lock().unwrap() += 1;
+            b.objects.lock().unwrap().insert(key, body);
+            MockResponse::Output(
+                aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build(),
+            )
+        });
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put], |c| c
+            .retry_config(RetryConfig::disabled()))
+    }
+}
+
+/// Step Functions: records `SendTaskSuccess`; tokens listed as gone answer `TaskTimedOut`.
+#[derive(Clone, Default)]
+pub(crate) struct FakeSfn {
+    /// (token, output) of every successful send.
+    pub sent: Arc<Mutex<Vec<(String, String)>>>,
+    pub gone: Arc<Mutex<Vec<String>>>,
+    faults: Arc<Mutex<u32>>,
+    pub log: Log,
+}
+
+impl FakeSfn {
+    pub fn new(log: &Log) -> Self {
+        Self {
+            log: log.clone(),
+            ..Self::default()
+        }
+    }
+
+    pub fn fail_next(&self, n: u32) {
+        *self.faults.lock().unwrap() += n;
+    }
+
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    pub fn client(&self) -> aws_sdk_sfn::Client {
+        use aws_sdk_sfn::operation::send_task_success::{
+            SendTaskSuccessError, SendTaskSuccessOutput,
+        };
+        let s = self.clone();
+        let send = mock!(aws_sdk_sfn::Client::send_task_success).then_compute_response(move |r| {
+            s.log.push("sfn:SendTaskSuccess");
+            {
+                let mut faults = s.faults.lock().unwrap();
+                if *faults > 0 {
+                    *faults -= 1;
+                    return MockResponse::Error(SendTaskSuccessError::generic(meta(
+                        "ServiceUnavailable",
+                    )));
+                }
+            }
+            let token = r.task_token().unwrap().to_string();
+            if s.gone.lock().unwrap().contains(&token) {
+                return MockResponse::Error(SendTaskSuccessError::TaskTimedOut(
+                    aws_sdk_sfn::types::error::TaskTimedOut::builder()
+                        .meta(meta("TaskTimedOut"))
+                        .build(),
+                ));
+            }
+            // A task succeeds once; a second send to the same token is refused like a closed
+            // task.
+            let mut sent = s.sent.lock().unwrap();
+            if sent.iter().any(|(t, _)| *t == token) {
+                return MockResponse::Error(SendTaskSuccessError::TaskTimedOut(
+                    aws_sdk_sfn::types::error::TaskTimedOut::builder()
+                        .meta(meta("TaskTimedOut"))
+                        .build(),
+                ));
+            }
+            sent.push((token, r.output().unwrap().to_string()));
+            MockResponse::Output(SendTaskSuccessOutput::builder().build())
+        });
+        mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&send], |c| c
+            .retry_config(RetryConfig::disabled()))
+    }
+}
+
+/// The contacts queue: receive takes the first visible message, delete removes it,
+/// `ChangeMessageVisibility 0` puts it back in front.
+#[derive(Clone, Default)]
+pub(crate) struct FakeQueue {
+    pub visible: Arc<Mutex<VecDeque<(String, String)>>>,
+    pub in_flight: Arc<Mutex<HashMap<String, (String, String)>>>,
+    pub deleted: Arc<Mutex<Vec<String>>>,
+    receive_faults: Arc<Mutex<Vec<String>>>,
+    counter: Arc<Mutex<u32>>,
+    pub log: Log,
+}
+
+impl FakeQueue {
+    pub fn new(log: &Log) -> Self {
+        Self {
+            log: log.clone(),
+            ..Self::default()
+        }
+    }
+
+    pub fn send(&self, body: &str) -> String {
+        let mut n = self.counter.lock().unwrap();
+        *n += 1;
+        let id = format!("m-{n}");
+        self.visible
+            .lock()
+            .unwrap()
+            .push_back((id.clone(), body.to_string()));
+        id
+    }
+
+    /// The next receive fails with `code`.
+    pub fn fail_receive(&self, code: &str) {
+        self.receive_faults.lock().unwrap().push(code.into());
+    }
+
+    pub fn visible_ids(&self) -> Vec<String> {
+        self.visible
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    pub fn deleted(&self) -> Vec<String> {
+        self.deleted.lock().unwrap().clone()
+    }
+
+    pub fn in_flight_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .in_flight
+            .lock()
+            .unwrap()
+            .values()
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn client(&self) -> aws_sdk_sqs::Client {
+        use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityOutput;
+        use aws_sdk_sqs::operation::delete_message::DeleteMessageOutput;
+        use aws_sdk_sqs::operation::receive_message::{ReceiveMessageError, ReceiveMessageOutput};
+        use aws_sdk_sqs::types::Message;
+        let q = self.clone();
+        let receive =
+            mock!(aws_sdk_sqs::Client::receive_message).then_compute_response(move |_| {
+                q.log.push("sqs:ReceiveMessage");
+                if let Some(code) = q.receive_faults.lock().unwrap().pop() {
+                    return MockResponse::Error(ReceiveMessageError::generic(meta(&code)));
+                }
+                let next = q.visible.lock().unwrap().pop_front();
+                let mut out = ReceiveMessageOutput::builder();
+                if let Some((id, body)) = next {
+                    let receipt = format!("rh-{id}-{}", q.log.entries().len());
+                    q.in_flight
+                        .lock()
+                        .unwrap()
+                        .insert(receipt.clone(), (id.clone(), body.clone()));
+                    out = out.messages(
+                        Message::builder()
+                            .message_id(id)
+                            .receipt_handle(receipt)
+                            .body(body)
+                            .build(),
+                    );
+                }
+                MockResponse::Output(out.build())
+            });
+        let q = self.clone();
+        let delete = mock!(aws_sdk_sqs::Client::delete_message).then_compute_response(move |r| {
+            q.log.push("sqs:DeleteMessage");
+            if let Some((id, _)) = q
+                .in_flight
+                .lock()
+                .unwrap()
+                .remove(r.receipt_handle().unwrap())
+            {
+                q.deleted.lock().unwrap().push(id);
+            }
+            MockResponse::Output(DeleteMessageOutput::builder().build())
+        });
+        let q = self.clone();
+        let visibility = mock!(aws_sdk_sqs::Client::change_message_visibility)
+            .then_compute_response(move |r| {
+                q.log.push(format!(
+                    "sqs:ChangeMessageVisibility {}",
+                    r.visibility_timeout().unwrap_or(-1)
+                ));
+                if r.visibility_timeout() == Some(0) {
+                    if let Some(m) = q
+                        .in_flight
+                        .lock()
+                        .unwrap()
+                        .remove(r.receipt_handle().unwrap())
+                    {
+                        q.visible.lock().unwrap().push_front(m);
+                    }
+                }
+                MockResponse::Output(ChangeMessageVisibilityOutput::builder().build())
+            });
+        mock_client!(
+            aws_sdk_sqs,
+            RuleMode::MatchAny,
+            [&receive, &delete, &visibility],
+            |c| c.retry_config(RetryConfig::disabled())
+        )
+    }
+}
+
+/// SSM parameters under a prefix.
+#[derive(Clone, Default)]
+pub(crate) struct FakeParams {
+    pub values: Arc<Mutex<HashMap<String, String>>>,
+    pub log: Log,
+}
+
+impl FakeParams {
+    pub fn new(log: &Log, values: &[(&str, &str)]) -> Self {
+        Self {
+            log: log.clone(),
+            values: Arc::new(Mutex::new(
+                values
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )),
+        }
+    }
+
+    pub fn set(&self, name: &str, value: &str) {
+        self.values
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), value.to_string());
+    }
+
+    pub fn client(&self) -> aws_sdk_ssm::Client {
+        use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
+        use aws_sdk_ssm::types::Parameter;
+        let p = self.clone();
+        let get = mock!(aws_sdk_ssm::Client::get_parameters).then_compute_response(move |r| {
+            p.log.push("ssm:GetParameters");
+            let values = p.values.lock().unwrap();
+            let mut out = GetParametersOutput::builder();
+            for name in r.names() {
+                match values.get(name) {
+                    Some(v) => {
+                        out = out.parameters(Parameter::builder().name(name).value(v).build())
+                    }
+                    None => out = out.invalid_parameters(name),
+                }
+            }
+            MockResponse::Output(out.build())
+        });
+        mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&get], |c| c
+            .retry_config(RetryConfig::disabled()))
+    }
+}
+
+/// What a fake `StartOutboundVoiceContact` answers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Start {
+    Placed(&'static str),
+    Fail(&'static str),
+}
+
+/// A captured `StartOutboundVoiceContact` request.
+#[derive(Clone, Debug)]
+pub(crate) struct StartRequest {
+    pub destination: String,
+    pub source: Option<String>,
+    pub attributes: HashMap<String, String>,
+    pub client_token: String,
+    pub queue_id: String,
+    pub flow_id: String,
+}
+
+/// Amazon Connect: queue status and hours, outbound calls, `DescribeContact`.
+#[derive(Clone, Default)]
+pub(crate) struct FakeConnect {
+    pub queue_status: Arc<Mutex<String>>,
+    pub hours: Arc<Mutex<Option<aws_sdk_connect::types::HoursOfOperation>>>,
+    pub starts: Arc<Mutex<VecDeque<Start>>>,
+    pub requests: Arc<Mutex<Vec<StartRequest>>>,
+    pub contacts: Arc<Mutex<HashMap<String, aws_sdk_connect::types::Contact>>>,
+    pub log: Log,
+}
+
+impl FakeConnect {
+    pub fn new(log: &Log) -> Self {
+        let c = Self {
+            log: log.clone(),
+            ..Self::default()
+        };
+        *c.queue_status.lock().unwrap() = "ENABLED".into();
+        c
+    }
+
+    pub fn script(&self, starts: &[Start]) {
+        self.starts.lock().unwrap().extend(starts.iter().cloned());
+    }
+
+    pub fn requests(&self) -> Vec<StartRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn client(&self) -> aws_sdk_connect::Client {
+        use aws_sdk_connect::operation::describe_contact::{
+            DescribeContactError, DescribeContactOutput,
+        };
+        use aws_sdk_connect::operation::describe_hours_of_operation::DescribeHoursOfOperationOutput;
+        use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+        use aws_sdk_connect::operation::start_outbound_voice_contact::{
+            StartOutboundVoiceContactError, StartOutboundVoiceContactOutput,
+        };
+        use aws_sdk_connect::types::{Queue, QueueStatus};
+        let c = self.clone();
+        let queue =
+            mock!(aws_sdk_connect::Client::describe_queue).then_compute_response(move |_| {
+                c.log.push("connect:DescribeQueue");
+                let status = QueueStatus::from(c.queue_status.lock().unwrap().as_str());
+                let mut q = Queue::builder().status(status);
+                if c.hours.lock().unwrap().is_some() {
+                    q = q.hours_of_operation_id("h-1");
+                }
+                MockResponse::Output(DescribeQueueOutput::builder().queue(q.build()).build())
+            });
+        let c = self.clone();
+        let hours = mock!(aws_sdk_connect::Client::describe_hours_of_operation)
+            .then_compute_response(move |_| {
+                c.log.push("connect:DescribeHoursOfOperation");
+                MockResponse::Output(
+                    DescribeHoursOfOperationOutput::builder()
+                        .set_hours_of_operation(c.hours.lock().unwrap().clone())
+                        .build(),
+                )
+            });
+        let c = self.clone();
+        let start = mock!(aws_sdk_connect::Client::start_outbound_voice_contact)
+            .then_compute_response(move |r| {
+                c.log.push("connect:StartOutboundVoiceContact");
+                c.requests.lock().unwrap().push(StartRequest {
+                    destination: r.destination_phone_number().unwrap_or_default().into(),
+                    source: r.source_phone_number().map(str::to_string),
+                    attributes: r.attributes().cloned().unwrap_or_default(),
+                    client_token: r.client_token().unwrap_or_default().into(),
+                    queue_id: r.queue_id().unwrap_or_default().into(),
+                    flow_id: r.contact_flow_id().unwrap_or_default().into(),
+                });
+                match c.starts.lock().unwrap().pop_front() {
+                    Some(Start::Placed(id)) => MockResponse::Output(
+                        StartOutboundVoiceContactOutput::builder()
+                            .contact_id(id)
+                            .build(),
+                    ),
+                    Some(Start::Fail(code)) => {
+                        MockResponse::Error(StartOutboundVoiceContactError::generic(meta(code)))
+                    }
+                    None => panic!("StartOutboundVoiceContact called more often than scripted"),
+                }
+            });
+        let c = self.clone();
+        let describe =
+            mock!(aws_sdk_connect::Client::describe_contact).then_compute_response(move |r| {
+                c.log.push("connect:DescribeContact");
+                match c.contacts.lock().unwrap().get(r.contact_id().unwrap()) {
+                    Some(contact) => MockResponse::Output(
+                        DescribeContactOutput::builder()
+                            .contact(contact.clone())
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeContactError::ResourceNotFoundException(
+                        aws_sdk_connect::types::error::ResourceNotFoundException::builder()
+                            .meta(meta("ResourceNotFoundException"))
+                            .build(),
+                    )),
+                }
+            });
+        mock_client!(
+            aws_sdk_connect,
+            RuleMode::MatchAny,
+            [&queue, &hours, &start, &describe],
+            |c| c.retry_config(RetryConfig::disabled())
+        )
+    }
+}

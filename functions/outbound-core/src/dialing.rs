@@ -1,0 +1,1313 @@
+//! `dial`: a lane's single per-contact task (`.waitForTaskToken`).
+//!
+//! One invocation takes the lane state and the task token, and either places one call and
+//! records it (the lane then waits for the call's end, see [`crate::completion`]), or ends the
+//! lane with one of the documented error names:
+//!
+//! 1. `calls >= budget` → `LaneBudgetExhausted`;
+//! 2. `activeBlaster` (read from SSM on every invocation) is `False` → `CampaignStopped`;
+//! 3. the Connect queue is disabled or outside its hours → `QueueClosed` (no message taken);
+//! 4. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
+//!    `Throttled`, never "empty";
+//! 5. a malformed message is rejected (reject record), deleted, and the next one taken;
+//! 6. `DIAL#<runId>#<contactKey>` is put conditionally (`PLACING`, `clientToken`): `PLACED`
+//!    means this run dialed it already (a redelivery): delete, next; `PLACING` means an earlier
+//!    attempt died mid-way: place again with the same `ClientToken`, which Connect treats as the
+//!    same request;
+//! 7. the shared calls-per-second limit ([`crate::rate_limit`]);
+//! 8. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message visible
+//!    again, `Throttled`; 5xx → visible again, `Retryable`; a destination or parameter Connect
+//!    rejects → `error` result record, message deleted, next contact (the lane goes on);
+//! 9. `CONTACT#` (token side of the race, lane state with `calls + 1`), `LANE#` pointer,
+//!    `DIAL#` → `PLACED`, and only then the message is deleted; if the disconnect was already
+//!    recorded, this invocation completes the contact itself.
+//!
+//! An invocation that only met duplicates and rejects (at most `max_messages` of them) sends
+//! its own token back with the lane state unchanged, so the lane goes round again without
+//! counting a call.
+
+use crate::completion::{
+    self, dial_pk, put_reject_record, put_result_record, rfc3339, sdk_code, store_error, Ledger,
+    PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
+};
+use crate::contact::{Contact, ContactSource};
+use crate::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
+use crate::hours::{evaluate_queue, StatusCache};
+use crate::mask::mask_phone;
+use crate::rate_limit::{self, RateLimit};
+use crate::records::{LaneState, Outcome, RejectRecord, ResultRecord};
+use crate::routing_cache::{RoutingCache, RoutingSource};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::Message;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// Chooses the caller ID (`SourcePhoneNumber`) for a destination; `None` lets Connect use the
+/// queue's outbound number.
+pub trait SourceNumberChooser: Send + Sync {
+    fn choose(&self, destination: &str) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// No routing file configured: always the queue's number.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueNumber;
+
+impl SourceNumberChooser for QueueNumber {
+    async fn choose(&self, _destination: &str) -> Option<String> {
+        None
+    }
+}
+
+/// The caller-id routing file, the same file and rules as `caller-id`. The cache never fails:
+/// when the file is unusable the decision falls back to the queue's number (and the cache logs
+/// why, once).
+impl<S: RoutingSource> SourceNumberChooser for RoutingCache<S> {
+    async fn choose(&self, destination: &str) -> Option<String> {
+        let view = self.current().await;
+        let decision = view.route(destination);
+        decision.source_number().map(str::to_string)
+    }
+}
+
+impl<C: SourceNumberChooser> SourceNumberChooser for Option<C> {
+    async fn choose(&self, destination: &str) -> Option<String> {
+        match self {
+            Some(chooser) => chooser.choose(destination).await,
+            None => None,
+        }
+    }
+}
+
+/// Settings read once from the environment.
+#[derive(Debug, Clone)]
+pub struct DialSettings {
+    /// `SSM_PREFIX`, ends with `/`.
+    pub ssm_prefix: String,
+    /// `QUEUE_URL`.
+    pub queue_url: String,
+    /// `RECEIVE_WAIT_SECONDS` (long poll, 0–20).
+    pub receive_wait_seconds: i32,
+    /// Messages one invocation may take without placing a call (duplicates, rejects).
+    pub max_messages: usize,
+    /// `StartOutboundVoiceContact` attempts while throttled.
+    pub throttle_attempts: u32,
+    /// First backoff after a throttled attempt; doubles each time.
+    pub throttle_backoff: Duration,
+    /// Longest wait for a free slot of the calls-per-second limit.
+    pub rate_max_wait: Duration,
+}
+
+impl DialSettings {
+    pub fn new(ssm_prefix: String, queue_url: String, receive_wait_seconds: i32) -> Self {
+        Self {
+            ssm_prefix,
+            queue_url,
+            receive_wait_seconds,
+            max_messages: 25,
+            throttle_attempts: 4,
+            throttle_backoff: Duration::from_millis(250),
+            rate_max_wait: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What `dial` answers (`.waitForTaskToken` ignores it; it is for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DialOutput {
+    /// `placed`, `completed` (the call ended before this invocation finished and the lane was
+    /// woken) or `skipped` (no call: only duplicates or rejects; the lane was woken unchanged).
+    pub status: &'static str,
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DialInput {
+    #[serde(rename = "taskToken")]
+    task_token: String,
+    #[serde(flatten)]
+    lane: LaneState,
+}
+
+/// Configuration read from SSM on every invocation (the stop switch must be current).
+#[derive(Debug, Clone, PartialEq)]
+struct DialConfig {
+    active: bool,
+    instance_id: String,
+    contact_flow_id: String,
+    queue_id: String,
+    rate: RateLimit,
+}
+
+/// The `dial` handler with its clients, built once per process.
+pub struct Dialer<C> {
+    pub ssm: aws_sdk_ssm::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub connect: aws_sdk_connect::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub ledger: Ledger,
+    pub status: StatusCache,
+    pub chooser: C,
+    pub settings: DialSettings,
+}
+
+enum Step {
+    Next,
+    Done(DialOutput),
+}
+
+enum DialMark {
+    New,
+    Placing,
+    Placed,
+}
+
+enum Placement {
+    Placed(String),
+    /// Connect refused this contact (invalid destination or parameters): the error code.
+    Refused(String),
+}
+
+/// A serde error without the offending value (it may be a phone number or a token).
+fn serde_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("missing field") || text.starts_with("unknown field") {
+        text.split(" at line").next().unwrap_or(&text).to_string()
+    } else {
+        format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        )
+    }
+}
+
+/// `+` and 7 to 15 digits: what Connect can dial. The intake validated the number properly;
+/// this only keeps a damaged message from reaching Connect.
+fn plausible_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses and checks a message body; `Err` carries the campaign (if readable) and the reason.
+fn parse_contact(body: &str) -> Result<Contact, (String, String)> {
+    let contact: Contact = serde_json::from_str(body).map_err(|e| {
+        let campaign = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("campaign")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "unknown".to_string());
+        (
+            campaign,
+            format!("malformed contact message: {}", serde_problem(&e)),
+        )
+    })?;
+    let campaign = if contact.campaign.trim().is_empty() {
+        "unknown".to_string()
+    } else {
+        contact.campaign.clone()
+    };
+    if contact.campaign.trim().is_empty() {
+        return Err((campaign, "contact message without campaign".into()));
+    }
+    if contact.key.trim().is_empty() {
+        return Err((campaign, "contact message without key".into()));
+    }
+    if !plausible_e164(&contact.phone) {
+        return Err((campaign, "phone is not an E.164 number".into()));
+    }
+    if contact.attempt == 0 {
+        return Err((campaign, "attempt must be at least 1".into()));
+    }
+    Ok(contact)
+}
+
+fn source_json(source: &ContactSource) -> Value {
+    serde_json::to_value(source).unwrap_or(Value::Null)
+}
+
+/// Reads SSM parameters `<prefix><name>` in one `GetParameters` call (at most 10 names). A
+/// missing or empty parameter is a `ConfigError` naming it.
+pub async fn read_parameters(
+    ssm: &aws_sdk_ssm::Client,
+    prefix: &str,
+    names: &[&str],
+) -> Result<HashMap<String, String>, FunctionError> {
+    let out = ssm
+        .get_parameters()
+        .set_names(Some(names.iter().map(|n| format!("{prefix}{n}")).collect()))
+        .send()
+        .await
+        .map_err(|e| store_error("SSM GetParameters", &e))?;
+    let values: HashMap<String, String> = out
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            let name = p.name()?.strip_prefix(prefix)?.to_string();
+            Some((name, p.value()?.trim().to_string()))
+        })
+        .collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| values.get(*n).is_none_or(|v| v.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FunctionError::config(format!(
+            "missing SSM parameters under {prefix}: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(values)
+}
+
+impl<C: SourceNumberChooser> Dialer<C> {
+    /// Handles one invocation (the Map iteration's lane state plus `taskToken`).
+    pub async fn handle(&self, event: Value) -> Result<DialOutput, FunctionError> {
+        let input: DialInput = serde_json::from_value(event).map_err(|e| {
+            FunctionError::invalid_input(format!("dial input: {}", serde_problem(&e)))
+        })?;
+        if input.task_token.trim().is_empty() {
+            return Err(FunctionError::invalid_input("dial input: empty taskToken"));
+        }
+        let lane = &input.lane;
+        if lane.calls >= lane.budget {
+            return Err(FunctionError::new(
+                ErrorName::LaneBudgetExhausted,
+                format!(
+                    "lane {} placed {} of {} calls",
+                    lane.lane, lane.calls, lane.budget
+                ),
+            ));
+        }
+        let config = self.read_config().await?;
+        if !config.active {
+            return Err(FunctionError::new(
+                ErrorName::CampaignStopped,
+                "activeBlaster is False",
+            ));
+        }
+        let snapshot = self
+            .status
+            .get(&self.connect, &config.instance_id, &config.queue_id)
+            .await?;
+        let verdict = evaluate_queue(&snapshot, Utc::now());
+        if !verdict.open {
+            let next = verdict
+                .next_opening
+                .map(|t| format!("; next opening {}", rfc3339(t)))
+                .unwrap_or_default();
+            return Err(FunctionError::new(
+                ErrorName::QueueClosed,
+                format!(
+                    "queue {} ({}){next}",
+                    verdict.reason.as_str(),
+                    verdict.status
+                ),
+            ));
+        }
+        for _ in 0..self.settings.max_messages.max(1) {
+            let Some(message) = self.receive().await? else {
+                return Err(FunctionError::new(
+                    ErrorName::QueueEmpty,
+                    "no contact in the queue",
+                ));
+            };
+            match self.dial_message(&input, &config, message).await? {
+                Step::Next => continue,
+                Step::Done(output) => return Ok(output),
+            }
+        }
+        // Only duplicates and rejects so far: wake the lane with its state unchanged so it
+        // comes straight back for the next message, without counting a call.
+        let state = serde_json::to_string(lane)
+            .map_err(|e| FunctionError::invalid_input(format!("lane state: {e}")))?;
+        completion::send_task_success(&self.sfn, &input.task_token, &state).await?;
+        Ok(DialOutput {
+            status: "skipped",
+            contact_id: None,
+        })
+    }
+
+    async fn read_config(&self) -> Result<DialConfig, FunctionError> {
+        let values = read_parameters(
+            &self.ssm,
+            &self.settings.ssm_prefix,
+            &[
+                "activeBlaster",
+                "connectid",
+                "contactflow",
+                "queue",
+                "callspersecond",
+            ],
+        )
+        .await?;
+        let active = match values["activeBlaster"].to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(FunctionError::config(format!(
+                    "activeBlaster must be True or False, not '{other}'"
+                )))
+            }
+        };
+        Ok(DialConfig {
+            active,
+            instance_id: values["connectid"].clone(),
+            contact_flow_id: values["contactflow"].clone(),
+            queue_id: values["queue"].clone(),
+            rate: RateLimit::parse(&values["callspersecond"])?,
+        })
+    }
+
+    async fn receive(&self) -> Result<Option<Message>, FunctionError> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.settings.queue_url)
+            .max_number_of_messages(1)
+            .wait_time_seconds(self.settings.receive_wait_seconds)
+            .send()
+            .await
+            .map_err(|e| {
+                // Whatever went wrong, it is not "the list is over".
+                let name = match classify_sdk_error(&e) {
+                    ErrorName::Throttled => ErrorName::Throttled,
+                    _ => ErrorName::Retryable,
+                };
+                FunctionError::new(name, format!("SQS ReceiveMessage failed: {}", sdk_code(&e)))
+            })?;
+        Ok(out.messages().first().cloned())
+    }
+
+    async fn delete(&self, receipt: &str, why: &str) {
+        if let Err(e) = self
+            .sqs
+            .delete_message()
+            .queue_url(&self.settings.queue_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+        {
+            // The message comes back after its visibility timeout and meets its DIAL# marker
+            // (or its reject again): nothing is dialed twice.
+            tracing::warn!(error = %sdk_code(&e), why, "SQS DeleteMessage failed; the message will be redelivered");
+        }
+    }
+
+    /// Makes the message visible again at once, for another lane or a later attempt.
+    async fn release(&self, receipt: &str) {
+        if let Err(e) = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(&self.settings.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+        {
+            tracing::warn!(error = %sdk_code(&e), "SQS ChangeMessageVisibility failed; the message returns after its visibility timeout");
+        }
+    }
+
+    async fn dial_message(
+        &self,
+        input: &DialInput,
+        config: &DialConfig,
+        message: Message,
+    ) -> Result<Step, FunctionError> {
+        let lane = &input.lane;
+        let Some(receipt) = message.receipt_handle() else {
+            return Err(FunctionError::retryable(
+                "SQS message without receipt handle",
+            ));
+        };
+        let message_id = message.message_id().unwrap_or("unknown").to_string();
+        let contact = match parse_contact(message.body().unwrap_or_default()) {
+            Ok(contact) => contact,
+            Err((campaign, reason)) => {
+                tracing::warn!(message_id = %message_id, campaign = %campaign, reason = %reason, "contact message rejected");
+                let record = RejectRecord {
+                    line: 0,
+                    reason,
+                    customer_key: None,
+                    phone_masked: None,
+                    source: format!("sqs:{message_id}"),
+                };
+                put_reject_record(
+                    &self.ledger,
+                    &campaign,
+                    &format!("dial-{message_id}"),
+                    &record,
+                )
+                .await?;
+                self.delete(receipt, "rejected").await;
+                return Ok(Step::Next);
+            }
+        };
+        let contact_key = contact.contact_key();
+        let client_token = contact.client_token(&lane.run_id);
+        match self
+            .mark_placing(&lane.run_id, &contact_key, &client_token, contact.attempt)
+            .await?
+        {
+            DialMark::Placed => {
+                tracing::info!(run_id = %lane.run_id, contact_key = %contact_key, "contact already dialed in this run; message deleted");
+                self.delete(receipt, "duplicate").await;
+                return Ok(Step::Next);
+            }
+            DialMark::Placing => {
+                tracing::info!(run_id = %lane.run_id, contact_key = %contact_key, "an earlier attempt did not finish; placing again with the same ClientToken");
+            }
+            DialMark::New => {}
+        }
+
+        let source_number = self.chooser.choose(&contact.phone).await;
+        if let Err(e) = rate_limit::acquire(
+            &self.ledger.dynamodb,
+            &self.ledger.table_name,
+            config.rate,
+            self.settings.rate_max_wait,
+        )
+        .await
+        {
+            self.release(receipt).await;
+            return Err(e);
+        }
+
+        let contact_id = match self
+            .place(config, &contact, &contact_key, source_number, &client_token)
+            .await
+        {
+            Ok(Placement::Placed(id)) => id,
+            Ok(Placement::Refused(code)) => {
+                let now = Utc::now();
+                tracing::warn!(
+                    run_id = %lane.run_id,
+                    lane = lane.lane,
+                    contact_key = %contact_key,
+                    phone = %mask_phone(&contact.phone),
+                    error = %code,
+                    "Connect refused the call; recorded as error"
+                );
+                let record = ResultRecord {
+                    campaign: contact.campaign.clone(),
+                    run_id: lane.run_id.clone(),
+                    contact_key: contact_key.clone(),
+                    customer_key: contact.key.clone(),
+                    phone_masked: mask_phone(&contact.phone),
+                    attempt: contact.attempt,
+                    contact_id: None,
+                    outcome: Outcome::Error,
+                    disposition: None,
+                    lane: Some(lane.lane),
+                    dialed_at: Some(rfc3339(now)),
+                    disconnected_at: None,
+                    completed_at: rfc3339(now),
+                    source: source_json(&contact.source),
+                };
+                put_result_record(&self.ledger, &record).await?;
+                self.delete(receipt, "refused").await;
+                return Ok(Step::Next);
+            }
+            Err(e) => {
+                self.release(receipt).await;
+                return Err(e);
+            }
+        };
+
+        // The call is placed. Record it before the message may go: if anything below fails,
+        // the message comes back, meets DIAL# PLACING and is placed again with the same
+        // ClientToken, which Connect answers with this same contact.
+        let now = Utc::now();
+        let next_state = LaneState {
+            calls: lane.calls + 1,
+            ..lane.clone()
+        };
+        let recorded = completion::record_token(
+            &self.ledger,
+            &PlacedCall {
+                contact_id: &contact_id,
+                task_token: &input.task_token,
+                next_state: &next_state,
+                contact: &contact,
+                contact_key: &contact_key,
+                dialed_at: now,
+            },
+        )
+        .await?;
+        completion::put_lane_pointer(
+            &self.ledger,
+            &lane.run_id,
+            lane.lane,
+            &contact_id,
+            next_state.calls,
+            now,
+        )
+        .await?;
+        self.mark_placed(&lane.run_id, &contact_key, &contact_id)
+            .await?;
+        self.delete(receipt, "placed").await;
+        tracing::info!(
+            run_id = %lane.run_id,
+            lane = lane.lane,
+            call = next_state.calls,
+            contact_id = %contact_id,
+            contact_key = %contact_key,
+            phone = %mask_phone(&contact.phone),
+            "call placed"
+        );
+
+        // Past this point the call is recorded: a failure to wake the lane now is not an error
+        // of this invocation (the lane's timeout and the reconcile path finish the contact).
+        let status = match recorded {
+            TokenRecorded::Waiting => "placed",
+            TokenRecorded::DisconnectSeen(item) => {
+                match completion::complete(&self.ledger, &self.sfn, &item, Utc::now()).await {
+                    Ok(_) => "completed",
+                    Err(e) => {
+                        tracing::warn!(contact_id = %contact_id, error = %e, "completion failed; the reconcile path will finish it");
+                        "placed"
+                    }
+                }
+            }
+            TokenRecorded::AlreadyCompleted => {
+                let state = serde_json::to_string(&next_state).unwrap_or_default();
+                match completion::send_task_success(&self.sfn, &input.task_token, &state).await {
+                    Ok(_) => "completed",
+                    Err(e) => {
+                        tracing::warn!(contact_id = %contact_id, error = %e, "could not wake the lane; the reconcile path will");
+                        "placed"
+                    }
+                }
+            }
+        };
+        Ok(Step::Done(DialOutput {
+            status,
+            contact_id: Some(contact_id),
+        }))
+    }
+
+    /// Conditional put of `DIAL#<runId>#<contactKey>`; tells a new contact from a redelivered one.
+    async fn mark_placing(
+        &self,
+        run_id: &str,
+        contact_key: &str,
+        client_token: &str,
+        attempt: u32,
+    ) -> Result<DialMark, FunctionError> {
+        let pk = dial_pk(run_id, contact_key);
+        let expires = Utc::now().timestamp() + DIAL_TTL_SECONDS;
+        let put = self
+            .ledger
+            .dynamodb
+            .put_item()
+            .table_name(&self.ledger.table_name)
+            .item("pk", AttributeValue::S(pk.clone()))
+            .item("state", AttributeValue::S("PLACING".into()))
+            .item("clientToken", AttributeValue::S(client_token.to_string()))
+            .item("attempt", AttributeValue::N(attempt.to_string()))
+            .item("expiresAt", AttributeValue::N(expires.to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(DialMark::New),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                let item = completion::get_item(&self.ledger, &pk).await?;
+                let state = item
+                    .as_ref()
+                    .and_then(|i| i.get("state"))
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str);
+                Ok(match state {
+                    Some("PLACED") => DialMark::Placed,
+                    _ => DialMark::Placing,
+                })
+            }
+            Err(e) => Err(store_error("PutItem (DIAL marker)", &e)),
+        }
+    }
+
+    async fn mark_placed(
+        &self,
+        run_id: &str,
+        contact_key: &str,
+        contact_id: &str,
+    ) -> Result<(), FunctionError> {
+        self.ledger
+            .dynamodb
+            .update_item()
+            .table_name(&self.ledger.table_name)
+            .key("pk", AttributeValue::S(dial_pk(run_id, contact_key)))
+            .update_expression("SET #state = :placed, #contactId = :contactId")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#contactId", "contactId")
+            .expression_attribute_values(":placed", AttributeValue::S("PLACED".into()))
+            .expression_attribute_values(":contactId", AttributeValue::S(contact_id.to_string()))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem (DIAL placed)", &e))?;
+        Ok(())
+    }
+
+    /// `StartOutboundVoiceContact` with backoff while throttled.
+    async fn place(
+        &self,
+        config: &DialConfig,
+        contact: &Contact,
+        contact_key: &str,
+        source_number: Option<String>,
+        client_token: &str,
+    ) -> Result<Placement, FunctionError> {
+        let mut attributes: HashMap<String, String> = contact
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // The dialer's own keys win over list columns of the same name: the flows and the
+        // disposition rely on them.
+        attributes.insert("campaign".into(), contact.campaign.clone());
+        attributes.insert("contactKey".into(), contact_key.to_string());
+        let attempts = self.settings.throttle_attempts.max(1);
+        let mut backoff = self.settings.throttle_backoff;
+        for attempt in 1..=attempts {
+            let result = self
+                .connect
+                .start_outbound_voice_contact()
+                .instance_id(&config.instance_id)
+                .contact_flow_id(&config.contact_flow_id)
+                .queue_id(&config.queue_id)
+                .destination_phone_number(&contact.phone)
+                .set_source_phone_number(source_number.clone())
+                .set_attributes(Some(attributes.clone()))
+                .client_token(client_token)
+                .send()
+                .await;
+            let err = match result {
+                Ok(out) => {
+                    return match out.contact_id() {
+                        Some(id) if !id.is_empty() => Ok(Placement::Placed(id.to_string())),
+                        _ => Err(FunctionError::retryable(
+                            "StartOutboundVoiceContact returned no contact id",
+                        )),
+                    }
+                }
+                Err(e) => e,
+            };
+            let code = sdk_code(&err);
+            match placement_failure(&err) {
+                Failure::Throttled if attempt < attempts => {
+                    // Full jitter from the clock's sub-second digits: lanes throttled together
+                    // do not retry together.
+                    let nanos = Utc::now().timestamp_subsec_nanos() as u64;
+                    let wait = backoff / 2
+                        + Duration::from_nanos(nanos % (backoff.as_nanos() as u64 / 2 + 1));
+                    tracing::info!(attempt, error = %code, wait_ms = wait.as_millis() as u64, "StartOutboundVoiceContact throttled; backing off");
+                    tokio::time::sleep(wait).await;
+                    backoff *= 2;
+                }
+                Failure::Throttled => {
+                    return Err(FunctionError::throttled(format!(
+                        "StartOutboundVoiceContact throttled after {attempts} attempts: {code}"
+                    )))
+                }
+                Failure::Transient => {
+                    return Err(FunctionError::retryable(format!(
+                        "StartOutboundVoiceContact failed: {code}"
+                    )))
+                }
+                Failure::Config => {
+                    return Err(FunctionError::config(format!(
+                        "StartOutboundVoiceContact refused the configuration: {code}"
+                    )))
+                }
+                Failure::Contact => return Ok(Placement::Refused(code)),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+enum Failure {
+    Throttled,
+    Transient,
+    /// The instance, flow or queue is wrong or not allowed: every contact would fail.
+    Config,
+    /// This contact cannot be dialed.
+    Contact,
+}
+
+fn placement_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Failure {
+    let SdkError::ServiceError(service) = err else {
+        return Failure::Transient;
+    };
+    let code = service.err().code().unwrap_or_default();
+    if is_throttling_code(code) {
+        return Failure::Throttled;
+    }
+    match code {
+        "DestinationNotAllowedException" | "InvalidParameterException" => Failure::Contact,
+        "ResourceNotFoundException"
+        | "OutboundContactNotPermittedException"
+        | "AccessDeniedException"
+        | "UnrecognizedClientException" => Failure::Config,
+        // 5xx, and anything not known to be about this contact: keep the contact (it reaches the
+        // dead-letter queue after maxReceiveCount if it keeps failing).
+        _ => Failure::Transient,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::completion::contact_pk;
+    use crate::completion::testkit::{
+        FakeBucket, FakeConnect, FakeParams, FakeQueue, FakeSfn, FakeTable, Log, Start,
+    };
+    use serde_json::json;
+
+    const PREFIX: &str = "/connect/blaster/test/";
+
+    struct World {
+        log: Log,
+        table: FakeTable,
+        bucket: FakeBucket,
+        sfn: FakeSfn,
+        queue: FakeQueue,
+        params: FakeParams,
+        connect: FakeConnect,
+    }
+
+    fn world() -> World {
+        let log = Log::default();
+        let params = FakeParams::new(
+            &log,
+            &[
+                ("/connect/blaster/test/activeBlaster", "True"),
+                ("/connect/blaster/test/connectid", "i-1"),
+                ("/connect/blaster/test/contactflow", "f-1"),
+                ("/connect/blaster/test/queue", "q-1"),
+                ("/connect/blaster/test/callspersecond", "100"),
+            ],
+        );
+        World {
+            table: FakeTable::new(&log),
+            bucket: FakeBucket::new(&log),
+            sfn: FakeSfn::new(&log),
+            queue: FakeQueue::new(&log),
+            connect: FakeConnect::new(&log),
+            params,
+            log,
+        }
+    }
+
+    impl World {
+        fn dialer_with<C: SourceNumberChooser>(&self, chooser: C) -> Dialer<C> {
+            let mut settings = DialSettings::new(PREFIX.into(), "https://sqs.local/q".into(), 0);
+            settings.throttle_backoff = Duration::from_millis(2);
+            settings.rate_max_wait = Duration::from_secs(3);
+            Dialer {
+                ssm: self.params.client(),
+                sqs: self.queue.client(),
+                connect: self.connect.client(),
+                sfn: self.sfn.client(),
+                ledger: Ledger {
+                    dynamodb: self.table.client(),
+                    s3: self.bucket.client(),
+                    table_name: "ActiveDialing".into(),
+                    results_bucket: "results".into(),
+                },
+                status: StatusCache::new(Duration::ZERO),
+                chooser,
+                settings,
+            }
+        }
+
+        fn dialer(&self) -> Dialer<QueueNumber> {
+            self.dialer_with(QueueNumber)
+        }
+    }
+
+    fn contact(key: &str, phone: &str) -> Contact {
+        Contact {
+            campaign: "spring".into(),
+            key: key.into(),
+            phone: phone.into(),
+            attempt: 1,
+            attributes: [("firstName".to_string(), "Ann".to_string())].into(),
+            source: ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    fn body(key: &str, phone: &str) -> String {
+        serde_json::to_string(&contact(key, phone)).unwrap()
+    }
+
+    fn input(calls: u32) -> Value {
+        json!({"taskToken": "TOKEN-1", "runId": "r-1", "lane": 3, "calls": calls,
+               "budget": 200, "timeoutSeconds": 120})
+    }
+
+    fn lane(calls: u32) -> LaneState {
+        LaneState {
+            run_id: "r-1".into(),
+            lane: 3,
+            calls,
+            budget: 200,
+            timeout_seconds: 120,
+        }
+    }
+
+    struct Fixed(&'static str);
+    impl SourceNumberChooser for Fixed {
+        async fn choose(&self, _destination: &str) -> Option<String> {
+            Some(self.0.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn places_the_call_and_deletes_the_message_only_after_recording_it() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = w.dialer().handle(input(17)).await.unwrap();
+        assert_eq!(
+            out,
+            DialOutput {
+                status: "placed",
+                contact_id: Some("c-1".into())
+            }
+        );
+
+        let c = contact("C-1", "+447700900123");
+        let ck = c.contact_key();
+        let order = |p: &str| {
+            w.log
+                .position(p)
+                .unwrap_or_else(|| panic!("{p} not called: {:?}", w.log.entries()))
+        };
+        let dial_marker = order(&format!("ddb:PutItem DIAL#r-1#{ck}"));
+        let rate = order("ddb:UpdateItem RATE#");
+        let start = order("connect:StartOutboundVoiceContact");
+        let contact_rec = order("ddb:UpdateItem CONTACT#c-1");
+        let lane_ptr = order("ddb:PutItem LANE#r-1#3");
+        let placed = order(&format!("ddb:UpdateItem DIAL#r-1#{ck}"));
+        let delete = order("sqs:DeleteMessage");
+        assert!(dial_marker < rate && rate < start, "{:?}", w.log.entries());
+        assert!(start < contact_rec && contact_rec < lane_ptr && lane_ptr < placed);
+        assert!(
+            placed < delete,
+            "deleted before recording: {:?}",
+            w.log.entries()
+        );
+        assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+
+        let dial = format!("DIAL#r-1#{ck}");
+        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACED"));
+        assert_eq!(w.table.s(&dial, "contactId").as_deref(), Some("c-1"));
+        assert_eq!(
+            w.table.s(&dial, "clientToken").as_deref(),
+            Some(c.client_token("r-1").as_str())
+        );
+        let stored: LaneState =
+            serde_json::from_str(&w.table.s("CONTACT#c-1", "laneState").unwrap()).unwrap();
+        assert_eq!(stored, lane(18));
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "taskToken").as_deref(),
+            Some("TOKEN-1")
+        );
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "phoneMasked").as_deref(),
+            Some("+44*******123")
+        );
+        assert_eq!(
+            w.table.get("LANE#r-1#3").unwrap()["call"].as_n().unwrap(),
+            "18"
+        );
+
+        let req = &w.connect.requests()[0];
+        assert_eq!(req.destination, "+447700900123");
+        assert_eq!(req.source, None, "no routing: the queue's number");
+        assert_eq!(req.client_token, c.client_token("r-1"));
+        assert_eq!(
+            (req.queue_id.as_str(), req.flow_id.as_str()),
+            ("q-1", "f-1")
+        );
+        assert_eq!(req.attributes["firstName"], "Ann");
+        assert_eq!(req.attributes["campaign"], "spring");
+        assert_eq!(req.attributes["contactKey"], ck);
+        // Nobody was woken yet: the lane waits for the disconnect.
+        assert!(w.sfn.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_chosen_caller_id_is_sent() {
+        let w = world();
+        w.queue.send(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        w.dialer_with(Fixed("+12125550142"))
+            .handle(input(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            w.connect.requests()[0].source.as_deref(),
+            Some("+12125550142")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_stop_switch_ends_the_lane_without_taking_a_message() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.params.set("/connect/blaster/test/activeBlaster", "False");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::CampaignStopped);
+        assert_eq!(w.log.count("sqs:"), 0);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        // Turned back on: the same lane state dials again.
+        w.params.set("/connect/blaster/test/activeBlaster", "true");
+        w.connect.script(&[Start::Placed("c-1")]);
+        assert_eq!(w.dialer().handle(input(0)).await.unwrap().status, "placed");
+    }
+
+    #[tokio::test]
+    async fn a_closed_queue_ends_the_lane_without_taking_a_message() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        *w.connect.queue_status.lock().unwrap() = "DISABLED".into();
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueClosed);
+        assert!(err.message.contains("queue_disabled"), "{}", err.message);
+        // Enabled, but hours without any range: closed too.
+        *w.connect.queue_status.lock().unwrap() = "ENABLED".into();
+        *w.connect.hours.lock().unwrap() = Some(
+            aws_sdk_connect::types::HoursOfOperation::builder()
+                .time_zone("Europe/London")
+                .build(),
+        );
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueClosed);
+        assert_eq!(w.log.count("sqs:"), 0);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_budget_ends_the_lane_before_anything_else() {
+        let w = world();
+        let err = w.dialer().handle(input(200)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::LaneBudgetExhausted);
+        assert!(w.log.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_empty_queue_is_queue_empty_but_a_receive_error_is_not() {
+        let w = world();
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        w.queue.fail_receive("InternalError");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        w.queue.fail_receive("AccessDenied");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        w.queue.fail_receive("ThrottlingException");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Throttled);
+    }
+
+    #[tokio::test]
+    async fn throttling_then_success_places_the_call_once_with_one_client_token() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[
+            Start::Fail("TooManyRequestsException"),
+            Start::Fail("ThrottlingException"),
+            Start::Placed("c-9"),
+        ]);
+        let out = w.dialer().handle(input(0)).await.unwrap();
+        assert_eq!(out.contact_id.as_deref(), Some("c-9"));
+        let tokens: Vec<String> = w
+            .connect
+            .requests()
+            .iter()
+            .map(|r| r.client_token.clone())
+            .collect();
+        assert_eq!(tokens.len(), 3);
+        assert!(tokens.iter().all(|t| *t == tokens[0]));
+        assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn still_throttled_puts_the_contact_back_and_answers_throttled() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect
+            .script(&[Start::Fail("LimitExceededException"); 4]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Throttled);
+        assert_eq!(w.log.count("sqs:ChangeMessageVisibility 0"), 1);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        assert!(w.queue.deleted().is_empty());
+        assert_eq!(w.log.count("ddb:UpdateItem CONTACT#"), 0);
+        // The retry places it with the same ClientToken.
+        w.connect.script(&[Start::Placed("c-1")]);
+        assert_eq!(w.dialer().handle(input(0)).await.unwrap().status, "placed");
+        let reqs = w.connect.requests();
+        assert_eq!(
+            reqs.first().unwrap().client_token,
+            reqs.last().unwrap().client_token
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connect_5xx_is_retryable_and_keeps_the_contact() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[Start::Fail("InternalServiceException")]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        // A wrong flow or queue is configuration: also kept.
+        w.connect
+            .script(&[Start::Fail("ResourceNotFoundException")]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::ConfigError);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        assert!(w.bucket.keys().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_destination_is_recorded_as_error_and_the_lane_goes_on() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-2", "+447700900124"));
+        w.connect.script(&[
+            Start::Fail("DestinationNotAllowedException"),
+            Start::Placed("c-2"),
+        ]);
+        let out = w.dialer().handle(input(4)).await.unwrap();
+        assert_eq!(out.contact_id.as_deref(), Some("c-2"));
+        assert_eq!(
+            w.queue.deleted(),
+            vec!["m-1".to_string(), "m-2".to_string()]
+        );
+        let key = crate::records::result_object_key(
+            "spring",
+            "r-1",
+            &contact("C-1", "+447700900123").contact_key(),
+            1,
+        );
+        let record: ResultRecord =
+            serde_json::from_str(w.bucket.object(&key).unwrap().trim_end()).unwrap();
+        assert_eq!(record.outcome, Outcome::Error);
+        assert_eq!(record.contact_id, None);
+        assert_eq!(record.phone_masked, "+44*******123");
+        assert_eq!(record.lane, Some(3));
+        // The refused contact did not count as a call.
+        let stored: LaneState =
+            serde_json::from_str(&w.table.s("CONTACT#c-2", "laneState").unwrap()).unwrap();
+        assert_eq!(stored.calls, 5);
+    }
+
+    #[tokio::test]
+    async fn malformed_messages_are_rejected_deleted_and_skipped() {
+        let w = world();
+        w.queue.send("not json at all +447700900999");
+        w.queue.send(&body("C-3", "+44 7700 900 125x"));
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = w.dialer().handle(input(0)).await.unwrap();
+        assert_eq!(out.contact_id.as_deref(), Some("c-1"));
+        assert_eq!(w.queue.deleted(), vec!["m-1", "m-2", "m-3"]);
+        let unknown = w
+            .bucket
+            .object("rejects/campaign=unknown/dial-m-1.jsonl")
+            .expect("reject for the unreadable message");
+        assert!(unknown.contains("malformed contact message"));
+        assert!(!unknown.contains("900999"), "{unknown}");
+        let bad_phone = w
+            .bucket
+            .object("rejects/campaign=spring/dial-m-2.jsonl")
+            .expect("reject for the bad number");
+        assert!(bad_phone.contains("not an E.164"));
+        assert!(!bad_phone.contains("900 125"), "{bad_phone}");
+        assert_eq!(w.connect.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_contact_already_placed_in_this_run_is_deleted_without_dialing() {
+        let w = world();
+        let c = contact("C-1", "+447700900123");
+        w.table.insert(
+            &format!("DIAL#r-1#{}", c.contact_key()),
+            &[("state", AttributeValue::S("PLACED".into()))],
+        );
+        w.queue.send(&body("C-1", "+447700900123"));
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+        assert!(w.connect.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_died_mid_way_is_placed_again_with_the_same_client_token() {
+        let w = world();
+        let c = contact("C-1", "+447700900123");
+        w.queue.send(&body("C-1", "+447700900123"));
+        // The call is placed but recording it fails: the message stays in flight (it comes
+        // back after its visibility timeout), DIAL# stays PLACING.
+        w.table
+            .fail_next("UpdateItem", "CONTACT#", "InternalServerError");
+        w.connect.script(&[Start::Placed("c-1")]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        assert!(w.queue.deleted().is_empty());
+        assert_eq!(w.queue.in_flight_ids(), vec!["m-1".to_string()]);
+        let dial = format!("DIAL#r-1#{}", c.contact_key());
+        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACING"));
+
+        // Redelivery: Connect answers the same ClientToken with the same contact.
+        let (_, m) = w.queue.in_flight.lock().unwrap().drain().next().unwrap();
+        w.queue.visible.lock().unwrap().push_back(m);
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = w.dialer().handle(input(0)).await.unwrap();
+        assert_eq!(out.contact_id.as_deref(), Some("c-1"));
+        let reqs = w.connect.requests();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].client_token, reqs[1].client_token);
+        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACED"));
+        assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_disconnect_recorded_before_the_token_is_completed_by_dial() {
+        let w = world();
+        // The DISCONNECTED event was processed before dial stored its token.
+        w.table.insert(
+            &contact_pk("c-1"),
+            &[
+                (
+                    "disconnectedAt",
+                    AttributeValue::S("2024-03-04T10:00:01.000Z".into()),
+                ),
+                ("outcome", AttributeValue::S("no_answer".into())),
+            ],
+        );
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = w.dialer().handle(input(6)).await.unwrap();
+        assert_eq!(out.status, "completed");
+        assert_eq!(
+            w.sfn.sent(),
+            vec![(
+                "TOKEN-1".to_string(),
+                serde_json::to_string(&lane(7)).unwrap()
+            )]
+        );
+        // Recorded and deleted before the lane was woken.
+        assert!(w.log.position("sqs:DeleteMessage") < w.log.position("sfn:SendTaskSuccess"));
+        let key = crate::records::result_object_key(
+            "spring",
+            "r-1",
+            &contact("C-1", "+447700900123").contact_key(),
+            1,
+        );
+        assert!(w.bucket.object(&key).unwrap().contains("\"no_answer\""));
+    }
+
+    #[tokio::test]
+    async fn an_invocation_of_only_duplicates_wakes_its_lane_unchanged() {
+        let w = world();
+        for i in 0..3 {
+            let c = contact(&format!("C-{i}"), "+447700900123");
+            w.table.insert(
+                &format!("DIAL#r-1#{}", c.contact_key()),
+                &[("state", AttributeValue::S("PLACED".into()))],
+            );
+            w.queue.send(&serde_json::to_string(&c).unwrap());
+        }
+        let mut dialer = w.dialer();
+        dialer.settings.max_messages = 2;
+        let out = dialer.handle(input(9)).await.unwrap();
+        assert_eq!(out.status, "skipped");
+        assert_eq!(
+            w.sfn.sent(),
+            vec![(
+                "TOKEN-1".to_string(),
+                serde_json::to_string(&lane(9)).unwrap()
+            )]
+        );
+        assert_eq!(w.queue.deleted().len(), 2);
+        assert_eq!(w.queue.visible_ids().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn configuration_problems_are_config_errors() {
+        let w = world();
+        w.params
+            .values
+            .lock()
+            .unwrap()
+            .remove("/connect/blaster/test/callspersecond");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::ConfigError);
+        assert!(err.message.contains("callspersecond"));
+        w.params.set("/connect/blaster/test/callspersecond", "2");
+        w.params.set("/connect/blaster/test/activeBlaster", "maybe");
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::ConfigError);
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_invalid_input_without_echoing_it() {
+        let w = world();
+        let err = w
+            .dialer()
+            .handle(
+                json!({"runId": "r-1", "lane": 1, "calls": 0, "budget": 5, "timeoutSeconds": 60}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::InvalidInput);
+        assert!(err.message.contains("taskToken"));
+        let err = w
+            .dialer()
+            .handle(
+                json!({"taskToken": "SECRET", "runId": "r-1", "lane": "SECRET-LANE",
+                           "calls": 0, "budget": 5, "timeoutSeconds": 60}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::InvalidInput);
+        assert!(!err.message.contains("SECRET"), "{}", err.message);
+    }
+
+    #[test]
+    fn plausible_numbers() {
+        assert!(plausible_e164("+447700900123"));
+        assert!(!plausible_e164("447700900123"));
+        assert!(!plausible_e164("+44 7700 900123"));
+        assert!(!plausible_e164("+123"));
+        assert!(!plausible_e164("+1234567890123456"));
+    }
+}

@@ -158,3 +158,167 @@ async fn record(
         Err(e) => Err(store_error("UpdateItem (disposition)", &e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::completion::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
+    use crate::completion::{record_disconnect, record_token, PlacedCall};
+    use crate::contact::{Contact, ContactSource};
+    use crate::events::CallEnd;
+    use crate::records::{LaneState, Outcome, ResultRecord};
+    use serde_json::json;
+
+    struct World {
+        table: FakeTable,
+        bucket: FakeBucket,
+        ledger: Ledger,
+        sfn: aws_sdk_sfn::Client,
+    }
+
+    fn world() -> World {
+        let log = Log::default();
+        let table = FakeTable::new(&log);
+        let bucket = FakeBucket::new(&log);
+        let ledger = Ledger {
+            dynamodb: table.client(),
+            s3: bucket.client(),
+            table_name: "t".into(),
+            results_bucket: "b".into(),
+        };
+        World {
+            table,
+            bucket,
+            ledger,
+            sfn: FakeSfn::new(&log).client(),
+        }
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            campaign: "spring".into(),
+            key: "C-1".into(),
+            phone: "+447700900123".into(),
+            attempt: 1,
+            attributes: Default::default(),
+            source: ContactSource::Csv {
+                object: "uploads/spring.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    async fn placed(w: &World) {
+        let c = contact();
+        let next = LaneState {
+            run_id: "r-1".into(),
+            lane: 1,
+            calls: 1,
+            budget: 10,
+            timeout_seconds: 60,
+        };
+        record_token(
+            &w.ledger,
+            &PlacedCall {
+                contact_id: "c-1",
+                task_token: "T",
+                next_state: &next,
+                contact: &c,
+                contact_key: &c.contact_key(),
+                dialed_at: Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn ended(w: &World) {
+        let end = CallEnd {
+            disconnected_at: Utc::now(),
+            outcome: Outcome::Connected,
+        };
+        record_disconnect(&w.ledger, &w.sfn, "c-1", &end, Utc::now())
+            .await
+            .unwrap();
+    }
+
+    fn record(w: &World) -> Option<ResultRecord> {
+        let key = crate::records::result_object_key("spring", "r-1", &contact().contact_key(), 1);
+        w.bucket
+            .object(&key)
+            .map(|b| serde_json::from_str(b.trim_end()).unwrap())
+    }
+
+    fn event(disposition: &str) -> Value {
+        json!({"Details": {"ContactData": {"ContactId": "c-1"},
+                           "Parameters": {"disposition": disposition, "callback": "Friday"}}})
+    }
+
+    #[tokio::test]
+    async fn during_the_call_it_waits_for_the_completion() {
+        let w = world();
+        placed(&w).await;
+        let out = set_disposition(&w.ledger, &event("SALE"), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(out["status"], status::RECORDED);
+        assert!(record(&w).is_none(), "no record before the call ended");
+        let attrs = w.table.get("CONTACT#c-1").unwrap()["dispositionAttributes"].clone();
+        assert_eq!(attrs.as_m().unwrap()["callback"].as_s().unwrap(), "Friday");
+        ended(&w).await;
+        assert_eq!(record(&w).unwrap().disposition.as_deref(), Some("SALE"));
+    }
+
+    #[tokio::test]
+    async fn after_the_call_it_rewrites_the_record_in_place() {
+        let w = world();
+        placed(&w).await;
+        ended(&w).await;
+        assert_eq!(record(&w).unwrap().disposition, None);
+        set_disposition(&w.ledger, &event("CALLBACK"), Utc::now())
+            .await
+            .unwrap();
+        set_disposition(&w.ledger, &event("SALE"), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(record(&w).unwrap().disposition.as_deref(), Some("SALE"));
+        assert_eq!(w.bucket.keys().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_disposition_landing_while_the_completer_writes_is_not_lost() {
+        let w = world();
+        placed(&w).await;
+        // The agent's disposition reaches the table just after the completer wrote its copy of
+        // the record (without it), and before the completer re-reads the contact.
+        let table = w.table.clone();
+        w.bucket.after_next_put(move || {
+            let mut items = table.items.lock().unwrap();
+            let item = items.get_mut("CONTACT#c-1").unwrap();
+            item.insert("disposition".into(), AttributeValue::S("SALE".into()));
+        });
+        ended(&w).await;
+        assert_eq!(record(&w).unwrap().disposition.as_deref(), Some("SALE"));
+        assert_eq!(*w.bucket.puts.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_dispositions_are_answered() {
+        let w = world();
+        let long = "X".repeat(MAX_DISPOSITION_LEN + 1);
+        let out = set_disposition(&w.ledger, &event(&long), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(out["status"], status::INVALID_DISPOSITION);
+        let out = set_disposition(&w.ledger, &event("A\u{0}B"), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(out["status"], status::INVALID_DISPOSITION);
+        // Unknown contact: nothing is created.
+        let out = set_disposition(&w.ledger, &event("SALE"), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(out["status"], status::UNKNOWN_CONTACT);
+        assert!(w.table.get("CONTACT#c-1").is_none());
+    }
+}

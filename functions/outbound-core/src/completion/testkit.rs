@@ -322,12 +322,16 @@ impl FakeTable {
     }
 }
 
+/// A one-shot action run right after a successful PutObject (to interleave another writer).
+type Hook = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
 /// The results bucket.
 #[derive(Clone, Default)]
 pub(crate) struct FakeBucket {
     pub objects: Arc<Mutex<BTreeMap<String, String>>>,
     pub puts: Arc<Mutex<u32>>,
     faults: Arc<Mutex<u32>>,
+    after_put: Hook,
     pub log: Log,
 }
 
@@ -342,6 +346,11 @@ impl FakeBucket {
     /// The next `n` PutObject calls fail with a 503.
     pub fn fail_next(&self, n: u32) {
         *self.faults.lock().unwrap() += n;
+    }
+
+    /// Runs `action` once, right after the next successful PutObject.
+    pub fn after_next_put(&self, action: impl FnOnce() + Send + 'static) {
+        *self.after_put.lock().unwrap() = Some(Box::new(action));
     }
 
     pub fn object(&self, key: &str) -> Option<String> {
@@ -371,6 +380,10 @@ impl FakeBucket {
             let body = String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap();
             *b.puts.lock().unwrap() += 1;
             b.objects.lock().unwrap().insert(key, body);
+            let hook = b.after_put.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
             MockResponse::Output(
                 aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build(),
             )

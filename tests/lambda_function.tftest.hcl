@@ -147,3 +147,29 @@ run "invalid_architecture" {
 
   expect_failures = [var.architecture, var.log_level]
 }
+
+run "dead_letter_target_for_asynchronous_callers" {
+  command = plan
+
+  module {
+    source = "./modules/lambda-function"
+  }
+
+  variables {
+    dead_letter_target_arn = "arn:aws:sqs:eu-west-2:123456789012:load-list-dlq"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].dead_letter_config[0].target_arn == var.dead_letter_target_arn
+    error_message = "The function must send failed asynchronous events to the given target."
+  }
+
+  assert {
+    condition = one([
+      for s in data.aws_iam_policy_document.logs[0].statement : s if s.sid == "DeadLetters"
+      ]).actions == toset(["sqs:SendMessage"]) && one([
+      for s in data.aws_iam_policy_document.logs[0].statement : s if s.sid == "DeadLetters"
+    ]).resources == toset([var.dead_letter_target_arn])
+    error_message = "The role may send to the dead-letter queue and nothing else."
+  }
+}

@@ -25,6 +25,7 @@ import copy
 import datetime
 import json
 import logging
+import os
 from typing import Any
 
 LOG = logging.getLogger("local.moto_fixes")
@@ -256,6 +257,49 @@ def install_executor_fixes() -> None:
 
     StateTaskService._normalise_parameters = normalise_parameters
     StateTaskService._normalise_response = normalise_response
+    _cache_executor_clients()
+
+
+def _cache_executor_clients() -> None:
+    """The executor builds a new boto3 client for every Task (~10 ms of CPU each: thousands per
+    campaign on a 2-core machine). Its clients differ only by service and region (the
+    credentials are fixed), and boto3 clients are thread-safe: build each once."""
+    import sys
+    import threading
+
+    import boto3
+    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_module
+    from botocore.config import Config
+
+    original = boto_client_module.boto_client_for
+    cache: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        from moto.core.models import botocore_stubber
+
+        if botocore_stubber.enabled:  # in-memory mocking (not the launcher): moto's own way
+            return original(region=region, service=service, state_credentials=state_credentials)
+        port = os.environ.get("MOTO_PORT") or "5000"
+        key = (region, service, port)
+        with lock:
+            client = cache.get(key)
+            if client is None:
+                # moto's settings (fixed credentials, no retries, no timeouts), plus a pool
+                # large enough for every lane's concurrent Task on one shared client.
+                client = cache[key] = boto3.session.Session().client(
+                    service_name=service, region_name=region, endpoint_url=f"http://127.0.0.1:{port}",
+                    aws_access_key_id="ak", aws_secret_access_key="sk",
+                    config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
+                                  connect_timeout=99999999, read_timeout=99999999, max_pool_connections=256),
+                )
+            return client
+
+    boto_client_module.boto_client_for = boto_client_for
+    # Modules that imported the name before this point hold the original: rebind it there too.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for
 
 
 def _install_step_functions_fixes() -> None:

@@ -136,15 +136,17 @@ class Launcher(_Process):
 
 
 def connect_sim_binary(build: bool = True) -> Path:
-    """The connect-sim binary: release if built, else debug, else built now (debug)."""
-    for profile in ("release", "debug"):
-        p = ROOT / "target" / profile / "connect-sim"
-        if p.exists():
-            return p
-    if not build:
-        raise FileNotFoundError("connect-sim is not built: cargo build -p connect-sim")
-    subprocess.run(["cargo", "build", "-p", "connect-sim"], cwd=ROOT, check=True)
-    return ROOT / "target" / "debug" / "connect-sim"
+    """The connect-sim binary: `$CONNECT_SIM_BIN` if set, else `target/release/connect-sim`,
+    brought up to date with cargo first (a no-op when nothing changed) so a stale binary never
+    answers for the current source."""
+    if os.environ.get("CONNECT_SIM_BIN"):
+        return Path(os.environ["CONNECT_SIM_BIN"])
+    binary = ROOT / "target" / "release" / "connect-sim"
+    if build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "connect-sim"], cwd=ROOT, check=True)
+    if not binary.exists():
+        raise FileNotFoundError(f"{binary} is missing: cargo build --release -p connect-sim")
+    return binary
 
 
 class ConnectSim(_Process):

@@ -147,7 +147,7 @@ def wait_for(predicate, timeout=20.0, what="condition"):
 def test_invoke_runs_the_real_rust_caller_id(launcher, role):
     s3 = client(launcher, "s3")
     s3.create_bucket(Bucket="routing-bucket")
-    routing = {"GB": "+442071838750", "US": "+12025550100", "Default": "+19876543210"}
+    routing = {"GB": "+442071838750", "Default": "+14155552671"}
     s3.put_object(Bucket="routing-bucket", Key="routing.json", Body=json.dumps(routing).encode())
     lam = client(launcher, "lambda")
     lam.create_function(
@@ -163,12 +163,12 @@ def test_invoke_runs_the_real_rust_caller_id(launcher, role):
             "Queue": {"Name": "q", "OutboundCallerId": {"Address": "+15550000000", "Type": "TELEPHONE_NUMBER"}}},
             "Parameters": {}}}
 
-    error, uk = invoke(launcher, "caller-id", whisper("+447700900123"))
+    # The function read its routing file from moto's S3 (AWS_ENDPOINT_URL) and answered.
+    error, uk = invoke(launcher, "caller-id", whisper("+447400123456"))
     assert error is None, uk
-    assert uk["outbound_number"] == "+442071838750", uk
-    assert uk["customer_country"] == "GB"
+    assert (uk["outbound_number"], uk["customer_country"], uk["routing_status"]) == ("+442071838750", "GB", "country"), uk
     error, fr = invoke(launcher, "caller-id", whisper("+33612345678"))
-    assert error is None and fr["outbound_number"] == "+19876543210", fr
+    assert error is None and (fr["outbound_number"], fr["routing_status"]) == ("+14155552671", "default"), fr
     stats = launcher.stats()["functions"]["caller-id"]
     assert stats["invocations"] == 2 and stats["coldStarts"] == 1, stats
 

@@ -8,7 +8,7 @@
 //!
 //! Run: `cargo bench -p caller-id --bench handler` (prints a table, then `BENCH {...}` lines).
 
-use caller_id::handle;
+use caller_id::CallerId;
 use outbound_core::routing_cache::{FetchError, Fetched, RoutingCache, RoutingSource};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -189,12 +189,13 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 fn measure(rt: &tokio::runtime::Runtime, file: &str, events: &[Vec<u8>]) -> Figures {
     // TTL far beyond the run: every measured call is a cache hit.
-    let cache = RoutingCache::new(
+    let caller = CallerId::new(Some(RoutingCache::new(
         Static {
             body: file.as_bytes().to_vec(),
         },
         Duration::from_secs(3600),
-    );
+    )));
+    let cache = caller.routing().expect("configured");
     rt.block_on(async {
         let view = cache.current().await;
         assert!(
@@ -205,7 +206,7 @@ fn measure(rt: &tokio::runtime::Runtime, file: &str, events: &[Vec<u8>]) -> Figu
         let mut statuses = std::collections::BTreeMap::<String, usize>::new();
         for i in 0..WARMUP {
             let event: Value = serde_json::from_slice(&events[i % events.len()]).unwrap();
-            let answer = handle(Some(&cache), &event).await;
+            let answer = caller.handle(&event).await;
             if i < events.len() {
                 *statuses.entry(answer.routing_status.clone()).or_default() += 1;
             }
@@ -216,7 +217,7 @@ fn measure(rt: &tokio::runtime::Runtime, file: &str, events: &[Vec<u8>]) -> Figu
             let bytes = &events[i % events.len()];
             let start = Instant::now();
             let event: Value = serde_json::from_slice(bytes).unwrap();
-            let answer = handle(Some(&cache), &event).await;
+            let answer = caller.handle(&event).await;
             let out = serde_json::to_vec(&answer).unwrap();
             samples.push(start.elapsed().as_nanos() as u64);
             sink = sink.wrapping_add(out.len());

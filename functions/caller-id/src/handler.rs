@@ -23,6 +23,7 @@ use outbound_core::routing::{route_with, Decision, FallbackReason};
 use outbound_core::routing_cache::{RoutingCache, RoutingSource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Mutex;
 
 /// The answer to Connect: every value a string, as contact attributes must be.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,27 +88,77 @@ fn text(value: Option<&Value>) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Answers one contact-flow event. `routing` is `None` when no routing file is configured.
-pub async fn handle<S: RoutingSource>(
-    routing: Option<&RoutingCache<S>>,
-    event: &Value,
-) -> CallerIdAnswer {
-    let fields = read_event(event);
-    let customer = fields.customer_number.unwrap_or("");
-    let view = match routing {
-        Some(cache) => Some(cache.current().await),
-        None => None,
-    };
-    let decision = match &view {
-        Some(view) => view.route(customer),
-        None => route_with(Err(FallbackReason::NotConfigured), customer),
-    };
-    answer(&fields, &decision)
+/// The function's state across invocations: the routing cache (`None` when no routing file is
+/// configured) and the countries of the queue numbers seen so far.
+#[derive(Debug)]
+pub struct CallerId<S> {
+    routing: Option<RoutingCache<S>>,
+    queue_countries: QueueCountries,
 }
 
-fn answer(fields: &ContactFields<'_>, decision: &Decision<'_>) -> CallerIdAnswer {
+impl<S: RoutingSource> CallerId<S> {
+    pub fn new(routing: Option<RoutingCache<S>>) -> Self {
+        Self {
+            routing,
+            queue_countries: QueueCountries::default(),
+        }
+    }
+
+    pub fn routing(&self) -> Option<&RoutingCache<S>> {
+        self.routing.as_ref()
+    }
+
+    /// Answers one contact-flow event. Never fails (see the module documentation).
+    pub async fn handle(&self, event: &Value) -> CallerIdAnswer {
+        let fields = read_event(event);
+        let customer = fields.customer_number.unwrap_or("");
+        let view = match &self.routing {
+            Some(cache) => Some(cache.current().await),
+            None => None,
+        };
+        let decision = match &view {
+            Some(view) => view.route(customer),
+            None => route_with(Err(FallbackReason::NotConfigured), customer),
+        };
+        let queue_country = fields
+            .queue_number
+            .and_then(|n| self.queue_countries.country_of(n));
+        answer(&fields, &decision, queue_country)
+    }
+}
+
+/// Countries of queue numbers, remembered: a queue's number is configuration, the same on nearly
+/// every call, and finding a `+44` number's country costs libphonenumber ~20 µs of the 50 µs
+/// budget. Customer numbers are not remembered: each customer is called rarely, and a memo would
+/// only make the benchmark look better.
+#[derive(Debug, Default)]
+struct QueueCountries(Mutex<Vec<(String, Option<String>)>>);
+
+/// More distinct queue numbers than this and the memo starts over (bounded memory).
+const QUEUE_MEMO_SIZE: usize = 32;
+
+impl QueueCountries {
+    fn country_of(&self, number: &str) -> Option<String> {
+        // A poisoned lock only means another call panicked mid-insert: the data is still valid.
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, country)) = memo.iter().find(|(n, _)| n == number) {
+            return country.clone();
+        }
+        let country = phone::region_of(number);
+        if memo.len() >= QUEUE_MEMO_SIZE {
+            memo.clear();
+        }
+        memo.push((number.to_string(), country.clone()));
+        country
+    }
+}
+
+fn answer(
+    fields: &ContactFields<'_>,
+    decision: &Decision<'_>,
+    queue_country: Option<String>,
+) -> CallerIdAnswer {
     let queue_number = fields.queue_number.unwrap_or("");
-    let queue_country = fields.queue_number.and_then(phone::region_of);
     let (outbound_number, outbound_country) = match decision.source_number() {
         Some(number) => (number, decision.source_country().map(str::to_string)),
         None => (queue_number, queue_country.clone()),
@@ -177,21 +228,25 @@ mod tests {
         }
     }
 
-    fn cache_with(json: &str) -> RoutingCache<Fixed> {
-        RoutingCache::new(
-            Fixed(Ok(Fetched::Body {
-                bytes: json.as_bytes().to_vec(),
-                etag: Some("\"e1\"".into()),
-            })),
+    fn cache_with(json: &str) -> CallerId<Fixed> {
+        serving(Ok(Fetched::Body {
+            bytes: json.as_bytes().to_vec(),
+            etag: Some("\"e1\"".into()),
+        }))
+    }
+
+    fn serving(answer: Result<Fetched, FetchError>) -> CallerId<Fixed> {
+        CallerId::new(Some(RoutingCache::new(
+            Fixed(answer),
             Duration::from_secs(60),
-        )
+        )))
     }
 
     fn repo_root() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
-    fn sample_cache() -> RoutingCache<Fixed> {
+    fn sample_cache() -> CallerId<Fixed> {
         let path = repo_root().join("sample-files/routing.json");
         cache_with(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")))
     }
@@ -243,7 +298,7 @@ mod tests {
                     .clone(),
             )
             .unwrap();
-            assert_eq!(handle(Some(&cache), &event).await, want, "{name}");
+            assert_eq!(cache.handle(&event).await, want, "{name}");
             checked += 1;
         }
         assert_eq!(
@@ -258,11 +313,12 @@ mod tests {
     async fn queue_as_object_string_or_absent() {
         let cache = cache_with(r#"{"US": "+12065550100"}"#);
         // Routed: the queue's number is still reported.
-        let a = handle(
-            Some(&cache),
-            &event(json!("+13055550147"), Some(queue_object("+442079460999"))),
-        )
-        .await;
+        let a = cache
+            .handle(&event(
+                json!("+13055550147"),
+                Some(queue_object("+442079460999")),
+            ))
+            .await;
         assert_eq!(a.outbound_number, "+12065550100");
         assert_eq!(a.outbound_country, "US");
         assert_eq!(a.default_queue_outbound_number, "+442079460999");
@@ -287,7 +343,7 @@ mod tests {
             (None, "", ""),
         ];
         for (queue, number, country) in cases {
-            let a = handle(Some(&cache), &event(fr.clone(), queue.clone())).await;
+            let a = cache.handle(&event(fr.clone(), queue.clone())).await;
             assert_eq!(a.routing_status, "no_rule", "{queue:?}");
             assert_eq!(a.outbound_number, number, "{queue:?}");
             assert_eq!(a.outbound_country, country, "{queue:?}");
@@ -301,41 +357,33 @@ mod tests {
         let queue = Some(queue_object("+442079460999"));
         let us = json!("+13055550147");
         let not_json = cache_with("{\"US\": ");
-        let unreachable = RoutingCache::new(
-            Fixed(Err(FetchError::Unreachable("connection failed".into()))),
-            Duration::from_secs(60),
-        );
-        let missing = RoutingCache::new(
-            Fixed(Err(FetchError::NotFound {
-                code: "NoSuchKey".into(),
-            })),
-            Duration::from_secs(60),
-        );
-        let denied = RoutingCache::new(
-            Fixed(Err(FetchError::AccessDenied {
-                code: "AccessDenied".into(),
-            })),
-            Duration::from_secs(60),
-        );
+        let unreachable = serving(Err(FetchError::Unreachable("connection failed".into())));
+        let missing = serving(Err(FetchError::NotFound {
+            code: "NoSuchKey".into(),
+        }));
+        let denied = serving(Err(FetchError::AccessDenied {
+            code: "AccessDenied".into(),
+        }));
+        let unconfigured = CallerId::<Fixed>::new(None);
         let answers = [
             (
-                handle(Some(&not_json), &event(us.clone(), queue.clone())).await,
+                not_json.handle(&event(us.clone(), queue.clone())).await,
                 "malformed",
             ),
             (
-                handle(Some(&unreachable), &event(us.clone(), queue.clone())).await,
+                unreachable.handle(&event(us.clone(), queue.clone())).await,
                 "unreachable",
             ),
             (
-                handle(Some(&missing), &event(us.clone(), queue.clone())).await,
+                missing.handle(&event(us.clone(), queue.clone())).await,
                 "missing",
             ),
             (
-                handle(Some(&denied), &event(us.clone(), queue.clone())).await,
+                denied.handle(&event(us.clone(), queue.clone())).await,
                 "access_denied",
             ),
             (
-                handle::<Fixed>(None, &event(us.clone(), queue.clone())).await,
+                unconfigured.handle(&event(us.clone(), queue.clone())).await,
                 "not_configured",
             ),
         ];
@@ -372,7 +420,7 @@ mod tests {
             event(json!("+١٢١٢٥٥٥٠١٩٩"), queue.clone()),
         ];
         for e in events {
-            let a = handle(Some(&cache), &e).await;
+            let a = cache.handle(&e).await;
             assert_eq!(a.routing_status, "invalid_customer_number", "{e}");
             assert_eq!(a.customer_country, "", "{e}");
             let has_queue = read_event(&e).queue_number.is_some();
@@ -387,7 +435,7 @@ mod tests {
     #[tokio::test]
     async fn answer_is_a_flat_string_map() {
         let cache = sample_cache();
-        let a = handle(Some(&cache), &event(json!("+13055550147"), None)).await;
+        let a = cache.handle(&event(json!("+13055550147"), None)).await;
         let v = serde_json::to_value(&a).unwrap();
         let map = v.as_object().unwrap();
         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
@@ -405,6 +453,33 @@ mod tests {
         }
         assert_eq!(map.len(), 8);
         assert!(map.values().all(Value::is_string));
+    }
+
+    #[tokio::test]
+    async fn queue_countries_are_remembered_per_number() {
+        let cache = cache_with(r#"{"Default": "+12025550100"}"#);
+        let queues = [
+            "+442079460999",
+            "+12065550199",
+            "+441534456789",
+            "+61491570156",
+        ];
+        // More distinct queue numbers than the memo holds, several rounds: always right.
+        for round in 0..3 {
+            for i in 0..(QUEUE_MEMO_SIZE + 5) {
+                let q = queues[i % queues.len()];
+                let want = phone::region_of(q).unwrap();
+                let a = cache
+                    .handle(&event(json!("+33142685300"), Some(queue_object(q))))
+                    .await;
+                assert_eq!(a.default_queue_outbound_country, want, "round {round}, {q}");
+            }
+        }
+        let memo = cache.queue_countries.0.lock().unwrap();
+        assert_eq!(memo.len(), queues.len());
+        assert!(memo
+            .iter()
+            .any(|(n, c)| n == "+441534456789" && c.as_deref() == Some("JE")));
     }
 
     #[test]

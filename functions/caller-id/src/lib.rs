@@ -1,8 +1,8 @@
 //! caller-id: chooses the outbound caller ID of a Connect call by the number being called.
 //!
 //! The binary (`main.rs`) only wires the environment and the S3 client; everything else is in
-//! [`handler`], which takes the routing cache as an argument.
+//! [`handler`]: [`CallerId`] is built from the routing cache it is given.
 
 pub mod handler;
 
-pub use handler::{handle, read_event, CallerIdAnswer, ContactFields};
+pub use handler::{read_event, CallerId, CallerIdAnswer, ContactFields};

@@ -1,8 +1,9 @@
 //! caller-id Lambda entry point: reads the environment and builds the S3 client once, then
-//! hands every invocation to [`caller_id::handle`].
+//! hands every invocation to [`CallerId::handle`].
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use caller_id::CallerId;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use outbound_core::routing_cache::{
     parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
@@ -29,7 +30,7 @@ async fn main() -> Result<(), Error> {
     // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
     let local_endpoint = env("AWS_ENDPOINT_URL_S3").is_some() || env("AWS_ENDPOINT_URL").is_some();
 
-    let cache = match (env("BUCKET_NAME"), env("COUNTRY_ROUTING_LIST_KEY")) {
+    let routing = match (env("BUCKET_NAME"), env("COUNTRY_ROUTING_LIST_KEY")) {
         (Some(bucket), Some(key)) => {
             // A whisper flow gives the Lambda 8 s at most: a slow S3 must cost a fallback, not
             // the call.
@@ -59,7 +60,7 @@ async fn main() -> Result<(), Error> {
 
     // Load the file during init: the first call then answers from memory, and a problem with
     // the file shows in the log at start-up.
-    if let Some(cache) = &cache {
+    if let Some(cache) = &routing {
         let view = cache.current().await;
         tracing::info!(
             routing_cache = view.status.as_str(),
@@ -68,9 +69,9 @@ async fn main() -> Result<(), Error> {
         );
     }
 
-    let cache = cache.as_ref();
+    let caller_id = &CallerId::new(routing);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, Infallible>(caller_id::handle(cache, &event.payload).await)
+        Ok::<_, Infallible>(caller_id.handle(&event.payload).await)
     }))
     .await
 }

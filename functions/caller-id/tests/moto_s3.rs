@@ -4,7 +4,7 @@
 //! Run with a moto server: `MOTO_ENDPOINT=http://127.0.0.1:5101 cargo test -p caller-id --test
 //! moto_s3 -- --include-ignored` (`make test` starts moto and does this).
 
-use caller_id::{handle, CallerIdAnswer};
+use caller_id::{CallerId, CallerIdAnswer};
 use outbound_core::routing_cache::{
     CacheStatus, FetchError, Fetched, RoutingCache, RoutingSource, S3RoutingSource,
 };
@@ -100,8 +100,22 @@ fn fixture(name: &str) -> Value {
 const V1: &str = r#"{"US": "+12065550100", "CA": "+14165550100", "Default": "+12025550100"}"#;
 const V2: &str = r#"{"US": ["+13125550111", "+13125550122"], "+1305": "+13055550100", "Default": "+12025550100"}"#;
 
-async fn ask(cache: &RoutingCache<Recording>, event: &Value) -> CallerIdAnswer {
-    handle(Some(cache), event).await
+async fn ask(caller: &CallerId<Recording>, event: &Value) -> CallerIdAnswer {
+    caller.handle(event).await
+}
+
+fn caller_id(source: S3RoutingSource, ttl: Duration) -> CallerId<Recording> {
+    CallerId::new(Some(RoutingCache::new(
+        Recording {
+            inner: source,
+            seen: Mutex::new(Vec::new()),
+        },
+        ttl,
+    )))
+}
+
+fn cache(caller: &CallerId<Recording>) -> &RoutingCache<Recording> {
+    caller.routing().expect("configured")
 }
 
 #[tokio::test]
@@ -110,17 +124,11 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
     let s3 = s3_client();
     let bucket = new_bucket(&s3, "ttl").await;
     put(&s3, &bucket, V1).await;
-    let cache = RoutingCache::new(
-        Recording {
-            inner: S3RoutingSource::new(s3.clone(), &bucket, KEY),
-            seen: Mutex::new(Vec::new()),
-        },
-        TTL,
-    );
+    let caller = caller_id(S3RoutingSource::new(s3.clone(), &bucket, KEY), TTL);
     let miami = fixture("whisper-us-miami-country.json");
 
     // 1. Answers from the file.
-    let a = ask(&cache, &miami).await;
+    let a = ask(&caller, &miami).await;
     assert_eq!(
         (
             a.routing_status.as_str(),
@@ -133,15 +141,15 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
 
     // 2. Within the TTL: no S3 call at all.
     for _ in 0..20 {
-        ask(&cache, &miami).await;
+        ask(&caller, &miami).await;
     }
-    assert_eq!(cache.stats().await.fetches, 1);
+    assert_eq!(cache(&caller).stats().await.fetches, 1);
 
     // 3. After the TTL, unchanged file: a conditional GET answered 304, nothing downloaded.
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
-    let a = ask(&cache, &miami).await;
+    let a = ask(&caller, &miami).await;
     assert_eq!(a.outbound_number, "+12065550100");
-    let seen = cache.source().seen.lock().unwrap().clone();
+    let seen = cache(&caller).source().seen.lock().unwrap().clone();
     let Seen::Body {
         etag: Some(etag_v1),
         len,
@@ -156,7 +164,7 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
             sent: etag_v1.clone()
         }
     );
-    let stats = cache.stats().await;
+    let stats = cache(&caller).stats().await;
     assert_eq!(
         (stats.fetches, stats.downloads, stats.not_modified),
         (2, 1, 1)
@@ -164,9 +172,9 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
 
     // 4. The file changes: still the cached answer within the TTL, the new one after it.
     put(&s3, &bucket, V2).await;
-    assert_eq!(ask(&cache, &miami).await.outbound_number, "+12065550100");
+    assert_eq!(ask(&caller, &miami).await.outbound_number, "+12065550100");
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
-    let a = ask(&cache, &miami).await;
+    let a = ask(&caller, &miami).await;
     assert_eq!(
         (
             a.routing_status.as_str(),
@@ -175,7 +183,7 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
         ),
         ("prefix", "+1305", "+13055550100")
     );
-    let seen = cache.source().seen.lock().unwrap().clone();
+    let seen = cache(&caller).source().seen.lock().unwrap().clone();
     match &seen[2] {
         Seen::Body { etag: Some(e), len } => {
             assert_ne!(e, etag_v1);
@@ -184,7 +192,7 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
         other => panic!("changed file should download: {other:?}"),
     }
     // The new file's pool answers another US customer; CA lost its entry and gets Default.
-    let toronto = ask(&cache, &fixture("whisper-ca-toronto-country.json")).await;
+    let toronto = ask(&caller, &fixture("whisper-ca-toronto-country.json")).await;
     assert_eq!(
         (
             toronto.routing_status.as_str(),
@@ -192,20 +200,20 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
         ),
         ("default", "+12025550100")
     );
-    let ny = ask(&cache, &fixture("whisper-us-new-york-prefix.json")).await;
+    let ny = ask(&caller, &fixture("whisper-us-new-york-prefix.json")).await;
     assert_eq!(ny.routing_rule, "US");
     assert!(["+13125550111", "+13125550122"].contains(&ny.outbound_number.as_str()));
 
     // 5. A malformed upload falls back to the queue's number (and is not re-downloaded).
     put(&s3, &bucket, "{\"US\": ").await;
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
-    let a = ask(&cache, &miami).await;
+    let a = ask(&caller, &miami).await;
     assert_eq!(a.routing_status, "malformed");
     assert_eq!(a.outbound_number, "+12065550199", "the queue's number");
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
-    assert_eq!(ask(&cache, &miami).await.routing_status, "malformed");
+    assert_eq!(ask(&caller, &miami).await.routing_status, "malformed");
     assert!(matches!(
-        cache.source().seen.lock().unwrap().last(),
+        cache(&caller).source().seen.lock().unwrap().last(),
         Some(Seen::NotModified { .. })
     ));
 
@@ -217,24 +225,21 @@ async fn answers_from_s3_revalidates_with_etag_and_picks_up_changes() {
         .await
         .unwrap();
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
-    let a = ask(&cache, &miami).await;
+    let a = ask(&caller, &miami).await;
     assert_eq!(a.routing_status, "missing");
     assert_eq!(a.outbound_number, "+12065550199");
-    assert_eq!(cache.current().await.status, CacheStatus::Missing);
+    assert_eq!(cache(&caller).current().await.status, CacheStatus::Missing);
 }
 
 #[tokio::test]
 #[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
 async fn a_missing_bucket_falls_back_to_the_queue_number() {
     let s3 = s3_client();
-    let cache = RoutingCache::new(
-        Recording {
-            inner: S3RoutingSource::new(s3, "caller-id-no-such-bucket", KEY),
-            seen: Mutex::new(Vec::new()),
-        },
+    let caller = caller_id(
+        S3RoutingSource::new(s3, "caller-id-no-such-bucket", KEY),
         TTL,
     );
-    let a = ask(&cache, &fixture("whisper-gb-london-prefix.json")).await;
+    let a = ask(&caller, &fixture("whisper-gb-london-prefix.json")).await;
     assert_eq!(a.routing_status, "missing");
     assert_eq!(a.outbound_number, "+442079460999");
     assert_eq!(a.customer_country, "GB");
@@ -248,11 +253,8 @@ async fn the_sample_routing_file_answers_every_fixture() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sample = std::fs::read_to_string(root.join("sample-files/routing.json")).unwrap();
     put(&s3, &bucket, &sample).await;
-    let cache = RoutingCache::new(
-        Recording {
-            inner: S3RoutingSource::new(s3, &bucket, KEY),
-            seen: Mutex::new(Vec::new()),
-        },
+    let caller = caller_id(
+        S3RoutingSource::new(s3, &bucket, KEY),
         Duration::from_secs(60),
     );
     let expected: serde_json::Map<String, Value> = serde_json::from_str(
@@ -262,7 +264,7 @@ async fn the_sample_routing_file_answers_every_fixture() {
     .unwrap();
     for (name, want) in &expected {
         let want: CallerIdAnswer = serde_json::from_value(want.clone()).unwrap();
-        assert_eq!(ask(&cache, &fixture(name)).await, want, "{name}");
+        assert_eq!(ask(&caller, &fixture(name)).await, want, "{name}");
     }
-    assert_eq!(cache.stats().await.fetches, 1);
+    assert_eq!(cache(&caller).stats().await.fetches, 1);
 }

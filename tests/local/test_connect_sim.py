@@ -113,11 +113,12 @@ def test_same_client_token_same_contact_no_second_call(sim):
     other = place(connect, "+447700900123", "token-b")
     assert first == again and other != first
     stats = sim.stats()
-    c = stats["counters"]
+    c = stats
     assert (c["callsReceived"], c["placed"], c["idempotentReplays"]) == (3, 2, 1)
     records = {r["contactId"]: r for r in stats["contacts"]}
     assert records[first]["requests"] == 2 and records[first]["clientToken"] == "token-a"
     assert records[first]["destinationMasked"] == "+44*******123"
+    assert records[first]["attributes"] == {"firstName": "Ann"}
     assert "447700900123" not in json.dumps(stats), "the number never appears in clear"
     assert stats["destinationsDialedMoreThanOnce"] == 1
 
@@ -145,7 +146,7 @@ def test_quota_answers_429_too_many_requests(sim):
     assert len(placed) < 12, "some requests were throttled"
     time.sleep(1.1)
     assert place(connect, "+447700999001", "after-refill")
-    c = sim.stats(contacts=False)["counters"]
+    c = sim.stats(contacts=False)
     assert c["throttled"] == 12 - len(placed)
     assert c["placed"] == len(placed) + 1
     assert len(set(placed)) == len(placed)
@@ -171,11 +172,11 @@ def test_sustained_rate_stays_at_the_quota(sim):
         list(ex.map(lane, [pending[i::4] for i in range(4)]))
     elapsed = time.monotonic() - started
     stats = sim.stats(contacts=False)
-    assert stats["counters"]["placed"] == 40 and stats["destinationsDialedMoreThanOnce"] == 0
+    assert stats["placed"] == 40 and stats["destinationsDialedMoreThanOnce"] == 0
     # 2 from the burst, then 4/s: 38 more need 9.5 s; never faster than the quota allows.
     assert elapsed >= 9.0, elapsed
     assert elapsed < 16.0, f"{elapsed:.1f} s: well below the quota"
-    assert stats["counters"]["throttled"] > 0
+    assert stats["throttled"] > 0
 
 
 def test_invalid_requests(sim):
@@ -186,7 +187,7 @@ def test_invalid_requests(sim):
     with pytest.raises(ClientError) as e:
         connect.describe_contact(InstanceId=INSTANCE, ContactId="no-such-contact")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert sim.stats(contacts=False)["counters"]["rejected"] == 1
+    assert sim.stats(contacts=False)["rejected"] == 1
 
 
 def test_call_lifecycle_through_describe_contact(sim):
@@ -255,7 +256,7 @@ def test_peak_concurrency(sim):
     assert sim.stats(contacts=False)["inProgress"] == 6
     wait_for(lambda: sim.stats(contacts=False)["inProgress"] == 0, what="every call to end")
     stats = sim.stats(contacts=False)
-    assert stats["peakConcurrency"] == 6 and stats["counters"]["ended"] == 6
+    assert stats["peakConcurrency"] == 6 and stats["ended"] == 6
 
 
 def test_events_reach_an_eventbridge_rule_with_an_sqs_target(stack, sim):
@@ -264,7 +265,7 @@ def test_events_reach_an_eventbridge_rule_with_an_sqs_target(stack, sim):
     sim.configure(**FAST)
     connect = aws(sim.endpoint, "connect")
     ids = [place(connect, n, f"ev-{i}") for i, n in enumerate(numbers(20, start=500))]
-    wait_for(lambda: sim.stats(contacts=False)["counters"]["eventsSent"] == 20, what="20 events sent")
+    wait_for(lambda: sim.stats(contacts=False)["eventsSent"] == 20, what="20 events sent")
     got = drain(moto, url)
     assert sorted(e["detail"]["contactId"] for e in got) == sorted(ids)
     records = {r["contactId"]: r for r in sim.stats()["contacts"]}
@@ -290,11 +291,11 @@ def test_dropped_and_duplicated_events(stack, sim):
     sim.configure(**FAST, dropEventShare=0.3, duplicateEventShare=0.2, duplicateDelaySeconds=0.1)
     connect = aws(sim.endpoint, "connect")
     ids = [place(connect, n, f"lossy-{i}") for i, n in enumerate(numbers(60, start=700))]
-    wait_for(lambda: sim.stats(contacts=False)["counters"]["ended"] == 60, what="every call to end")
-    stats = wait_for(lambda: (s := sim.stats())["counters"]["eventsSent"] + s["counters"]["eventsFailed"]
-                     == 60 - s["counters"]["eventsDropped"] + s["counters"]["eventsDuplicated"] and s,
+    wait_for(lambda: sim.stats(contacts=False)["ended"] == 60, what="every call to end")
+    stats = wait_for(lambda: (s := sim.stats())["eventsSent"] + s["eventsFailed"]
+                     == 60 - s["eventsDropped"] + s["eventsDuplicated"] and s,
                      what="every delivery")
-    c = stats["counters"]
+    c = stats
     assert c["eventsFailed"] == 0
     assert 8 <= c["eventsDropped"] <= 30 and 4 <= c["eventsDuplicated"] <= 22, c
     got = drain(moto, url)
@@ -342,7 +343,7 @@ def test_stop_contact_ends_the_call_now(stack, sim):
 def test_unknown_operations_are_visible(sim):
     with pytest.raises(Exception):
         http_json("GET", f"{sim.endpoint}/users/{INSTANCE}")
-    assert sim.stats(contacts=False)["counters"]["unknownRequests"] == 1
+    assert sim.stats(contacts=False)["unknownRequests"] == 1
 
 
 def test_config_validation(sim):

@@ -144,8 +144,14 @@ mod tests {
         let h = Hours {
             config: vec![HoursSlot {
                 day: "MONDAY".to_string(),
-                start_time: TimeSlice { hours: 22, minutes: 0 },
-                end_time: TimeSlice { hours: 22, minutes: 0 },
+                start_time: TimeSlice {
+                    hours: 22,
+                    minutes: 0,
+                },
+                end_time: TimeSlice {
+                    hours: 22,
+                    minutes: 0,
+                },
             }],
             ..Hours::default()
         };

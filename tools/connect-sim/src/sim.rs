@@ -229,6 +229,28 @@ pub fn hash_phone(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// Records are test output, not logs, but a phone number never appears in clear in them: an
+/// attribute value that looks like one (a CSV column such as `altPhone`) is masked.
+fn masked_attributes<S: serde::Serializer>(
+    attributes: &BTreeMap<String, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(attributes.len()))?;
+    for (k, v) in attributes {
+        let digits = v.chars().filter(char::is_ascii_digit).count();
+        let phone_like = (7..=15).contains(&digits)
+            && v.chars()
+                .all(|c| c.is_ascii_digit() || "+-() .".contains(c));
+        if phone_like {
+            map.serialize_entry(k, &mask_phone(v))?;
+        } else {
+            map.serialize_entry(k, v)?;
+        }
+    }
+    map.end()
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -265,9 +287,9 @@ pub struct ContactRecord {
     /// The oracles of the pause tests: the queue was disabled / outside its hours.
     pub placed_while_disabled: bool,
     pub placed_while_closed: bool,
-    /// Keys only: values may be personal data.
-    pub attribute_keys: Vec<String>,
-    #[serde(skip)]
+    /// The contact attributes the call was placed with (the dialer sends `campaign` and
+    /// `contactKey`, which tests group calls by), values that look like phone numbers masked.
+    #[serde(serialize_with = "masked_attributes")]
     pub attributes: BTreeMap<String, String>,
     #[serde(skip)]
     placed: DateTime<Utc>,
@@ -540,7 +562,6 @@ impl Simulator {
             events_failed: 0,
             placed_while_disabled: status == "DISABLED",
             placed_while_closed: closed,
-            attribute_keys: req.attributes.keys().cloned().collect(),
             attributes: req.attributes,
             placed: wall,
             answered,
@@ -869,8 +890,9 @@ impl Simulator {
         }
         let distinct = self.dest_calls.len() as u64;
         let dialed_twice = self.dest_calls.values().filter(|n| **n > 1).count() as u64;
-        let mut v = json!({
-            "counters": self.counters,
+        // The counters sit at the top level, next to the gauges: `stats["placed"]`.
+        let mut v = serde_json::to_value(&self.counters).unwrap_or_else(|_| json!({}));
+        let gauges = json!({
             "inProgress": self.in_progress,
             "peakConcurrency": self.peak,
             "distinctDestinations": distinct,
@@ -881,6 +903,9 @@ impl Simulator {
             "queueStatus": self.config.queue_status,
             "generation": self.generation,
         });
+        if let (Some(v), Some(g)) = (v.as_object_mut(), gauges.as_object()) {
+            v.extend(g.clone());
+        }
         if with_contacts {
             let list: Vec<&ContactRecord> = self
                 .order
@@ -1205,7 +1230,7 @@ mod tests {
         assert!(sim
             .finish(&s.contact_id, s.generation, wall(2.0), false)
             .is_none());
-        assert_eq!(sim.stats(false)["counters"]["placed"], 0);
+        assert_eq!(sim.stats(false)["placed"], 0);
         let again = sim
             .start_outbound(req("+447700900123", "t"), 2.0, wall(2.0))
             .unwrap();
@@ -1250,15 +1275,23 @@ mod tests {
     #[test]
     fn records_never_hold_the_number() {
         let mut sim = Simulator::new(unlimited(), 0.0);
-        sim.start_outbound(req("+447700900123", "t"), 0.0, wall(0.0))
-            .unwrap();
-        let text = sim.stats(true).to_string();
-        assert!(!text.contains("447700900123"));
-        assert!(
-            !text.contains("Ann"),
-            "attribute values stay out of the stats"
-        );
+        let mut r = req("+447700900123", "t");
+        r.attributes
+            .insert("altPhone".into(), "+44 7700 900456".into());
+        r.attributes
+            .insert("contactKey".into(), "0123456789abcdef".into());
+        sim.start_outbound(r, 0.0, wall(0.0)).unwrap();
+        let stats = sim.stats(true);
+        let text = stats.to_string();
+        assert!(!text.contains("447700900123") && !text.contains("7700 900456"));
         assert!(text.contains("+44*******123"));
+        let attrs = &stats["contacts"][0]["attributes"];
+        assert_eq!(attrs["firstName"], "Ann");
+        assert_eq!(
+            attrs["contactKey"], "0123456789abcdef",
+            "hex keys are not phone numbers"
+        );
+        assert_eq!(attrs["altPhone"], "+44*******456");
         assert_eq!(mask_phone("+447700900123"), "+44*******123");
     }
 

@@ -1,0 +1,290 @@
+//! The simulator as the functions see it: driven through the AWS SDK for Rust, its answers and
+//! its contact events read with `outbound-core`'s own parsers (outcome mapping, error
+//! classification, hours evaluation). If the wire formats drifted from what the product reads,
+//! these tests fail, not the end-to-end campaign.
+
+use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_connect::Client;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use connect_sim::config::SimConfig;
+use connect_sim::server::{self, App};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use outbound_core::error::{classify_sdk_error, ErrorName};
+use outbound_core::events::{call_end_from_contact, parse_contact_event};
+use outbound_core::hours::WeeklyHours;
+use outbound_core::records::Outcome;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+const INSTANCE: &str = "inst-0001";
+
+struct Stack {
+    endpoint: String,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+/// A stand-in for EventBridge: records each `PutEvents` entry and accepts it.
+async fn start_event_sink() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let store: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = store.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let sink = sink.clone();
+                    async move {
+                        assert_eq!(req.headers()["x-amz-target"], "AWSEvents.PutEvents");
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let v: Value = serde_json::from_slice(&body).unwrap();
+                        for e in v["Entries"].as_array().unwrap() {
+                            sink.lock().unwrap().push(e.clone());
+                        }
+                        let ok = json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]});
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(ok.to_string()))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, store)
+}
+
+async fn start(patch: Value) -> Stack {
+    let (sink, events) = start_event_sink().await;
+    let mut patch = patch;
+    patch["eventsEndpoint"] = json!(sink);
+    let config = SimConfig::default().merged(&patch).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::new(config, false);
+    tokio::spawn(async move {
+        server::serve(app, listener, std::future::pending())
+            .await
+            .unwrap();
+    });
+    Stack { endpoint, events }
+}
+
+fn client(endpoint: &str) -> Client {
+    let conf = aws_sdk_connect::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_connect::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
+
+async fn place(c: &Client, number: &str, token: &str) -> String {
+    c.start_outbound_voice_contact()
+        .instance_id(INSTANCE)
+        .contact_flow_id("flow-1")
+        .queue_id("queue-1")
+        .destination_phone_number(number)
+        .client_token(token)
+        .attributes("firstName", "Ann")
+        .send()
+        .await
+        .expect("StartOutboundVoiceContact")
+        .contact_id()
+        .unwrap()
+        .to_string()
+}
+
+/// Calls that end within ~0.1 s, all with the given outcome shares.
+fn fast(answer: f64, busy: f64, fail: f64) -> Value {
+    json!({
+        "timeScale": 0.01, "quotaRate": 0,
+        "answerRate": answer, "busyRate": busy, "failRate": fail,
+        "ringSeconds": {"min": 1.0, "max": 3.0}, "talkSeconds": {"min": 2.0, "max": 5.0}
+    })
+}
+
+async fn wait_for_events(stack: &Stack, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let got = stack.events.lock().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {n} events arrived");
+}
+
+/// An entry as EventBridge hands it to a target: the envelope around `Detail`.
+fn as_delivered(entry: &Value) -> Value {
+    let time = DateTime::from_timestamp(entry["Time"].as_f64().unwrap() as i64, 0).unwrap();
+    json!({
+        "version": "0", "id": "id-1", "account": "123456789012", "region": "us-east-1",
+        "source": entry["Source"], "detail-type": entry["DetailType"],
+        "resources": entry["Resources"], "time": time.to_rfc3339(),
+        "detail": serde_json::from_str::<Value>(entry["Detail"].as_str().unwrap()).unwrap()
+    })
+}
+
+#[tokio::test]
+async fn every_outcome_reads_the_same_from_the_event_and_from_describe_contact() {
+    let cases = [
+        (fast(1.0, 0.0, 0.0), Outcome::Connected),
+        (fast(0.0, 1.0, 0.0), Outcome::Busy),
+        (fast(0.0, 0.0, 1.0), Outcome::Failed),
+        (fast(0.0, 0.0, 0.0), Outcome::NoAnswer),
+    ];
+    for (patch, expected) in cases {
+        let stack = start(patch).await;
+        let c = client(&stack.endpoint);
+        let id = place(&c, "+447700900123", "tok-1").await;
+        let events = wait_for_events(&stack, 1).await;
+        let event =
+            parse_contact_event(&as_delivered(&events[0])).expect("outbound-core parses the event");
+        assert!(event.is_disconnect() && event.may_be_dialer_contact());
+        assert_eq!(event.contact_id, id);
+        assert_eq!(
+            event.call_end(Utc::now()).outcome,
+            expected,
+            "event outcome"
+        );
+        let contact = c
+            .describe_contact()
+            .instance_id(INSTANCE)
+            .contact_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let end = call_end_from_contact(contact.contact().unwrap()).expect("the call has ended");
+        assert_eq!(end.outcome, expected, "DescribeContact outcome");
+        assert_eq!(
+            Some(end.disconnected_at.timestamp()),
+            event.disconnect_timestamp.map(|t| t.timestamp())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_call_in_progress_has_no_end_yet() {
+    let stack = start(
+        json!({"timeScale": 1.0, "answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0,
+        "quotaRate": 0, "ringSeconds": {"min": 30.0, "max": 30.0}}),
+    )
+    .await;
+    let c = client(&stack.endpoint);
+    let id = place(&c, "+447700900123", "tok-1").await;
+    let contact = c
+        .describe_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call_end_from_contact(contact.contact().unwrap()), None);
+}
+
+#[tokio::test]
+async fn the_quota_error_is_classified_throttled() {
+    let stack = start(json!({"quotaRate": 0.01, "quotaBurst": 1})).await;
+    let c = client(&stack.endpoint);
+    let first = place(&c, "+447700900123", "a").await;
+    let err = c
+        .start_outbound_voice_contact()
+        .instance_id(INSTANCE)
+        .contact_flow_id("flow-1")
+        .destination_phone_number("+447700900124")
+        .client_token("b")
+        .send()
+        .await
+        .expect_err("over the quota");
+    let raw = err
+        .raw_response()
+        .expect("a service answer")
+        .status()
+        .as_u16();
+    assert_eq!(raw, 429);
+    assert_eq!(
+        aws_sdk_connect::error::ProvideErrorMetadata::code(&err),
+        Some("TooManyRequestsException")
+    );
+    assert_eq!(classify_sdk_error(&err), ErrorName::Throttled);
+    assert!(!first.is_empty());
+}
+
+#[tokio::test]
+async fn same_client_token_same_contact() {
+    let stack = start(json!({"quotaRate": 0})).await;
+    let c = client(&stack.endpoint);
+    let a = place(&c, "+447700900123", "run-1|contact|1").await;
+    let b = place(&c, "+447700900123", "run-1|contact|1").await;
+    let other = place(&c, "+447700900123", "run-2|contact|1").await;
+    assert_eq!(a, b);
+    assert_ne!(a, other);
+}
+
+#[tokio::test]
+async fn queue_and_hours_read_by_the_dialers_evaluator() {
+    let stack = start(json!({})).await;
+    let c = client(&stack.endpoint);
+    let queue = c
+        .describe_queue()
+        .instance_id(INSTANCE)
+        .queue_id("queue-1")
+        .send()
+        .await
+        .unwrap();
+    let queue = queue.queue().unwrap();
+    assert_eq!(
+        queue.status(),
+        Some(&aws_sdk_connect::types::QueueStatus::Enabled)
+    );
+    let hours_id = queue.hours_of_operation_id().unwrap().to_string();
+    let read_hours = |c: Client, id: String| async move {
+        let out = c
+            .describe_hours_of_operation()
+            .instance_id(INSTANCE)
+            .hours_of_operation_id(id)
+            .send()
+            .await
+            .unwrap();
+        WeeklyHours::from_connect(out.hours_of_operation().unwrap()).expect("valid hours")
+    };
+    let always = read_hours(c.clone(), hours_id.clone()).await;
+    assert!(
+        always.evaluate(Utc::now()).open,
+        "the default hours are open now"
+    );
+
+    // "Closed now, opens in 90 s" as the dialer's own evaluator reads it.
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let req = Request::post(format!("{}/_sim/hours/closed-for", stack.endpoint))
+        .body(Full::new(Bytes::from(r#"{"seconds": 90}"#)))
+        .unwrap();
+    let resp = http.request(req).await.unwrap();
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let opens_at: DateTime<Utc> = DateTime::parse_from_rfc3339(body["opensAt"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    let closed = read_hours(c, hours_id).await;
+    let status = closed.evaluate(Utc::now());
+    assert!(!status.open, "closed now");
+    assert_eq!(
+        status.next_opening,
+        Some(opens_at),
+        "opens when the simulator said"
+    );
+    assert!(closed.is_open_at(opens_at + chrono::Duration::hours(12)));
+}

@@ -180,6 +180,51 @@ where
     }
 }
 
+/// Reads only `isocountrycode` (one `GetParameter`): the default region of the intake
+/// functions, which need nothing else of the configuration.
+pub async fn read_default_region(
+    ssm: &aws_sdk_ssm::Client,
+    prefix: &str,
+) -> Result<phonenumber::country::Id, FunctionError> {
+    use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+    const EXPECTED: &str = "an ISO 3166-1 alpha-2 region such as GB";
+    let name = parameter_name(prefix, names::ISO_COUNTRY_CODE);
+    let value = match ssm
+        .get_parameter()
+        .name(&name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .parameter()
+            .and_then(|p| p.value())
+            .unwrap_or_default()
+            .to_string(),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(GetParameterError::ParameterNotFound(_))
+            ) =>
+        {
+            return Err(ConfigError::Missing {
+                parameter: name,
+                expected: EXPECTED,
+            }
+            .into())
+        }
+        Err(e) => return Err(sdk_failure("GetParameter", &name, &e)),
+    };
+    crate::phone::region_id(&value).map_err(|_| {
+        ConfigError::Invalid {
+            parameter: name,
+            value: value.chars().take(64).collect(),
+            expected: EXPECTED.into(),
+        }
+        .into()
+    })
+}
+
 /// Reads and validates the whole configuration.
 pub async fn load_config(
     ssm: &aws_sdk_ssm::Client,

@@ -224,6 +224,11 @@ impl Splitter {
             self.nend = 0;
             self.problem = None;
         }
+        // csv-core takes an empty input for the end of the data: without more bytes (a read that
+        // failed and will be resumed) say so instead of closing the row in progress.
+        if input.is_empty() && !eof {
+            return (consumed, Event::NeedInput);
+        }
         loop {
             let (res, nin, nout, nend) = if self.problem.is_some() {
                 // Skipping an oversized row: its bytes are parsed (to find where it ends) and
@@ -478,6 +483,7 @@ pub struct CsvIntake {
     dedupe: DuplicateFilter,
     counts: IntakeCounts,
     done: bool,
+    bytes_read: u64,
 }
 
 impl CsvIntake {
@@ -493,11 +499,17 @@ impl CsvIntake {
             dedupe: DuplicateFilter::new(),
             counts: IntakeCounts::default(),
             done: false,
+            bytes_read: 0,
         }
     }
 
     pub fn counts(&self) -> IntakeCounts {
         self.counts
+    }
+
+    /// Bytes taken from the source so far: where to resume reading after the source broke.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
     }
 
     /// The attribute keys the header's extra columns became, in column order (after the header
@@ -529,6 +541,7 @@ impl CsvIntake {
         if n == 0 {
             self.eof = true;
         }
+        self.bytes_read += n as u64;
         self.filled = (self.filled + n).min(self.buf.len());
     }
 
@@ -651,6 +664,18 @@ impl<R: tokio::io::AsyncRead + Unpin> AsyncCsvReader<R> {
 
     pub fn intake(&self) -> &CsvIntake {
         &self.intake
+    }
+
+    /// Bytes taken from the source so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.intake.bytes_read()
+    }
+
+    /// Continues from another source after the first one failed with [`FileError::Read`]: the
+    /// new source must start at byte [`AsyncCsvReader::bytes_read`] of the same data (a ranged
+    /// re-read). Rows already returned are not returned again.
+    pub fn replace_source(&mut self, source: R) {
+        self.source = source;
     }
 
     /// The next row, `None` at the end of the file.
@@ -966,6 +991,79 @@ mod tests {
         }
         assert_eq!(rows, sync_rows);
         assert_eq!(r.counts(), sync_counts);
+    }
+
+    #[tokio::test]
+    async fn a_broken_source_is_resumed_from_the_byte_it_stopped_at() {
+        use std::pin::Pin;
+        use std::task::{Context, Poll};
+        use tokio::io::{AsyncRead, ReadBuf};
+
+        /// Serves `data` a few bytes at a time, then fails once `fail_at` bytes were served.
+        struct Flaky {
+            data: Vec<u8>,
+            at: usize,
+            fail_at: Option<usize>,
+        }
+        impl AsyncRead for Flaky {
+            fn poll_read(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                if self.fail_at.is_some_and(|f| self.at >= f) {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "reset",
+                    )));
+                }
+                let end = (self.at + 7)
+                    .min(self.data.len())
+                    .min(self.fail_at.unwrap_or(usize::MAX));
+                let n = (end - self.at).min(buf.remaining());
+                let at = self.at;
+                buf.put_slice(&self.data[at..at + n]);
+                self.at += n;
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        let csv = "custID,phone,notes\nC-1,020 7946 0001,\"a, b\"\nC-2,020 7946 0002,\"multi\nline\"\nC-3,020 7946 0003,x\n";
+        let (whole, _) = read_all(csv.as_bytes()).unwrap();
+        // Break in the middle of the quoted, multi-line field of C-2.
+        let cut = csv.find("multi").unwrap() + 3;
+        let mut r = AsyncCsvReader::new(
+            Flaky {
+                data: csv.as_bytes().to_vec(),
+                at: 0,
+                fail_at: Some(cut),
+            },
+            opts(),
+        );
+        let mut rows = Vec::new();
+        let mut resumed = 0;
+        loop {
+            match r.next_row().await {
+                Ok(Some(row)) => rows.push(row),
+                Ok(None) => break,
+                Err(FileError::Read(_)) => {
+                    resumed += 1;
+                    assert!(resumed < 3, "resumed forever");
+                    // A ranged re-read from where the first source stopped.
+                    let offset = r.bytes_read() as usize;
+                    assert!(offset <= cut);
+                    r.replace_source(Flaky {
+                        data: csv.as_bytes()[offset..].to_vec(),
+                        at: 0,
+                        fail_at: None,
+                    });
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(resumed, 1);
+        assert_eq!(rows, whole);
+        assert_eq!(r.counts().accepted, 3);
     }
 
     #[test]

@@ -1,0 +1,34 @@
+//! get-config Lambda entry point: reads the environment and builds the clients once, then hands
+//! every task payload to [`get_config::handle`].
+
+use aws_config::BehaviorVersion;
+use get_config::{Clients, Env, Input};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::error::FunctionError;
+use outbound_core::intake::RetryPolicy;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    outbound_core::telemetry::init();
+    let env = Env::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "get-config is not configured"))?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let clients = Clients {
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+        ddb: aws_sdk_dynamodb::Client::new(&sdk),
+        sfn: aws_sdk_sfn::Client::new(&sdk),
+    };
+    let (clients, env) = (&clients, &env);
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let input: Input = serde_json::from_value(event.payload)
+            .map_err(|e| FunctionError::invalid_input(format!("get-config input: {e}")))?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        get_config::handle(clients, env, RetryPolicy::DEFAULT, &now, input)
+            .await
+            .inspect_err(|e| {
+                tracing::error!(error_type = e.name.as_str(), error = %e.message, "get-config failed")
+            })
+    }))
+    .await
+}

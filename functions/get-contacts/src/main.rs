@@ -1,0 +1,22 @@
+//! get-contacts Lambda entry point: reads the environment and builds the SQS client once.
+
+use aws_config::BehaviorVersion;
+use get_contacts::Env;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    outbound_core::telemetry::init();
+    let env = Env::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "get-contacts is not configured"))?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (sqs, env) = (&sqs, &env);
+    run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        get_contacts::handle(sqs, env).await.inspect_err(|e| {
+            tracing::error!(error_type = e.name.as_str(), error = %e.message, "get-contacts failed")
+        })
+    }))
+    .await
+}

@@ -1,0 +1,7 @@
+//! load-list: an S3 upload of a CSV contact list → contacts in the queue, a reject report and a
+//! campaign run. The handler takes its clients as arguments (see [`handler`]); `main.rs` only
+//! builds them.
+
+pub mod handler;
+
+pub use handler::{handle, load_object, Clients, Env, ObjectResult, Tuning};

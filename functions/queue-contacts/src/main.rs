@@ -1,0 +1,46 @@
+//! queue-contacts Lambda entry point: reads the environment and builds the clients once, then
+//! hands every Pinpoint batch to [`queue_contacts::handle`] with the invocation's deadline.
+
+use aws_config::BehaviorVersion;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use queue_contacts::{Clients, Clock, Env, Tuning};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    outbound_core::telemetry::init();
+    let env = Env::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "queue-contacts is not configured"))?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let local_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
+    let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(local_endpoint)
+        .build();
+    let clients = Clients {
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ddb: aws_sdk_dynamodb::Client::new(&sdk),
+        s3: aws_sdk_s3::Client::from_conf(s3_config),
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+        sfn: aws_sdk_sfn::Client::new(&sdk),
+    };
+    let tuning = Tuning::default();
+    let (clients, env, tuning) = (&clients, &env, &tuning);
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        // The context's deadline is in epoch milliseconds.
+        let deadline = (event.context.deadline / 1000) as i64;
+        let clock = Clock { now, deadline: deadline.max(now) };
+        queue_contacts::handle(clients, env, tuning, clock, event.payload)
+            .await
+            .inspect_err(|e| {
+                tracing::error!(error_type = e.name.as_str(), error = %e.message, "queue-contacts failed")
+            })
+    }))
+    .await
+}

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.stack import ConnectSim, Launcher, free_port, http_json
+# `local` is the repository's package: importable however pytest is started.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from local.stack import ConnectSim, Launcher, free_port, http_json  # noqa: E402
 
 REGION = "us-east-1"
 INSTANCE = "11111111-2222-3333-4444-555555555555"

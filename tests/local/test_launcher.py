@@ -24,7 +24,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from local.stack import ROOT, Launcher, free_port
+# `local` is the repository's package: importable however pytest is started.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from local.stack import ROOT, Launcher, free_port  # noqa: E402
 
 REGION = "us-east-1"
 

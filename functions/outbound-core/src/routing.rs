@@ -34,7 +34,8 @@
 //! lengths in use, countries into a 26×26 array. A lookup is at most one hash probe per
 //! distinct prefix length (≤ 15) plus one array read: its cost does not grow with the number of
 //! entries. The one expensive step per call is finding the customer's country with
-//! libphonenumber, and it is skipped when a prefix answers.
+//! libphonenumber (about 10 µs, 30 µs for a `+44` number that could be GB, JE, GG or IM), which the
+//! answer reports whatever rule applies.
 
 use crate::mask::mask_phone;
 use crate::phone::{self, PhoneError};
@@ -290,35 +291,23 @@ pub fn route_with<'r>(
     customer_number: &str,
 ) -> Decision<'r> {
     let trimmed = customer_number.trim();
-    let Some(digits) = e164_digits(trimmed) else {
+    let Some((digits, len)) = e164_digits(trimmed) else {
         return Decision {
             customer: None,
             outcome: Err(FallbackReason::InvalidCustomerNumber),
         };
     };
-    let mut country_done = false;
-    let mut country = None;
+    // Needed for the answer whatever rule applies, so looked up once, first.
+    let country = customer_country(trimmed);
     let outcome = match routing {
         Err(reason) => Err(reason),
-        Ok(table) => {
-            let mut choice = table.lookup_prefix(&digits);
-            if choice.is_none() {
-                country = customer_country(trimmed);
-                country_done = true;
-                choice = country
-                    .as_deref()
-                    .and_then(|c| table.country_rule(c))
-                    .or(table.default);
-            }
-            match choice {
-                Some(index) => Ok(table.choose(index, trimmed)),
-                None => Err(FallbackReason::NoMatchingRule),
-            }
-        }
+        Ok(table) => table
+            .lookup_prefix(&digits[..len])
+            .or_else(|| country.as_deref().and_then(|c| table.country_rule(c)))
+            .or(table.default)
+            .map(|index| table.choose(index, trimmed))
+            .ok_or(FallbackReason::NoMatchingRule),
     };
-    if !country_done {
-        country = customer_country(trimmed);
-    }
     Decision {
         customer: Some(Customer {
             number: trimmed.to_string(),
@@ -335,10 +324,10 @@ fn customer_country(e164: &str) -> Option<String> {
     phone::parse_e164(e164).ok().and_then(|n| n.region)
 }
 
-/// The digits of a `+` and 2..=15 digits number, or `None`.
-fn e164_digits(s: &str) -> Option<Vec<u8>> {
-    let rest = s.strip_prefix('+')?;
-    let bytes = rest.as_bytes();
+/// The digits of a `+` and 2..=15 digits number (first not 0), or `None`. A fixed array: this
+/// runs on every call.
+fn e164_digits(s: &str) -> Option<([u8; MAX_DIGITS], usize)> {
+    let bytes = s.strip_prefix('+')?.as_bytes();
     if bytes.len() < 2
         || bytes.len() > MAX_DIGITS
         || bytes[0] == b'0'
@@ -346,7 +335,11 @@ fn e164_digits(s: &str) -> Option<Vec<u8>> {
     {
         return None;
     }
-    Some(bytes.iter().map(|b| b - b'0').collect())
+    let mut digits = [0u8; MAX_DIGITS];
+    for (d, b) in digits.iter_mut().zip(bytes) {
+        *d = b - b'0';
+    }
+    Some((digits, bytes.len()))
 }
 
 fn prefix_code(digits: &[u8]) -> u64 {

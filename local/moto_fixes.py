@@ -1,11 +1,13 @@
 """Patches to moto (in this process only) that the local stack needs.
 
-1. terraform-provider-aws 5.100 against moto 5.2:
+1. terraform-provider-aws 5.100 against moto 5.2 (and the module's own resources):
    - `ValidateStateMachineDefinition` and `ListStateMachineVersions` are not implemented (moto
      answers 500 and the provider retries for minutes): answered here, the first with moto's own
      ASL static analyser;
    - Pinpoint `CreateApp`/`GetApp` return `CreationDate` as a number where the API (and the Go
-     SDK) has a string: returned as an ISO 8601 string.
+     SDK) has a string: returned as an ISO 8601 string;
+   - a bucket policy's conditional `Deny` (TLS only) denied every request: it applies only when
+     its conditions hold.
 2. The Step Functions executor maps service-integration parameters and answers between the
    PascalCase AWS accepts and the API's own member names (`install_executor_fixes`).
 3. Lambda invocations run the function's real code (`local.runtime`) instead of moto's echo:
@@ -208,6 +210,48 @@ def _install_eventbridge_lambda_targets(runtime: Any) -> None:
 def install_terraform_fixes() -> None:
     _install_step_functions_fixes()
     _install_pinpoint_fix()
+    _install_conditional_deny_fix()
+
+
+def _install_conditional_deny_fix() -> None:
+    """A `Deny` statement applies only when its conditions hold.
+
+    moto evaluates S3 bucket policies without any request context (no `aws:SecureTransport`)
+    and counts a condition on an absent key as met. So the TLS-only policy every bucket of the module carries (`Deny s3:*` when
+    `aws:SecureTransport` is `false`) denies every request, and Terraform's own PutObject fails
+    with 403. In IAM a condition on a key the request does not carry does not hold: the Deny
+    does not apply, as for a request over TLS in AWS. Unconditional denies still deny.
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+
+    def absent_key_fails(conditions: dict[str, Any], values: dict[str, str] | None) -> bool:
+        """True when a condition names a key the request does not carry (so it does not
+        hold), except for `...IfExists` operators and `Null: true`, which hold then."""
+        for operator, block in conditions.items():
+            if not isinstance(block, dict):
+                continue
+            for key, expected in block.items():
+                if values and key in values:
+                    continue
+                if operator.endswith("IfExists"):
+                    continue
+                if operator == "Null" and str(expected).lower() == "true":
+                    continue
+                return True
+        return False
+
+    def is_action_permitted(self: Any, action: str, resource: str = "*", principal: str | None = None,
+                            incoming_condition_values: dict[str, str] | None = None) -> Any:
+        result = original(self, action, resource, principal, incoming_condition_values)
+        conditions = self._statement.get("Condition")
+        if (result == PermissionResult.DENIED and self._statement.get("Effect") == "Deny"
+                and isinstance(conditions, dict) and absent_key_fails(conditions, incoming_condition_values)):
+            return PermissionResult.NEUTRAL
+        return result
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
 
 
 def install_executor_fixes() -> None:

@@ -407,6 +407,25 @@ def test_terraform_fixes(launcher, role):
     assert got["CreationDate"] == app["CreationDate"]
 
 
+def test_tls_only_bucket_policy_lets_requests_through(launcher):
+    """The module's buckets deny s3:* when aws:SecureTransport is false; moto passes no request
+    context and used to deny everything, Terraform's own PutObject included."""
+    s3 = client(launcher, "s3")
+    s3.create_bucket(Bucket="tls-only-bucket")
+    arn = "arn:aws:s3:::tls-only-bucket"
+    s3.put_bucket_policy(Bucket="tls-only-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": f"{arn}/*"},
+    ]}))
+    s3.put_object(Bucket="tls-only-bucket", Key="routing.json", Body=b"{}")
+    assert s3.get_object(Bucket="tls-only-bucket", Key="routing.json")["Body"].read() == b"{}"
+    with pytest.raises(Exception) as denied:
+        s3.delete_object(Bucket="tls-only-bucket", Key="routing.json")
+    assert "403" in str(denied.value) or "AccessDenied" in str(denied.value), "an unconditional Deny still denies"
+
+
 def test_stats_endpoint_counts_and_resets(launcher, role):
     create_fake(launcher, role, "counted")
     for _ in range(3):

@@ -1,0 +1,207 @@
+"""Runs the built caller-id binary locally: moto S3 for the routing file, the Runtime API emulator
+for invocations. Shared by tests/e2e/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
+
+Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) when set; else the
+newest of `dist/x86_64/caller-id/bootstrap.zip` (what `make build` produces) and
+`target/lambda/caller-id/bootstrap`; when neither exists or both are older than the sources,
+`cargo lambda build --release -p caller-id` builds the latter (cargo-lambda and zig come from the
+project's .venv).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+DIST_ZIP = ROOT / "dist" / "x86_64" / "caller-id" / "bootstrap.zip"
+TARGET_BOOTSTRAP = ROOT / "target" / "lambda" / "caller-id" / "bootstrap"
+SOURCES = [
+    ROOT / "functions" / "caller-id",
+    ROOT / "functions" / "outbound-core" / "src",
+    ROOT / "Cargo.lock",
+]
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for src in SOURCES:
+        paths = [src] if src.is_file() else src.rglob("*.rs")
+        for p in paths:
+            if p.exists():
+                newest = max(newest, p.stat().st_mtime)
+    return newest
+
+
+def _unzip_bootstrap(zip_path: Path) -> Path:
+    out = Path(tempfile.mkdtemp(prefix="caller-id-bootstrap-"))
+    with zipfile.ZipFile(zip_path) as z:
+        z.extract("bootstrap", out)
+    path = out / "bootstrap"
+    path.chmod(0o755)
+    return path
+
+
+def bootstrap_path(log=print) -> Path:
+    """The release bootstrap to run (see the module docstring for the order)."""
+    override = os.environ.get("CALLER_ID_BOOTSTRAP")
+    if override:
+        p = Path(override)
+        if not p.exists():
+            raise FileNotFoundError(f"CALLER_ID_BOOTSTRAP={override} does not exist")
+        return _unzip_bootstrap(p) if p.suffix == ".zip" else p
+
+    candidates = [p for p in (DIST_ZIP, TARGET_BOOTSTRAP) if p.exists()]
+    candidates.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    if candidates and candidates[0].stat().st_mtime >= _newest_source_mtime():
+        best = candidates[0]
+        log(f"caller-id binary: {best.relative_to(ROOT)}")
+        return _unzip_bootstrap(best) if best.suffix == ".zip" else best
+
+    log("caller-id binary missing or older than the sources: cargo lambda build --release -p caller-id")
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    cargo_lambda = shutil.which("cargo-lambda", path=env["PATH"])
+    if not cargo_lambda:
+        raise RuntimeError("cargo-lambda not found: run `source scripts/lib.sh && ensure_venv` first")
+    subprocess.run(
+        ["cargo", "lambda", "build", "--release", "-p", "caller-id"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    return TARGET_BOOTSTRAP
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Moto:
+    """A moto server of our own, or the one named by MOTO_ENDPOINT."""
+
+    def __init__(self, port: int):
+        self.proc = None
+        shared = os.environ.get("MOTO_ENDPOINT")
+        if shared:
+            self.endpoint = shared.rstrip("/")
+            return
+        moto = VENV_BIN / "moto_server"
+        if not moto.exists():
+            raise RuntimeError("moto_server not found in .venv: run `source scripts/lib.sh && ensure_venv`")
+        if not _port_free(port):
+            # Another moto (or anything) there would answer our health check and be used by
+            # mistake: refuse instead.
+            raise RuntimeError(f"port {port} is in use: choose another or set MOTO_ENDPOINT")
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"moto_server exited (port {port} in use?)")
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto_server did not start on port {port}")
+
+    def s3(self):
+        import boto3  # the .venv has it; imported here so the module loads without it
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+
+def function_env(runtime_api: str, moto_endpoint: str, bucket: str, key: str, ttl: int = 60) -> dict:
+    """What Lambda would set, plus the function's own variables; nothing from the caller's shell
+    except PATH, so a developer's AWS profile cannot leak in."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_FUNCTION_NAME": "caller-id",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/caller-id",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "BUCKET_NAME": bucket,
+        "COUNTRY_ROUTING_LIST_KEY": key,
+        "ROUTING_CACHE_TTL_SECONDS": str(ttl),
+    }
+
+
+def start_function(bootstrap: Path, env: dict, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "wb")
+    return subprocess.Popen([str(bootstrap)], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_function(proc: subprocess.Popen):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """VmHWM (peak resident set) of a live process, from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+if __name__ == "__main__":
+    print(bootstrap_path(log=lambda m: print(m, file=sys.stderr)))

@@ -104,7 +104,9 @@ impl From<FunctionError> for Diagnostic {
 /// Classifies an AWS SDK error: throttling, retryable (5xx, I/O, timeouts) or not.
 ///
 /// Used by every function so that "the service is busy" is never read as "the list is over".
-pub fn classify_sdk_error<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ErrorName
+pub fn classify_sdk_error<E, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> ErrorName
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
@@ -117,7 +119,10 @@ where
             let code = service.err().code().unwrap_or_default();
             if is_throttling_code(code) {
                 ErrorName::Throttled
-            } else if code.starts_with("InternalServ") || code == "ServiceUnavailable" || code == "ServiceUnavailableException" {
+            } else if code.starts_with("InternalServ")
+                || code == "ServiceUnavailable"
+                || code == "ServiceUnavailableException"
+            {
                 ErrorName::Retryable
             } else {
                 ErrorName::InvalidInput

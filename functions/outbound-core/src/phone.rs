@@ -122,13 +122,28 @@ mod tests {
     #[test]
     fn national_forms_normalise_with_the_default_region() {
         let gb = region_id("gb").unwrap();
-        assert_eq!(normalise("020 7946 0123", Some(gb)).unwrap().number, "+442079460123");
+        assert_eq!(
+            normalise("020 7946 0123", Some(gb)).unwrap().number,
+            "+442079460123"
+        );
         let au = region_id("AU").unwrap();
-        assert_eq!(normalise("0491 570 156", Some(au)).unwrap().number, "+61491570156");
-        assert_eq!(normalise("(020) 7946-0123", Some(gb)).unwrap().number, "+442079460123");
+        assert_eq!(
+            normalise("0491 570 156", Some(au)).unwrap().number,
+            "+61491570156"
+        );
+        assert_eq!(
+            normalise("(020) 7946-0123", Some(gb)).unwrap().number,
+            "+442079460123"
+        );
         // An international number ignores the default region.
-        assert_eq!(normalise("+1 212 555 0123", Some(gb)).unwrap().number, "+12125550123");
-        assert_eq!(normalise("0033 1 42 68 53 00", None).unwrap().number, "+33142685300");
+        assert_eq!(
+            normalise("+1 212 555 0123", Some(gb)).unwrap().number,
+            "+12125550123"
+        );
+        assert_eq!(
+            normalise("0033 1 42 68 53 00", None).unwrap().number,
+            "+33142685300"
+        );
     }
 
     #[test]

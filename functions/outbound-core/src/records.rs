@@ -69,7 +69,12 @@ pub struct ResultRecord {
 impl ResultRecord {
     /// The object key: deterministic, so a rewrite replaces and never duplicates.
     pub fn object_key(&self) -> String {
-        result_object_key(&self.campaign, &self.run_id, &self.contact_key, self.attempt)
+        result_object_key(
+            &self.campaign,
+            &self.run_id,
+            &self.contact_key,
+            self.attempt,
+        )
     }
 }
 
@@ -140,7 +145,10 @@ mod tests {
 
     #[test]
     fn outcomes_serialise_snake_case() {
-        assert_eq!(serde_json::to_value(Outcome::NoAnswer).unwrap(), "no_answer");
+        assert_eq!(
+            serde_json::to_value(Outcome::NoAnswer).unwrap(),
+            "no_answer"
+        );
         assert_eq!(Outcome::NoAnswer.as_str(), "no_answer");
     }
 

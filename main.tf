@@ -119,6 +119,7 @@ module "dialer" {
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
+  status_cache_seconds          = var.status_cache_seconds
   state_machine_logging         = var.state_machine_logging
   state_machine_tracing_enabled = var.state_machine_tracing_enabled
 

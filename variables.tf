@@ -297,6 +297,17 @@ variable "dialer_queue" {
   default = {}
 }
 
+variable "status_cache_seconds" {
+  description = "How long a warm dial function reuses the queue's status and hours of operation before asking Connect again. Scheduled closings are seen at once (the hours are evaluated at every call); an edit to the queue or its hours is seen within this time."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.status_cache_seconds >= 0 && var.status_cache_seconds <= 3600 && floor(var.status_cache_seconds) == var.status_cache_seconds
+    error_message = "status_cache_seconds must be a whole number of seconds from 0 (always ask Connect) to 3600."
+  }
+}
+
 variable "history_budget" {
   description = "Events one state machine execution may spend before the controller starts a new wave (`HISTORY_BUDGET`); keeps every execution far from the 25,000-event limit."
   type        = number

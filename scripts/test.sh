@@ -60,6 +60,9 @@ export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 step "cargo test (unit, property, moto integration)" \
   cargo test --workspace --locked -- --include-ignored
 stop_moto
+# The end-to-end tests start their own moto servers; pointing them at the one just stopped
+# would make every test that honours MOTO_ENDPOINT fail to connect.
+unset MOTO_ENDPOINT
 
 # --- Terraform
 step "terraform fmt -check" terraform fmt -check -recursive -diff

@@ -63,10 +63,13 @@ module "outbound_voice" {
   call_timeout_seconds = var.call_timeout_seconds
   calls_per_second     = var.calls_per_second
   history_budget       = 2000
+  # The simulator's schedule is edited while a campaign runs (tests close the queue for 30 s);
+  # a one-second cache sees the edit within a second, as an operator would want in a demo.
+  status_cache_seconds = 1
 
   dialer_queue = {
     message_retention_seconds = 3600
-    max_receive_count         = 3
+    max_receive_count         = 10
   }
 
   state_machine_logging = {

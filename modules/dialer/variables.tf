@@ -286,7 +286,7 @@ variable "queue" {
   type = object({
     message_retention_seconds  = optional(number, 345600)
     visibility_timeout_seconds = optional(number, 300)
-    max_receive_count          = optional(number, 5)
+    max_receive_count          = optional(number, 10)
   })
   default = {}
 

@@ -161,8 +161,13 @@ def test_queue_hours_close_and_reopen(stack: Stack):
     check_exactly_once(stack, campaign, 60)
     stats = stack.sim.stats(contacts=False)
     late = [c for c in stack.sim_calls(campaign) if c.get("placedWhileClosed")]
-    # Lanes already past their hours check may place one call each before they see the closure.
-    assert len(late) <= 5, f"{len(late)} calls placed while the queue was closed"
+    # Lanes already past their hours check may place one call each before they see the closure,
+    # and a warm dial reuses the schedule for STATUS_CACHE_SECONDS (1 s in examples/local), in
+    # which the dial rate (2/s) allows two more calls.
+    allowed = 5 + 2 * 1 + 1
+    assert len(late) <= allowed, (
+        f"{len(late)} calls placed while the queue was closed (at most {allowed}): "
+        f"{[c['contactId'] for c in late]}")
     running = [e for e in stack.executions() if e["status"] == "FAILED"]
     assert not running, f"executions failed instead of pausing: {[e['executionArn'] for e in running]}"
     say(f"queue closed at {closed_at:.0f} until {closure['opensAt']}: {len(late)} calls during closure, campaign resumed "

@@ -3,7 +3,7 @@
 
 The tables live between `<!-- BEGIN_TF_DOCS -->` and `<!-- END_TF_DOCS -->`:
 
-- the root module's go into docs/terraform-reference.md (the root README includes that page);
+- the root module's into the root README.md;
 - each module's (every directory under modules/ that holds .tf files) into its README.md.
 
     python3 scripts/readme-tables.py            # rewrite the tables
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
-ROOT_REFERENCE = ROOT / "docs" / "terraform-reference.md"
+ROOT_REFERENCE = ROOT / "README.md"
 ROOT_REFERENCE_HEADER = """# Terraform reference: root module
 
 Inputs, outputs and requirements of the root module, generated from its `.tf` files by

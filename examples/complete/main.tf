@@ -143,7 +143,7 @@ module "outbound_voice" {
 
   dialer_queue = {
     message_retention_seconds = 1209600 # 14 days
-    max_receive_count         = 5
+    max_receive_count         = 10
   }
 
   state_machine_logging = {

@@ -17,14 +17,18 @@ run() {
   grep '^BENCH ' "$out/$name.log" | sed 's/^BENCH //' >> "$out/bench.jsonl" || true
 }
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(date -u +%F)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
 run caller-id-warm cargo bench -p caller-id --bench handler
 [ -f dist/x86_64/caller-id/bootstrap.zip ] || scripts/build.sh x86_64
 run caller-id-cold "$VENV/bin/python" scripts/bench_caller_id_cold.py
 run load-list-parse cargo bench -p load-list --bench parse
-if [ -f scripts/bench_dialer.py ]; then
-  run dialer "$VENV/bin/python" scripts/bench_dialer.py
-fi
+# The local stack (moto + launcher + Connect simulator + terraform apply of examples/local):
+# the stack's own harness builds the zips and the simulator when they are missing.
+ensure_terraform
+run local-lambda "$VENV/bin/python" scripts/bench_local_lambda.py
+# BENCH_DIALER_ARGS: e.g. "--history-budget 8000 --history-sizes 20000" on a bigger machine.
+# shellcheck disable=SC2086
+run dialer "$VENV/bin/python" scripts/bench_dialer.py --json "$out/dialer.json" ${BENCH_DIALER_ARGS:-}
 
 echo
 echo "== all figures (.build/bench/bench.jsonl)"

@@ -218,7 +218,10 @@ where
 
 /// Maps an SDK error to a function error. A non-retryable service error of the table or the
 /// bucket (access denied, missing table) is a deployment problem: `ConfigError`.
-pub(crate) fn store_error<E, R>(what: &str, err: &SdkError<E, R>) -> FunctionError
+pub(crate) fn store_error<E>(
+    what: &str,
+    err: &SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> FunctionError
 where
     E: ProvideErrorMetadata,
 {

@@ -162,10 +162,13 @@ pub async fn read_parameters(
     Ok(out)
 }
 
-fn sdk_failure<E, R>(
+fn sdk_failure<E>(
     operation: &str,
     target: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> FunctionError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,

@@ -101,11 +101,15 @@ impl From<FunctionError> for Diagnostic {
     }
 }
 
-/// Classifies an AWS SDK error: throttling, retryable (5xx, I/O, timeouts) or not.
+/// Classifies an AWS SDK error: throttling, retryable (any 5xx answer or service-fault code,
+/// I/O, timeouts) or not.
 ///
 /// Used by every function so that "the service is busy" is never read as "the list is over".
-pub fn classify_sdk_error<E, R>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+pub fn classify_sdk_error<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> ErrorName
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
@@ -119,10 +123,7 @@ where
             let code = service.err().code().unwrap_or_default();
             if is_throttling_code(code) {
                 ErrorName::Throttled
-            } else if code.starts_with("InternalServ")
-                || code == "ServiceUnavailable"
-                || code == "ServiceUnavailableException"
-            {
+            } else if is_transient_code(code) || service.raw().status().is_server_error() {
                 ErrorName::Retryable
             } else {
                 ErrorName::InvalidInput
@@ -130,6 +131,17 @@ where
         }
         _ => ErrorName::Retryable,
     }
+}
+
+/// Error codes of a service-side failure worth retrying: S3's `InternalError`, SQS's
+/// `InternalFailure`, DynamoDB's `InternalServerError`, 503s and request timeouts. An error
+/// without a code is a 5xx whose body could not be read: retryable too, never "invalid input".
+pub fn is_transient_code(code: &str) -> bool {
+    code.is_empty()
+        || code.starts_with("Internal")
+        || code.starts_with("ServiceUnavailable")
+        || code.starts_with("RequestTimeout")
+        || code == "Unavailable"
 }
 
 /// Error codes the AWS services use for "slow down".
@@ -174,6 +186,28 @@ mod tests {
         let d: Diagnostic = FunctionError::throttled("StartOutboundVoiceContact quota").into();
         assert_eq!(d.error_type, "Throttled");
         assert_eq!(d.error_message, "StartOutboundVoiceContact quota");
+    }
+
+    #[test]
+    fn service_faults_are_retryable_never_invalid_input() {
+        for code in [
+            "InternalError",
+            "InternalFailure",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "ServiceUnavailableException",
+            "RequestTimeout",
+            "",
+        ] {
+            assert!(is_transient_code(code), "{code:?}");
+        }
+        for code in [
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "AccessDenied",
+        ] {
+            assert!(!is_transient_code(code), "{code:?}");
+        }
     }
 
     #[test]

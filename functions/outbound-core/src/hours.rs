@@ -342,9 +342,12 @@ pub fn evaluate_queue(snapshot: &QueueSnapshot, now: DateTime<Utc>) -> QueueVerd
     }
 }
 
-fn connect_error<E, R>(
+fn connect_error<E>(
     what: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> FunctionError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,

@@ -140,9 +140,9 @@ impl RetryPolicy {
 /// Maps an SDK error to a named [`FunctionError`] with the operation and the service's error
 /// code (never the request, which may hold personal data).
 ///
-/// On top of [`classify_sdk_error`]: an answer with an HTTP 5xx status, or one of the services'
-/// "internal error" codes, is `Retryable` whatever its code says (SQS answers `InternalError`,
-/// JSON services `InternalFailure`), so a service fault is never taken for a bad request.
+/// [`classify_sdk_error`] names it: an answer with an HTTP 5xx status, or one of the services'
+/// "internal error" codes, is `Retryable` whatever its code says, so a service fault is never
+/// taken for a bad request.
 pub fn sdk_error<E>(
     operation: &str,
     err: &aws_smithy_runtime_api::client::result::SdkError<
@@ -153,21 +153,9 @@ pub fn sdk_error<E>(
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
-    use aws_smithy_runtime_api::client::result::SdkError;
     use aws_smithy_types::error::metadata::ProvideErrorMetadata;
     let code = err.code().unwrap_or("no error code");
-    let mut name = classify_sdk_error(err);
-    if name == ErrorName::InvalidInput {
-        let server_fault = match err {
-            SdkError::ServiceError(service) => {
-                is_server_fault_code(code) || service.raw().status().is_server_error()
-            }
-            _ => false,
-        };
-        if server_fault {
-            name = ErrorName::Retryable;
-        }
-    }
+    let name = classify_sdk_error(err);
     let detail = match err.message() {
         Some(m) => format!(
             "{operation}: {code}: {}",
@@ -176,22 +164,6 @@ where
         None => format!("{operation}: {code}"),
     };
     FunctionError::new(name, detail)
-}
-
-/// Error codes AWS services use for their own faults.
-pub fn is_server_fault_code(code: &str) -> bool {
-    matches!(
-        code,
-        "InternalError"
-            | "InternalFailure"
-            | "InternalServerError"
-            | "InternalServiceError"
-            | "InternalServiceErrorException"
-            | "ServiceUnavailable"
-            | "ServiceUnavailableException"
-            | "RequestTimeout"
-            | "RequestTimeoutException"
-    )
 }
 
 /// Whether an error is worth another attempt in-function.

@@ -319,8 +319,8 @@ run "apply_inline_definition" {
   }
 
   assert {
-    condition     = jsondecode(aws_sqs_queue.contacts.redrive_policy).maxReceiveCount == 5 && jsondecode(aws_sqs_queue.contacts.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter.arn
-    error_message = "Contacts go to the dead-letter queue after 5 receives."
+    condition     = jsondecode(aws_sqs_queue.contacts.redrive_policy).maxReceiveCount == 10 && jsondecode(aws_sqs_queue.contacts.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter.arn
+    error_message = "Contacts go to the dead-letter queue after 10 receives (the default)."
   }
 
   assert {

@@ -469,6 +469,27 @@ run "routing_key_without_bucket" {
   expect_failures = [data.aws_iam_policy_document.function]
 }
 
+run "default_bucket_names_longer_than_63_characters" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  # "<name>-results-<account>-<region>": the longest name (28 characters) in a 14-character
+  # region makes it 64 characters.
+  variables {
+    name = "northern-region-agent-dialer"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-4", id = "ap-southeast-4" }
+  }
+
+  expect_failures = [aws_s3_bucket.this]
+}
+
 run "invalid_variables" {
   command = plan
 

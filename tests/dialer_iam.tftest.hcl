@@ -40,8 +40,8 @@ run "least_privilege_defaults" {
       } == {
       ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
       ReadUploadedLists  = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
-      WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
-      QueueContacts      = { e = "Allow", a = toset(["sqs:SendMessage", "sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
+      WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
+      QueueContacts      = { e = "Allow", a = toset(["sqs:SendMessage"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       CountQueuedRecords = { e = "Allow", a = toset(["ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
       StartCampaign      = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
     }
@@ -64,8 +64,7 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["get-contacts"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
-      CountContacts     = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
+      CountContacts = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
     }
     error_message = "get-contacts' policy: ${output.policy_documents["get-contacts"]}"
   }
@@ -94,7 +93,6 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["process-contact-events"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
       RecordDisconnects = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       WriteResults      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
       CompleteLane      = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
@@ -120,7 +118,6 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["set-disposition"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
       RecordDispositions = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       RewriteResults     = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
     }

@@ -45,8 +45,9 @@ locals {
     "load-list" = concat([
       local.read_config,
       { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
-      { sid = "WriteRejectedRows", actions = ["s3:PutObject"], resources = [local.connect.rejects_write] },
-      { sid = "QueueContacts", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
+      # The rejects report is a multipart upload; a failed one is aborted so no parts are billed.
+      { sid = "WriteRejectedRows", actions = ["s3:PutObject", "s3:AbortMultipartUpload"], resources = [local.connect.rejects_write] },
+      { sid = "QueueContacts", actions = ["sqs:SendMessage"], resources = [local.queue_arn] },
       { sid = "CountQueuedRecords", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
       { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
       ], local.kms_enabled ? [
@@ -61,8 +62,9 @@ locals {
       { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = local.state_machine_execution_arns },
     ]
 
+    # get-contacts, process-contact-events and set-disposition take everything from their
+    # environment: no SSM grant.
     "get-contacts" = [
-      local.read_config,
       { sid = "CountContacts", actions = ["sqs:GetQueueAttributes"], resources = [local.queue_arn, local.dead_letter_queue_arn] },
     ]
 
@@ -85,7 +87,6 @@ locals {
     ] : [])
 
     "process-contact-events" = concat([
-      local.read_config,
       { sid = "RecordDisconnects", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
@@ -105,7 +106,6 @@ locals {
     ] : [])
 
     "set-disposition" = concat([
-      local.read_config,
       { sid = "RecordDispositions", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       { sid = "RewriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       ], local.kms_enabled ? [

@@ -63,16 +63,19 @@ data "aws_iam_policy_document" "queue_contacts" {
   }
 
   statement {
-    sid       = "RecordQueuedContacts"
-    effect    = "Allow"
-    actions   = ["dynamodb:PutItem"]
+    sid    = "RecordQueuedContacts"
+    effect = "Allow"
+    # PutItem claims a contact for the batch, UpdateItem confirms it as queued, DeleteItem
+    # releases a claim whose message did not reach the queue (a redelivered batch queues it).
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [var.table_arn]
   }
 
   statement {
-    sid       = "WriteRejects"
-    effect    = "Allow"
-    actions   = ["s3:PutObject"]
+    sid    = "WriteRejects"
+    effect = "Allow"
+    # The rejects report is a multipart upload, aborted if it fails.
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.results_bucket_arn}/rejects/*"]
   }
 

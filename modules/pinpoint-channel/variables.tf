@@ -78,7 +78,7 @@ variable "table_name" {
 }
 
 variable "table_arn" {
-  description = "ARN of the ActiveDialing table: the function may only `dynamodb:PutItem` into it."
+  description = "ARN of the ActiveDialing table, where the function claims each contact of a batch (`dynamodb:PutItem`/`UpdateItem`/`DeleteItem`, nothing else)."
   type        = string
 }
 

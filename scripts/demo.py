@@ -70,9 +70,10 @@ def load_summary(stack: Stack, campaign: str, timeout: float = 120) -> dict[str,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert stack.launcher
+        # The launcher prefixes each line with the worker's id: the JSON starts at the first "{".
         for line in stack.launcher.function_log(name).splitlines():
             try:
-                rec = json.loads(line)
+                rec = json.loads(line[line.index("{"):])
             except ValueError:
                 continue
             fields = rec.get("fields", rec)

@@ -5,19 +5,13 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use caller_id::CallerId;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::config::optional_env;
 use outbound_core::routing_cache::{
     parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
 };
 use serde_json::Value;
 use std::convert::Infallible;
 use std::time::Duration;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -28,14 +22,15 @@ async fn main() -> Result<(), Error> {
     // loads and the routing file downloads, instead of after them.
     let metadata = std::thread::spawn(|| outbound_core::phone::region_of("+12025550100"));
 
-    let ttl = parse_ttl(env(TTL_ENV).as_deref()).unwrap_or_else(|message| {
+    let ttl = parse_ttl(optional_env(TTL_ENV).as_deref()).unwrap_or_else(|message| {
         tracing::warn!(%message, default_seconds = DEFAULT_TTL.as_secs(), "using the default TTL");
         DEFAULT_TTL
     });
-    // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
-    let local_endpoint = env("AWS_ENDPOINT_URL_S3").is_some() || env("AWS_ENDPOINT_URL").is_some();
 
-    let routing = match (env("BUCKET_NAME"), env("COUNTRY_ROUTING_LIST_KEY")) {
+    let routing = match (
+        optional_env("BUCKET_NAME"),
+        optional_env("COUNTRY_ROUTING_LIST_KEY"),
+    ) {
         (Some(bucket), Some(key)) => {
             // A whisper flow gives the Lambda 8 s at most: a slow S3 must cost a fallback, not
             // the call.
@@ -48,11 +43,7 @@ async fn main() -> Result<(), Error> {
                 .timeout_config(timeouts)
                 .load()
                 .await;
-            let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(local_endpoint)
-                .build();
-            let source =
-                S3RoutingSource::new(aws_sdk_s3::Client::from_conf(s3_config), bucket, key);
+            let source = S3RoutingSource::new(outbound_core::clients::s3_client(&sdk), bucket, key);
             Some(RoutingCache::new(source, ttl))
         }
         _ => {

@@ -18,14 +18,7 @@ async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
     let env = Env::from_lookup(|name| std::env::var(name).ok())?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
-    let local_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(local_endpoint)
-            .build(),
-    );
+    let s3 = outbound_core::clients::s3_client(&sdk);
     // dial backs off on throttling itself (and then hands the contact back): SDK retries of
     // StartOutboundVoiceContact would only multiply the attempts against the same quota.
     let connect = aws_sdk_connect::Client::from_conf(

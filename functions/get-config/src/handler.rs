@@ -48,12 +48,7 @@ pub struct Env {
 
 impl Env {
     pub fn from_env() -> Result<Env, ConfigError> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        use outbound_core::config::{optional_env as var, required_env};
         let number = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
             match var(name) {
                 None => Ok(default),
@@ -70,7 +65,7 @@ impl Env {
         };
         Ok(Env {
             ssm_prefix: prefix_from_env()?,
-            table_name: var("TABLE_NAME").ok_or(ConfigError::MissingEnv("TABLE_NAME"))?,
+            table_name: required_env("TABLE_NAME")?,
             history_budget: number("HISTORY_BUDGET", DEFAULT_HISTORY_BUDGET)?,
             max_concurrent_calls: number("MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS)?,
         })

@@ -15,16 +15,10 @@ pub struct Env {
 
 impl Env {
     pub fn from_env() -> Result<Env, outbound_core::config::ConfigError> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        use outbound_core::config::{optional_env, required_env};
         Ok(Env {
-            queue_url: var("QUEUE_URL")
-                .ok_or(outbound_core::config::ConfigError::MissingEnv("QUEUE_URL"))?,
-            dead_letter_queue_url: var("DEAD_LETTER_QUEUE_URL"),
+            queue_url: required_env("QUEUE_URL")?,
+            dead_letter_queue_url: optional_env("DEAD_LETTER_QUEUE_URL"),
         })
     }
 }

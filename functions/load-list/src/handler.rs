@@ -41,13 +41,7 @@ pub struct Env {
 
 impl Env {
     pub fn from_env() -> Result<Env, ConfigError> {
-        let var = |name: &'static str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::MissingEnv(name))
-        };
+        let var = outbound_core::config::required_env;
         Ok(Env {
             queue_url: var("QUEUE_URL")?,
             results_bucket: var("RESULTS_BUCKET")?,

@@ -12,15 +12,8 @@ async fn main() -> Result<(), Error> {
     let env = Env::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "load-list is not configured"))?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    // A local endpoint (moto) cannot resolve virtual-hosted bucket names: path style there only.
-    let local_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
-    let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(local_endpoint)
-        .build();
     let clients = Clients {
-        s3: aws_sdk_s3::Client::from_conf(s3_config),
+        s3: outbound_core::clients::s3_client(&sdk),
         sqs: aws_sdk_sqs::Client::new(&sdk),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),

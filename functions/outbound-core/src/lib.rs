@@ -5,6 +5,7 @@
 //! build those clients once and hand them over. The contracts between the functions, the state
 //! machine and Terraform are written down in `docs/architecture.md`.
 
+pub mod clients;
 pub mod completion;
 pub mod config;
 pub mod contact;

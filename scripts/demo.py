@@ -192,7 +192,7 @@ def main() -> int:
             ("executions", f"{trans['executions']}, largest history {trans['largest_history']} events"),
             ("state transitions per dialed contact",
              f"{per_contact_transitions:.2f} ({trans['state_transitions']} in all: 1 per contact, the rest per lane"
-             f" and per run, which a list of {dialed} cannot spread; about 1.02 at campaign size)"),
+             f" and per run, which a list of {dialed} cannot spread; 1.16 on 400 contacts in BENCHMARKS.md)"),
             ("results", f"s3://{stack.out['results_bucket_name']}/results/campaign={campaign}/"
                         f" ({len(results)} JSON Lines records)"),
             ("rejects", f"s3://{stack.out['results_bucket_name']}/rejects/campaign={campaign}/"),

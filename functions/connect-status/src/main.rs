@@ -9,7 +9,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let ssm_prefix = outbound_core::config::required_env("SSM_PREFIX")
+    let ssm_prefix = outbound_core::config::prefix_from_env()
         .inspect_err(|e| tracing::error!(error = %e, "not configured"))?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let ledger =

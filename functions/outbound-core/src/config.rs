@@ -129,10 +129,7 @@ pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
 
 /// Reads `SSM_PREFIX` from the environment (once, in `main`).
 pub fn prefix_from_env() -> Result<String, ConfigError> {
-    match std::env::var("SSM_PREFIX") {
-        Ok(v) if !v.trim().is_empty() => Ok(normalise_prefix(&v)),
-        _ => Err(ConfigError::MissingEnv("SSM_PREFIX")),
-    }
+    required_env("SSM_PREFIX").map(|v| normalise_prefix(&v))
 }
 
 /// Full parameter name for `name` under `prefix` (which ends with `/`).

@@ -24,7 +24,7 @@ use outbound_core::config::{
     DEFAULT_HISTORY_BUDGET, DEFAULT_MAX_CONCURRENT_CALLS,
 };
 use outbound_core::error::FunctionError;
-use outbound_core::intake::{is_transient, sdk_error, RetryPolicy};
+use outbound_core::intake::{sdk_error, RetryPolicy};
 use outbound_core::records::LaneState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -362,43 +362,37 @@ async fn put_run(
     policy: RetryPolicy,
 ) -> Result<bool, FunctionError> {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut req = ddb
-            .put_item()
-            .table_name(table)
-            .item("pk", AttributeValue::S("RUN".into()))
-            .item("runId", AttributeValue::S(run_id.to_string()))
-            .item("execution", AttributeValue::S(execution.to_string()))
-            .item("claimedAt", AttributeValue::S(now.to_string()))
-            .item("wave", AttributeValue::N(wave.to_string()))
-            .condition_expression(condition);
-        for (k, v) in values {
-            req = req.expression_attribute_values(*k, v.clone());
-        }
-        for (k, v) in names {
-            req = req.expression_attribute_names(*k, *v);
-        }
-        match req.send().await {
-            Ok(_) => return Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                return Ok(false)
+    policy
+        .retry(|| async move {
+            let mut req = ddb
+                .put_item()
+                .table_name(table)
+                .item("pk", AttributeValue::S("RUN".into()))
+                .item("runId", AttributeValue::S(run_id.to_string()))
+                .item("execution", AttributeValue::S(execution.to_string()))
+                .item("claimedAt", AttributeValue::S(now.to_string()))
+                .item("wave", AttributeValue::N(wave.to_string()))
+                .condition_expression(condition);
+            for (k, v) in values {
+                req = req.expression_attribute_values(*k, v.clone());
             }
-            Err(e) => {
-                let err = sdk_error("PutItem RUN", &e);
-                if !is_transient(err.name) || attempt >= policy.attempts {
-                    return Err(err);
+            for (k, v) in names {
+                req = req.expression_attribute_names(*k, *v);
+            }
+            match req.send().await {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    Ok(false)
                 }
+                Err(e) => Err(sdk_error("PutItem RUN", &e)),
             }
-        }
-        policy.wait(attempt).await;
-    }
+        })
+        .await
 }
 
 async fn read_holder(
@@ -406,27 +400,18 @@ async fn read_holder(
     table: &str,
     policy: RetryPolicy,
 ) -> Result<Option<Holder>, FunctionError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ddb
-            .get_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S("RUN".into()))
-            .consistent_read(true)
-            .send()
-            .await
-        {
-            Ok(out) => return Ok(out.item().map(Holder::from_item)),
-            Err(e) => {
-                let err = sdk_error("GetItem RUN", &e);
-                if !is_transient(err.name) || attempt >= policy.attempts {
-                    return Err(err);
-                }
-            }
-        }
-        policy.wait(attempt).await;
-    }
+    policy
+        .retry(|| async move {
+            ddb.get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S("RUN".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map(|out| out.item().map(Holder::from_item))
+                .map_err(|e| sdk_error("GetItem RUN", &e))
+        })
+        .await
 }
 
 /// What Step Functions says of an execution.
@@ -447,34 +432,26 @@ async fn describe(
 ) -> Result<Status, FunctionError> {
     use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError as E;
     use aws_sdk_sfn::types::ExecutionStatus;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match sfn.describe_execution().execution_arn(arn).send().await {
-            Ok(out) => {
-                return Ok(match out.status() {
+    policy
+        .retry(|| async move {
+            match sfn.describe_execution().execution_arn(arn).send().await {
+                Ok(out) => Ok(match out.status() {
                     ExecutionStatus::Running => Status::Running,
                     ExecutionStatus::Succeeded => Status::Succeeded,
                     other => Status::Ended(other.as_str().to_string()),
-                })
-            }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(E::ExecutionDoesNotExist(_)) | Some(E::InvalidArn(_))
-                ) =>
-            {
-                return Ok(Status::Unknown)
-            }
-            Err(e) => {
-                let err = sdk_error("DescribeExecution", &e);
-                if !is_transient(err.name) || attempt >= policy.attempts {
-                    return Err(err);
+                }),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(E::ExecutionDoesNotExist(_)) | Some(E::InvalidArn(_))
+                    ) =>
+                {
+                    Ok(Status::Unknown)
                 }
+                Err(e) => Err(sdk_error("DescribeExecution", &e)),
             }
-        }
-        policy.wait(attempt).await;
-    }
+        })
+        .await
 }
 
 /// Whether the holder's run is still being dialed: its execution runs, or it handed the run to
@@ -514,12 +491,11 @@ async fn record_dial_index(
         return;
     }
     let name = parameter_name(prefix, names::DIAL_INDEX);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = async {
+    let name = name.as_str();
+    let result = policy
+        .retry(|| async move {
             let current = if continuing {
-                match ssm.get_parameter().name(&name).send().await {
+                match ssm.get_parameter().name(name).send().await {
                     Ok(out) => out
                         .parameter()
                         .and_then(|p| p.value())
@@ -537,7 +513,7 @@ async fn record_dial_index(
                 0
             };
             ssm.put_parameter()
-                .name(&name)
+                .name(name)
                 .value((current + placed).to_string())
                 .r#type(aws_sdk_ssm::types::ParameterType::String)
                 .overwrite(true)
@@ -545,17 +521,10 @@ async fn record_dial_index(
                 .await
                 .map_err(|e| sdk_error("PutParameter", &e))?;
             Ok(())
-        }
+        })
         .await;
-        match result {
-            Ok(()) => return,
-            Err(e) if is_transient(e.name) && attempt < policy.attempts => {}
-            Err(e) => {
-                tracing::warn!(parameter = %name, error = %e, "dialIndex not updated");
-                return;
-            }
-        }
-        policy.wait(attempt).await;
+    if let Err(e) = result {
+        tracing::warn!(parameter = %name, error = %e, "dialIndex not updated");
     }
 }
 

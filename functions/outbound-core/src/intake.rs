@@ -135,6 +135,29 @@ impl RetryPolicy {
             tokio::time::sleep(d).await;
         }
     }
+
+    /// Runs `attempt_once` until it succeeds, fails with an error that is not worth another
+    /// attempt ([`is_transient`]), or has been tried [`RetryPolicy::attempts`] times, waiting
+    /// [`RetryPolicy::wait`] between attempts; returns the last result.
+    ///
+    /// What counts as success is the closure's to say: an expected service answer (a failed
+    /// write condition, an execution that already exists) is an `Ok` value, not an error.
+    pub async fn retry<T, F, Fut>(&self, mut attempt_once: F) -> Result<T, FunctionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, FunctionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match attempt_once().await {
+                Err(e) if is_transient(e.name) && attempt < self.attempts => {
+                    self.wait(attempt).await
+                }
+                done => return done,
+            }
+        }
+    }
 }
 
 /// Maps an SDK error to a named [`FunctionError`] with the operation and the service's error
@@ -219,6 +242,69 @@ mod tests {
         a.insert("ab".to_string(), "é".to_string());
         assert_eq!(attributes_size(&a), 4);
         assert!(attributes_too_large(40_000).contains("40000 bytes"));
+    }
+
+    /// Runs `policy.retry` over a scripted sequence of results; returns the outcome and the
+    /// number of attempts made.
+    fn retried(
+        policy: RetryPolicy,
+        script: Vec<Result<u32, FunctionError>>,
+    ) -> (Result<u32, FunctionError>, usize) {
+        let attempts = std::cell::Cell::new(0usize);
+        let script = std::cell::RefCell::new(script.into_iter());
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(policy.retry(|| {
+                attempts.set(attempts.get() + 1);
+                let next = script.borrow_mut().next().expect("script long enough");
+                async move { next }
+            }));
+        (outcome, attempts.get())
+    }
+
+    #[test]
+    fn retry_stops_at_success_at_a_lasting_error_or_after_the_last_attempt() {
+        let policy = RetryPolicy::immediate(3);
+        // Success after two transient failures: three attempts, the success returned.
+        let (out, n) = retried(
+            policy,
+            vec![
+                Err(FunctionError::throttled("slow down")),
+                Err(FunctionError::retryable("500")),
+                Ok(7),
+            ],
+        );
+        assert_eq!((out.unwrap(), n), (7, 3));
+        // A lasting error is returned at once.
+        let (out, n) = retried(
+            policy,
+            vec![Err(FunctionError::config("no such queue")), Ok(1)],
+        );
+        assert_eq!((out.unwrap_err().name, n), (ErrorName::ConfigError, 1));
+        // Transient errors all the way: `attempts` tries, the last error returned.
+        let (out, n) = retried(
+            policy,
+            vec![
+                Err(FunctionError::retryable("a")),
+                Err(FunctionError::retryable("b")),
+                Err(FunctionError::throttled("c")),
+                Ok(1),
+            ],
+        );
+        let err = out.unwrap_err();
+        assert_eq!(
+            (err.name, err.message.as_str(), n),
+            (ErrorName::Throttled, "c", 3)
+        );
+        // One attempt allowed: no retry.
+        let (out, n) = retried(
+            RetryPolicy::immediate(1),
+            vec![Err(FunctionError::retryable("a")), Ok(1)],
+        );
+        assert!(out.is_err());
+        assert_eq!(n, 1);
     }
 
     #[test]

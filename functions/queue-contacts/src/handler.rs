@@ -21,7 +21,7 @@ use outbound_core::error::FunctionError;
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
 use outbound_core::intake::sender::{Origin, Outgoing, QueueSender, DEFAULT_MAX_IN_FLIGHT};
-use outbound_core::intake::{is_transient, sdk_error, RetryPolicy};
+use outbound_core::intake::{sdk_error, RetryPolicy};
 use outbound_core::pinpoint::{process, PinpointBatch};
 use outbound_core::records::{reject_object_key, RejectRecord};
 use serde::Serialize;
@@ -118,53 +118,49 @@ async fn claim(
     policy: RetryPolicy,
 ) -> Result<Claim, FunctionError> {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = ddb
-            .put_item()
-            .table_name(table)
-            .item("pk", AttributeValue::S(marker_key(contact)))
-            .item("state", AttributeValue::S("PENDING".into()))
-            .item("activityId", AttributeValue::S(activity.to_string()))
-            .item(
-                "pendingUntil",
-                AttributeValue::N(clock.deadline.to_string()),
-            )
-            .item("claimedAt", AttributeValue::N(clock.now.to_string()))
-            .item(
-                "expiresAt",
-                AttributeValue::N((clock.now + QUEUED_TTL_SECONDS).to_string()),
-            )
-            .condition_expression(
-                "attribute_not_exists(pk) OR activityId <> :activity \
-                 OR (#state = :pending AND pendingUntil < :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":activity", AttributeValue::S(activity.to_string()))
-            .expression_attribute_values(":pending", AttributeValue::S("PENDING".into()))
-            .expression_attribute_values(":now", AttributeValue::N(clock.now.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(Claim::Claimed),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                return Ok(Claim::Duplicate)
-            }
-            Err(e) => {
-                let err = sdk_error("PutItem QUEUED", &e);
-                if !is_transient(err.name) || attempt >= policy.attempts {
-                    return Err(err);
+    let pk = marker_key(contact);
+    let pk = pk.as_str();
+    policy
+        .retry(|| async move {
+            let result = ddb
+                .put_item()
+                .table_name(table)
+                .item("pk", AttributeValue::S(pk.to_string()))
+                .item("state", AttributeValue::S("PENDING".into()))
+                .item("activityId", AttributeValue::S(activity.to_string()))
+                .item(
+                    "pendingUntil",
+                    AttributeValue::N(clock.deadline.to_string()),
+                )
+                .item("claimedAt", AttributeValue::N(clock.now.to_string()))
+                .item(
+                    "expiresAt",
+                    AttributeValue::N((clock.now + QUEUED_TTL_SECONDS).to_string()),
+                )
+                .condition_expression(
+                    "attribute_not_exists(pk) OR activityId <> :activity \
+                     OR (#state = :pending AND pendingUntil < :now)",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":activity", AttributeValue::S(activity.to_string()))
+                .expression_attribute_values(":pending", AttributeValue::S("PENDING".into()))
+                .expression_attribute_values(":now", AttributeValue::N(clock.now.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(Claim::Claimed),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    Ok(Claim::Duplicate)
                 }
+                Err(e) => Err(sdk_error("PutItem QUEUED", &e)),
             }
-        }
-        policy.wait(attempt).await;
-    }
+        })
+        .await
 }
 
 /// Deletes claims of contacts that did not reach the queue (best effort, logged).
@@ -176,29 +172,23 @@ async fn release(
 ) -> u64 {
     let released = stream::iter(keys)
         .map(|pk| async move {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match ddb
-                    .delete_item()
-                    .table_name(table)
-                    .key("pk", AttributeValue::S(pk.clone()))
-                    .send()
-                    .await
-                {
-                    Ok(_) => return true,
-                    Err(e) => {
-                        let err = sdk_error("DeleteItem QUEUED", &e);
-                        if !is_transient(err.name) || attempt >= policy.attempts {
-                            // The claim stays PENDING: a retry after this invocation's deadline
-                            // takes it over, so the contact is late, not lost.
-                            tracing::warn!(error = %err, "a QUEUED claim could not be released");
-                            return false;
-                        }
-                    }
-                }
-                policy.wait(attempt).await;
+            let pk = pk.as_str();
+            let result = policy
+                .retry(|| async move {
+                    ddb.delete_item()
+                        .table_name(table)
+                        .key("pk", AttributeValue::S(pk.to_string()))
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("DeleteItem QUEUED", &e))
+                })
+                .await;
+            if let Err(err) = &result {
+                // The claim stays PENDING: a retry after this invocation's deadline takes it
+                // over, so the contact is late, not lost.
+                tracing::warn!(error = %err, "a QUEUED claim could not be released");
             }
+            result.is_ok()
         })
         .buffer_unordered(TABLE_CONCURRENCY)
         .collect::<Vec<bool>>()
@@ -216,29 +206,22 @@ async fn confirm(
 ) {
     stream::iter(keys)
         .for_each_concurrent(TABLE_CONCURRENCY, |pk| async move {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match ddb
-                    .update_item()
-                    .table_name(table)
-                    .key("pk", AttributeValue::S(pk.clone()))
-                    .update_expression("SET #state = :queued REMOVE pendingUntil")
-                    .expression_attribute_names("#state", "state")
-                    .expression_attribute_values(":queued", AttributeValue::S("QUEUED".into()))
-                    .send()
-                    .await
-                {
-                    Ok(_) => return,
-                    Err(e) => {
-                        let err = sdk_error("UpdateItem QUEUED", &e);
-                        if !is_transient(err.name) || attempt >= policy.attempts {
-                            tracing::warn!(error = %err, "a QUEUED claim stays PENDING");
-                            return;
-                        }
-                    }
-                }
-                policy.wait(attempt).await;
+            let pk = pk.as_str();
+            let result = policy
+                .retry(|| async move {
+                    ddb.update_item()
+                        .table_name(table)
+                        .key("pk", AttributeValue::S(pk.to_string()))
+                        .update_expression("SET #state = :queued REMOVE pendingUntil")
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(":queued", AttributeValue::S("QUEUED".into()))
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("UpdateItem QUEUED", &e))
+                })
+                .await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "a QUEUED claim stays PENDING");
             }
         })
         .await;

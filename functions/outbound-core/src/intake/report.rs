@@ -136,29 +136,21 @@ impl RejectWriter {
     }
 
     async fn put(&self, body: Vec<u8>) -> Result<(), FunctionError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .s3
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .content_type(CONTENT_TYPE)
-                .body(ByteStream::from(body.clone()))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    let err = sdk_error("PutObject", &e);
-                    if !super::is_transient(err.name) || attempt >= self.policy.attempts {
-                        return Err(err);
-                    }
-                }
-            }
-            self.policy.wait(attempt).await;
-        }
+        let body = &body;
+        self.policy
+            .retry(|| async move {
+                self.s3
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .content_type(CONTENT_TYPE)
+                    .body(ByteStream::from(body.clone()))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| sdk_error("PutObject", &e))
+            })
+            .await
     }
 
     async fn upload_part(&mut self) -> Result<(), FunctionError> {
@@ -181,30 +173,23 @@ impl RejectWriter {
         let body = std::mem::take(&mut self.buf);
         let (upload_id, parts) = self.upload.as_mut().expect("upload created above");
         let number = parts.len() as i32 + 1;
-        let mut attempt = 0;
-        let etag = loop {
-            attempt += 1;
-            match self
-                .s3
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(upload_id.as_str())
-                .part_number(number)
-                .body(ByteStream::from(body.clone()))
-                .send()
-                .await
-            {
-                Ok(out) => break out.e_tag().map(str::to_string),
-                Err(e) => {
-                    let err = sdk_error("UploadPart", &e);
-                    if !super::is_transient(err.name) || attempt >= self.policy.attempts {
-                        return Err(err);
-                    }
-                }
-            }
-            self.policy.wait(attempt).await;
-        };
+        let (s3, bucket, key, body) = (&self.s3, &self.bucket, &self.key, &body);
+        let upload_id = upload_id.as_str();
+        let etag = self
+            .policy
+            .retry(|| async move {
+                s3.upload_part()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(body.clone()))
+                    .send()
+                    .await
+                    .map(|out| out.e_tag().map(str::to_string))
+                    .map_err(|e| sdk_error("UploadPart", &e))
+            })
+            .await?;
         parts.push(
             CompletedPart::builder()
                 .part_number(number)

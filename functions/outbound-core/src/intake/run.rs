@@ -6,7 +6,7 @@
 //! take the new contacts from the queue. Starting after every file or batch is what makes
 //! contacts that arrive after the lanes went idle get dialed.
 
-use super::{is_transient, sdk_error, RetryPolicy};
+use super::{sdk_error, RetryPolicy};
 use crate::error::{ErrorName, FunctionError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -72,61 +72,51 @@ pub async fn start_or_join_run(
     input: &RunInput,
     policy: RetryPolicy,
 ) -> Result<RunStart, FunctionError> {
+    use aws_sdk_sfn::operation::start_execution::StartExecutionError as E;
     let body = serde_json::to_string(input).expect("run input serialises");
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match sfn
-            .start_execution()
-            .state_machine_arn(state_machine_arn)
-            .name(name)
-            .input(&body)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                return Ok(RunStart {
-                    execution_arn: out.execution_arn().to_string(),
-                    started: true,
-                })
-            }
-            Err(err) => {
-                use aws_sdk_sfn::operation::start_execution::StartExecutionError as E;
-                match err.as_service_error() {
-                    Some(E::ExecutionAlreadyExists(_)) => {
-                        return Ok(RunStart {
-                            execution_arn: execution_arn(state_machine_arn, name),
-                            started: false,
-                        })
-                    }
-                    // A million open executions: the account's limit, worth waiting for.
-                    Some(E::ExecutionLimitExceeded(_)) => {
-                        if attempt >= policy.attempts {
-                            return Err(FunctionError::throttled("StartExecution: ExecutionLimitExceeded"));
-                        }
-                    }
-                    Some(E::StateMachineDoesNotExist(_))
-                    | Some(E::StateMachineDeleting(_))
-                    | Some(E::InvalidArn(_)) => {
-                        return Err(FunctionError::config(format!(
-                            "StartExecution: STATE_MACHINE_ARN {state_machine_arn} cannot be started: {}",
-                            sdk_error("StartExecution", &err).message
-                        )))
-                    }
-                    _ => {
-                        let e = sdk_error("StartExecution", &err);
-                        if !is_transient(e.name) || attempt >= policy.attempts {
-                            return Err(match e.name {
-                                ErrorName::InvalidInput => FunctionError::config(e.message),
-                                _ => e,
-                            });
-                        }
-                    }
+    let body = body.as_str();
+    let started = policy
+        .retry(|| async move {
+            let err = match sfn
+                .start_execution()
+                .state_machine_arn(state_machine_arn)
+                .name(name)
+                .input(body)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    return Ok(RunStart {
+                        execution_arn: out.execution_arn().to_string(),
+                        started: true,
+                    })
                 }
+                Err(err) => err,
+            };
+            match err.as_service_error() {
+                Some(E::ExecutionAlreadyExists(_)) => Ok(RunStart {
+                    execution_arn: execution_arn(state_machine_arn, name),
+                    started: false,
+                }),
+                // A million open executions: the account's limit, worth waiting for.
+                Some(E::ExecutionLimitExceeded(_)) => Err(FunctionError::throttled(
+                    "StartExecution: ExecutionLimitExceeded",
+                )),
+                Some(E::StateMachineDoesNotExist(_))
+                | Some(E::StateMachineDeleting(_))
+                | Some(E::InvalidArn(_)) => Err(FunctionError::config(format!(
+                    "StartExecution: STATE_MACHINE_ARN {state_machine_arn} cannot be started: {}",
+                    sdk_error("StartExecution", &err).message
+                ))),
+                _ => Err(sdk_error("StartExecution", &err)),
             }
-        }
-        policy.wait(attempt).await;
-    }
+        })
+        .await;
+    // The input is ours: a refusal of it is a deployment problem, not the caller's.
+    started.map_err(|e| match e.name {
+        ErrorName::InvalidInput => FunctionError::config(e.message),
+        _ => e,
+    })
 }
 
 /// Adds `n` to the `totalRecords` parameter (read, add, write).
@@ -145,18 +135,13 @@ pub async fn add_total_records(
         return None;
     }
     let name = crate::config::parameter_name(prefix, crate::config::names::TOTAL_RECORDS);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match try_add(ssm, &name, n).await {
-            Ok(total) => return Some(total),
-            Err(e) if is_transient(e.name) && attempt < policy.attempts => {}
-            Err(e) => {
-                tracing::warn!(parameter = %name, error = %e, "totalRecords not updated");
-                return None;
-            }
+    let name = name.as_str();
+    match policy.retry(|| try_add(ssm, name, n)).await {
+        Ok(total) => Some(total),
+        Err(e) => {
+            tracing::warn!(parameter = %name, error = %e, "totalRecords not updated");
+            None
         }
-        policy.wait(attempt).await;
     }
 }
 

@@ -65,6 +65,11 @@ def check_exactly_once(stack: Stack, campaign: str, expected: int) -> list[dict[
     called = {c["attributes"].get("contactKey") for c in calls}
     missing = [r["contact_key"] for r in results if r["contact_key"] not in called]
     assert not missing, f"results for contacts the simulator never saw: {missing[:5]}"
+    # Each record names the caller ID the call really went out with.
+    source = {c["attributes"].get("contactKey"): c.get("sourcePhoneNumber") for c in calls}
+    wrong = [(r["contact_key"], r.get("caller_id"), source[r["contact_key"]])
+             for r in results if r.get("caller_id") != source[r["contact_key"]]]
+    assert not wrong, f"results whose caller_id is not the call's SourcePhoneNumber: {wrong[:5]}"
     q = stack.queue_counts()
     assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
     say(f"{expected} contacts dialed exactly once, {len(results)} results records, queue and DLQ empty")
@@ -76,7 +81,12 @@ def test_campaign_300_contacts_at_concurrency_5(stack: Stack):
     body = contacts_csv(310, bad_every=31)  # 10 invalid numbers among 310 rows
     stack.upload_csv(f"{campaign}.csv", body)
     wall = stack.wait_until_idle(campaign, expected_results=300, timeout=1200, progress=say)
-    check_exactly_once(stack, campaign, 300)
+    results = check_exactly_once(stack, campaign, 300)
+    # examples/local's routing file: London numbers (+44 20) take the +4420 prefix's number,
+    # US ones the US country's; none is left to the queue's caller ID.
+    by_country = {prefix: {r["caller_id"] for r in results if r["phone_masked"].startswith(prefix)}
+                  for prefix in ("+44", "+1")}
+    assert by_country == {"+44": {"+442079460003"}, "+1": {"+12125550101"}}, by_country
     peak = stack.sim.stats(contacts=False)["peakConcurrency"]
     assert 1 <= peak <= 5, f"peak concurrent calls {peak} above the configured 5"
     rejects = stack.rejects(campaign)

@@ -90,6 +90,8 @@ pub struct ContactItem {
     pub attempt: Option<u32>,
     /// The contact's source, as JSON text.
     pub source: Option<String>,
+    /// The caller ID dial sent with the call; `None`: the queue's own.
+    pub caller_id: Option<String>,
     pub dialed_at: Option<String>,
     pub disconnected_at: Option<String>,
     pub outcome: Option<Outcome>,
@@ -154,6 +156,7 @@ impl ContactItem {
             phone_masked: attr_s(item, "phoneMasked"),
             attempt: attr_u32(item, "attempt"),
             source: attr_s(item, "source"),
+            caller_id: attr_s(item, "callerId"),
             dialed_at: attr_s(item, "dialedAt"),
             disconnected_at: attr_s(item, "disconnectedAt"),
             outcome: attr_s(item, "outcome").as_deref().and_then(parse_outcome),
@@ -185,6 +188,7 @@ impl ContactItem {
             outcome: self.outcome.unwrap_or(Outcome::Timeout),
             disposition: self.disposition.clone(),
             lane: self.lane,
+            caller_id: self.caller_id.clone(),
             dialed_at: self.dialed_at.clone(),
             disconnected_at: self.disconnected_at.clone(),
             completed_at,
@@ -271,6 +275,8 @@ pub struct PlacedCall<'a> {
     pub next_state: &'a LaneState,
     pub contact: &'a Contact,
     pub contact_key: &'a str,
+    /// The caller ID sent to Connect; `None` when the queue's own was used.
+    pub caller_id: Option<&'a str>,
     pub dialed_at: DateTime<Utc>,
 }
 
@@ -301,18 +307,25 @@ pub async fn record_token(
     let source = serde_json::to_string(&placed.contact.source)
         .map_err(|e| FunctionError::invalid_input(format!("contact source: {e}")))?;
     let expires = placed.dialed_at.timestamp() + CONTACT_TTL_SECONDS;
+    // Only a routed caller ID is stored: no attribute means the queue's own number (removed, in
+    // case an earlier placement of the same contact stored one).
+    let mut expression = String::from(
+        "SET #taskToken = :token, #laneState = :laneState, #runId = :runId, #lane = :lane, \
+         #call = :call, #campaign = :campaign, #key = :key, #contactKey = :contactKey, \
+         #phoneMasked = :phoneMasked, #attempt = :attempt, #source = :source, \
+         #dialedAt = if_not_exists(#dialedAt, :dialedAt), #expiresAt = :expiresAt",
+    );
+    expression.push_str(match placed.caller_id {
+        Some(_) => ", #callerId = :callerId",
+        None => " REMOVE #callerId",
+    });
     let build = |condition: &str| {
-        ledger
+        let request = ledger
             .dynamodb
             .update_item()
             .table_name(&ledger.table_name)
             .key("pk", AttributeValue::S(contact_pk(placed.contact_id)))
-            .update_expression(
-                "SET #taskToken = :token, #laneState = :laneState, #runId = :runId, #lane = :lane, \
-                 #call = :call, #campaign = :campaign, #key = :key, #contactKey = :contactKey, \
-                 #phoneMasked = :phoneMasked, #attempt = :attempt, #source = :source, \
-                 #dialedAt = if_not_exists(#dialedAt, :dialedAt), #expiresAt = :expiresAt",
-            )
+            .update_expression(expression.as_str())
             .condition_expression(condition)
             .expression_attribute_names("#taskToken", "taskToken")
             .expression_attribute_names("#laneState", "laneState")
@@ -329,18 +342,45 @@ pub async fn record_token(
             .expression_attribute_names("#expiresAt", "expiresAt")
             .expression_attribute_values(":token", AttributeValue::S(placed.task_token.to_string()))
             .expression_attribute_values(":laneState", AttributeValue::S(lane_state.clone()))
-            .expression_attribute_values(":runId", AttributeValue::S(placed.next_state.run_id.clone()))
-            .expression_attribute_values(":lane", AttributeValue::N(placed.next_state.lane.to_string()))
-            .expression_attribute_values(":call", AttributeValue::N(placed.next_state.calls.to_string()))
-            .expression_attribute_values(":campaign", AttributeValue::S(placed.contact.campaign.clone()))
+            .expression_attribute_values(
+                ":runId",
+                AttributeValue::S(placed.next_state.run_id.clone()),
+            )
+            .expression_attribute_values(
+                ":lane",
+                AttributeValue::N(placed.next_state.lane.to_string()),
+            )
+            .expression_attribute_values(
+                ":call",
+                AttributeValue::N(placed.next_state.calls.to_string()),
+            )
+            .expression_attribute_values(
+                ":campaign",
+                AttributeValue::S(placed.contact.campaign.clone()),
+            )
             .expression_attribute_values(":key", AttributeValue::S(placed.contact.key.clone()))
-            .expression_attribute_values(":contactKey", AttributeValue::S(placed.contact_key.to_string()))
-            .expression_attribute_values(":phoneMasked", AttributeValue::S(mask_phone(&placed.contact.phone)))
-            .expression_attribute_values(":attempt", AttributeValue::N(placed.contact.attempt.to_string()))
+            .expression_attribute_values(
+                ":contactKey",
+                AttributeValue::S(placed.contact_key.to_string()),
+            )
+            .expression_attribute_values(
+                ":phoneMasked",
+                AttributeValue::S(mask_phone(&placed.contact.phone)),
+            )
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::N(placed.contact.attempt.to_string()),
+            )
             .expression_attribute_values(":source", AttributeValue::S(source.clone()))
             .expression_attribute_values(":dialedAt", AttributeValue::S(rfc3339(placed.dialed_at)))
             .expression_attribute_values(":expiresAt", AttributeValue::N(expires.to_string()))
-            .return_values(ReturnValue::AllNew)
+            .return_values(ReturnValue::AllNew);
+        let request = request.expression_attribute_names("#callerId", "callerId");
+        match placed.caller_id {
+            Some(number) => request
+                .expression_attribute_values(":callerId", AttributeValue::S(number.to_string())),
+            None => request,
+        }
     };
 
     let first = build("attribute_not_exists(#taskToken)").send().await;
@@ -961,6 +1001,7 @@ mod tests {
                 next_state: next,
                 contact: &c,
                 contact_key: &c.contact_key(),
+                caller_id: Some("+442079460100"),
                 dialed_at: t("2024-03-04T10:00:00Z"),
             },
         )

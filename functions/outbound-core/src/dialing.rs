@@ -489,7 +489,13 @@ impl<C: SourceNumberChooser> Dialer<C> {
         }
 
         let contact_id = match self
-            .place(config, &contact, &contact_key, source_number, &client_token)
+            .place(
+                config,
+                &contact,
+                &contact_key,
+                source_number.as_deref(),
+                &client_token,
+            )
             .await
         {
             Ok(Placement::Placed(id)) => id,
@@ -514,6 +520,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     outcome: Outcome::Error,
                     disposition: None,
                     lane: Some(lane.lane),
+                    caller_id: source_number.clone(),
                     dialed_at: Some(rfc3339(now)),
                     disconnected_at: None,
                     completed_at: rfc3339(now),
@@ -545,6 +552,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 next_state: &next_state,
                 contact: &contact,
                 contact_key: &contact_key,
+                caller_id: source_number.as_deref(),
                 dialed_at: now,
             },
         )
@@ -673,7 +681,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
         config: &DialConfig,
         contact: &Contact,
         contact_key: &str,
-        source_number: Option<String>,
+        source_number: Option<&str>,
         client_token: &str,
     ) -> Result<Placement, FunctionError> {
         let mut attributes: HashMap<String, String> = contact
@@ -695,7 +703,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 .contact_flow_id(&config.contact_flow_id)
                 .queue_id(&config.queue_id)
                 .destination_phone_number(&contact.phone)
-                .set_source_phone_number(source_number.clone())
+                .set_source_phone_number(source_number.map(str::to_string))
                 .set_attributes(Some(attributes.clone()))
                 .client_token(client_token)
                 .send()
@@ -973,6 +981,42 @@ mod tests {
             w.connect.requests()[0].source.as_deref(),
             Some("+12125550142")
         );
+        // Kept with the contact for its results record.
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "callerId").as_deref(),
+            Some("+12125550142")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_queue_number_leaves_no_caller_id_on_the_contact() {
+        let w = world();
+        w.queue.send(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        w.dialer().handle(input(0)).await.unwrap();
+        assert_eq!(w.connect.requests()[0].source, None);
+        assert!(w.table.get("CONTACT#c-1").is_some());
+        assert_eq!(w.table.s("CONTACT#c-1", "callerId"), None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_records_the_caller_id_it_was_given() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect
+            .script(&[Start::Fail("DestinationNotAllowedException")]);
+        // The lane goes on to an empty queue: what it answers then is another test's concern.
+        let _ = w.dialer_with(Fixed("+442079460100")).handle(input(0)).await;
+        let key = crate::records::result_object_key(
+            "spring",
+            "r-1",
+            &contact("C-1", "+447700900123").contact_key(),
+            1,
+        );
+        let record: ResultRecord =
+            serde_json::from_str(w.bucket.object(&key).unwrap().trim_end()).unwrap();
+        assert_eq!(record.outcome, Outcome::Error);
+        assert_eq!(record.caller_id.as_deref(), Some("+442079460100"));
     }
 
     #[tokio::test]

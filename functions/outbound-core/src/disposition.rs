@@ -225,6 +225,7 @@ mod tests {
                 next_state: &next,
                 contact: &c,
                 contact_key: &c.contact_key(),
+                caller_id: None,
                 dialed_at: Utc::now(),
             },
         )

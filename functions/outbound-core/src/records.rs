@@ -59,6 +59,11 @@ pub struct ResultRecord {
     pub outcome: Outcome,
     pub disposition: Option<String>,
     pub lane: Option<u32>,
+    /// The caller ID dial asked Connect to present: the caller-id routing file's answer for the
+    /// destination. `None` when the call went out with the queue's own outbound caller ID (no
+    /// routing file, no rule for the destination, or the file unusable).
+    #[serde(default)]
+    pub caller_id: Option<String>,
     /// RFC 3339 UTC timestamps.
     pub dialed_at: Option<String>,
     pub disconnected_at: Option<String>,

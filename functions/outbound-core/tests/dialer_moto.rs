@@ -152,6 +152,7 @@ async fn store_token(
     contact_id: &str,
     token: &str,
     next: &LaneState,
+    caller_id: Option<&str>,
 ) -> TokenRecorded {
     let c = contact();
     record_token(
@@ -162,6 +163,7 @@ async fn store_token(
             next_state: next,
             contact: &c,
             contact_key: &c.contact_key(),
+            caller_id,
             dialed_at: Utc::now(),
         },
     )
@@ -212,7 +214,7 @@ async fn race_token_first_with_real_conditional_writes() {
     let (sfn, sent) = sfn();
     let next = lane("r-a", 1);
     assert_eq!(
-        store_token(&ledger, "c-a", "T-a", &next).await,
+        store_token(&ledger, "c-a", "T-a", &next, Some("+12125550142")).await,
         TokenRecorded::Waiting
     );
     let status = record_disconnect(&ledger, &sfn, "c-a", &end(Outcome::Connected), Utc::now())
@@ -231,7 +233,36 @@ async fn race_token_first_with_real_conditional_writes() {
     assert_eq!(objects.len(), 1);
     let record = parse_record(&objects[0].1);
     assert_eq!(record.outcome, Outcome::Connected);
+    assert_eq!(record.caller_id.as_deref(), Some("+12125550142"));
     assert_eq!(objects[0].0, record.object_key());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_placement_again_with_the_queue_number_forgets_the_routed_caller_id() {
+    let sdk = sdk().await;
+    let ledger = ledger(&sdk).await;
+    let (sfn, sent) = sfn();
+    let next = lane("r-d", 2);
+    store_token(&ledger, "c-d", "T-d1", &next, Some("+442079460100")).await;
+    // The message came back and the contact was placed again (same ClientToken, same contact),
+    // this time without a routed number: the takeover write removes the first one's.
+    assert_eq!(
+        store_token(&ledger, "c-d", "T-d2", &next, None).await,
+        TokenRecorded::Waiting
+    );
+    record_disconnect(&ledger, &sfn, "c-d", &end(Outcome::Busy), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(sent.lock().unwrap()[0].0, "T-d2");
+    let objects = result_objects(&ledger).await;
+    let record = objects
+        .iter()
+        .map(|(_, body)| parse_record(body))
+        .find(|r| r.run_id == "r-d")
+        .expect("r-d's record");
+    assert_eq!(record.outcome, Outcome::Busy);
+    assert_eq!(record.caller_id, None);
 }
 
 #[tokio::test]
@@ -251,7 +282,7 @@ async fn race_disconnect_first_with_real_conditional_writes() {
     assert_eq!(dup, DisconnectRecorded::Duplicate);
     assert!(sent.lock().unwrap().is_empty());
     let next = lane("r-b", 4);
-    let TokenRecorded::DisconnectSeen(item) = store_token(&ledger, "c-b", "T-b", &next).await
+    let TokenRecorded::DisconnectSeen(item) = store_token(&ledger, "c-b", "T-b", &next, None).await
     else {
         panic!("the token side must see the stored disconnect");
     };
@@ -269,6 +300,7 @@ async fn race_disconnect_first_with_real_conditional_writes() {
     let objects = result_objects(&ledger).await;
     assert_eq!(objects.len(), 1);
     assert_eq!(parse_record(&objects[0].1).outcome, Outcome::NoAnswer);
+    assert_eq!(parse_record(&objects[0].1).caller_id, None);
 }
 
 #[tokio::test]
@@ -277,7 +309,7 @@ async fn result_records_are_written_once_and_rewritten_in_place() {
     let sdk = sdk().await;
     let ledger = ledger(&sdk).await;
     let (sfn, _) = sfn();
-    store_token(&ledger, "c-c", "T-c", &lane("r-c", 1)).await;
+    store_token(&ledger, "c-c", "T-c", &lane("r-c", 1), None).await;
     record_disconnect(&ledger, &sfn, "c-c", &end(Outcome::Connected), Utc::now())
         .await
         .unwrap();

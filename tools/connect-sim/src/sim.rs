@@ -122,6 +122,8 @@ pub struct StartRequest {
     pub instance_id: String,
     pub contact_flow_id: Option<String>,
     pub destination: String,
+    /// The caller ID asked for; `None`: the queue's outbound caller ID.
+    pub source: Option<String>,
     pub queue_id: Option<String>,
     pub client_token: Option<String>,
     pub ring_timeout: Option<f64>,
@@ -186,6 +188,7 @@ impl StartRequest {
             instance_id,
             contact_flow_id: string("ContactFlowId")?,
             destination,
+            source: string("SourcePhoneNumber")?,
             queue_id: string("QueueId")?,
             client_token: string("ClientToken")?,
             ring_timeout,
@@ -271,6 +274,9 @@ pub struct ContactRecord {
     pub contact_flow_id: Option<String>,
     pub destination_masked: String,
     pub destination_hash: String,
+    /// The `SourcePhoneNumber` the call was placed with (the contact centre's own number, not
+    /// personal data); `None` when the request left it to the queue.
+    pub source_phone_number: Option<String>,
     /// Requests that carried this contact's token (1 + idempotent replays).
     pub requests: u32,
     pub placed_at: String,
@@ -549,6 +555,7 @@ impl Simulator {
             contact_flow_id: req.contact_flow_id.clone(),
             destination_masked: mask_phone(&req.destination),
             destination_hash: dest_hash,
+            source_phone_number: req.source.clone(),
             requests: 1,
             placed_at: rfc3339(wall),
             answered_at: answered.map(rfc3339),
@@ -934,6 +941,7 @@ mod tests {
             instance_id: "inst-1".into(),
             contact_flow_id: Some("flow-1".into()),
             destination: dest.into(),
+            source: None,
             queue_id: Some("queue-1".into()),
             client_token: Some(token.into()),
             ring_timeout: None,
@@ -1316,6 +1324,7 @@ mod tests {
         assert_eq!(r.client_token.as_deref(), Some("abc"));
         assert_eq!(r.ring_timeout, Some(30.0));
         assert_eq!(r.attributes["firstName"], "Ann");
+        assert_eq!(r.source.as_deref(), Some("+442000000000"));
         assert!(StartRequest::from_json(&json!({"InstanceId": "i"})).is_err());
         assert!(
             StartRequest::from_json(&json!({"InstanceId": "i", "DestinationPhoneNumber": 5}))

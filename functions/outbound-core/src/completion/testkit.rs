@@ -136,14 +136,19 @@ fn condition(
     })
 }
 
-/// Applies `SET a = :v, b = if_not_exists(b, :w) ADD n :one`.
+/// Applies `SET a = :v, b = if_not_exists(b, :w) REMOVE c ADD n :one` (each clause optional,
+/// in this order).
 fn apply_update(
     expr: &str,
     item: &mut Item,
     names: Option<&HashMap<String, String>>,
     values: Option<&HashMap<String, AttributeValue>>,
 ) {
-    let (set_part, add_part) = match expr.split_once(" ADD ") {
+    let (expr, add_part) = match expr.split_once(" ADD ") {
+        Some((s, a)) => (s, Some(a)),
+        None => (expr, None),
+    };
+    let (set_part, remove_part) = match expr.split_once(" REMOVE ") {
         Some((s, a)) => (s, Some(a)),
         None => (expr, None),
     };
@@ -165,6 +170,9 @@ fn apply_update(
             };
             item.insert(target, new);
         }
+    }
+    for path in remove_part.map(|r| split_top(r, ',')).unwrap_or_default() {
+        item.remove(&resolve(&path, names));
     }
     if let Some(add) = add_part {
         let (path, v) = add.trim().split_once(' ').unwrap();

@@ -871,6 +871,18 @@ mod tests {
         serde_json::to_string(&contact(key, phone)).unwrap()
     }
 
+    /// The results record of the first attempt of a contact of the `spring` list in run `r-1`.
+    fn result_of(w: &World, key: &str, phone: &str) -> ResultRecord {
+        let object = crate::records::result_object_key(
+            "spring",
+            "r-1",
+            &contact(key, phone).contact_key(),
+            1,
+        );
+        serde_json::from_str(w.bucket.object(&object).expect("result record").trim_end())
+            .expect("one JSON line")
+    }
+
     fn input(calls: u32) -> Value {
         json!({"taskToken": "TOKEN-1", "runId": "r-1", "lane": 3, "calls": calls,
                "budget": 200, "timeoutSeconds": 120})
@@ -1007,14 +1019,7 @@ mod tests {
             .script(&[Start::Fail("DestinationNotAllowedException")]);
         // The lane goes on to an empty queue: what it answers then is another test's concern.
         let _ = w.dialer_with(Fixed("+442079460100")).handle(input(0)).await;
-        let key = crate::records::result_object_key(
-            "spring",
-            "r-1",
-            &contact("C-1", "+447700900123").contact_key(),
-            1,
-        );
-        let record: ResultRecord =
-            serde_json::from_str(w.bucket.object(&key).unwrap().trim_end()).unwrap();
+        let record = result_of(&w, "C-1", "+447700900123");
         assert_eq!(record.outcome, Outcome::Error);
         assert_eq!(record.caller_id.as_deref(), Some("+442079460100"));
     }
@@ -1155,14 +1160,7 @@ mod tests {
             w.queue.deleted(),
             vec!["m-1".to_string(), "m-2".to_string()]
         );
-        let key = crate::records::result_object_key(
-            "spring",
-            "r-1",
-            &contact("C-1", "+447700900123").contact_key(),
-            1,
-        );
-        let record: ResultRecord =
-            serde_json::from_str(w.bucket.object(&key).unwrap().trim_end()).unwrap();
+        let record = result_of(&w, "C-1", "+447700900123");
         assert_eq!(record.outcome, Outcome::Error);
         assert_eq!(record.contact_id, None);
         assert_eq!(record.phone_masked, "+44*******123");

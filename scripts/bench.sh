@@ -26,7 +26,8 @@ run load-list-parse cargo bench -p load-list --bench parse
 # the stack's own harness builds the zips and the simulator when they are missing.
 ensure_terraform
 run local-lambda "$VENV/bin/python" scripts/bench_local_lambda.py
-# BENCH_DIALER_ARGS: e.g. "--history-budget 8000 --history-sizes 20000" on a bigger machine.
+# BENCH_DIALER_ARGS: e.g. "--history-budget 8000 --history-sizes 20000" adds the 20,000-contact
+# campaign at the module's default budget (about an hour more on 2 cores).
 # shellcheck disable=SC2086
 run dialer "$VENV/bin/python" scripts/bench_dialer.py --json "$out/dialer.json" ${BENCH_DIALER_ARGS:-}
 

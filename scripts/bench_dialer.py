@@ -11,8 +11,8 @@ durations, and `terraform apply` of examples/local. Three campaigns run on one d
    contact, lane utilisation, the end-to-next-dial gap, and the cost model;
 2. history (--history-sizes, default 1500): bigger campaigns of very short calls, to show
    that the largest execution history does not grow with the campaign (waves), fed to the
-   queue in parts (--chunk) as it drains. A 20,000-contact campaign takes over an hour on a
-   2-core machine: `--history-sizes 20000` runs it on a bigger one;
+   queue in parts (--chunk) as it drains. `--history-budget 8000 --history-sizes 20000` runs
+   the 20,000-contact campaign at the module's default budget (50 min on 2 shared cores);
 3. rate (--rate-contacts, default 150): the simulator's quota at Connect's default (2/s, burst
    5), `callspersecond` = the quota, short calls so the lanes could place far more: the
    achieved dial rate against the quota.

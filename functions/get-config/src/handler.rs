@@ -545,19 +545,9 @@ mod tests {
     use aws_sdk_ssm::types::Parameter;
     use aws_smithy_mocks::{mock, Rule};
     use outbound_core::error::ErrorName;
+    use outbound_core::mocked;
     use serde_json::json;
     use std::sync::{Arc, Mutex};
-
-    macro_rules! mocked {
-        ($sdk:ident, [$($rule:expr),* $(,)?]) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                [$($rule),*],
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-    }
 
     const PREFIX: &str = "/connect/blaster/test/";
     const EXEC: &str =

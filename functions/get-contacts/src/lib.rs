@@ -51,17 +51,7 @@ mod tests {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     use aws_smithy_mocks::mock;
     use outbound_core::error::ErrorName;
-
-    macro_rules! mocked {
-        ($sdk:ident, [$($rule:expr),* $(,)?]) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                [$($rule),*],
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-    }
+    use outbound_core::mocked;
 
     fn env() -> Env {
         Env {

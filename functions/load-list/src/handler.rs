@@ -404,28 +404,9 @@ mod tests {
     use aws_smithy_mocks::{mock, Rule};
     use outbound_core::contact::{Contact, ContactSource};
     use outbound_core::error::ErrorName;
+    use outbound_core::mocked;
     use serde_json::json;
     use std::sync::{Arc, Mutex};
-
-    /// Mocked client: any matching rule answers, SDK retries off (every call counted is ours).
-    macro_rules! mocked {
-        ($sdk:ident, []) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                Vec::<&aws_smithy_mocks::Rule>::new(),
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-        ($sdk:ident, [$($rule:expr),* $(,)?]) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                [$($rule),*],
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-    }
 
     const SM: &str = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer";
 

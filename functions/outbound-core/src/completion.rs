@@ -923,13 +923,10 @@ async fn claim_reconciled(
 }
 
 #[cfg(test)]
-pub(crate) mod testkit;
-
-#[cfg(test)]
 mod tests {
-    use super::testkit::{FakeBucket, FakeConnect, FakeSfn, FakeTable, Log};
     use super::*;
     use crate::contact::{Contact, ContactSource};
+    use crate::testkit::{FakeBucket, FakeConnect, FakeSfn, FakeTable, Log};
     use std::collections::BTreeMap;
 
     struct World {
@@ -1428,7 +1425,7 @@ mod tests {
         let throttled = mock!(aws_sdk_connect::Client::describe_contact).then_error(|| {
             DescribeContactError::ThrottlingException(
                 aws_sdk_connect::types::error::ThrottlingException::builder()
-                    .meta(super::testkit::meta("ThrottlingException"))
+                    .meta(crate::testkit::meta("ThrottlingException"))
                     .build(),
             )
         });

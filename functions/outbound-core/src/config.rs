@@ -447,7 +447,7 @@ impl Params<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::testing::mocked;
+    use crate::mocked;
     use aws_sdk_ssm::operation::get_parameters_by_path::{
         GetParametersByPathError, GetParametersByPathOutput,
     };

@@ -786,7 +786,7 @@ fn placement_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Failur
 mod tests {
     use super::*;
     use crate::completion::contact_pk;
-    use crate::completion::testkit::{
+    use crate::testkit::{
         FakeBucket, FakeConnect, FakeParams, FakeQueue, FakeSfn, FakeTable, Log, Start,
     };
     use serde_json::json;

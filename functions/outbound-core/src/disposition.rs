@@ -162,11 +162,11 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::completion::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
     use crate::completion::{record_disconnect, record_token, PlacedCall};
     use crate::contact::{Contact, ContactSource};
     use crate::events::CallEnd;
     use crate::records::{LaneState, Outcome, ResultRecord};
+    use crate::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
     use serde_json::json;
 
     struct World {

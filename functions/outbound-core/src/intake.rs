@@ -194,25 +194,6 @@ pub fn is_transient(name: ErrorName) -> bool {
     matches!(name, ErrorName::Retryable | ErrorName::Throttled)
 }
 
-/// Test helpers shared by the intake modules' unit tests.
-#[cfg(test)]
-pub(crate) mod testing {
-    /// A client answering from aws-smithy-mocks rules: any matching rule answers (a rule without
-    /// a sequence answers every time), and the SDK's own retries are off so that every attempt
-    /// counted in a test is one the code under test made.
-    macro_rules! mocked {
-        ($sdk:ident, [$($rule:expr),* $(,)?]) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                [$($rule),*],
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-    }
-    pub(crate) use mocked;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

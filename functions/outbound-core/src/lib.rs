@@ -25,3 +25,5 @@ pub mod records;
 pub mod routing;
 pub mod routing_cache;
 pub mod telemetry;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

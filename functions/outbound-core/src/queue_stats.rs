@@ -97,7 +97,7 @@ async fn attributes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::testing::mocked;
+    use crate::mocked;
     use aws_sdk_sqs::operation::get_queue_attributes::{
         GetQueueAttributesError, GetQueueAttributesOutput,
     };

@@ -413,19 +413,9 @@ mod tests {
     use aws_smithy_mocks::{mock, Rule};
     use outbound_core::contact::ContactSource;
     use outbound_core::error::ErrorName;
+    use outbound_core::mocked;
     use serde_json::json;
     use std::sync::{Arc, Mutex};
-
-    macro_rules! mocked {
-        ($sdk:ident, [$($rule:expr),* $(,)?]) => {
-            aws_smithy_mocks::mock_client!(
-                $sdk,
-                aws_smithy_mocks::RuleMode::MatchAny,
-                [$($rule),*],
-                |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
-            )
-        };
-    }
 
     const CLOCK: Clock = Clock {
         now: 1_700_000_000,

@@ -203,7 +203,7 @@ impl RejectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::testing::mocked;
+    use crate::mocked;
     use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
     use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput;
     use aws_sdk_s3::operation::put_object::PutObjectOutput;

@@ -178,7 +178,7 @@ async fn try_add(ssm: &aws_sdk_ssm::Client, name: &str, n: u64) -> Result<u64, F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::testing::mocked;
+    use crate::mocked;
     use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
     use aws_sdk_sfn::types::error::{ExecutionAlreadyExists, StateMachineDoesNotExist};
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};

@@ -359,7 +359,7 @@ fn slot_of<'a>(slots: &'a mut [Option<Outgoing>], id: &str) -> Option<&'a mut Op
 mod tests {
     use super::*;
     use crate::error::ErrorName;
-    use crate::intake::testing::mocked;
+    use crate::mocked;
     use aws_sdk_sqs::operation::send_message_batch::{
         SendMessageBatchError, SendMessageBatchOutput,
     };

@@ -1,4 +1,8 @@
-//! In-memory stand-ins for the AWS services the dialer uses, for unit tests.
+//! Test helpers shared by every crate's tests: in-memory stand-ins for the AWS services the
+//! dialer uses, and [`mocked!`](crate::mocked), the one way to build an SDK client from
+//! `aws-smithy-mocks` rules. Compiled for this crate's own tests and, through the `testkit`
+//! cargo feature, for the other crates' tests (`outbound-core = { workspace = true, features =
+//! ["testkit"] }` in their `[dev-dependencies]`); never part of a deployed binary.
 //!
 //! Each fake is a set of `aws-smithy-mocks` rules over shared state, so the code under test
 //! runs against real SDK clients. The DynamoDB fake evaluates the small expression language
@@ -21,11 +25,38 @@ use aws_smithy_types::retry::RetryConfig;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
+/// Re-exported for [`mocked!`](crate::mocked), so a crate using the macro needs no path to it.
+#[doc(hidden)]
+pub use aws_smithy_mocks as __mocks;
+
+/// An SDK client of crate `$sdk` (e.g. `aws_sdk_s3`) that answers from `aws-smithy-mocks`
+/// rules, any rule matching in any order, with retries disabled so a scripted error is seen
+/// once. `mocked!(aws_sdk_s3, [])` is a client no request may reach.
+#[macro_export]
+macro_rules! mocked {
+    ($sdk:ident, []) => {
+        $crate::testkit::__mocks::mock_client!(
+            $sdk,
+            $crate::testkit::__mocks::RuleMode::MatchAny,
+            Vec::<&$crate::testkit::__mocks::Rule>::new(),
+            |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
+        )
+    };
+    ($sdk:ident, [$($rule:expr),* $(,)?]) => {
+        $crate::testkit::__mocks::mock_client!(
+            $sdk,
+            $crate::testkit::__mocks::RuleMode::MatchAny,
+            [$($rule),*],
+            |c| c.retry_config($sdk::config::retry::RetryConfig::disabled())
+        )
+    };
+}
+
+pub type Item = HashMap<String, AttributeValue>;
 
 /// The shared, ordered call log.
 #[derive(Clone, Default)]
-pub(crate) struct Log(Arc<Mutex<Vec<String>>>);
+pub struct Log(Arc<Mutex<Vec<String>>>);
 
 impl Log {
     pub fn push(&self, entry: impl Into<String>) {
@@ -47,7 +78,7 @@ impl Log {
 }
 
 /// An error with a code, as the SDK parses it from a response.
-pub(crate) fn meta(code: &str) -> ErrorMetadata {
+pub fn meta(code: &str) -> ErrorMetadata {
     ErrorMetadata::builder()
         .code(code)
         .message("injected by the test")
@@ -194,7 +225,7 @@ struct Fault {
 
 /// The ActiveDialing table.
 #[derive(Clone, Default)]
-pub(crate) struct FakeTable {
+pub struct FakeTable {
     pub items: Arc<Mutex<HashMap<String, Item>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     pub log: Log,
@@ -335,7 +366,7 @@ type Hook = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
 
 /// The results bucket.
 #[derive(Clone, Default)]
-pub(crate) struct FakeBucket {
+pub struct FakeBucket {
     pub objects: Arc<Mutex<BTreeMap<String, String>>>,
     pub puts: Arc<Mutex<u32>>,
     faults: Arc<Mutex<u32>>,
@@ -403,7 +434,7 @@ impl FakeBucket {
 
 /// Step Functions: records `SendTaskSuccess`; tokens listed as gone answer `TaskTimedOut`.
 #[derive(Clone, Default)]
-pub(crate) struct FakeSfn {
+pub struct FakeSfn {
     /// (token, output) of every successful send.
     pub sent: Arc<Mutex<Vec<(String, String)>>>,
     pub gone: Arc<Mutex<Vec<String>>>,
@@ -472,7 +503,7 @@ impl FakeSfn {
 /// The contacts queue: receive takes the first visible message, delete removes it,
 /// `ChangeMessageVisibility 0` puts it back in front.
 #[derive(Clone, Default)]
-pub(crate) struct FakeQueue {
+pub struct FakeQueue {
     pub visible: Arc<Mutex<VecDeque<(String, String)>>>,
     pub in_flight: Arc<Mutex<HashMap<String, (String, String)>>>,
     pub deleted: Arc<Mutex<Vec<String>>>,
@@ -603,7 +634,7 @@ impl FakeQueue {
 
 /// SSM parameters under a prefix.
 #[derive(Clone, Default)]
-pub(crate) struct FakeParams {
+pub struct FakeParams {
     pub values: Arc<Mutex<HashMap<String, String>>>,
     pub log: Log,
 }
@@ -653,14 +684,14 @@ impl FakeParams {
 
 /// What a fake `StartOutboundVoiceContact` answers.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Start {
+pub enum Start {
     Placed(&'static str),
     Fail(&'static str),
 }
 
 /// A captured `StartOutboundVoiceContact` request.
 #[derive(Clone, Debug)]
-pub(crate) struct StartRequest {
+pub struct StartRequest {
     pub destination: String,
     pub source: Option<String>,
     pub attributes: HashMap<String, String>,
@@ -671,7 +702,7 @@ pub(crate) struct StartRequest {
 
 /// Amazon Connect: queue status and hours, outbound calls, `DescribeContact`.
 #[derive(Clone, Default)]
-pub(crate) struct FakeConnect {
+pub struct FakeConnect {
     pub queue_status: Arc<Mutex<String>>,
     pub hours: Arc<Mutex<Option<aws_sdk_connect::types::HoursOfOperation>>>,
     pub starts: Arc<Mutex<VecDeque<Start>>>,

@@ -9,7 +9,7 @@
 //! Targets: at least 200,000 rows/s, under 50 MB peak RSS.
 //! Run: `cargo bench -p load-list --bench parse` (ROWS=… to change the size).
 
-use outbound_core::csv_intake::{AsyncCsvReader, CsvOptions, RowOutcome};
+use load_list::csv_intake::{AsyncCsvReader, CsvOptions, RowOutcome};
 use outbound_core::intake::sender::{BatchBuilder, Outgoing};
 use outbound_core::phone::region_id;
 use std::pin::Pin;

@@ -15,10 +15,10 @@
 //!   contacts sent before the failure are sent again; dial's `DIAL#<runId>#<contactKey>` item
 //!   keeps them from being dialed twice in one run.
 
-use outbound_core::config::{prefix_from_env, read_default_region, ConfigError};
-use outbound_core::csv_intake::{
+use crate::csv_intake::{
     campaign_from_key, AsyncCsvReader, CsvOptions, FileError, IntakeCounts, RowOutcome,
 };
+use outbound_core::config::{prefix_from_env, read_default_region, ConfigError};
 use outbound_core::error::FunctionError;
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};

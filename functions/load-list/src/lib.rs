@@ -2,6 +2,7 @@
 //! campaign run. The handler takes its clients as arguments (see [`handler`]); `main.rs` only
 //! builds them.
 
+pub mod csv_intake;
 pub mod handler;
 
 pub use handler::{handle, load_object, Clients, Env, ObjectResult, Tuning};

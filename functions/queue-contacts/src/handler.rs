@@ -1,7 +1,7 @@
 //! queue-contacts: a Pinpoint custom-channel batch → contacts in the queue, exactly once.
 //!
 //! 1. The batch's endpoints become contacts, skips (opted out, inactive, not a phone channel)
-//!    and rejects (`outbound_core::pinpoint`).
+//!    and rejects (`crate::pinpoint`).
 //! 2. Each contact claims `QUEUED#<campaign>#<contactKey>` in the table with a conditional put
 //!    (`state` `PENDING`, `activityId`, `pendingUntil` = this invocation's deadline, `expiresAt`
 //!    = 7 days). The condition lets a claim through when there is no item, when the item is from
@@ -13,6 +13,7 @@
 //! 4. Rejects are written to the results bucket, `totalRecords` grows, and the campaign's run is
 //!    started or joined, so a batch that arrives after the lanes went idle is dialed.
 
+use crate::pinpoint::{process, PinpointBatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt};
 use outbound_core::config::{prefix_from_env, read_default_region, ConfigError};
@@ -22,7 +23,6 @@ use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
 use outbound_core::intake::sender::{Origin, Outgoing, QueueSender, DEFAULT_MAX_IN_FLIGHT};
 use outbound_core::intake::{sdk_error, RetryPolicy};
-use outbound_core::pinpoint::{process, PinpointBatch};
 use outbound_core::records::{reject_object_key, RejectRecord};
 use serde::Serialize;
 use serde_json::Value;

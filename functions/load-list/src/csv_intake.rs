@@ -5,7 +5,7 @@
 //! - The header must name `custID` and `phone` (any case). A file without them is refused as a
 //!   whole ([`FileError::MissingColumns`]) before any row is read.
 //! - Every other column becomes a contact attribute. Column names are made valid Connect
-//!   attribute keys with [`crate::intake::sanitise_attribute_key`] (letters, digits, `-`, `_`
+//!   attribute keys with [`outbound_core::intake::sanitise_attribute_key`] (letters, digits, `-`, `_`
 //!   kept; any other character becomes `_`; an empty name becomes `column<N>`); two columns that
 //!   end up with the same key are kept as `key`, `key_2`… A row's attributes over
 //!   [`INTAKE_ATTRIBUTES_LIMIT_BYTES`] reject the row.
@@ -15,19 +15,19 @@
 //!   already queued from this file is a duplicate: counted, not queued again.
 //! - Memory per file: one 64 KiB read buffer, one 64 KiB record buffer (a row longer than that is
 //!   rejected, and skipped without being held), and the duplicate filter's 10–21 bytes per
-//!   queued contact (see [`crate::intake::dedupe`]).
+//!   queued contact (see [`outbound_core::intake::dedupe`]).
 //!
 //! The parser is `csv-core`'s state machine, fed by [`CsvReader`] (any `std::io::Read`) or
 //! [`AsyncCsvReader`] (any `tokio::io::AsyncRead`, e.g. an S3 object body).
 
-use crate::contact::{Contact, ContactSource};
-use crate::intake::dedupe::DuplicateFilter;
-use crate::intake::{
+use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::intake::dedupe::DuplicateFilter;
+use outbound_core::intake::{
     attributes_too_large, normalise::normalise, sanitise_attribute_key, unique_key,
     INTAKE_ATTRIBUTES_LIMIT_BYTES,
 };
-use crate::mask::mask_phone;
-use crate::records::RejectRecord;
+use outbound_core::mask::mask_phone;
+use outbound_core::records::RejectRecord;
 use phonenumber::country;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -697,7 +697,7 @@ impl<R: tokio::io::AsyncRead + Unpin> AsyncCsvReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phone::region_id;
+    use outbound_core::phone::region_id;
     use proptest::prelude::*;
     use std::io::Read;
 
@@ -1170,7 +1170,7 @@ mod tests {
         if cust.is_empty() || phone.is_empty() {
             return "rejected";
         }
-        match crate::phone::normalise(phone, Some(region_id("GB").unwrap())) {
+        match outbound_core::phone::normalise(phone, Some(region_id("GB").unwrap())) {
             Err(_) => "rejected",
             Ok(n) => {
                 if seen.insert((cust.to_string(), n.number)) {

@@ -4,9 +4,9 @@
 //! that cannot be read is an error (`Throttled` when SQS said so, `Retryable` otherwise), never
 //! zero: "the queue is empty" is only ever said by SQS itself.
 
-use crate::error::{ErrorName, FunctionError};
-use crate::intake::sdk_error;
 use aws_sdk_sqs::types::QueueAttributeName;
+use outbound_core::error::{ErrorName, FunctionError};
+use outbound_core::intake::sdk_error;
 use serde::Serialize;
 
 /// get-contacts' output (see `docs/architecture.md`).
@@ -97,12 +97,12 @@ async fn attributes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mocked;
     use aws_sdk_sqs::operation::get_queue_attributes::{
         GetQueueAttributesError, GetQueueAttributesOutput,
     };
     use aws_sdk_sqs::types::error::QueueDoesNotExist;
     use aws_smithy_mocks::mock;
+    use outbound_core::mocked;
 
     fn answer(pairs: &[(QueueAttributeName, &str)]) -> GetQueueAttributesOutput {
         let mut b = GetQueueAttributesOutput::builder();

@@ -22,18 +22,18 @@
 //!   the campaign's `Data` when it is a JSON object (every value rendered for this endpoint, see
 //!   [`render`]; a `Data` that is not a JSON object is passed whole, rendered, as `Data`); then
 //!   `PinpointApplicationId`, `PinpointCampaignId`, `PinpointTreatmentId`, `PinpointActivityId`,
-//!   `PinpointEndpointId`. Keys follow Connect's rules ([`crate::intake::sanitise_attribute_key`]),
+//!   `PinpointEndpointId`. Keys follow Connect's rules ([`outbound_core::intake::sanitise_attribute_key`]),
 //!   and attributes over the intake limit reject the endpoint;
 //! - the same contact twice in one batch is queued once (counted as a duplicate).
 
-use crate::contact::{contact_key, Contact, ContactSource};
-use crate::error::FunctionError;
-use crate::intake::{
+use outbound_core::contact::{contact_key, Contact, ContactSource};
+use outbound_core::error::FunctionError;
+use outbound_core::intake::{
     attributes_size, attributes_too_large, normalise::normalise, sanitise_attribute_key,
     unique_key, INTAKE_ATTRIBUTES_LIMIT_BYTES,
 };
-use crate::mask::mask_phone;
-use crate::records::RejectRecord;
+use outbound_core::mask::mask_phone;
+use outbound_core::records::RejectRecord;
 use phonenumber::country;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -384,7 +384,7 @@ fn first_text(v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phone::region_id;
+    use outbound_core::phone::region_id;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn the_event_needs_application_and_campaign() {
         let err = PinpointBatch::from_event(&json!({"CampaignId": "c"})).unwrap_err();
-        assert_eq!(err.name, crate::error::ErrorName::InvalidInput);
+        assert_eq!(err.name, outbound_core::error::ErrorName::InvalidInput);
         assert!(PinpointBatch::from_event(&json!({"ApplicationId": "a"})).is_err());
         assert!(PinpointBatch::from_event(&json!([1, 2])).is_err());
         // A journey's activity names its journey instead.

@@ -1,0 +1,154 @@
+//! One invocation of set-disposition: the documented steps, with the clients and configuration passed
+//! in (`main.rs` builds them once).
+
+use chrono::{DateTime, Utc};
+use outbound_core::completion::Ledger;
+use outbound_core::disposition::set_disposition;
+use outbound_core::error::FunctionError;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub async fn handle(
+    ledger: &Ledger,
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, String>, FunctionError> {
+    set_disposition(ledger, event, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+    use serde_json::json;
+    use std::sync::{Arc, Mutex};
+
+    fn flow_event(parameters: Value) -> Value {
+        json!({
+            "Name": "ContactFlowEvent",
+            "Details": {
+                "ContactData": {"ContactId": "c-transfer", "InitialContactId": "c-1",
+                                "Channel": "VOICE"},
+                "Parameters": parameters
+            }
+        })
+    }
+
+    fn ledger(dynamodb: aws_sdk_dynamodb::Client) -> Ledger {
+        let no_rules: [&aws_smithy_mocks::Rule; 0] = [];
+        Ledger {
+            dynamodb,
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules),
+            table_name: "t".into(),
+            results_bucket: "b".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_disposition_is_an_answer_not_a_failure() {
+        let no_rules: [&aws_smithy_mocks::Rule; 0] = [];
+        let l = ledger(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, no_rules));
+        for parameters in [
+            json!({}),
+            json!({"disposition": "  "}),
+            json!({"note": "x"}),
+        ] {
+            let out = handle(&l, &flow_event(parameters), Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(out["status"], "missing_disposition");
+            assert_eq!(out["disposition"], "");
+        }
+        let out = handle(&l, &json!({}), Utc::now()).await.unwrap();
+        assert_eq!(out["status"], "missing_disposition");
+        let out = handle(
+            &l,
+            &json!({"Details": {"Parameters": {"disposition": "SALE"}}}),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "missing_contact_id");
+    }
+
+    #[tokio::test]
+    async fn falls_back_to_the_initial_contact_and_keeps_other_parameters() {
+        let seen = Arc::new(Mutex::new(Vec::<(String, Option<HashMap>)>::new()));
+        type HashMap = std::collections::HashMap<String, AttributeValue>;
+        let log = seen.clone();
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
+            let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
+            let attrs = r
+                .expression_attribute_values()
+                .and_then(|v| v.get(":attributes"))
+                .and_then(|a| a.as_m().ok())
+                .cloned();
+            log.lock().unwrap().push((pk.clone(), attrs));
+            if pk == "CONTACT#c-1" {
+                MockResponse::Output(
+                    UpdateItemOutput::builder()
+                        .attributes("contactKey", AttributeValue::S("k".into()))
+                        .attributes("disposition", AttributeValue::S("SALE".into()))
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder().build(),
+                ))
+            }
+        });
+        let l = ledger(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update]
+        ));
+        let out = handle(
+            &l,
+            &flow_event(json!({"disposition": "SALE", "callback": "tomorrow", "score": 7})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out,
+            BTreeMap::from([
+                ("status".to_string(), "recorded".to_string()),
+                ("disposition".to_string(), "SALE".to_string())
+            ])
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].0, "CONTACT#c-transfer");
+        assert_eq!(seen[1].0, "CONTACT#c-1");
+        let attrs = seen[1].1.clone().unwrap();
+        assert_eq!(attrs["callback"].as_s().unwrap(), "tomorrow");
+        assert_eq!(attrs["score"].as_s().unwrap(), "7");
+        assert!(!attrs.contains_key("disposition"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_contact_is_answered_not_created() {
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let l = ledger(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update]
+        ));
+        let out = handle(
+            &l,
+            &flow_event(json!({"disposition": "NO_INTEREST"})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "unknown_contact");
+        assert_eq!(out["disposition"], "NO_INTEREST");
+    }
+}

@@ -1,27 +1,80 @@
 #!/usr/bin/env bash
 # Builds every Lambda function into dist/<arch>/<binary>/bootstrap.zip with cargo-lambda.
-#   scripts/build.sh            # x86_64 (default)
-#   scripts/build.sh arm64      # Graviton; needs the aarch64 standard library (rustup target add)
+#   scripts/build.sh                 # release zips, x86_64 (what a deployment uploads)
+#   scripts/build.sh arm64           # release zips for Graviton (needs `rustup target add aarch64-unknown-linux-gnu`)
+#   scripts/build.sh --dev           # dev-profile zips for the local stack (make demo)
+#   scripts/build.sh --dev --tests   # the same, and every test and bench target in the same cargo
+#                                    # invocation (make test): `cargo test` then reuses the build
 # Terraform reads the zips from the directory given as `lambda_artifacts_dir`.
+#
+# Why two profiles: a release build (thin LTO, zig linker for a portable glibc floor) costs most
+# of half an hour on two cores and only matters for what is deployed and measured (make build,
+# make bench). The local stack and CI run the same code unoptimised, built once with the host's
+# compiler into the target directory that clippy and `cargo test` use too (CARGO_BUILD_TARGET in
+# scripts/lib.sh), so no crate is compiled twice for the same profile.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-arch="${1:-${LAMBDA_ARCH:-x86_64}}"
-case "$arch" in
-  x86_64) arch_flag=() ;;
-  arm64) arch_flag=(--arm64) ;;
-  *) die "unknown architecture '$arch': use x86_64 or arm64" ;;
-esac
+profile=release
+with_tests=false
+arch="${LAMBDA_ARCH:-x86_64}"
+for arg in "$@"; do
+  case "$arg" in
+    --dev) profile=dev ;;
+    --tests) with_tests=true ;;
+    x86_64 | arm64) arch="$arg" ;;
+    *) die "unknown argument '$arg': scripts/build.sh [--dev [--tests]] [x86_64|arm64]" ;;
+  esac
+done
 ensure_venv
 cd "$ROOT"
-# One package flag per function crate: the library and the test tools (tools/) are not Lambdas.
+
+# The deployable crates: workspace members under functions/ with a binary target (the shared
+# library has none). Local-only binaries (the Connect simulator, under local/) are never zipped.
+crate_list() {
+  cargo metadata --no-deps --format-version 1 --locked | python3 -c '
+import json, os, sys
+meta = json.load(sys.stdin)
+functions = os.path.join(meta["workspace_root"], "functions") + os.sep
+for p in meta["packages"]:
+    if any("bin" in t["kind"] for t in p["targets"]):
+        deployable = p["manifest_path"].startswith(functions)
+        if deployable == (sys.argv[1] == "functions"):
+            print(p["name"])
+' "$1"
+}
+mapfile -t crates < <(crate_list functions)
+mapfile -t local_crates < <(crate_list local)
+[ "${#crates[@]}" -gt 0 ] || die "no function crates found under functions/"
 packages=()
-for manifest in functions/*/Cargo.toml; do
-  crate="$(basename "$(dirname "$manifest")")"
-  [ "$crate" = "outbound-core" ] && continue
-  packages+=(-p "$crate")
-done
+for crate in "${crates[@]}"; do packages+=(-p "$crate"); done
+# A dev build is for the local stack, which also runs the local-only binaries: they are built in
+# the same invocation so cargo resolves one feature set for the shared dependencies (a separate
+# `cargo build -p connect-sim` would rebuild tokio and hyper with its features alone). With
+# --tests, the whole workspace is selected, exactly as `cargo test --workspace` selects it, for
+# the same reason.
+if [ "$profile" = dev ]; then
+  if $with_tests; then
+    packages=(--workspace)
+  else
+    for crate in "${local_crates[@]}"; do packages+=(-p "$crate"); done
+  fi
+fi
+
+flags=(--output-format zip --locked)
+case "$profile/$arch" in
+  release/x86_64) flags+=(--release --target x86_64-unknown-linux-gnu) ;;
+  release/arm64) flags+=(--release --arm64) ;;
+  dev/x86_64) flags+=(--compiler cargo --profile dev --target "$HOST_LAMBDA_TARGET") ;;
+  dev/arm64) die "dev builds are for the local stack, which runs on this machine: use x86_64" ;;
+esac
+$with_tests && flags+=(--all-targets)
+
 # One directory per architecture: building both into one directory would overwrite the zips.
 out="dist/$arch"
-log "cargo lambda build --release --output-format zip --lambda-dir $out ${arch_flag[*]} (${#packages[@]} packages)"
-cargo lambda build --release --output-format zip --lambda-dir "$out" "${arch_flag[@]}" "${packages[@]}"
+log "cargo lambda build ${flags[*]} --lambda-dir $out (${#crates[@]} functions: ${crates[*]})"
+cargo lambda build "${flags[@]}" --lambda-dir "$out" "${packages[@]}"
+# cargo-lambda zips every workspace binary it finds built: keep only the functions.
+for crate in "${local_crates[@]}"; do rm -rf "${out:?}/$crate"; done
+# Which profile the zips were built with, so make bench can tell dev zips from release ones.
+echo "$profile" > "$out/PROFILE"
 ls -1 "$out"/*/bootstrap.zip | sed 's/^/  /'

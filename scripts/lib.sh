@@ -9,6 +9,13 @@ CHECKOV_VENV="$ROOT/.tools/checkov-venv"
 NODE_DIR="$ROOT/.tools/node"
 mkdir -p "$BUILD_DIR"
 
+# One target directory layout for every cargo command the scripts run: clippy, `cargo test` and
+# the dev-profile Lambda zips (scripts/build.sh --dev) all build for the Lambda target triple, so
+# the zips' cargo invocation and the tests share their compiled dependencies instead of building
+# them twice (once for the host default, once for the explicit target cargo-lambda passes).
+HOST_LAMBDA_TARGET=x86_64-unknown-linux-gnu
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$HOST_LAMBDA_TARGET}"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -41,7 +41,9 @@ step "install checkov" ensure_checkov
 # --- Rust
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "build lambda zips (x86_64)" scripts/build.sh x86_64
+# One cargo invocation builds the Lambda zips the local stack runs and every test target, in the
+# dev profile; `cargo test` below then only runs them. Release zips are `make build`'s job.
+step "build lambda zips and test binaries (dev profile)" scripts/build.sh --dev --tests x86_64
 
 MOTO_PORT="${MOTO_PORT:-5055}"
 start_moto() {

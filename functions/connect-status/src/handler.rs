@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use outbound_core::completion::{reconcile, Ledger};
-use outbound_core::dialing::read_parameters;
+use outbound_core::config::get_parameters;
 use outbound_core::error::FunctionError;
 use outbound_core::hours::{evaluate_queue, fetch_queue_snapshot};
 use outbound_core::records::LaneState;
@@ -30,7 +30,7 @@ pub async fn handle(
     match action {
         "hours" => {
             let params =
-                read_parameters(&status.ssm, &status.ssm_prefix, &["connectid", "queue"]).await?;
+                get_parameters(&status.ssm, &status.ssm_prefix, &["connectid", "queue"]).await?;
             let snapshot =
                 fetch_queue_snapshot(&status.connect, &params["connectid"], &params["queue"])
                     .await?;
@@ -53,7 +53,7 @@ pub async fn handle(
                     e.column()
                 ))
             })?;
-            let params = read_parameters(&status.ssm, &status.ssm_prefix, &["connectid"]).await?;
+            let params = get_parameters(&status.ssm, &status.ssm_prefix, &["connectid"]).await?;
             let next = reconcile(
                 &status.ledger,
                 &status.connect,

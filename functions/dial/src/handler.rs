@@ -1,7 +1,7 @@
 //! One invocation of dial: the documented steps, with the clients and configuration passed
 //! in (`main.rs` builds them once).
 
-use outbound_core::dialing::{DialSettings, Dialer, SourceNumberChooser};
+use crate::dialing::{DialSettings, Dialer, SourceNumberChooser};
 use outbound_core::error::FunctionError;
 use serde_json::Value;
 use std::time::Duration;

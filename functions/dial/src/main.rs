@@ -3,10 +3,10 @@
 
 use aws_config::BehaviorVersion;
 use aws_smithy_types::retry::RetryConfig;
+use dial_handler::dialing::Dialer;
 use dial_handler::Env;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use outbound_core::completion::Ledger;
-use outbound_core::dialing::Dialer;
 use outbound_core::hours::StatusCache;
 use outbound_core::routing_cache::{
     parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,

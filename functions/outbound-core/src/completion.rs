@@ -202,7 +202,7 @@ impl ContactItem {
 }
 
 /// The error code of an SDK error, or what kind of transport failure it was.
-pub(crate) fn sdk_code<E, R>(err: &SdkError<E, R>) -> String
+pub fn sdk_code<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata,
 {
@@ -222,7 +222,7 @@ where
 
 /// Maps an SDK error to a function error. A non-retryable service error of the table or the
 /// bucket (access denied, missing table) is a deployment problem: `ConfigError`.
-pub(crate) fn store_error<E>(
+pub fn store_error<E>(
     what: &str,
     err: &SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
 ) -> FunctionError
@@ -244,7 +244,7 @@ fn is_conditional_failure<R>(
 }
 
 /// Reads an item with a consistent read.
-pub(crate) async fn get_item(ledger: &Ledger, pk: &str) -> Result<Option<Item>, FunctionError> {
+pub async fn get_item(ledger: &Ledger, pk: &str) -> Result<Option<Item>, FunctionError> {
     let out = ledger
         .dynamodb
         .get_item()

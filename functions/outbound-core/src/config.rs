@@ -10,7 +10,7 @@
 
 use crate::error::{classify_sdk_error, ErrorName, FunctionError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Parameter names (the part after the prefix), as the original solution named them.
 pub mod names {
@@ -170,6 +170,41 @@ pub async fn read_parameters(
         }
     }
     Ok(out)
+}
+
+/// Reads SSM parameters `<prefix><name>` in one `GetParameters` call (at most 10 names). A
+/// missing or empty parameter is a `ConfigError` naming it.
+pub async fn get_parameters(
+    ssm: &aws_sdk_ssm::Client,
+    prefix: &str,
+    names: &[&str],
+) -> Result<HashMap<String, String>, FunctionError> {
+    let out = ssm
+        .get_parameters()
+        .set_names(Some(names.iter().map(|n| format!("{prefix}{n}")).collect()))
+        .send()
+        .await
+        .map_err(|e| crate::completion::store_error("SSM GetParameters", &e))?;
+    let values: HashMap<String, String> = out
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            let name = p.name()?.strip_prefix(prefix)?.to_string();
+            Some((name, p.value()?.trim().to_string()))
+        })
+        .collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| values.get(*n).is_none_or(|v| v.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FunctionError::config(format!(
+            "missing SSM parameters under {prefix}: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(values)
 }
 
 fn sdk_failure<E>(

@@ -1,10 +1,10 @@
 //! One invocation of process-contact-events: the documented steps, with the clients and configuration passed
 //! in (`main.rs` builds them once).
 
+use crate::contact_event::parse_contact_event;
 use chrono::{DateTime, Utc};
 use outbound_core::completion::{record_disconnect, Ledger};
 use outbound_core::error::FunctionError;
-use outbound_core::events::parse_contact_event;
 use serde_json::{json, Value};
 
 /// One event in, `{"status": "recorded"|"completed"|"duplicate"|"ignored"}` out.

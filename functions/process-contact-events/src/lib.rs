@@ -9,6 +9,7 @@
 //! harmless (conditional writes). Other event types, other channels and inbound calls are
 //! answered `ignored`; a malformed event is `InvalidInput`.
 
+pub mod contact_event;
 pub mod handler;
 
 pub use handler::handle;

@@ -1,9 +1,9 @@
 //! One invocation of set-disposition: the documented steps, with the clients and configuration passed
 //! in (`main.rs` builds them once).
 
+use crate::disposition::set_disposition;
 use chrono::{DateTime, Utc};
 use outbound_core::completion::Ledger;
-use outbound_core::disposition::set_disposition;
 use outbound_core::error::FunctionError;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 //! `set-disposition` Lambda, invoked from the agent's step-by-step guide flow: records the
 //! disposition code (and the flow's other parameters) against the dialed contact. The logic is
-//! `outbound_core::disposition`; the answer is always a flat string map.
+//! [`disposition`]; the answer is always a flat string map.
 
+pub mod disposition;
 pub mod handler;
 
 pub use handler::handle;

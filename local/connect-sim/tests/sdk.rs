@@ -1,7 +1,8 @@
 //! The simulator as the functions see it: driven through the AWS SDK for Rust, its answers and
-//! its contact events read with `outbound-core`'s own parsers (outcome mapping, error
-//! classification, hours evaluation). If the wire formats drifted from what the product reads,
-//! these tests fail, not the end-to-end campaign.
+//! its contact events read with the product's own parsers (the event parser of
+//! `process-contact-events`; outcome mapping, error classification and hours evaluation of
+//! `outbound-core`). If the wire formats drifted from what the product reads, these tests fail,
+//! not the end-to-end campaign.
 
 use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_connect::Client;
@@ -14,9 +15,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use outbound_core::error::{classify_sdk_error, ErrorName};
-use outbound_core::events::{call_end_from_contact, parse_contact_event};
+use outbound_core::events::call_end_from_contact;
 use outbound_core::hours::WeeklyHours;
 use outbound_core::records::Outcome;
+use process_contact_events::contact_event::parse_contact_event;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

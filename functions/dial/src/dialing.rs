@@ -1,7 +1,7 @@
 //! `dial`: a lane's single per-contact task (`.waitForTaskToken`).
 //!
 //! One invocation takes the lane state and the task token, and either places one call and
-//! records it (the lane then waits for the call's end, see [`crate::completion`]), or ends the
+//! records it (the lane then waits for the call's end, see [`outbound_core::completion`]), or ends the
 //! lane with one of the documented error names:
 //!
 //! 1. `calls >= budget` → `LaneBudgetExhausted`;
@@ -26,22 +26,22 @@
 //! its own token back with the lane state unchanged, so the lane goes round again without
 //! counting a call.
 
-use crate::completion::{
-    self, dial_pk, put_reject_record, put_result_record, rfc3339, sdk_code, store_error, Ledger,
-    PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
-};
-use crate::contact::{Contact, ContactSource};
-use crate::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
-use crate::hours::{evaluate_queue, StatusCache};
-use crate::mask::mask_phone;
 use crate::rate_limit::{self, RateLimit};
-use crate::records::{LaneState, Outcome, RejectRecord, ResultRecord};
-use crate::routing_cache::{RoutingCache, RoutingSource};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::Message;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
+use outbound_core::completion::{
+    self, dial_pk, put_reject_record, put_result_record, rfc3339, sdk_code, store_error, Ledger,
+    PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
+};
+use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
+use outbound_core::hours::{evaluate_queue, StatusCache};
+use outbound_core::mask::mask_phone;
+use outbound_core::records::{LaneState, Outcome, RejectRecord, ResultRecord};
+use outbound_core::routing_cache::{RoutingCache, RoutingSource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -239,41 +239,6 @@ fn source_json(source: &ContactSource) -> Value {
     serde_json::to_value(source).unwrap_or(Value::Null)
 }
 
-/// Reads SSM parameters `<prefix><name>` in one `GetParameters` call (at most 10 names). A
-/// missing or empty parameter is a `ConfigError` naming it.
-pub async fn read_parameters(
-    ssm: &aws_sdk_ssm::Client,
-    prefix: &str,
-    names: &[&str],
-) -> Result<HashMap<String, String>, FunctionError> {
-    let out = ssm
-        .get_parameters()
-        .set_names(Some(names.iter().map(|n| format!("{prefix}{n}")).collect()))
-        .send()
-        .await
-        .map_err(|e| store_error("SSM GetParameters", &e))?;
-    let values: HashMap<String, String> = out
-        .parameters()
-        .iter()
-        .filter_map(|p| {
-            let name = p.name()?.strip_prefix(prefix)?.to_string();
-            Some((name, p.value()?.trim().to_string()))
-        })
-        .collect();
-    let missing: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| values.get(*n).is_none_or(|v| v.is_empty()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(FunctionError::config(format!(
-            "missing SSM parameters under {prefix}: {}",
-            missing.join(", ")
-        )));
-    }
-    Ok(values)
-}
-
 impl<C: SourceNumberChooser> Dialer<C> {
     /// Handles one invocation (the Map iteration's lane state plus `taskToken`).
     pub async fn handle(&self, event: Value) -> Result<DialOutput, FunctionError> {
@@ -343,7 +308,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
     }
 
     async fn read_config(&self) -> Result<DialConfig, FunctionError> {
-        let values = read_parameters(
+        let values = outbound_core::config::get_parameters(
             &self.ssm,
             &self.settings.ssm_prefix,
             &[
@@ -785,8 +750,8 @@ fn placement_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Failur
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::completion::contact_pk;
-    use crate::testkit::{
+    use outbound_core::completion::contact_pk;
+    use outbound_core::testkit::{
         FakeBucket, FakeConnect, FakeParams, FakeQueue, FakeSfn, FakeTable, Log, Start,
     };
     use serde_json::json;
@@ -873,7 +838,7 @@ mod tests {
 
     /// The results record of the first attempt of a contact of the `spring` list in run `r-1`.
     fn result_of(w: &World, key: &str, phone: &str) -> ResultRecord {
-        let object = crate::records::result_object_key(
+        let object = outbound_core::records::result_object_key(
             "spring",
             "r-1",
             &contact(key, phone).contact_key(),
@@ -1268,7 +1233,7 @@ mod tests {
         );
         // Recorded and deleted before the lane was woken.
         assert!(w.log.position("sqs:DeleteMessage") < w.log.position("sfn:SendTaskSuccess"));
-        let key = crate::records::result_object_key(
+        let key = outbound_core::records::result_object_key(
             "spring",
             "r-1",
             &contact("C-1", "+447700900123").contact_key(),

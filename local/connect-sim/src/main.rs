@@ -13,7 +13,7 @@ Serves on 127.0.0.1 the Connect REST-JSON operations the functions call
 (StartOutboundVoiceContact, DescribeContact, DescribeQueue, DescribeHoursOfOperation,
 GetContactAttributes, StopContact) for AWS_ENDPOINT_URL_CONNECT, simulates each call and
 sends its Amazon Connect Contact Event to EventBridge (moto) with PutEvents.
-Control API on the same port under /_sim/ (see tools/connect-sim/README.md).
+Control API on the same port under /_sim/ (see local/connect-sim/README.md).
 
 USAGE: connect-sim [OPTIONS]
   --port N              port on 127.0.0.1 (default 5050; 0 = any free port)

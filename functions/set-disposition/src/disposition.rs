@@ -10,10 +10,12 @@
 //! If the contact is already completed its result record is rewritten at the same key (it
 //! replaces, never duplicates); if not, the completion writes the disposition with the rest.
 
-use crate::completion::{contact_pk, rfc3339, store_error, write_result, ContactItem, Ledger};
-use crate::error::FunctionError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
+use outbound_core::completion::{
+    contact_pk, rfc3339, store_error, write_result, ContactItem, Ledger,
+};
+use outbound_core::error::FunctionError;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -162,11 +164,11 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::completion::{record_disconnect, record_token, PlacedCall};
-    use crate::contact::{Contact, ContactSource};
-    use crate::events::CallEnd;
-    use crate::records::{LaneState, Outcome, ResultRecord};
-    use crate::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
+    use outbound_core::completion::{record_disconnect, record_token, PlacedCall};
+    use outbound_core::contact::{Contact, ContactSource};
+    use outbound_core::events::CallEnd;
+    use outbound_core::records::{LaneState, Outcome, ResultRecord};
+    use outbound_core::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
     use serde_json::json;
 
     struct World {
@@ -244,7 +246,8 @@ mod tests {
     }
 
     fn record(w: &World) -> Option<ResultRecord> {
-        let key = crate::records::result_object_key("spring", "r-1", &contact().contact_key(), 1);
+        let key =
+            outbound_core::records::result_object_key("spring", "r-1", &contact().contact_key(), 1);
         w.bucket
             .object(&key)
             .map(|b| serde_json::from_str(b.trim_end()).unwrap())

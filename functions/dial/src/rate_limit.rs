@@ -9,8 +9,8 @@
 //! in which at least one call fits, with `floor(rate × window)` calls in it. The limit is never
 //! exceeded, at the cost of rounding down (`1.5`/s allows 1 call per second).
 
-use crate::error::{classify_sdk_error, FunctionError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use outbound_core::error::{classify_sdk_error, FunctionError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long window items stay in the table.
@@ -164,10 +164,10 @@ async fn try_take(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorName;
     use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+    use outbound_core::error::ErrorName;
     use std::sync::{Arc, Mutex};
 
     #[test]

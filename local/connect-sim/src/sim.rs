@@ -713,7 +713,7 @@ impl Simulator {
     }
 
     /// The `PutEvents` entry for a contact event, in the shape of the contact events data
-    /// model (`outbound_core::events` parses exactly this).
+    /// model (`process-contact-events` parses exactly this).
     fn event_entry(&self, rec: &ContactRecord, event_type: &str, wall: DateTime<Utc>) -> Value {
         let instance_arn = self.instance_arn(&rec.instance_id);
         let contact_arn = format!("{instance_arn}/contact/{}", rec.contact_id);

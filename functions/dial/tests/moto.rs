@@ -1,0 +1,219 @@
+//! dial against moto over HTTP: real DynamoDB conditional writes (the DIAL marker, the rate
+//! limit's windows), SQS and S3. Amazon Connect and Step Functions are faked in process (moto has
+//! no outbound contacts), so the tests can assert what was placed and which lane was woken.
+//!
+//! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (see `make test`).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use chrono::Utc;
+use dial_handler::dialing::{DialSettings, Dialer, QueueNumber};
+use dial_handler::rate_limit::{acquire, RateLimit};
+use outbound_core::completion::{record_disconnect, DisconnectRecorded};
+use outbound_core::error::ErrorName;
+use outbound_core::hours::StatusCache;
+use outbound_core::records::Outcome;
+use outbound_core::testkit::moto::{
+    contact, end, lane, ledger, parse_record, result_objects, sdk, sfn, unique,
+};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn rate_limiter_windows_never_exceed_the_limit() {
+    let sdk = sdk().await;
+    let ledger = ledger(&sdk).await;
+    let limit = RateLimit::parse("2").unwrap();
+    let mut slots = Vec::new();
+    for _ in 0..5 {
+        slots.push(
+            acquire(
+                &ledger.dynamodb,
+                &ledger.table_name,
+                limit,
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let mut per_window: BTreeMap<u64, u64> = BTreeMap::new();
+    for s in &slots {
+        *per_window.entry(s.window_start).or_default() += 1;
+    }
+    assert!(per_window.values().all(|n| *n <= 2), "{per_window:?}");
+    assert!(per_window.len() >= 3, "{per_window:?}");
+    // The table agrees: each window's counter is what was handed out.
+    for (window, n) in &per_window {
+        let item = ledger
+            .dynamodb
+            .get_item()
+            .table_name(&ledger.table_name)
+            .key("pk", AttributeValue::S(format!("RATE#{window}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item()
+            .cloned()
+            .unwrap();
+        assert_eq!(item["n"].as_n().unwrap(), &n.to_string());
+        assert!(item.contains_key("expiresAt"));
+    }
+}
+
+/// Connect in process: the queue is enabled (no hours), calls get sequential contact ids.
+fn connect() -> (aws_sdk_connect::Client, Arc<Mutex<Vec<String>>>) {
+    use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+    use aws_sdk_connect::operation::start_outbound_voice_contact::StartOutboundVoiceContactOutput;
+    use aws_sdk_connect::types::{Queue, QueueStatus};
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = tokens.clone();
+    let queue = mock!(aws_sdk_connect::Client::describe_queue).then_output(|| {
+        DescribeQueueOutput::builder()
+            .queue(Queue::builder().status(QueueStatus::Enabled).build())
+            .build()
+    });
+    let start = mock!(aws_sdk_connect::Client::start_outbound_voice_contact).then_compute_output(
+        move |r| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(r.client_token().unwrap().to_string());
+            StartOutboundVoiceContactOutput::builder()
+                .contact_id(format!("c-{}", seen.len()))
+                .build()
+        },
+    );
+    (
+        mock_client!(aws_sdk_connect, RuleMode::MatchAny, [&queue, &start]),
+        tokens,
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
+    let sdk = sdk().await;
+    let ledger = ledger(&sdk).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("it-contacts"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "60",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let prefix = format!("/connect/blaster/{}/", unique("it"));
+    for (name, value) in [
+        ("activeBlaster", "True"),
+        ("connectid", "i-1"),
+        ("contactflow", "f-1"),
+        ("queue", "q-1"),
+        ("callspersecond", "5"),
+    ] {
+        ssm.put_parameter()
+            .name(format!("{prefix}{name}"))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (connect, tokens) = connect();
+    let (sfn, sent) = sfn();
+    let dialer = Dialer {
+        ssm,
+        sqs: sqs.clone(),
+        connect,
+        sfn: sfn.clone(),
+        ledger: ledger.clone(),
+        status: StatusCache::new(Duration::ZERO),
+        chooser: QueueNumber,
+        settings: DialSettings::new(prefix.clone(), queue_url.clone(), 0),
+    };
+    let body = serde_json::to_string(&contact()).unwrap();
+    sqs.send_message()
+        .queue_url(&queue_url)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let input = serde_json::json!({"taskToken": "T-lane-1", "runId": "r-d", "lane": 1,
+                                   "calls": 0, "budget": 100, "timeoutSeconds": 120});
+    let out = dialer.handle(input.clone()).await.unwrap();
+    assert_eq!(out.status, "placed");
+    assert_eq!(out.contact_id.as_deref(), Some("c-1"));
+    assert_eq!(
+        tokens.lock().unwrap().clone(),
+        vec![contact().client_token("r-d")]
+    );
+
+    // The message is gone only because it was placed and recorded.
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages),
+        "0"
+    );
+    assert_eq!(
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        "0"
+    );
+
+    // The call ends: the lane is woken with calls + 1 and the result is written.
+    let status = record_disconnect(&ledger, &sfn, "c-1", &end(Outcome::Busy), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(status, DisconnectRecorded::Completed);
+    assert_eq!(
+        sent.lock().unwrap().clone(),
+        vec![(
+            "T-lane-1".to_string(),
+            serde_json::to_string(&lane("r-d", 1)).unwrap()
+        )]
+    );
+    let objects = result_objects(&ledger).await;
+    assert_eq!(objects.len(), 1);
+    assert_eq!(parse_record(&objects[0].1).outcome, Outcome::Busy);
+
+    // The same contact queued again in the same run is deleted without a call.
+    sqs.send_message()
+        .queue_url(&queue_url)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut again = input.clone();
+    again["calls"] = serde_json::json!(1);
+    let err = dialer.handle(again).await.unwrap_err();
+    assert_eq!(err.name, ErrorName::QueueEmpty);
+    assert_eq!(tokens.lock().unwrap().len(), 1, "dialed twice");
+    let left = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.messages().is_empty());
+}

@@ -1,0 +1,206 @@
+//! Helpers of the integration tests against moto over HTTP (`MOTO_ENDPOINT`), shared by the
+//! crates whose `tests/` exercise the completion ledger: a fresh table and bucket per test, Step
+//! Functions recorded in process (moto has no task tokens), and the fixtures of one placed call.
+
+use crate::completion::{record_token, Ledger, PlacedCall, TokenRecorded};
+use crate::contact::{Contact, ContactSource};
+use crate::events::CallEnd;
+use crate::records::{LaneState, Outcome, ResultRecord};
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The moto server the tests run against; a clear failure when it is not configured.
+pub fn endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: start moto (.venv/bin/moto_server -p 5104) and export MOTO_ENDPOINT=http://127.0.0.1:5104")
+}
+
+/// A name no earlier test run used: the moto server outlives the tests.
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}", nanos % 1_000_000_000_000)
+}
+
+/// SDK configuration for moto: fixed region and dummy credentials.
+pub async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("eu-west-2"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// A fresh table and bucket for one test.
+pub async fn ledger(sdk: &aws_config::SdkConfig) -> Ledger {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let table_name = unique("it-active-dialing");
+    dynamodb
+        .create_table()
+        .table_name(&table_name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table in moto");
+    let results_bucket = unique("it-results");
+    s3.create_bucket()
+        .bucket(&results_bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket in moto");
+    Ledger {
+        dynamodb,
+        s3,
+        table_name,
+        results_bucket,
+    }
+}
+
+/// (task token, output) of every `SendTaskSuccess`.
+pub type Sent = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Step Functions in process: every successful `SendTaskSuccess` is recorded.
+pub fn sfn() -> (aws_sdk_sfn::Client, Sent) {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let rule = mock!(aws_sdk_sfn::Client::send_task_success).then_compute_output(move |r| {
+        log.lock().unwrap().push((
+            r.task_token().unwrap().to_string(),
+            r.output().unwrap().to_string(),
+        ));
+        aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput::builder().build()
+    });
+    (mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&rule]), sent)
+}
+
+/// The contact every test places.
+pub fn contact() -> Contact {
+    Contact {
+        campaign: "spring".into(),
+        key: "C-1".into(),
+        phone: "+447700900123".into(),
+        attempt: 1,
+        attributes: BTreeMap::from([("firstName".to_string(), "Ann".to_string())]),
+        source: ContactSource::Csv {
+            object: "uploads/spring.csv".into(),
+            line: 2,
+        },
+    }
+}
+
+/// A lane state of run `run_id` after `calls` calls.
+pub fn lane(run_id: &str, calls: u32) -> LaneState {
+    LaneState {
+        run_id: run_id.into(),
+        lane: 1,
+        calls,
+        budget: 100,
+        timeout_seconds: 120,
+    }
+}
+
+/// A call that ended now with `outcome`.
+pub fn end(outcome: Outcome) -> CallEnd {
+    CallEnd {
+        disconnected_at: Utc::now(),
+        outcome,
+    }
+}
+
+/// Records the token side of a placed call for [`contact`].
+pub async fn store_token(
+    ledger: &Ledger,
+    contact_id: &str,
+    token: &str,
+    next: &LaneState,
+    caller_id: Option<&str>,
+) -> TokenRecorded {
+    let c = contact();
+    record_token(
+        ledger,
+        &PlacedCall {
+            contact_id,
+            task_token: token,
+            next_state: next,
+            contact: &c,
+            contact_key: &c.contact_key(),
+            caller_id,
+            dialed_at: Utc::now(),
+        },
+    )
+    .await
+    .expect("record token")
+}
+
+/// Every result object in the bucket, as (key, body).
+pub async fn result_objects(ledger: &Ledger) -> Vec<(String, String)> {
+    let list = ledger
+        .s3
+        .list_objects_v2()
+        .bucket(&ledger.results_bucket)
+        .prefix("results/")
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for object in list.contents() {
+        let key = object.key().unwrap().to_string();
+        let body = ledger
+            .s3
+            .get_object()
+            .bucket(&ledger.results_bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        out.push((key, String::from_utf8(body.to_vec()).unwrap()));
+    }
+    out
+}
+
+/// A result object's body: exactly one JSON line.
+pub fn parse_record(body: &str) -> ResultRecord {
+    assert_eq!(body.matches('\n').count(), 1, "one JSON line: {body}");
+    serde_json::from_str(body.trim_end()).unwrap()
+}

@@ -1,0 +1,430 @@
+//! Amazon Connect contact events (EventBridge `Amazon Connect Contact Event`): the fields this
+//! function needs, parsed defensively.
+//!
+//! Field names follow the contact events data model of the Amazon Connect Administrator Guide.
+//! The published samples disagree on the case of a few keys (`instanceArn`/`instanceARN`,
+//! `agentInfo`/`AgentInfo`), so keys are matched exactly first and then case-insensitively.
+//! Unknown fields and event types are accepted and ignored: the data model grows over time.
+//! How a call ended maps to an outcome through [`outbound_core::events::classify_end`], the
+//! mapping the reconcile path uses too.
+
+use chrono::{DateTime, Utc};
+use outbound_core::error::FunctionError;
+use outbound_core::events::{classify_end, CallEnd};
+use serde_json::{Map, Value};
+
+/// `detail-type` of the events this parser understands.
+pub const DETAIL_TYPE: &str = "Amazon Connect Contact Event";
+
+/// The event type of a contact's end.
+pub const DISCONNECTED: &str = "DISCONNECTED";
+
+/// The fields of a contact event the dialer uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactEvent {
+    pub event_type: String,
+    pub contact_id: String,
+    pub initial_contact_id: Option<String>,
+    pub instance_arn: Option<String>,
+    /// `VOICE`, `CHAT`, `TASK`, `EMAIL` (the samples also show `Voice`).
+    pub channel: Option<String>,
+    /// `API` or `OUTBOUND` for calls placed by `StartOutboundVoiceContact`.
+    pub initiation_method: Option<String>,
+    pub initiation_timestamp: Option<DateTime<Utc>>,
+    /// Set when the call established media (answered by a person or a machine).
+    pub connected_to_system_timestamp: Option<DateTime<Utc>>,
+    pub disconnect_timestamp: Option<DateTime<Utc>>,
+    /// `agentInfo.connectedToAgentTimestamp`: an agent talked to the customer.
+    pub connected_to_agent_timestamp: Option<DateTime<Utc>>,
+    /// The contact record's `DisconnectReason` code when the event carries it.
+    pub disconnect_reason: Option<String>,
+    /// The envelope's `time`: when EventBridge received the event.
+    pub event_time: Option<DateTime<Utc>>,
+}
+
+impl ContactEvent {
+    /// True for the event that ends a contact.
+    pub fn is_disconnect(&self) -> bool {
+        self.event_type.eq_ignore_ascii_case(DISCONNECTED)
+    }
+
+    /// False for contacts the dialer can never have placed: other channels, and calls the
+    /// customer initiated. Anything else is kept, because the initiation method of an API call
+    /// is documented both as `API` and as `OUTBOUND`, and dropping one of ours would lose a
+    /// lane's wake-up.
+    pub fn may_be_dialer_contact(&self) -> bool {
+        let voice = self
+            .channel
+            .as_deref()
+            .is_none_or(|c| c.eq_ignore_ascii_case("VOICE"));
+        let customer_initiated = self.initiation_method.as_deref().is_some_and(|m| {
+            [
+                "INBOUND",
+                "TRANSFER",
+                "QUEUE_TRANSFER",
+                "CALLBACK",
+                "MONITOR",
+                "DISCONNECT",
+            ]
+            .iter()
+            .any(|x| m.eq_ignore_ascii_case(x))
+        });
+        voice && !customer_initiated
+    }
+
+    /// The end of the call this event reports. `now` stands in for a missing disconnect time.
+    pub fn call_end(&self, now: DateTime<Utc>) -> CallEnd {
+        CallEnd {
+            disconnected_at: self.disconnect_timestamp.or(self.event_time).unwrap_or(now),
+            outcome: classify_end(
+                self.connected_to_system_timestamp.is_some(),
+                self.connected_to_agent_timestamp.is_some(),
+                self.disconnect_reason.as_deref(),
+            ),
+        }
+    }
+}
+
+/// Parses an EventBridge contact event. Anything malformed is an `InvalidInput` error that names
+/// the field, never a panic, and never echoes the event (it may hold personal data).
+pub fn parse_contact_event(event: &Value) -> Result<ContactEvent, FunctionError> {
+    let root = event
+        .as_object()
+        .ok_or_else(|| FunctionError::invalid_input("contact event: not a JSON object"))?;
+    match get(root, "detail-type") {
+        Some(Value::String(t)) if t == DETAIL_TYPE => {}
+        Some(Value::String(_)) => {
+            return Err(FunctionError::invalid_input(format!(
+                "contact event: detail-type is not '{DETAIL_TYPE}'"
+            )))
+        }
+        _ => {
+            return Err(FunctionError::invalid_input(
+                "contact event: detail-type missing or not a string",
+            ))
+        }
+    }
+    let detail = get(root, "detail")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            FunctionError::invalid_input("contact event: detail missing or not an object")
+        })?;
+
+    let event_type = required_string(detail, "eventType")?;
+    let contact_id = required_string(detail, "contactId")?;
+    let agent = get(detail, "agentInfo").filter(|v| !v.is_null());
+    let connected_to_agent_timestamp = match agent {
+        None => None,
+        Some(Value::Object(agent)) => timestamp(agent, "connectedToAgentTimestamp", "agentInfo.")?,
+        Some(_) => {
+            return Err(FunctionError::invalid_input(
+                "contact event: agentInfo is not an object",
+            ))
+        }
+    };
+
+    Ok(ContactEvent {
+        event_type,
+        contact_id,
+        initial_contact_id: optional_string(detail, "initialContactId")?,
+        instance_arn: optional_string(detail, "instanceArn")?,
+        channel: optional_string(detail, "channel")?,
+        initiation_method: optional_string(detail, "initiationMethod")?,
+        initiation_timestamp: timestamp(detail, "initiationTimestamp", "")?,
+        connected_to_system_timestamp: timestamp(detail, "connectedToSystemTimestamp", "")?,
+        disconnect_timestamp: timestamp(detail, "disconnectTimestamp", "")?,
+        connected_to_agent_timestamp,
+        disconnect_reason: disconnect_reason(detail)?,
+        event_time: timestamp(root, "time", "envelope ")?,
+    })
+}
+
+/// Looks a key up exactly, then ignoring ASCII case.
+fn get<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.get(name).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+fn required_string(obj: &Map<String, Value>, name: &str) -> Result<String, FunctionError> {
+    match get(obj, name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::String(_)) => Err(FunctionError::invalid_input(format!(
+            "contact event: detail.{name} is empty"
+        ))),
+        Some(_) => Err(FunctionError::invalid_input(format!(
+            "contact event: detail.{name} is not a string"
+        ))),
+        None => Err(FunctionError::invalid_input(format!(
+            "contact event: detail.{name} is missing"
+        ))),
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, FunctionError> {
+    match get(obj, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(FunctionError::invalid_input(format!(
+            "contact event: detail.{name} is not a string"
+        ))),
+    }
+}
+
+fn timestamp(
+    obj: &Map<String, Value>,
+    name: &str,
+    prefix: &str,
+) -> Result<Option<DateTime<Utc>>, FunctionError> {
+    match get(obj, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                FunctionError::invalid_input(format!(
+                    "contact event: {prefix}{name} is not an RFC 3339 timestamp"
+                ))
+            }),
+        Some(_) => Err(FunctionError::invalid_input(format!(
+            "contact event: {prefix}{name} is not a string"
+        ))),
+    }
+}
+
+/// `disconnectReason` is a string in the contact record; accept `{"code": "..."}` too, the shape
+/// the API uses for the same information.
+fn disconnect_reason(detail: &Map<String, Value>) -> Result<Option<String>, FunctionError> {
+    match get(detail, "disconnectReason") {
+        Some(Value::Object(o)) => optional_string(o, "code"),
+        _ => optional_string(detail, "disconnectReason"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outbound_core::records::Outcome;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn disconnected(detail_extra: Value) -> Value {
+        let mut detail = json!({
+            "eventType": "DISCONNECTED",
+            "contactId": "c-1",
+            "initialContactId": "c-1",
+            "channel": "VOICE",
+            "instanceArn": "arn:aws:connect:eu-west-2:111122223333:instance/i-1",
+            "initiationMethod": "API",
+            "initiationTimestamp": "2024-03-01T10:00:00.000Z",
+            "disconnectTimestamp": "2024-03-01T10:01:30.000Z"
+        });
+        for (k, v) in detail_extra.as_object().unwrap() {
+            detail[k] = v.clone();
+        }
+        json!({
+            "version": "0",
+            "id": "e-1",
+            "detail-type": "Amazon Connect Contact Event",
+            "source": "aws.connect",
+            "account": "111122223333",
+            "time": "2024-03-01T10:01:31Z",
+            "region": "eu-west-2",
+            "resources": [],
+            "detail": detail
+        })
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn parses_the_documented_disconnected_sample() {
+        let e = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05.000Z",
+            "queueInfo": {"queueArn": "arn", "queueType": "type"},
+            "AgentInfo": {"AgentArn": "arn", "connectedToAgentTimestamp": "2024-03-01T10:00:09.000Z"}
+        })))
+        .unwrap();
+        assert!(e.is_disconnect());
+        assert_eq!(e.contact_id, "c-1");
+        assert_eq!(e.initiation_method.as_deref(), Some("API"));
+        assert_eq!(
+            e.connected_to_agent_timestamp,
+            Some(t("2024-03-01T10:00:09Z"))
+        );
+        let end = e.call_end(Utc::now());
+        assert_eq!(end.outcome, Outcome::Connected);
+        assert_eq!(end.disconnected_at, t("2024-03-01T10:01:30Z"));
+    }
+
+    #[test]
+    fn key_case_variants_of_the_samples_are_accepted() {
+        let e = parse_contact_event(&disconnected(json!({
+            "instanceARN": "arn:upper",
+            "agentInfo": {"connectedToAgentTimestamp": "2024-03-01T10:00:09Z"}
+        })))
+        .unwrap();
+        // The exact key wins over a case variant when both are present.
+        assert_eq!(
+            e.instance_arn.as_deref(),
+            Some("arn:aws:connect:eu-west-2:111122223333:instance/i-1")
+        );
+        assert!(e.connected_to_agent_timestamp.is_some());
+    }
+
+    #[test]
+    fn outcomes_from_event_fields() {
+        let busy = parse_contact_event(&disconnected(json!({"disconnectReason": "TELECOM_BUSY"})))
+            .unwrap();
+        assert_eq!(busy.call_end(Utc::now()).outcome, Outcome::Busy);
+        let unanswered = parse_contact_event(&disconnected(
+            json!({"disconnectReason": "TELECOM_UNANSWERED"}),
+        ))
+        .unwrap();
+        assert_eq!(unanswered.call_end(Utc::now()).outcome, Outcome::NoAnswer);
+        let invalid = parse_contact_event(&disconnected(
+            json!({"disconnectReason": {"code": "TELECOM_NUMBER_INVALID"}}),
+        ))
+        .unwrap();
+        assert_eq!(invalid.call_end(Utc::now()).outcome, Outcome::Failed);
+        let silent = parse_contact_event(&disconnected(json!({}))).unwrap();
+        assert_eq!(silent.call_end(Utc::now()).outcome, Outcome::NoAnswer);
+        // Media established: connected, whatever the reason says afterwards.
+        let answered = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05Z",
+            "disconnectReason": "TELECOM_PROBLEM"
+        })))
+        .unwrap();
+        assert_eq!(answered.call_end(Utc::now()).outcome, Outcome::Connected);
+    }
+
+    #[test]
+    fn missing_disconnect_time_falls_back_to_the_envelope_then_now() {
+        let mut v = disconnected(json!({}));
+        v["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("disconnectTimestamp");
+        let e = parse_contact_event(&v).unwrap();
+        assert_eq!(
+            e.call_end(Utc::now()).disconnected_at,
+            t("2024-03-01T10:01:31Z")
+        );
+        v.as_object_mut().unwrap().remove("time");
+        let e = parse_contact_event(&v).unwrap();
+        let now = t("2030-01-01T00:00:00Z");
+        assert_eq!(e.call_end(now).disconnected_at, now);
+    }
+
+    #[test]
+    fn malformed_events_are_invalid_input() {
+        let cases = [
+            json!(null),
+            json!([]),
+            json!({"detail-type": "Amazon Connect Contact Event"}),
+            json!({"detail-type": "Object Created", "detail": {}}),
+            json!({"detail-type": "Amazon Connect Contact Event", "detail": {"eventType": "DISCONNECTED"}}),
+            json!({"detail-type": "Amazon Connect Contact Event", "detail": {"eventType": 3, "contactId": "c"}}),
+            json!({"detail-type": "Amazon Connect Contact Event", "detail": {"eventType": "DISCONNECTED", "contactId": " "}}),
+            disconnected(json!({"disconnectTimestamp": "yesterday"})),
+            disconnected(json!({"agentInfo": "agent"})),
+            disconnected(json!({"channel": 7})),
+        ];
+        for case in cases {
+            let err = parse_contact_event(&case).unwrap_err();
+            assert_eq!(
+                err.name,
+                outbound_core::error::ErrorName::InvalidInput,
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_never_echo_values() {
+        let err = parse_contact_event(&disconnected(
+            json!({"disconnectTimestamp": "+447700900123"}),
+        ))
+        .unwrap_err();
+        assert!(!err.message.contains("447700900123"), "{}", err.message);
+    }
+
+    #[test]
+    fn dialer_contact_filter() {
+        let ours = parse_contact_event(&disconnected(json!({}))).unwrap();
+        assert!(ours.may_be_dialer_contact());
+        let outbound = parse_contact_event(&disconnected(
+            json!({"initiationMethod": "OUTBOUND", "channel": "Voice"}),
+        ))
+        .unwrap();
+        assert!(outbound.may_be_dialer_contact());
+        let inbound =
+            parse_contact_event(&disconnected(json!({"initiationMethod": "INBOUND"}))).unwrap();
+        assert!(!inbound.may_be_dialer_contact());
+        let chat = parse_contact_event(&disconnected(json!({"channel": "CHAT"}))).unwrap();
+        assert!(!chat.may_be_dialer_contact());
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            ".{0,12}".prop_map(Value::String),
+            prop_oneof![
+                Just("DISCONNECTED"),
+                Just("Amazon Connect Contact Event"),
+                Just("2024-03-01T10:00:00Z"),
+                Just("TELECOM_BUSY"),
+                Just("API"),
+            ]
+            .prop_map(|s| Value::String(s.to_string())),
+        ];
+        let keys = prop_oneof![
+            Just("detail-type".to_string()),
+            Just("detail".to_string()),
+            Just("eventType".to_string()),
+            Just("contactId".to_string()),
+            Just("agentInfo".to_string()),
+            Just("disconnectReason".to_string()),
+            Just("disconnectTimestamp".to_string()),
+            Just("connectedToSystemTimestamp".to_string()),
+            Just("time".to_string()),
+            "[a-zA-Z-]{1,8}",
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(keys.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_json_never_panics(v in arb_json()) {
+            match parse_contact_event(&v) {
+                Ok(e) => {
+                    prop_assert!(!e.contact_id.is_empty());
+                    prop_assert!(!e.event_type.is_empty());
+                    let _ = e.call_end(Utc::now());
+                }
+                Err(err) => prop_assert_eq!(err.name, outbound_core::error::ErrorName::InvalidInput),
+            }
+        }
+
+        #[test]
+        fn arbitrary_detail_never_panics(detail in arb_json()) {
+            let v = json!({"detail-type": "Amazon Connect Contact Event", "detail": detail});
+            if let Err(err) = parse_contact_event(&v) {
+                prop_assert_eq!(err.name, outbound_core::error::ErrorName::InvalidInput);
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: installs what it needs (virtualenv with moto and cargo-lambda, Terraform's offline
-# provider configuration), builds the functions if needed, then runs scripts/demo.py: a sample
+# provider configuration), builds the functions if needed, then runs local/demo.py: a sample
 # campaign end to end on the local stack, ending with one `SUMMARY {json}` line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -10,4 +10,4 @@ ensure_terraform
 if [ ! -f dist/x86_64/dial/bootstrap.zip ] || [ -n "$(find functions Cargo.toml Cargo.lock -newer dist/x86_64/dial/bootstrap.zip -type f 2>/dev/null | head -1)" ]; then
   scripts/build.sh x86_64
 fi
-exec "$VENV/bin/python" scripts/demo.py
+exec "$VENV/bin/python" local/demo.py

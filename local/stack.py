@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -27,11 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port(lo: int = 5201, hi: int = 5299) -> int:
-    """A port in [lo, hi] nobody listens on (the range given to the local stack's own runs).
-    Tried from a random start: parallel test workers asking at the same moment would otherwise
-    all get the lowest free port before any of them binds it."""
-    start = random.randint(lo, hi)
-    for port in list(range(start, hi + 1)) + list(range(lo, start)):
+    """A port in [lo, hi] nobody listens on (the range given to the local stack's own runs)."""
+    for port in range(lo, hi + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -139,25 +135,17 @@ class Launcher(_Process):
             return ""
 
 
-SIM_TARGET = "x86_64-unknown-linux-gnu"
-
-
 def connect_sim_binary(build: bool = True) -> Path:
-    """The connect-sim binary: `$CONNECT_SIM_BIN` if set, else the debug build in the cargo target
-    directory (`$CARGO_TARGET_DIR` or `target/`), built when missing. A debug build, because the
-    Rust tests already compile the workspace in the dev profile and the simulator is not what the
-    end-to-end tests measure: a separate release build would cost minutes for nothing."""
+    """The connect-sim binary: `$CONNECT_SIM_BIN` if set, else `target/release/connect-sim`,
+    brought up to date with cargo first (a no-op when nothing changed) so a stale binary never
+    answers for the current source."""
     if os.environ.get("CONNECT_SIM_BIN"):
         return Path(os.environ["CONNECT_SIM_BIN"])
-    target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-    if not target_dir.is_absolute():
-        target_dir = ROOT / target_dir
-    binary = target_dir / SIM_TARGET / "debug" / "connect-sim"
-    if build and not binary.exists():
-        subprocess.run(["cargo", "build", "--quiet", "-p", "connect-sim", "--target", SIM_TARGET],
-                       cwd=ROOT, check=True)
+    binary = ROOT / "target" / "release" / "connect-sim"
+    if build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "connect-sim"], cwd=ROOT, check=True)
     if not binary.exists():
-        raise FileNotFoundError(f"{binary} is missing: cargo build -p connect-sim --target {SIM_TARGET}")
+        raise FileNotFoundError(f"{binary} is missing: cargo build --release -p connect-sim")
     return binary
 
 

@@ -1,15 +1,15 @@
 """The built caller-id binary behind a local Lambda Runtime API, against moto S3.
 
 Self-contained: starts moto (MOTO_ENDPOINT when set, else its own on CALLER_ID_MOTO_PORT,
-default a free port, so parallel test workers do not collide), uploads sample-files/routing.json, starts the release `bootstrap` with the
+default 5102), uploads sample-files/routing.json, starts the release `bootstrap` with the
 environment Lambda would give it, invokes it with every event in
 tests/fixtures/connect-events/ and compares each answer with expected/answers.json.
 
-Why the Runtime API emulator (local/tests/lambda_runtime_api.py) rather than `cargo lambda watch`:
+Why the Runtime API emulator (tests/e2e/lambda_runtime_api.py) rather than `cargo lambda watch`:
 watch compiles and runs a debug build of the crate, which is neither the artifact that ships nor
 fast to start; the emulator runs the exact release binary in a few milliseconds.
 
-Run: `.venv/bin/pytest local/tests/test_caller_id_binary.py` (builds the binary if missing).
+Run: `.venv/bin/pytest tests/e2e/test_caller_id_binary.py` (builds the binary if missing).
 """
 
 from __future__ import annotations
@@ -35,9 +35,6 @@ from caller_id_harness import (  # noqa: E402
 )
 from lambda_runtime_api import RuntimeApi  # noqa: E402
 
-sys.path.insert(0, str(ROOT))
-from local.stack import free_port  # noqa: E402
-
 FIXTURES = ROOT / "tests" / "fixtures" / "connect-events"
 EXPECTED = json.loads((FIXTURES / "expected" / "answers.json").read_text())
 SAMPLE_ROUTING = (ROOT / "sample-files" / "routing.json").read_bytes()
@@ -51,7 +48,7 @@ def bootstrap() -> Path:
 
 @pytest.fixture(scope="module")
 def moto():
-    server = Moto(int(os.environ.get("CALLER_ID_MOTO_PORT") or free_port()))
+    server = Moto(int(os.environ.get("CALLER_ID_MOTO_PORT", "5102")))
     yield server
     server.stop()
 

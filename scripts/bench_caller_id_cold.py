@@ -4,7 +4,7 @@
 Cold start = from spawning the `bootstrap` process to the Runtime API receiving its first answer:
 process start, runtime and SDK set-up, the routing file's GET from S3 (moto on loopback), the first
 handler call. The event is queued before the process starts, as Lambda does. Repeated RUNS times,
-each in a fresh process with a fresh Runtime API (tests/e2e/lambda_runtime_api.py).
+each in a fresh process with a fresh Runtime API (local/tests/lambda_runtime_api.py).
 
 Peak RSS = VmHWM of the process after the first answer and WARM_CALLS more invocations.
 
@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "local" / "tests"))
 
 from caller_id_harness import (  # noqa: E402
     Moto,

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "local" / "tests"))
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dialer efficiency on the local stack, and the AWS cost per 1,000 dialed contacts.
 
-The local stack (tests/e2e/harness.py): moto with the state machine really executed, the real
+The local stack (local/tests/harness.py): moto with the state machine really executed, the real
 Rust functions from dist/x86_64 behind the launcher, the Connect simulator with compressed call
 durations, and `terraform apply` of examples/local. Three campaigns run on one deployment:
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End to end through the local Lambda API: caller-id invoke latency, load-list rows/s into SQS.
 
-Both run on the local stack (tests/e2e/harness.py: moto + the real functions from dist/x86_64
+Both run on the local stack (local/tests/harness.py: moto + the real functions from dist/x86_64
 behind the launcher, `terraform apply` of examples/local), through boto3's Lambda `Invoke`:
 
 - caller-id: --invokes synchronous invocations of the deployed function with the whisper-flow

@@ -89,8 +89,8 @@ step "checkov" "$CHECKOV_VENV/bin/checkov" -d . --framework terraform --skip-dow
 step "README inputs/outputs tables in sync" python3 scripts/readme-tables.py --check
 
 # --- Local stack: end-to-end tests against moto + the Connect simulator + the real binaries
-if ls tests/e2e/test_*.py tests/local/test_*.py >/dev/null 2>&1; then
-  step "end-to-end tests (local stack)" "$VENV/bin/python" -m pytest -q -rA tests/local tests/e2e
+if ls local/tests/test_*.py >/dev/null 2>&1; then
+  step "end-to-end tests (local stack)" "$VENV/bin/python" -m pytest -q -rA local/tests
 fi
 
 echo

@@ -1,7 +1,7 @@
 """The moto launcher: moto with Step Functions execution, the Terraform fixes, and Lambda
 invocations run by the functions' real code.
 
-Run: .venv/bin/python -m pytest -q tests/local/test_launcher.py
+Run: .venv/bin/python -m pytest -q local/tests/test_launcher.py
 """
 
 from __future__ import annotations

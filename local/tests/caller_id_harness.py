@@ -1,5 +1,5 @@
 """Runs the built caller-id binary locally: moto S3 for the routing file, the Runtime API emulator
-for invocations. Shared by tests/e2e/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
+for invocations. Shared by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
 
 Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) when set; else the
 newest of `dist/x86_64/caller-id/bootstrap.zip` (what `make build` produces) and

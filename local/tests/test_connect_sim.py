@@ -1,7 +1,7 @@
 """The Connect simulator, driven through boto3's connect client (the same REST-JSON the Rust SDK
 sends), with its contact events going through moto's EventBridge to an SQS target.
 
-Run: .venv/bin/python -m pytest -q tests/local/test_connect_sim.py
+Run: .venv/bin/python -m pytest -q local/tests/test_connect_sim.py
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The real function binary is started with `AWS_LAMBDA_RUNTIME_API` pointing here;
 `.../<id>/error`). `invoke()` queues an event and waits for that answer. Nothing else of Lambda
 (no extensions, no telemetry API) is emulated: the Rust runtime does not need it.
 
-Used by tests/e2e/test_caller_id_binary.py and scripts/bench_caller_id_cold.py. Standard library
+Used by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py. Standard library
 only, so the bench can run without the project's virtualenv.
 """
 

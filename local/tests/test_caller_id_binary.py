@@ -5,11 +5,11 @@ default 5102), uploads sample-files/routing.json, starts the release `bootstrap`
 environment Lambda would give it, invokes it with every event in
 tests/fixtures/connect-events/ and compares each answer with expected/answers.json.
 
-Why the Runtime API emulator (tests/e2e/lambda_runtime_api.py) rather than `cargo lambda watch`:
+Why the Runtime API emulator (local/tests/lambda_runtime_api.py) rather than `cargo lambda watch`:
 watch compiles and runs a debug build of the crate, which is neither the artifact that ships nor
 fast to start; the emulator runs the exact release binary in a few milliseconds.
 
-Run: `.venv/bin/pytest tests/e2e/test_caller_id_binary.py` (builds the binary if missing).
+Run: `.venv/bin/pytest local/tests/test_caller_id_binary.py` (builds the binary if missing).
 """
 
 from __future__ import annotations

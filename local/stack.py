@@ -135,17 +135,49 @@ class Launcher(_Process):
             return ""
 
 
+# What the local stack runs: the function zips Terraform uploads and the Connect simulator, both
+# from one dev-profile build (scripts/build.sh --dev) into the target directory clippy and the
+# tests share (CARGO_BUILD_TARGET in scripts/lib.sh).
+HOST_TARGET = "x86_64-unknown-linux-gnu"
+ARTIFACTS = ROOT / "dist" / "x86_64"
+RUST_SOURCES = [ROOT / "functions", ROOT / "local" / "connect-sim", ROOT / "Cargo.toml", ROOT / "Cargo.lock"]
+
+
+def dev_binary(name: str) -> Path:
+    target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+    return target_dir / HOST_TARGET / "debug" / name
+
+
+def newest_source_mtime(sources: list[Path] = RUST_SOURCES) -> float:
+    newest = 0.0
+    for src in sources:
+        paths = [src] if src.is_file() else [*src.rglob("*.rs"), *src.rglob("Cargo.toml")]
+        for p in paths:
+            if p.exists():
+                newest = max(newest, p.stat().st_mtime)
+    return newest
+
+
+def ensure_local_build() -> None:
+    """Builds the zips and the simulator when either is missing or older than the Rust sources,
+    so a stale binary never answers for the current source. One cargo invocation for both: a
+    separate `cargo build -p connect-sim` would resolve other features and rebuild tokio."""
+    outputs = [ARTIFACTS / "dial" / "bootstrap.zip", dev_binary("connect-sim")]
+    if all(p.exists() for p in outputs) and min(p.stat().st_mtime for p in outputs) >= newest_source_mtime():
+        return
+    subprocess.run([str(ROOT / "scripts" / "build.sh"), "--dev", "x86_64"], cwd=ROOT, check=True)
+
+
 def connect_sim_binary(build: bool = True) -> Path:
-    """The connect-sim binary: `$CONNECT_SIM_BIN` if set, else `target/release/connect-sim`,
-    brought up to date with cargo first (a no-op when nothing changed) so a stale binary never
-    answers for the current source."""
+    """The connect-sim binary: `$CONNECT_SIM_BIN` if set (make bench points it at a release
+    build), else the dev build, brought up to date first."""
     if os.environ.get("CONNECT_SIM_BIN"):
         return Path(os.environ["CONNECT_SIM_BIN"])
-    binary = ROOT / "target" / "release" / "connect-sim"
     if build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "connect-sim"], cwd=ROOT, check=True)
+        ensure_local_build()
+    binary = dev_binary("connect-sim")
     if not binary.exists():
-        raise FileNotFoundError(f"{binary} is missing: cargo build --release -p connect-sim")
+        raise FileNotFoundError(f"{binary} is missing: scripts/build.sh --dev x86_64")
     return binary
 
 

@@ -1,17 +1,15 @@
 """Runs the built caller-id binary locally: moto S3 for the routing file, the Runtime API emulator
 for invocations. Shared by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
 
-Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) when set; else the
-newest of `dist/x86_64/caller-id/bootstrap.zip` (what `make build` produces) and
-`target/lambda/caller-id/bootstrap`; when neither exists or both are older than the sources,
-`cargo lambda build --release -p caller-id` builds the latter (cargo-lambda and zig come from the
-project's .venv).
+Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) when set; else
+`dist/x86_64/caller-id/bootstrap.zip`, built first by `scripts/build.sh --dev` when it is missing
+or older than the sources. `make bench` builds release zips into the same place before it runs,
+so its cold-start figures are of the optimised binary (dist/x86_64/PROFILE says which).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,24 +20,18 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from local.stack import ensure_local_build, newest_source_mtime  # noqa: E402
+
 VENV_BIN = ROOT / ".venv" / "bin"
 DIST_ZIP = ROOT / "dist" / "x86_64" / "caller-id" / "bootstrap.zip"
-TARGET_BOOTSTRAP = ROOT / "target" / "lambda" / "caller-id" / "bootstrap"
 SOURCES = [
     ROOT / "functions" / "caller-id",
     ROOT / "functions" / "outbound-core" / "src",
     ROOT / "Cargo.lock",
 ]
-
-
-def _newest_source_mtime() -> float:
-    newest = 0.0
-    for src in SOURCES:
-        paths = [src] if src.is_file() else src.rglob("*.rs")
-        for p in paths:
-            if p.exists():
-                newest = max(newest, p.stat().st_mtime)
-    return newest
 
 
 def _unzip_bootstrap(zip_path: Path) -> Path:
@@ -52,7 +44,7 @@ def _unzip_bootstrap(zip_path: Path) -> Path:
 
 
 def bootstrap_path(log=print) -> Path:
-    """The release bootstrap to run (see the module docstring for the order)."""
+    """The bootstrap to run (see the module docstring for the order)."""
     override = os.environ.get("CALLER_ID_BOOTSTRAP")
     if override:
         p = Path(override)
@@ -60,26 +52,16 @@ def bootstrap_path(log=print) -> Path:
             raise FileNotFoundError(f"CALLER_ID_BOOTSTRAP={override} does not exist")
         return _unzip_bootstrap(p) if p.suffix == ".zip" else p
 
-    candidates = [p for p in (DIST_ZIP, TARGET_BOOTSTRAP) if p.exists()]
-    candidates.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    if candidates and candidates[0].stat().st_mtime >= _newest_source_mtime():
-        best = candidates[0]
-        log(f"caller-id binary: {best.relative_to(ROOT)}")
-        return _unzip_bootstrap(best) if best.suffix == ".zip" else best
+    if not DIST_ZIP.exists() or DIST_ZIP.stat().st_mtime < newest_source_mtime(SOURCES):
+        log("caller-id zip missing or older than the sources: scripts/build.sh --dev x86_64")
+        ensure_local_build()
+    log(f"caller-id binary: {DIST_ZIP.relative_to(ROOT)} ({_profile()} profile)")
+    return _unzip_bootstrap(DIST_ZIP)
 
-    log("caller-id binary missing or older than the sources: cargo lambda build --release -p caller-id")
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
-    cargo_lambda = shutil.which("cargo-lambda", path=env["PATH"])
-    if not cargo_lambda:
-        raise RuntimeError("cargo-lambda not found: run `source scripts/lib.sh && ensure_venv` first")
-    subprocess.run(
-        ["cargo", "lambda", "build", "--release", "-p", "caller-id"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    return TARGET_BOOTSTRAP
+
+def _profile() -> str:
+    marker = DIST_ZIP.parent.parent / "PROFILE"
+    return marker.read_text().strip() if marker.exists() else "unknown"
 
 
 def _port_free(port: int) -> bool:

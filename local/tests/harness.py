@@ -25,19 +25,15 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from local.stack import ConnectSim, Launcher, free_port  # noqa: E402
+from local.stack import ARTIFACTS, ConnectSim, Launcher, ensure_local_build, free_port  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "local"
-ARTIFACTS = ROOT / "dist" / "x86_64"
 REGION = "us-east-1"
 
 
 def ensure_built() -> None:
-    """The zips Terraform uploads and the simulator binary, built if missing."""
-    if not (ARTIFACTS / "dial" / "bootstrap.zip").exists():
-        subprocess.run([str(ROOT / "scripts" / "build.sh"), "x86_64"], cwd=ROOT, check=True)
-    if not (ROOT / "target" / "release" / "connect-sim").exists():
-        subprocess.run(["cargo", "build", "--release", "-p", "connect-sim"], cwd=ROOT, check=True)
+    """The zips Terraform uploads and the simulator binary, built if missing or stale."""
+    ensure_local_build()
 
 
 def terraform_env() -> dict[str, str]:

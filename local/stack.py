@@ -1,7 +1,7 @@
 """Start and stop the local stack's processes from Python (tests, demo, benchmarks).
 
-    from local.stack import Launcher, ConnectSim, free_port
-    with Launcher(port=free_port()) as moto, ConnectSim(events_endpoint=moto.endpoint) as sim:
+    from local.stack import Launcher, ConnectSim
+    with Launcher() as moto, ConnectSim(events_endpoint=moto.endpoint) as sim:
         ...
 
 Both wait for their ready file before returning and stop their process (SIGTERM, then SIGKILL)
@@ -26,7 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port(lo: int = 5201, hi: int = 5299) -> int:
-    """A port in [lo, hi] nobody listens on (the range given to the local stack's own runs)."""
+    """A port in [lo, hi] nobody listens on (the range given to the local stack's own runs).
+
+    Prefer port 0 (the launcher and the simulator bind any free port and report it in their
+    ready file): a port found free here can be taken before its process binds it. Where a port
+    must be known before its process starts, parallel test workers (pytest-xdist) each search
+    their own slice of the range, so two workers never pick the same one."""
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and workers.isdigit() and int(workers) > 1:
+        size = (hi - lo + 1) // int(workers)
+        lo = lo + int(worker[2:]) * size
+        hi = lo + size - 1
     for port in range(lo, hi + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:

@@ -103,9 +103,12 @@ class Stack:
 
     def __enter__(self) -> Stack:
         ensure_built()
-        moto_port, sim_port = free_port(), free_port(5300, 5399)
+        # The launcher hands the simulator's endpoint to the functions it starts, and the simulator
+        # sends events to the launcher: the simulator's port is chosen first, the launcher's is
+        # any free one.
+        sim_port = free_port(5300, 5399)
         sim_endpoint = f"http://127.0.0.1:{sim_port}"
-        self.launcher = Launcher(port=moto_port, connect_endpoint=sim_endpoint).__enter__()
+        self.launcher = Launcher(connect_endpoint=sim_endpoint).__enter__()
         self.sim = ConnectSim(port=sim_port, events_endpoint=self.launcher.endpoint,
                               config=self.sim_config).__enter__()
         self.log(f"moto + functions on {self.launcher.endpoint}, Connect simulator on {self.sim.endpoint}")

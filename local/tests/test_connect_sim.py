@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 # `local` is the repository's package: importable however pytest is started.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from local.stack import ConnectSim, Launcher, free_port, http_json  # noqa: E402
+from local.stack import ConnectSim, Launcher, http_json  # noqa: E402
 
 REGION = "us-east-1"
 INSTANCE = "11111111-2222-3333-4444-555555555555"
@@ -42,8 +42,8 @@ FAST = {
 
 @pytest.fixture(scope="module")
 def stack():
-    with Launcher(port=free_port()) as moto:
-        with ConnectSim(port=free_port(), events_endpoint=moto.endpoint, config={"seed": 7}) as sim:
+    with Launcher() as moto:
+        with ConnectSim(events_endpoint=moto.endpoint, config={"seed": 7}) as sim:
             yield moto, sim
 
 

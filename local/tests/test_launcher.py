@@ -26,7 +26,7 @@ from botocore.config import Config
 
 # `local` is the repository's package: importable however pytest is started.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from local.stack import ROOT, Launcher, free_port  # noqa: E402
+from local.stack import ROOT, Launcher  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -102,7 +102,7 @@ def caller_id_zip() -> bytes:
 
 @pytest.fixture(scope="module")
 def launcher():
-    with Launcher(port=free_port(), connect_endpoint="http://127.0.0.1:5299") as moto:
+    with Launcher(connect_endpoint="http://127.0.0.1:5299") as moto:
         yield moto
 
 
@@ -313,7 +313,7 @@ def test_sdk_integrations_take_pascal_case_parameters(launcher, role):
 def test_the_stack_runs_in_utc():
     """moto's Wait compares timestamps with the local clock: whatever the machine's zone, the
     launcher runs in UTC (in New York a 'Z' time read as local would be hours away)."""
-    with Launcher(port=free_port(), env={"TZ": "America/New_York"}) as moto:
+    with Launcher(env={"TZ": "America/New_York"}) as moto:
         role = client(moto, "iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         wait_until_soon(moto, role)
 
@@ -438,7 +438,7 @@ def test_stats_endpoint_counts_and_resets(launcher, role):
 
 
 def test_sigterm_stops_every_child_process():
-    with Launcher(port=free_port()) as moto:
+    with Launcher() as moto:
         iam = client(moto, "iam")
         role_arn = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         create_fake(moto, role_arn, "child")
@@ -513,7 +513,7 @@ def test_terraform_applies_lambda_state_machine_and_pinpoint(tmp_path):
     the variables Terraform gave it."""
     zip_path = tmp_path / "fake.zip"
     zip_path.write_bytes(fake_zip("tf"))
-    with Launcher(port=free_port()) as moto:
+    with Launcher() as moto:
         (tmp_path / "main.tf").write_text(TF_CONFIG.format(endpoint=moto.endpoint, zip=zip_path))
         script = f"""
             set -e
@@ -539,7 +539,7 @@ def test_terraform_applies_lambda_state_machine_and_pinpoint(tmp_path):
 
 
 def test_sigint_is_a_clean_stop_too():
-    moto = Launcher(port=free_port())
+    moto = Launcher()
     with moto:
         assert moto.proc is not None
         moto.proc.send_signal(signal.SIGINT)

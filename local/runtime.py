@@ -1,14 +1,26 @@
-"""Runs Lambda functions locally from the code moto stores: a Lambda Runtime API and a pool of
-warm `bootstrap` processes per function.
+"""The local Lambda Runtime API emulator: runs a function's `bootstrap` as a process that talks
+to this module's HTTP server, as it would to Lambda.
 
-Each function's zip (what Terraform uploaded) is unpacked once per code digest; its `bootstrap`
-is started as a process whose `AWS_LAMBDA_RUNTIME_API` points at this module's HTTP server,
-under a path prefix that identifies the process (the Rust runtime keeps the base path). A
-process handles one invocation at a time, like a Lambda execution environment, so concurrent
-invocations (N dialing lanes) get N processes. Processes stay warm between invocations; a
-process that crashes or overruns the function's timeout is reported as a Lambda error and
-replaced by a fresh one on the next invocation. New code or configuration (Terraform updated
-the function) means a new pool: the old processes are stopped.
+The function is started with `AWS_LAMBDA_RUNTIME_API` pointing here; it long-polls
+`GET /2018-06-01/runtime/invocation/next`, and posts each answer to `.../<id>/response` (or
+`.../<id>/error`; `.../init/error` when it cannot start). Nothing else of Lambda (no extensions,
+no telemetry API) is emulated: the Rust runtime does not need it. One server implementation
+(`RuntimeApiServer`) serves both uses:
+
+- `LocalFunction`: one function, one process, a Runtime API of its own; `submit()` queues an
+  event (before the process starts, for a cold-start measurement), `invoke()` waits for the
+  answer. Used by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
+- `LambdaRuntime`: the launcher's, running the code moto stores with a pool of warm processes
+  per function. Each function's zip (what Terraform uploaded) is unpacked once per code digest;
+  each process gets a path prefix of its own under one server (the Rust runtime keeps the base
+  path). A process handles one invocation at a time, like a Lambda execution environment, so
+  concurrent invocations (N dialing lanes) get N processes. Processes stay warm between
+  invocations; a process that crashes or overruns the function's timeout is reported as a
+  Lambda error and replaced by a fresh one on the next invocation. New code or configuration
+  (Terraform updated the function) means a new pool: the old processes are stopped.
+
+Standard library only, so the bench can run without the project's virtualenv (moto's side is in
+local/moto_fixes.py and local/launcher.py).
 """
 
 from __future__ import annotations
@@ -22,13 +34,15 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 LOG = logging.getLogger("local.runtime")
 
@@ -41,18 +55,21 @@ PASSTHROUGH_ENV = ("RUST_LOG", "RUST_BACKTRACE", "TZ", "LANG")
 
 
 class Invocation:
-    """One request to a function, waiting for its process's answer."""
+    """One request to a function, waiting for its process's answer. `picked_at` (the process took
+    the event) and `answered_at` (its answer arrived) are `time.perf_counter()` readings."""
 
-    def __init__(self, function_arn: str, payload: bytes, timeout: float):
+    def __init__(self, function_arn: str, event: bytes, timeout: float):
         self.request_id = str(uuid.uuid4())
         self.function_arn = function_arn
-        self.payload = payload
+        self.event = event
         self.timeout = timeout
         self.deadline_ms = 0
         self.started = threading.Event()
         self.done = threading.Event()
         self.result: bytes = b""
         self.error: dict[str, str] | None = None
+        self.picked_at: float | None = None
+        self.answered_at: float | None = None
 
     def succeed(self, body: bytes) -> None:
         if not self.done.is_set():
@@ -64,42 +81,71 @@ class Invocation:
             self.error = {"errorType": error_type, "errorMessage": message}
             self.done.set()
 
+    @property
+    def ok(self) -> bool:
+        return self.done.is_set() and self.error is None
 
-class Worker:
-    """One `bootstrap` process: a Lambda execution environment."""
+    @property
+    def answer(self) -> Any:
+        """The function's answer, parsed (text when it is not JSON); the error when it failed."""
+        if self.error is not None:
+            return self.error
+        try:
+            return json.loads(self.result)
+        except ValueError:
+            return self.result.decode("utf-8", "replace")
 
-    def __init__(self, pool: FunctionPool, wid: str):
-        self.pool = pool
-        self.wid = wid
+
+class ExecutionEnvironment:
+    """One `bootstrap` process and its side of the Runtime API: the events queued for it and the
+    one it is running. What the HTTP handler serves; `LocalFunction` and the launcher's `Worker`
+    are built on it."""
+
+    def __init__(self, label: str):
+        self.label = label
         self.inbox: queue.Queue[Invocation | None] = queue.Queue()
         self.current: Invocation | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.exited = threading.Event()
-        self.init_error: dict[str, str] | None = None
+        self.init_errors: list[dict[str, str]] = []
+        self.spawned_at: float | None = None  # time.perf_counter() just before the process starts
+        self.first_poll_at: float | None = None  # ... and when it first asked for an event
 
-    def start(self, runtime_base: str) -> None:
-        env = dict(self.pool.env)
-        env["AWS_LAMBDA_RUNTIME_API"] = f"{runtime_base}/{self.wid}"
-        env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"local/{self.wid}"
-        self.proc = subprocess.Popen(
-            [os.path.join(self.pool.code_dir, "bootstrap")],
-            cwd=self.pool.code_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        threading.Thread(target=self._pump_output, daemon=True, name=f"out-{self.wid}").start()
-        threading.Thread(target=self._watch, daemon=True, name=f"wait-{self.wid}").start()
+    @property
+    def init_error(self) -> dict[str, str] | None:
+        return self.init_errors[-1] if self.init_errors else None
 
-    def _pump_output(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.pool.runtime.function_log(self.pool.name, self.wid, line)
+    # ----- the Runtime API's side (called by the HTTP handler)
+
+    def next_invocation(self) -> Invocation | None:
+        """Blocks until there is an event for the process; None when it is being stopped."""
+        if self.first_poll_at is None:
+            self.first_poll_at = time.perf_counter()
+        inv = self.inbox.get()
+        if inv is not None:
+            self.current = inv
+        return inv
+
+    def invocation(self, request_id: str) -> Invocation | None:
+        inv = self.current
+        return inv if inv is not None and inv.request_id == request_id else None
+
+    def report_init_error(self, error: dict[str, str]) -> None:
+        self.init_errors.append(error)
+
+    # ----- the process
+
+    def spawn(self, argv: list[str], *, env: dict[str, str], stdout: Any, cwd: str | None = None) -> None:
+        self.spawned_at = time.perf_counter()
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=stdout, stderr=subprocess.STDOUT)
+        threading.Thread(target=self._watch, daemon=True, name=f"wait-{self.label}").start()
 
     def _watch(self) -> None:
         assert self.proc is not None
-        code = self.proc.wait()
+        self._exited(self.proc.wait())
+
+    def _exited(self, code: int) -> None:
         self.exited.set()
         inv = self.current
         if inv is not None and not inv.done.is_set():
@@ -111,26 +157,258 @@ class Worker:
                     "Runtime.ExitError",
                     f"RequestId: {inv.request_id} Error: Runtime exited with error: exit status {code}",
                 )
-        self.pool.forget(self)
-        self.pool.runtime.drop_worker(self.wid)
         # Unblock a `next` call that may still be waiting for work.
         self.inbox.put(None)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def assign(self, inv: Invocation) -> None:
-        self.current = inv
-        self.inbox.put(inv)
-
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=2)
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
         self.inbox.put(None)
+
+
+# ----- the Runtime API over HTTP
+
+
+class RuntimeApiServer:
+    """Serves the Runtime API on 127.0.0.1 (a free port unless one is given). `route` maps a
+    request path to the environment it is for and the path within the API (`/2018-06-01/...`)."""
+
+    def __init__(self, route: Callable[[str], tuple[ExecutionEnvironment | None, str]], port: int = 0):
+        self.http = _Server(("127.0.0.1", port), _RuntimeApiHandler)
+        self.http.daemon_threads = True
+        self.http.route = route  # type: ignore[attr-defined]
+        self.address = f"127.0.0.1:{self.http.server_address[1]}"
+        self.base_url = f"http://{self.address}"
+        threading.Thread(target=self.http.serve_forever, daemon=True, name="runtime-api").start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The function process is killed while its /next long poll is open: expected, not news.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _RuntimeApiHandler(BaseHTTPRequestHandler):
+    """The Lambda Runtime API: /2018-06-01/runtime/..., under whatever prefix the route expects."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: the Rust runtime keeps its connection alive
+    # Headers and body go out in two writes: with Nagle on, the client's delayed ACK
+    # adds ~40 ms to every invocation.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        LOG.debug("runtime api: " + format, *args)
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The process went away while waiting for work (stopped or crashed): nothing to say.
+            self.close_connection = True
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers (streaming responses report errors there), then the blank line
+                    while self.rfile.readline().strip():
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _route(self) -> tuple[ExecutionEnvironment | None, str]:
+        return self.server.route(self.path)  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        env, path = self._route()
+        if env is None or path != f"{RUNTIME_PREFIX}/invocation/next":
+            self._reply(404, b'{"errorType":"NotFound"}')
+            return
+        inv = env.next_invocation()
+        if inv is None:
+            # The process is being stopped: a 500 makes the runtime exit.
+            self._reply(500, b'{"errorType":"ShuttingDown"}')
+            return
+        inv.picked_at = time.perf_counter()
+        inv.deadline_ms = int((time.time() + inv.timeout) * 1000)
+        inv.started.set()
+        self._reply(200, inv.event, {
+            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": inv.function_arn,
+            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+        })
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        env, path = self._route()
+        body = self._body()
+        if env is None:
+            self._reply(404, b'{"errorType":"NotFound"}')
+            return
+        if path == f"{RUNTIME_PREFIX}/init/error":
+            env.report_init_error(_error_from(body, self.headers, "Runtime.InitError"))
+            self._reply(202, b'{"status":"OK"}')
+            return
+        parts = path[len(RUNTIME_PREFIX):].strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
+            self._reply(404, b'{"errorType":"NotFound"}')
+            return
+        inv = env.invocation(parts[1])
+        if inv is None:
+            self._reply(400, b'{"errorType":"InvalidRequestID"}')
+            return
+        if not inv.done.is_set():
+            inv.answered_at = time.perf_counter()
+        if parts[2] == "response":
+            trailer_error = self.headers.get("Lambda-Runtime-Function-Error-Type")
+            if trailer_error:
+                inv.fail(trailer_error, self.headers.get("Lambda-Runtime-Function-Error-Body", ""))
+            else:
+                inv.succeed(body)
+        else:
+            e = _error_from(body, self.headers, "Unhandled")
+            inv.fail(e["errorType"], e["errorMessage"])
+        self._reply(202, b'{"status":"OK"}')
+
+
+def _error_from(body: bytes, headers: Any, default_type: str) -> dict[str, str]:
+    """The error a runtime reports: `errorType` from the body (what Step Functions matches on),
+    else from the `Lambda-Runtime-Function-Error-Type` header."""
+    error_type = None
+    message = ""
+    try:
+        parsed = json.loads(body or b"{}")
+        if isinstance(parsed, dict):
+            error_type = parsed.get("errorType") or None
+            message = str(parsed.get("errorMessage", ""))
+    except ValueError:
+        message = body.decode("utf-8", "replace")
+    error_type = error_type or headers.get("Lambda-Runtime-Function-Error-Type") or default_type
+    return {"errorType": str(error_type), "errorMessage": message}
+
+
+# ----- one function, one process
+
+
+class LocalFunction(ExecutionEnvironment):
+    """One function run as one `bootstrap` process behind a Runtime API of its own, without moto:
+    `AWS_LAMBDA_RUNTIME_API` is `host:port` with no path prefix, as Lambda sets it.
+
+    Events can be queued before the process starts (`submit`), as Lambda does on a cold start;
+    `spawned_at`, `first_poll_at` and each invocation's `picked_at`/`answered_at` time it. One
+    process per instance: once it exits, the events still queued fail with it."""
+
+    def __init__(self, function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:caller-id",
+                 timeout: float = 30.0, port: int = 0):
+        super().__init__("function")
+        self.function_arn = function_arn
+        self.timeout = timeout  # the function's timeout: what Deadline-Ms is set from
+        self.api = RuntimeApiServer(lambda path: (self, path), port)
+
+    @property
+    def address(self) -> str:
+        """The value for AWS_LAMBDA_RUNTIME_API."""
+        return self.api.address
+
+    def start(self, bootstrap: str | Path, env: dict[str, str], log_path: str | Path) -> subprocess.Popen[bytes]:
+        """Starts the process with `env` plus `AWS_LAMBDA_RUNTIME_API`, its output to `log_path`."""
+        if self.proc is not None:
+            raise RuntimeError("a LocalFunction runs one process; make another for a fresh start")
+        with open(log_path, "wb") as log:  # the process keeps its own descriptor
+            self.spawn([str(bootstrap)], env={**env, "AWS_LAMBDA_RUNTIME_API": self.address}, stdout=log)
+        assert self.proc is not None
+        return self.proc
+
+    def submit(self, event: Any) -> Invocation:
+        """Queues an event (bytes as is, else as JSON) without waiting."""
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        inv = Invocation(self.function_arn, body, self.timeout)
+        self.inbox.put(inv)
+        return inv
+
+    def invoke(self, event: Any, timeout: float = 15.0) -> Invocation:
+        """Queues an event and waits for the function's answer (`ok`, `answer`)."""
+        inv = self.submit(event)
+        if not inv.done.wait(timeout):
+            raise TimeoutError(f"no answer from the function within {timeout}s (init errors: {self.init_errors})")
+        return inv
+
+    def _exited(self, code: int) -> None:
+        while True:
+            try:
+                queued = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            if queued is not None:
+                error = self.init_error or {"errorType": "Runtime.ExitError",
+                                            "errorMessage": f"Runtime exited with error: exit status {code}"}
+                queued.fail(error["errorType"], error["errorMessage"])
+        super()._exited(code)
+
+    def close(self) -> None:
+        self.stop(grace=5.0)
+        self.api.close()
+
+
+# ----- the launcher's: moto's functions, warm pools of processes
+
+
+class Worker(ExecutionEnvironment):
+    """One `bootstrap` process of a pool: a Lambda execution environment."""
+
+    def __init__(self, pool: FunctionPool, wid: str):
+        super().__init__(wid)
+        self.pool = pool
+        self.wid = wid
+
+    def start(self, runtime_base: str) -> None:
+        env = dict(self.pool.env)
+        env["AWS_LAMBDA_RUNTIME_API"] = f"{runtime_base}/{self.wid}"
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"local/{self.wid}"
+        self.spawn([os.path.join(self.pool.code_dir, "bootstrap")], cwd=self.pool.code_dir, env=env,
+                   stdout=subprocess.PIPE)
+        threading.Thread(target=self._pump_output, daemon=True, name=f"out-{self.wid}").start()
+
+    def _pump_output(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.pool.runtime.function_log(self.pool.name, self.wid, line)
+
+    def _exited(self, code: int) -> None:
+        super()._exited(code)
+        self.pool.forget(self)
+        self.pool.runtime.drop_worker(self.wid)
+
+    def assign(self, inv: Invocation) -> None:
+        self.current = inv
+        self.inbox.put(inv)
 
 
 class FunctionPool:
@@ -274,11 +552,8 @@ class LambdaRuntime:
         os.makedirs(work_dir, exist_ok=True)
         if log_dir:
             os.makedirs(log_dir, exist_ok=True)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeApiHandler)
-        self.server.daemon_threads = True
-        self.server.runtime = self  # type: ignore[attr-defined]
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="runtime-api").start()
+        self.api = RuntimeApiServer(self._route)
+        self.base_url = self.api.base_url
 
     # ----- processes
 
@@ -292,6 +567,13 @@ class LambdaRuntime:
     def drop_worker(self, wid: str) -> None:
         with self.lock:
             self.workers.pop(wid, None)
+
+    def _route(self, path: str) -> tuple[Worker | None, str]:
+        """One path prefix per process: /<worker>/2018-06-01/runtime/..."""
+        wid, _, rest = path.lstrip("/").partition("/")
+        with self.lock:
+            worker = self.workers.get(wid)
+        return worker, "/" + rest
 
     def function_log(self, name: str, wid: str, line: bytes) -> None:
         text = line.decode("utf-8", "replace").rstrip("\n")
@@ -538,7 +820,7 @@ class LambdaRuntime:
         for t in threads:
             t.join(timeout=5)
         self.async_pool.shutdown(wait=False, cancel_futures=True)
-        self.server.shutdown()
+        self.api.close()
         with self.log_lock:
             for f in self.log_files.values():
                 f.close()
@@ -551,116 +833,3 @@ class _FunctionError(Exception):
         super().__init__(message)
         self.error_type = error_type
         self.message = message
-
-
-class _RuntimeApiHandler(BaseHTTPRequestHandler):
-    """The Lambda Runtime API, one path prefix per process: /<worker>/2018-06-01/runtime/..."""
-
-    protocol_version = "HTTP/1.1"  # the Rust runtime keeps its connection alive
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        LOG.debug("runtime api: " + format, *args)
-
-    @property
-    def runtime(self) -> LambdaRuntime:
-        return self.server.runtime  # type: ignore[attr-defined]
-
-    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            # The process went away while waiting for work (stopped or crashed): nothing to say.
-            self.close_connection = True
-
-    def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    # trailers (streaming responses report errors there), then the blank line
-                    while self.rfile.readline().strip():
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _route(self) -> tuple[Worker | None, str]:
-        wid, _, rest = self.path.lstrip("/").partition("/")
-        with self.runtime.lock:
-            worker = self.runtime.workers.get(wid)
-        return worker, "/" + rest
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        worker, path = self._route()
-        if worker is None or path != f"{RUNTIME_PREFIX}/invocation/next":
-            self._reply(404, b'{"errorType":"NotFound"}')
-            return
-        inv = worker.inbox.get()
-        if inv is None:
-            # The process is being stopped: a 500 makes the runtime exit.
-            self._reply(500, b'{"errorType":"ShuttingDown"}')
-            return
-        inv.deadline_ms = int((time.time() + inv.timeout) * 1000)
-        inv.started.set()
-        self._reply(200, inv.payload, {
-            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": inv.function_arn,
-            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
-        })
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        worker, path = self._route()
-        body = self._body()
-        if worker is None:
-            self._reply(404, b'{"errorType":"NotFound"}')
-            return
-        if path == f"{RUNTIME_PREFIX}/init/error":
-            worker.init_error = _error_from(body, self.headers, "Runtime.InitError")
-            self._reply(202, b'{"status":"OK"}')
-            return
-        parts = path[len(RUNTIME_PREFIX):].strip("/").split("/")
-        if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
-            self._reply(404, b'{"errorType":"NotFound"}')
-            return
-        inv = worker.current
-        if inv is None or inv.request_id != parts[1]:
-            self._reply(400, b'{"errorType":"InvalidRequestID"}')
-            return
-        if parts[2] == "response":
-            trailer_error = self.headers.get("Lambda-Runtime-Function-Error-Type")
-            if trailer_error:
-                inv.fail(trailer_error, self.headers.get("Lambda-Runtime-Function-Error-Body", ""))
-            else:
-                inv.succeed(body)
-        else:
-            e = _error_from(body, self.headers, "Unhandled")
-            inv.fail(e["errorType"], e["errorMessage"])
-        self._reply(202, b'{"status":"OK"}')
-
-
-def _error_from(body: bytes, headers: Any, default_type: str) -> dict[str, str]:
-    """The error a runtime reports: `errorType` from the body (what Step Functions matches on),
-    else from the `Lambda-Runtime-Function-Error-Type` header."""
-    error_type = None
-    message = ""
-    try:
-        parsed = json.loads(body or b"{}")
-        if isinstance(parsed, dict):
-            error_type = parsed.get("errorType") or None
-            message = str(parsed.get("errorMessage", ""))
-    except ValueError:
-        message = body.decode("utf-8", "replace")
-    error_type = error_type or headers.get("Lambda-Runtime-Function-Error-Type") or default_type
-    return {"errorType": str(error_type), "errorMessage": message}

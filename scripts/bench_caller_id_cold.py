@@ -4,7 +4,7 @@
 Cold start = from spawning the `bootstrap` process to the Runtime API receiving its first answer:
 process start, runtime and SDK set-up, the routing file's GET from S3 (moto on loopback), the first
 handler call. The event is queued before the process starts, as Lambda does. Repeated RUNS times,
-each in a fresh process with a fresh Runtime API (local/tests/lambda_runtime_api.py).
+each in a fresh process with a fresh Runtime API (local/runtime.py's `LocalFunction`).
 
 Peak RSS = VmHWM of the process after the first answer and WARM_CALLS more invocations.
 
@@ -24,12 +24,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "local" / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "local" / "tests")]
 
 from caller_id_harness import (  # noqa: E402
     Moto,
@@ -37,10 +36,9 @@ from caller_id_harness import (  # noqa: E402
     free_port,
     function_env,
     peak_rss_kib,
-    start_function,
-    stop_function,
 )
-from lambda_runtime_api import RuntimeApi  # noqa: E402
+
+from local.runtime import LocalFunction  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "connect-events"
 
@@ -69,28 +67,29 @@ def main() -> int:
 
         cold_ms, ready_ms, rss_kib, warm_ms = [], [], [], []
         for run in range(args.runs):
-            api = RuntimeApi()
-            env = function_env(api.address, moto.endpoint, bucket, "routing.json", ttl=60)
-            first = api.submit(events[run % len(events)])
-            t0 = time.perf_counter()
-            proc = start_function(bootstrap, env, logs / f"run-{run}.log")
+            fn = LocalFunction()
+            env = function_env(moto.endpoint, bucket, "routing.json", ttl=60)
+            log = logs / f"run-{run}.log"
+            first = fn.submit(events[run % len(events)])
             try:
+                proc = fn.start(bootstrap, env, log)
+                t0 = fn.spawned_at
                 if not first.done.wait(15):
-                    raise RuntimeError(f"no answer; log: {(logs / f'run-{run}.log').read_text()[-2000:]}")
+                    raise RuntimeError(f"no answer; log: {log.read_text()[-2000:]}")
                 want = expected[names[run % len(names)]]
-                if not first.ok or first.payload != want:
-                    raise RuntimeError(f"unexpected first answer: {first.payload}, expected {want}")
+                if not first.ok or first.answer != want:
+                    raise RuntimeError(f"unexpected first answer: {first.answer}, expected {want}; "
+                                       f"log: {log.read_text()[-2000:]}")
                 cold_ms.append((first.answered_at - t0) * 1000)
-                ready_ms.append((api.first_poll_at - t0) * 1000)
+                ready_ms.append((fn.first_poll_at - t0) * 1000)
                 for i in range(args.warm_calls):
-                    inv = api.invoke(events[i % len(events)])
+                    inv = fn.invoke(events[i % len(events)])
                     warm_ms.append((inv.answered_at - inv.picked_at) * 1000)
                 rss = peak_rss_kib(proc.pid)
                 if rss is not None:
                     rss_kib.append(rss)
             finally:
-                stop_function(proc)
-                api.close()
+                fn.close()
     finally:
         moto.stop()
 

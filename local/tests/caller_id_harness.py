@@ -1,5 +1,6 @@
 """Runs the built caller-id binary locally: moto S3 for the routing file, the Runtime API emulator
-for invocations. Shared by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
+(`local.runtime.LocalFunction`) for invocations. Shared by local/tests/test_caller_id_binary.py and
+scripts/bench_caller_id_cold.py.
 
 Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) when set; else
 `dist/x86_64/caller-id/bootstrap.zip`, built first by `scripts/build.sh --dev` when it is missing
@@ -134,12 +135,12 @@ class Moto:
             self.proc = None
 
 
-def function_env(runtime_api: str, moto_endpoint: str, bucket: str, key: str, ttl: int = 60) -> dict:
+def function_env(moto_endpoint: str, bucket: str, key: str, ttl: int = 60) -> dict:
     """What Lambda would set, plus the function's own variables; nothing from the caller's shell
-    except PATH, so a developer's AWS profile cannot leak in."""
+    except PATH, so a developer's AWS profile cannot leak in. `LocalFunction.start` adds
+    AWS_LAMBDA_RUNTIME_API."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_LAMBDA_FUNCTION_NAME": "caller-id",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -157,21 +158,6 @@ def function_env(runtime_api: str, moto_endpoint: str, bucket: str, key: str, tt
         "COUNTRY_ROUTING_LIST_KEY": key,
         "ROUTING_CACHE_TTL_SECONDS": str(ttl),
     }
-
-
-def start_function(bootstrap: Path, env: dict, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    return subprocess.Popen([str(bootstrap)], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop_function(proc: subprocess.Popen):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def peak_rss_kib(pid: int) -> int | None:

@@ -5,7 +5,7 @@ default 5102), uploads sample-files/routing.json, starts the release `bootstrap`
 environment Lambda would give it, invokes it with every event in
 tests/fixtures/connect-events/ and compares each answer with expected/answers.json.
 
-Why the Runtime API emulator (local/tests/lambda_runtime_api.py) rather than `cargo lambda watch`:
+Why the Runtime API emulator (local/runtime.py's `LocalFunction`) rather than `cargo lambda watch`:
 watch compiles and runs a debug build of the crate, which is neither the artifact that ships nor
 fast to start; the emulator runs the exact release binary in a few milliseconds.
 
@@ -30,10 +30,9 @@ from caller_id_harness import (  # noqa: E402
     Moto,
     bootstrap_path,
     function_env,
-    start_function,
-    stop_function,
 )
-from lambda_runtime_api import RuntimeApi  # noqa: E402
+
+from local.runtime import LocalFunction  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "connect-events"
 EXPECTED = json.loads((FIXTURES / "expected" / "answers.json").read_text())
@@ -66,23 +65,20 @@ class Function:
     """One running bootstrap process with its own Runtime API."""
 
     def __init__(self, bootstrap: Path, moto: Moto, bucket: str, key: str, ttl: int, tmp: Path):
-        self.api = RuntimeApi()
+        self.fn = LocalFunction()
         self.log_path = tmp / f"caller-id-{uuid.uuid4().hex[:6]}.log"
-        self.proc = start_function(
-            bootstrap, function_env(self.api.address, moto.endpoint, bucket, key, ttl), self.log_path
-        )
+        self.proc = self.fn.start(bootstrap, function_env(moto.endpoint, bucket, key, ttl), self.log_path)
 
     def invoke(self, event) -> dict:
-        inv = self.api.invoke(event)
-        assert inv.ok, f"function error: {inv.payload}\n{self.log()}"
-        return inv.payload
+        inv = self.fn.invoke(event)
+        assert inv.ok, f"function error: {inv.answer}\n{self.log()}"
+        return inv.answer
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def close(self):
-        stop_function(self.proc)
-        self.api.close()
+        self.fn.close()
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,11 @@ step "README inputs/outputs tables in sync" python3 scripts/readme-tables.py --c
 
 # --- Local stack: end-to-end tests against moto + the Connect simulator + the real binaries
 if ls local/tests/test_*.py >/dev/null 2>&1; then
-  step "end-to-end tests (local stack)" "$VENV/bin/python" -m pytest -q -rA local/tests
+  # Each test file is independent (its own moto, simulator and deployment), and most of a
+  # campaign's time is simulated calls and Connect's pacing, not CPU: three files at a time
+  # (--dist loadfile keeps a file's tests on one worker, so its deployment is made once).
+  step "end-to-end tests (local stack)" "$VENV/bin/python" -m pytest -q -rA -n 3 --dist loadfile \
+    --durations=15 local/tests
 fi
 
 echo

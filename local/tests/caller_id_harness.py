@@ -11,10 +11,10 @@ so its cold-start figures are of the optimised binary (dist/x86_64/PROFILE says 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import zipfile
@@ -36,11 +36,17 @@ SOURCES = [
 
 
 def _unzip_bootstrap(zip_path: Path) -> Path:
-    out = Path(tempfile.mkdtemp(prefix="caller-id-bootstrap-"))
-    with zipfile.ZipFile(zip_path) as z:
-        z.extract("bootstrap", out)
+    """Unpacks once per zip version into .build/ (a new temporary directory per run left a copy
+    of the binary behind every time)."""
+    stamp = zip_path.stat()
+    out = ROOT / ".build" / "caller-id-bootstrap" / f"{stamp.st_mtime_ns}-{stamp.st_size}"
     path = out / "bootstrap"
-    path.chmod(0o755)
+    if not path.exists():
+        shutil.rmtree(out.parent, ignore_errors=True)
+        out.mkdir(parents=True)
+        with zipfile.ZipFile(zip_path) as z:
+            z.extract("bootstrap", out)
+        path.chmod(0o755)
     return path
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from botocore.config import Config
 
 # `local` is the repository's package: importable however pytest is started.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from local.stack import ROOT, Launcher  # noqa: E402
+from local.stack import ARTIFACTS, ROOT, Launcher, ensure_local_build  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -86,18 +85,9 @@ def fake_zip(version: str = "1") -> bytes:
 
 
 def caller_id_zip() -> bytes:
-    """The real caller-id function, as `make build` packages it (built here when missing)."""
-    path = ROOT / "dist" / "x86_64" / "caller-id" / "bootstrap.zip"
-    if not path.exists():
-        if not (ROOT / "functions" / "caller-id" / "Cargo.toml").exists():
-            pytest.fail("functions/caller-id is missing: no real Rust function to run")
-        env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
-        subprocess.run(
-            ["cargo", "lambda", "build", "--release", "--output-format", "zip",
-             "--lambda-dir", "dist/x86_64", "-p", "caller-id"],
-            cwd=ROOT, env=env, check=True,
-        )
-    return path.read_bytes()
+    """The real caller-id function, as the local stack packages it (built when missing or stale)."""
+    ensure_local_build()
+    return (ARTIFACTS / "caller-id" / "bootstrap.zip").read_bytes()
 
 
 @pytest.fixture(scope="module")

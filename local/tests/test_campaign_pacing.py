@@ -1,0 +1,84 @@
+"""End-to-end: pacing and channels on the local stack: Connect's quota throttling at
+concurrency 10, Pinpoint batches delivered twice and late, and caller ID through the deployed
+function.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from campaign import CONCURRENCY_LIMIT_DEPLOYED, check_exactly_once, say, fresh, stack  # noqa: F401, F811 (pytest fixtures)
+from harness import Stack, contacts_csv
+
+
+def test_throttled_quota_with_concurrency_10(stack: Stack):
+    campaign = "e2e-throttle"
+    stack.set_param("concurrentcalls", str(CONCURRENCY_LIMIT_DEPLOYED))
+    stack.sim.configure(quotaRate=2.0, quotaBurst=5.0)
+    n = 80
+    stack.upload_csv(f"{campaign}.csv", contacts_csv(n, start=3000))
+    stack.wait_until_idle(campaign, expected_results=n, timeout=1200, progress=say)
+    check_exactly_once(stack, campaign, n)
+    calls = sorted(stack.sim_calls(campaign), key=lambda c: c["placedAt"])
+    from datetime import datetime
+
+    t = [datetime.fromisoformat(c["placedAt"].replace("Z", "+00:00")).timestamp() for c in calls]
+    rate = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 0
+    stats = stack.sim.stats(contacts=False)
+    assert rate <= 2.0 * 1.2 + 0.5, f"dial rate {rate:.2f}/s well above the 2/s quota"
+    assert rate >= 2.0 * 0.5, f"dial rate {rate:.2f}/s far below the 2/s quota"
+    say(f"dial rate {rate:.2f}/s against a 2/s quota; simulator throttled {stats['throttled']} requests; nothing lost")
+
+
+def test_pinpoint_batches_duplicate_and_late(stack: Stack):
+    fn = "queue-contacts"
+    if fn not in stack.out.get("lambda_function_names", {}) and not stack.out.get("pinpoint_application_id"):
+        pytest.fail("the local example must deploy the Pinpoint channel")
+    app = stack.out.get("pinpoint_application_id") or "app"
+
+    def batch(start: int, n: int) -> dict[str, Any]:
+        endpoints = {}
+        for i in range(start, start + n):
+            endpoints[f"ep-{i}"] = {
+                "Address": f"+44207946{i % 1000:04d}", "ChannelType": "CUSTOM", "OptOut": "NONE",
+                "EndpointStatus": "ACTIVE",
+                "User": {"UserId": f"U{i}", "UserAttributes": {"FirstName": [f"N{i}"]}},
+            }
+        endpoints["ep-optout"] = {"Address": "+442079469999", "ChannelType": "CUSTOM", "OptOut": "ALL",
+                                  "EndpointStatus": "ACTIVE", "User": {"UserId": "U-out"}}
+        return {"ApplicationId": app, "CampaignId": "e2e-pinpoint", "TreatmentId": "0", "ActivityId": "a1",
+                "ScheduledTime": "2026-11-22T10:00:00Z", "Data": json.dumps({"greeting": "Hi {{User.UserAttributes.FirstName}}"}),
+                "Endpoints": endpoints}
+
+    first = batch(5000, 20)
+    stack.invoke(fn, first)
+    stack.invoke(fn, first)  # Pinpoint delivered the same batch twice
+    stack.wait_until_idle("e2e-pinpoint", expected_results=20, timeout=600, progress=say)
+    stack.invoke(fn, batch(5020, 10))  # arrives after the lanes went idle
+    stack.wait_until_idle("e2e-pinpoint", expected_results=30, timeout=600, progress=say)
+    check_exactly_once(stack, "e2e-pinpoint", 30)
+    say("a batch delivered twice and a late batch: 30 endpoints dialed once each, the opted-out one skipped")
+
+
+def test_caller_id_through_the_deployed_function(stack: Stack):
+    routing = json.loads(stack.s3.get_object(Bucket=stack.out["routing_bucket_name"],
+                                             Key=stack.out["routing_object_key"])["Body"].read())
+    cases = {"+14165550123": "CA", "+12125550123": "US", "+442079460123": "GB"}
+    for number, country in cases.items():
+        event = {"Name": "ContactFlowEvent", "Details": {"ContactData": {
+            "ContactId": "c-1", "Channel": "VOICE",
+            "CustomerEndpoint": {"Address": number, "Type": "TELEPHONE_NUMBER"},
+            "Queue": {"Name": "Outbound", "OutboundCallerId": {"Address": "+12125550199"}}}, "Parameters": {}}}
+        answer = stack.invoke("caller-id", event)
+        assert answer["customer_country"] == country, f"{number}: {answer}"
+        expected = routing.get(country, routing.get("Default"))
+        allowed = expected if isinstance(expected, list) else [expected]
+        prefix_hits = [k for k in routing if k.startswith("+") and number.startswith(k)]
+        if prefix_hits:
+            best = max(prefix_hits, key=len)
+            allowed = routing[best] if isinstance(routing[best], list) else [routing[best]]
+        assert answer["outbound_number"] in allowed, f"{number}: {answer} not in {allowed}"
+        say(f"{number} ({country}) -> {answer['outbound_number']} [{answer['routing_status']}]")

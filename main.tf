@@ -147,14 +147,13 @@ module "pinpoint_channel" {
   create_app     = var.pinpoint_application_id == null
   application_id = var.pinpoint_application_id
 
-  queue_url             = module.dialer[0].queue_url
-  queue_arn             = module.dialer[0].queue_arn
-  dead_letter_queue_url = module.dialer[0].dead_letter_queue_url
-  table_name            = module.dialer[0].table_name
-  table_arn             = module.dialer[0].table_arn
-  results_bucket        = module.dialer[0].results_bucket_name
-  state_machine_arn     = module.dialer[0].state_machine_arn
-  ssm_prefix            = module.dialer[0].ssm_prefix
+  queue_url         = module.dialer[0].queue_url
+  queue_arn         = module.dialer[0].queue_arn
+  table_name        = module.dialer[0].table_name
+  table_arn         = module.dialer[0].table_arn
+  results_bucket    = module.dialer[0].results_bucket_name
+  state_machine_arn = module.dialer[0].state_machine_arn
+  ssm_prefix        = module.dialer[0].ssm_prefix
 }
 
 ################################################################################

@@ -132,11 +132,11 @@ run "function_environment" {
   }
 
   assert {
-    condition = output.lambda_environment == {
+    condition = output.lambda_environment == tomap({
       BUCKET_NAME               = "acme-routing"
       COUNTRY_ROUTING_LIST_KEY  = "caller-id/routing.json"
       ROUTING_CACHE_TTL_SECONDS = "45"
-    }
+    })
     error_message = "The function must get BUCKET_NAME, COUNTRY_ROUTING_LIST_KEY and ROUTING_CACHE_TTL_SECONDS."
   }
 }

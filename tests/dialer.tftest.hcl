@@ -177,8 +177,8 @@ run "plan_resources_and_names" {
   }
 
   assert {
-    condition     = alltrue([for env in values(output.lambda_function_environments) : env.SSM_PREFIX == output.ssm_prefix])
-    error_message = "Every dialer function reads SSM_PREFIX."
+    condition     = alltrue([for env in values(output.lambda_function_environments) : lookup(env, "SSM_PREFIX", output.ssm_prefix) == output.ssm_prefix])
+    error_message = "Every dialer function given SSM_PREFIX gets the module's prefix (which functions get it: tests/environment.tftest.hcl)."
   }
 
   assert {

@@ -175,14 +175,13 @@ run "pinpoint_channel_feeds_the_dialer" {
   }
 
   assert {
-    condition = module.pinpoint_channel[0].lambda_environment == {
-      QUEUE_URL             = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
-      DEAD_LETTER_QUEUE_URL = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts-dlq"
-      TABLE_NAME            = "blaster-active-dialing"
-      RESULTS_BUCKET        = "blaster-results"
-      STATE_MACHINE_ARN     = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
-      SSM_PREFIX            = "/connect/blaster/blaster/"
-    }
+    condition = module.pinpoint_channel[0].lambda_environment == tomap({
+      QUEUE_URL         = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
+      TABLE_NAME        = "blaster-active-dialing"
+      RESULTS_BUCKET    = "blaster-results"
+      STATE_MACHINE_ARN = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
+      SSM_PREFIX        = "/connect/blaster/blaster/"
+    })
     error_message = "queue-contacts must be wired to the dialer's queue, table, bucket, state machine and parameters."
   }
 

@@ -25,7 +25,7 @@ output "lambda_log_group_name" {
 
 output "lambda_environment" {
   description = "Environment of the caller-id function (to run the same binary locally, e.g. behind `cargo lambda watch`)."
-  value       = var.create ? local.environment : null
+  value       = module.function.environment_variables
 }
 
 output "policy_json" {

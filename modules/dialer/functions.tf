@@ -62,44 +62,45 @@ locals {
     ROUTING_CACHE_TTL_SECONDS = tostring(var.routing_cache_ttl_seconds)
   } : {}
 
-  # docs/architecture.md, "Environment variables".
+  # docs/architecture.md, "Environment variables": exactly what each function reads, listed with
+  # example values in functions/<binary>/environment.json (tests/environment.tftest.hcl compares
+  # the two in both directions).
   function_environment = {
     "load-list" = merge(local.common_environment, {
-      QUEUE_URL             = local.queue_url
-      DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
-      RESULTS_BUCKET        = local.results_bucket_name
-      STATE_MACHINE_ARN     = local.state_machine_arn
+      QUEUE_URL         = local.queue_url
+      RESULTS_BUCKET    = local.results_bucket_name
+      STATE_MACHINE_ARN = local.state_machine_arn
     })
     "get-config" = merge(local.common_environment, {
       TABLE_NAME           = local.table_name
       HISTORY_BUDGET       = tostring(var.history_budget)
       MAX_CONCURRENT_CALLS = tostring(var.max_concurrent_calls)
     })
-    "get-contacts" = merge(local.common_environment, {
+    # Counts only: no parameters, no long poll.
+    "get-contacts" = {
       QUEUE_URL             = local.queue_url
       DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
-      RECEIVE_WAIT_SECONDS  = tostring(var.receive_wait_seconds)
-    })
+    }
     "dial" = merge(local.common_environment, local.routing_environment, {
-      QUEUE_URL             = local.queue_url
-      DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
-      TABLE_NAME            = local.table_name
-      RESULTS_BUCKET        = local.results_bucket_name
-      RECEIVE_WAIT_SECONDS  = tostring(var.receive_wait_seconds)
-      STATUS_CACHE_SECONDS  = tostring(var.status_cache_seconds)
+      QUEUE_URL            = local.queue_url
+      TABLE_NAME           = local.table_name
+      RESULTS_BUCKET       = local.results_bucket_name
+      RECEIVE_WAIT_SECONDS = tostring(var.receive_wait_seconds)
+      STATUS_CACHE_SECONDS = tostring(var.status_cache_seconds)
     })
-    "process-contact-events" = merge(local.common_environment, {
+    # Everything these two need is in the event and the ledger: no parameters.
+    "process-contact-events" = {
       TABLE_NAME     = local.table_name
       RESULTS_BUCKET = local.results_bucket_name
-    })
+    }
     "connect-status" = merge(local.common_environment, {
       TABLE_NAME     = local.table_name
       RESULTS_BUCKET = local.results_bucket_name
     })
-    "set-disposition" = merge(local.common_environment, {
+    "set-disposition" = {
       TABLE_NAME     = local.table_name
       RESULTS_BUCKET = local.results_bucket_name
-    })
+    }
   }
 }
 

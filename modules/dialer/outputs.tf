@@ -117,6 +117,6 @@ output "policy_documents" {
 }
 
 output "lambda_function_environments" {
-  description = "Environment variables of the dialer functions, keyed by binary name (names and ARNs only, no secrets)."
-  value       = local.function_environment
+  description = "Environment variables of the dialer functions as set on them, keyed by binary name (names and ARNs only, no secrets)."
+  value       = { for binary, function in module.function : binary => function.environment_variables }
 }

@@ -245,7 +245,7 @@ variable "routing_cache_ttl_seconds" {
 }
 
 variable "receive_wait_seconds" {
-  description = "SQS long-poll wait of dial and get-contacts (`RECEIVE_WAIT_SECONDS`): how long a lane waits for a contact before it reports the queue empty."
+  description = "SQS long-poll wait of dial (`RECEIVE_WAIT_SECONDS`): how long a lane waits for a contact before it reports the queue empty."
   type        = number
   default     = 2
 

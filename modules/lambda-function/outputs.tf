@@ -32,3 +32,10 @@ output "log_group_arn" {
   description = "ARN of the function's CloudWatch log group."
   value       = try(aws_cloudwatch_log_group.this[0].arn, null)
 }
+
+output "environment_variables" {
+  description = "Environment variables of the function as planned on the resource (names and values; null when not created)."
+  # Not try(): it gives an unknown value for a map with one unknown value (a queue URL at plan),
+  # and the names are known at plan.
+  value = !var.create ? null : length(aws_lambda_function.this[0].environment) == 0 ? {} : aws_lambda_function.this[0].environment[0].variables
+}

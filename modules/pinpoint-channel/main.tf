@@ -25,16 +25,14 @@ locals {
   results_bucket_arn = "arn:${local.partition}:s3:::${var.results_bucket}"
   ssm_prefix_arn     = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.ssm_prefix}"
 
-  environment = merge(
-    {
-      QUEUE_URL         = var.queue_url
-      TABLE_NAME        = var.table_name
-      RESULTS_BUCKET    = var.results_bucket
-      STATE_MACHINE_ARN = var.state_machine_arn
-      SSM_PREFIX        = var.ssm_prefix
-    },
-    var.dead_letter_queue_url != null ? { DEAD_LETTER_QUEUE_URL = var.dead_letter_queue_url } : {},
-  )
+  # Exactly what queue-contacts reads (functions/queue-contacts/environment.json).
+  environment = {
+    QUEUE_URL         = var.queue_url
+    TABLE_NAME        = var.table_name
+    RESULTS_BUCKET    = var.results_bucket
+    STATE_MACHINE_ARN = var.state_machine_arn
+    SSM_PREFIX        = var.ssm_prefix
+  }
 }
 
 ################################################################################

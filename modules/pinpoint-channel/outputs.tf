@@ -25,7 +25,7 @@ output "lambda_role_arn" {
 
 output "lambda_environment" {
   description = "Environment of `queue-contacts` (to run the same binary locally)."
-  value       = var.create ? local.environment : null
+  value       = module.function.environment_variables
 }
 
 output "policy_json" {

@@ -66,12 +66,6 @@ variable "queue_arn" {
   type        = string
 }
 
-variable "dead_letter_queue_url" {
-  description = "URL of the dialer's dead-letter queue (`DEAD_LETTER_QUEUE_URL`, informational; the function gets no permission on it). Null omits the variable."
-  type        = string
-  default     = null
-}
-
 variable "table_name" {
   description = "Name of the ActiveDialing table (`TABLE_NAME`): `QUEUED#` items make a retried batch queue nothing twice."
   type        = string

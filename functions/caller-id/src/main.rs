@@ -3,12 +3,9 @@
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use caller_id::CallerId;
+use caller_id::{CallerId, Env};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use outbound_core::config::optional_env;
-use outbound_core::routing_cache::{
-    parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
-};
+use outbound_core::routing_cache::{RoutingCache, S3RoutingSource};
 use serde_json::Value;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -22,16 +19,10 @@ async fn main() -> Result<(), Error> {
     // loads and the routing file downloads, instead of after them.
     let metadata = std::thread::spawn(|| outbound_core::phone::region_of("+12025550100"));
 
-    let ttl = parse_ttl(optional_env(TTL_ENV).as_deref()).unwrap_or_else(|message| {
-        tracing::warn!(%message, default_seconds = DEFAULT_TTL.as_secs(), "using the default TTL");
-        DEFAULT_TTL
-    });
+    let env: Env = outbound_core::env::load()?;
 
-    let routing = match (
-        optional_env("BUCKET_NAME"),
-        optional_env("COUNTRY_ROUTING_LIST_KEY"),
-    ) {
-        (Some(bucket), Some(key)) => {
+    let routing = match &env.routing {
+        Some(file) => {
             // A whisper flow gives the Lambda 8 s at most: a slow S3 must cost a fallback, not
             // the call.
             let timeouts = TimeoutConfig::builder()
@@ -43,12 +34,13 @@ async fn main() -> Result<(), Error> {
                 .timeout_config(timeouts)
                 .load()
                 .await;
-            let source = S3RoutingSource::new(outbound_core::clients::s3_client(&sdk), bucket, key);
-            Some(RoutingCache::new(source, ttl))
+            let s3 = outbound_core::clients::s3_client(&sdk);
+            let source = S3RoutingSource::new(s3, file.bucket.clone(), file.key.clone());
+            Some(RoutingCache::new(source, file.ttl))
         }
-        _ => {
+        None => {
             tracing::warn!(
-                "BUCKET_NAME or COUNTRY_ROUTING_LIST_KEY is not set: every call gets the queue's number"
+                "BUCKET_NAME and COUNTRY_ROUTING_LIST_KEY are not set: every call gets the queue's number"
             );
             None
         }
@@ -56,11 +48,11 @@ async fn main() -> Result<(), Error> {
 
     // Load the file during init: the first call then answers from memory, and a problem with
     // the file shows in the log at start-up.
-    if let Some(cache) = &routing {
+    if let (Some(cache), Some(file)) = (&routing, &env.routing) {
         let view = cache.current().await;
         tracing::info!(
             routing_cache = view.status.as_str(),
-            ttl_seconds = ttl.as_secs(),
+            ttl_seconds = file.ttl.as_secs(),
             "caller-id ready"
         );
     }

@@ -6,6 +6,8 @@
 //! - `{"action":"reconcile", ...lane state}` → the lane's next state, after its `dial` task
 //!   timed out (`outbound_core::completion::reconcile`).
 
+pub mod env;
 pub mod handler;
 
+pub use env::Env;
 pub use handler::{handle, Status};

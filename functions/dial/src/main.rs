@@ -8,15 +8,13 @@ use dial_handler::Env;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use outbound_core::completion::Ledger;
 use outbound_core::hours::StatusCache;
-use outbound_core::routing_cache::{
-    parse_ttl, RoutingCache, S3RoutingSource, DEFAULT_TTL, TTL_ENV,
-};
+use outbound_core::routing_cache::{RoutingCache, S3RoutingSource};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let env = Env::from_lookup(|name| std::env::var(name).ok())?;
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let s3 = outbound_core::clients::s3_client(&sdk);
     // dial backs off on throttling itself (and then hands the contact back): SDK retries of
@@ -27,16 +25,10 @@ async fn main() -> Result<(), Error> {
             .build(),
     );
     let chooser = match &env.routing {
-        Some((bucket, key)) => {
-            let ttl = parse_ttl(std::env::var(TTL_ENV).ok().as_deref()).unwrap_or_else(|message| {
-                tracing::warn!(%message, default_seconds = DEFAULT_TTL.as_secs(), "using the default routing TTL");
-                DEFAULT_TTL
-            });
-            Some(RoutingCache::new(
-                S3RoutingSource::new(s3.clone(), bucket.clone(), key.clone()),
-                ttl,
-            ))
-        }
+        Some(file) => Some(RoutingCache::new(
+            S3RoutingSource::new(s3.clone(), file.bucket.clone(), file.key.clone()),
+            file.ttl,
+        )),
         None => {
             tracing::info!("no routing file configured: calls use the queue's outbound number");
             None
@@ -50,8 +42,8 @@ async fn main() -> Result<(), Error> {
         ledger: Ledger {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             s3,
-            table_name: env.table_name.clone(),
-            results_bucket: env.results_bucket.clone(),
+            table_name: env.ledger.table_name.clone(),
+            results_bucket: env.ledger.results_bucket.clone(),
         },
         status: StatusCache::new(env.status_cache),
         chooser,

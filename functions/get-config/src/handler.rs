@@ -18,11 +18,9 @@
 //! **Lanes.** `concurrentcalls` clamped to `MAX_CONCURRENT_CALLS`; each lane may place
 //! `lane_budget(HISTORY_BUDGET, lanes)` calls in this wave (see `outbound_core::config`).
 
+use crate::env::Env;
 use aws_sdk_dynamodb::types::AttributeValue;
-use outbound_core::config::{
-    lane_budget, load_config, names, parameter_name, prefix_from_env, ConfigError, DialerConfig,
-    DEFAULT_HISTORY_BUDGET, DEFAULT_MAX_CONCURRENT_CALLS,
-};
+use outbound_core::config::{lane_budget, load_config, names, parameter_name, DialerConfig};
 use outbound_core::error::FunctionError;
 use outbound_core::intake::{sdk_error, RetryPolicy};
 use outbound_core::records::LaneState;
@@ -37,40 +35,6 @@ pub const MAX_RUN_ID_LEN: usize = 64;
 
 /// Attempts at the claim when the item keeps changing under us (another claimant, a release).
 const CLAIM_ROUNDS: u32 = 3;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Env {
-    pub ssm_prefix: String,
-    pub table_name: String,
-    pub history_budget: u32,
-    pub max_concurrent_calls: u32,
-}
-
-impl Env {
-    pub fn from_env() -> Result<Env, ConfigError> {
-        use outbound_core::config::{optional_env as var, required_env};
-        let number = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError::Invalid {
-                        parameter: format!("environment variable {name}"),
-                        value: v,
-                        expected: "a whole number > 0".into(),
-                    }),
-            }
-        };
-        Ok(Env {
-            ssm_prefix: prefix_from_env()?,
-            table_name: required_env("TABLE_NAME")?,
-            history_budget: number("HISTORY_BUDGET", DEFAULT_HISTORY_BUDGET)?,
-            max_concurrent_calls: number("MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS)?,
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Clients {

@@ -11,8 +11,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let env = Env::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, "get-config is not configured"))?;
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let clients = Clients {
         ssm: aws_sdk_ssm::Client::new(&sdk),

@@ -1,26 +1,9 @@
 //! One invocation of get-contacts: the documented steps, with the clients and configuration passed
 //! in (`main.rs` builds them once).
 
+use crate::env::Env;
 pub use crate::queue_stats::QueueCounts;
 use outbound_core::error::FunctionError;
-
-/// Environment of the function (read once in `main`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Env {
-    pub queue_url: String,
-    /// `DEAD_LETTER_QUEUE_URL`; without it `deadLettered` is 0.
-    pub dead_letter_queue_url: Option<String>,
-}
-
-impl Env {
-    pub fn from_env() -> Result<Env, outbound_core::config::ConfigError> {
-        use outbound_core::config::{optional_env, required_env};
-        Ok(Env {
-            queue_url: required_env("QUEUE_URL")?,
-            dead_letter_queue_url: optional_env("DEAD_LETTER_QUEUE_URL"),
-        })
-    }
-}
 
 /// Handles one task: the input (`{}`) carries nothing.
 pub async fn handle(sqs: &aws_sdk_sqs::Client, env: &Env) -> Result<QueueCounts, FunctionError> {

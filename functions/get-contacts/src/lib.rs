@@ -2,7 +2,9 @@
 //! controller's "is anything left for this run?" question. A queue that cannot be read is an
 //! error (`Retryable`/`Throttled`), never an empty queue (see `crate::queue_stats`).
 
+pub mod env;
 pub mod handler;
 pub mod queue_stats;
 
-pub use handler::{handle, Env, QueueCounts};
+pub use env::Env;
+pub use handler::{handle, QueueCounts};

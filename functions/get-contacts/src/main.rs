@@ -8,8 +8,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let env = Env::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, "get-contacts is not configured"))?;
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (sqs, env) = (&sqs, &env);

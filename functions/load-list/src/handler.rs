@@ -18,7 +18,8 @@
 use crate::csv_intake::{
     campaign_from_key, AsyncCsvReader, CsvOptions, FileError, IntakeCounts, RowOutcome,
 };
-use outbound_core::config::{prefix_from_env, read_default_region, ConfigError};
+use crate::env::Env;
+use outbound_core::config::read_default_region;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
@@ -28,28 +29,6 @@ use outbound_core::records::{reject_object_key, RejectRecord};
 use phonenumber::country;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Environment of the function (read once in `main`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Env {
-    pub queue_url: String,
-    pub results_bucket: String,
-    pub state_machine_arn: String,
-    /// `SSM_PREFIX`, normalised to end with `/`.
-    pub ssm_prefix: String,
-}
-
-impl Env {
-    pub fn from_env() -> Result<Env, ConfigError> {
-        let var = outbound_core::config::required_env;
-        Ok(Env {
-            queue_url: var("QUEUE_URL")?,
-            results_bucket: var("RESULTS_BUCKET")?,
-            state_machine_arn: var("STATE_MACHINE_ARN")?,
-            ssm_prefix: prefix_from_env()?,
-        })
-    }
-}
 
 /// The AWS clients the function uses, built once.
 #[derive(Debug, Clone)]

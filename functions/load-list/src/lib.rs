@@ -3,6 +3,8 @@
 //! builds them.
 
 pub mod csv_intake;
+pub mod env;
 pub mod handler;
 
-pub use handler::{handle, load_object, Clients, Env, ObjectResult, Tuning};
+pub use env::Env;
+pub use handler::{handle, load_object, Clients, ObjectResult, Tuning};

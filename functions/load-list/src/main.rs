@@ -9,8 +9,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let env = Env::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, "load-list is not configured"))?;
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let clients = Clients {
         s3: outbound_core::clients::s3_client(&sdk),

@@ -1,7 +1,7 @@
 //! AWS clients as every function builds them, once per process in `main`.
 
 use crate::completion::Ledger;
-use crate::config::{required_env, ConfigError};
+use crate::env::{EnvReader, FromEnv};
 
 /// Whether the functions run against a local endpoint (moto): `AWS_ENDPOINT_URL` or
 /// `AWS_ENDPOINT_URL_S3` set. Never the case on Lambda.
@@ -21,15 +21,30 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// `TABLE_NAME` and `RESULTS_BUCKET`, which Terraform sets on every function that records calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEnv {
+    pub table_name: String,
+    pub results_bucket: String,
+}
+
+impl FromEnv for LedgerEnv {
+    fn from_env(env: &mut EnvReader) -> Self {
+        LedgerEnv {
+            table_name: env.required("TABLE_NAME", "the ActiveDialing table name"),
+            results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
+        }
+    }
+}
+
 impl Ledger {
-    /// The ledger from `TABLE_NAME` and `RESULTS_BUCKET`, which Terraform sets on every function
-    /// that records calls.
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Ledger, ConfigError> {
-        Ok(Ledger {
+    /// The ledger over the table and bucket of `env`.
+    pub fn new(sdk: &aws_config::SdkConfig, env: &LedgerEnv) -> Ledger {
+        Ledger {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: s3_client(sdk),
-            table_name: required_env("TABLE_NAME")?,
-            results_bucket: required_env("RESULTS_BUCKET")?,
-        })
+            table_name: env.table_name.clone(),
+            results_bucket: env.results_bucket.clone(),
+        }
     }
 }

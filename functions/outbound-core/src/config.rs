@@ -94,8 +94,6 @@ pub enum ConfigError {
         value: String,
         expected: String,
     },
-    #[error("environment variable {0} is not set")]
-    MissingEnv(&'static str),
 }
 
 impl From<ConfigError> for FunctionError {
@@ -112,24 +110,6 @@ pub fn normalise_prefix(prefix: &str) -> String {
     } else {
         format!("/{trimmed}/")
     }
-}
-
-/// An environment variable's value, trimmed; `None` when it is unset or blank.
-pub fn optional_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// An environment variable Terraform always sets: unset or blank is a named deployment error.
-pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
-    optional_env(name).ok_or(ConfigError::MissingEnv(name))
-}
-
-/// Reads `SSM_PREFIX` from the environment (once, in `main`).
-pub fn prefix_from_env() -> Result<String, ConfigError> {
-    required_env("SSM_PREFIX").map(|v| normalise_prefix(&v))
 }
 
 /// Full parameter name for `name` under `prefix` (which ends with `/`).
@@ -509,15 +489,6 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-    }
-
-    #[test]
-    fn environment_variables_unset_are_named_errors() {
-        // No process sets this name; PATH is set wherever tests run.
-        let unset = "OUTBOUND_CORE_NEVER_SET_BY_ANYONE";
-        assert_eq!(optional_env(unset), None);
-        assert_eq!(required_env(unset), Err(ConfigError::MissingEnv(unset)));
-        assert!(required_env("PATH").is_ok_and(|v| !v.is_empty()));
     }
 
     #[test]

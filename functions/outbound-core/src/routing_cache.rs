@@ -44,15 +44,37 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// and an unbounded body would be read into a 128 MB function.
 pub const MAX_ROUTING_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Reads the TTL from the value of [`TTL_ENV`]: unset means [`DEFAULT_TTL`]; `0` means
-/// revalidate on every call (tests, demos).
-pub fn parse_ttl(value: Option<&str>) -> Result<Duration, String> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(DEFAULT_TTL),
-        Some(v) => v
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| format!("{TTL_ENV}={v:?} is not a whole number of seconds")),
+/// Longest TTL accepted (a day), as the Terraform modules validate it.
+pub const MAX_TTL_SECONDS: u64 = 86_400;
+
+/// The routing file a function reads: `BUCKET_NAME` and `COUNTRY_ROUTING_LIST_KEY`, and
+/// [`TTL_ENV`] (unset: [`DEFAULT_TTL`]; `0`: revalidate on every call, for tests and demos).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingFileEnv {
+    pub bucket: String,
+    pub key: String,
+    pub ttl: Duration,
+}
+
+impl RoutingFileEnv {
+    /// `None` when neither the bucket nor the key is set (no routing file: the queue's number);
+    /// one without the other is a problem naming the missing one.
+    pub fn read(env: &mut crate::env::EnvReader) -> Option<RoutingFileEnv> {
+        let location = env.pair(
+            ("BUCKET_NAME", "the bucket holding the routing file"),
+            ("COUNTRY_ROUTING_LIST_KEY", "the routing file's object key"),
+        );
+        let ttl = env.number(
+            TTL_ENV,
+            DEFAULT_TTL.as_secs(),
+            0..=MAX_TTL_SECONDS,
+            "whole seconds from 0 to 86400",
+        );
+        location.map(|(bucket, key)| RoutingFileEnv {
+            bucket,
+            key,
+            ttl: Duration::from_secs(ttl),
+        })
     }
 }
 
@@ -719,13 +741,31 @@ mod tests {
     }
 
     #[test]
-    fn ttl_from_the_environment_value() {
-        assert_eq!(parse_ttl(None), Ok(DEFAULT_TTL));
-        assert_eq!(parse_ttl(Some(" ")), Ok(DEFAULT_TTL));
-        assert_eq!(parse_ttl(Some("5")), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_ttl(Some("0")), Ok(Duration::ZERO));
-        assert!(parse_ttl(Some("-1")).unwrap_err().contains(TTL_ENV));
-        assert!(parse_ttl(Some("1m")).is_err());
+    fn routing_file_from_the_environment() {
+        use crate::env::EnvReader;
+        let read = |vars: &[(&str, &str)]| {
+            let mut env = EnvReader::from_map(vars.iter().copied());
+            let routing = RoutingFileEnv::read(&mut env);
+            env.finish().map(|()| routing)
+        };
+        let file = [("BUCKET_NAME", "b"), ("COUNTRY_ROUTING_LIST_KEY", "k")];
+        assert_eq!(read(&file).unwrap().unwrap().ttl, DEFAULT_TTL);
+        for (ttl, seconds) in [("5", 5), ("0", 0), (" ", 60)] {
+            let vars = [file[0], file[1], (TTL_ENV, ttl)];
+            assert_eq!(
+                read(&vars).unwrap().unwrap().ttl,
+                Duration::from_secs(seconds)
+            );
+        }
+        for bad in ["-1", "1m", "86401"] {
+            let vars = [file[0], file[1], (TTL_ENV, bad)];
+            assert_eq!(read(&vars).unwrap_err().names(), [TTL_ENV], "{bad}");
+        }
+        assert_eq!(read(&[]).unwrap(), None);
+        assert_eq!(
+            read(&file[..1]).unwrap_err().names(),
+            ["COUNTRY_ROUTING_LIST_KEY"]
+        );
     }
 
     #[test]

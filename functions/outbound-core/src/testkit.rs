@@ -25,6 +25,7 @@ use aws_smithy_types::retry::RetryConfig;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+pub mod env_contract;
 pub mod moto;
 
 /// Re-exported for [`mocked!`](crate::mocked), so a crate using the macro needs no path to it.

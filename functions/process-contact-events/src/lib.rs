@@ -10,6 +10,8 @@
 //! answered `ignored`; a malformed event is `InvalidInput`.
 
 pub mod contact_event;
+pub mod env;
 pub mod handler;
 
+pub use env::Env;
 pub use handler::handle;

@@ -3,14 +3,15 @@
 use aws_config::BehaviorVersion;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use outbound_core::completion::Ledger;
+use process_contact_events::Env;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let ledger =
-        Ledger::from_env(&sdk).inspect_err(|e| tracing::error!(error = %e, "not configured"))?;
+    let ledger = Ledger::new(&sdk, &env.ledger);
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let (ledger, sfn) = (&ledger, &sfn);
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -13,10 +13,11 @@
 //! 4. Rejects are written to the results bucket, `totalRecords` grows, and the campaign's run is
 //!    started or joined, so a batch that arrives after the lanes went idle is dialed.
 
+use crate::env::Env;
 use crate::pinpoint::{process, PinpointBatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt};
-use outbound_core::config::{prefix_from_env, read_default_region, ConfigError};
+use outbound_core::config::read_default_region;
 use outbound_core::contact::Contact;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::report::RejectWriter;
@@ -34,28 +35,6 @@ pub const QUEUED_TTL_SECONDS: i64 = 7 * 24 * 3600;
 
 /// Table writes in flight at once for one batch (Pinpoint sends up to 50 endpoints).
 const TABLE_CONCURRENCY: usize = 10;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Env {
-    pub queue_url: String,
-    pub table_name: String,
-    pub results_bucket: String,
-    pub state_machine_arn: String,
-    pub ssm_prefix: String,
-}
-
-impl Env {
-    pub fn from_env() -> Result<Env, ConfigError> {
-        let var = outbound_core::config::required_env;
-        Ok(Env {
-            queue_url: var("QUEUE_URL")?,
-            table_name: var("TABLE_NAME")?,
-            results_bucket: var("RESULTS_BUCKET")?,
-            state_machine_arn: var("STATE_MACHINE_ARN")?,
-            ssm_prefix: prefix_from_env()?,
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Clients {

@@ -10,8 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
-    let env = Env::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, "queue-contacts is not configured"))?;
+    let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let clients = Clients {
         sqs: aws_sdk_sqs::Client::new(&sdk),

@@ -3,6 +3,8 @@
 //! [`disposition`]; the answer is always a flat string map.
 
 pub mod disposition;
+pub mod env;
 pub mod handler;
 
+pub use env::Env;
 pub use handler::handle;

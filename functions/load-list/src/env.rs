@@ -1,0 +1,34 @@
+//! The environment load-list runs with (docs/architecture.md, "Environment variables"; the list
+//! is `environment.json`), read once in `main`.
+
+use outbound_core::env::{EnvReader, FromEnv};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    /// `QUEUE_URL`: the contacts queue.
+    pub queue_url: String,
+    /// `RESULTS_BUCKET`: the rejects report goes there.
+    pub results_bucket: String,
+    /// `STATE_MACHINE_ARN`: the campaign's run is started there.
+    pub state_machine_arn: String,
+    /// `SSM_PREFIX`, normalised to start and end with `/`.
+    pub ssm_prefix: String,
+}
+
+impl FromEnv for Env {
+    fn from_env(env: &mut EnvReader) -> Self {
+        Env {
+            queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
+            results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
+            state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
+            ssm_prefix: env.ssm_prefix(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    outbound_core::env_contract_tests!(Env, include_str!("../environment.json"));
+}

@@ -1,0 +1,26 @@
+//! The environment set-disposition runs with (docs/architecture.md, "Environment variables"; the
+//! list is `environment.json`), read once in `main`.
+
+use outbound_core::clients::LedgerEnv;
+use outbound_core::env::{EnvReader, FromEnv};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    /// `TABLE_NAME` and `RESULTS_BUCKET`: the ledger the function records into.
+    pub ledger: LedgerEnv,
+}
+
+impl FromEnv for Env {
+    fn from_env(env: &mut EnvReader) -> Self {
+        Env {
+            ledger: LedgerEnv::from_env(env),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    outbound_core::env_contract_tests!(Env, include_str!("../environment.json"));
+}

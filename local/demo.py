@@ -4,11 +4,12 @@ moto (with the state machine really executed) runs the real Rust functions from 
 `terraform apply` of `examples/local` uploaded; the Connect simulator places the calls (compressed
 to seconds) and sends the contact events to moto's EventBridge. The demo uploads
 `sample-files/contacts.csv`, plays the agent (a disposition for every answered call, as the agent
-guide flow would), follows the campaign, prints a report, destroys what it applied and ends with
+guide flow would), follows the campaign, prints a report, stops the stack and ends with
 one `SUMMARY {json}` line. Exit status 1 when a contact was lost or dialed twice.
 
 Options (environment): DEMO_CSV (another list), DEMO_CONCURRENCY (lanes, default 3),
-DEMO_TIME_SCALE (simulated seconds → real seconds, default 0.05), KEEP_STACK=1 (skip destroy).
+DEMO_TIME_SCALE (simulated seconds → real seconds, default 0.05), DEMO_DESTROY=1 (terraform destroy
+before stopping the stack).
 """
 
 from __future__ import annotations
@@ -134,8 +135,11 @@ def main() -> int:
     wall_start = time.monotonic()
 
     say("== starting the local stack (moto + the real functions, Connect simulator) and applying examples/local")
+    # The stack lives in moto's memory and ends with its processes: destroying it first only adds
+    # a minute (the end-to-end tests destroy every deployment they apply, so destroy stays tested).
+    destroy = os.environ.get("DEMO_DESTROY") == "1"
     with Stack(sim_config={"timeScale": time_scale}, variables={"concurrent_calls": concurrency},
-               log=lambda m: say(f"  {m}")) as stack:
+               log=lambda m: say(f"  {m}"), destroy_on_exit=destroy) as stack:
         say(f"\n== caller ID by destination (the deployed caller-id function, as the whisper flow calls it)")
         fixtures = ROOT / "tests" / "fixtures" / "connect-events"
         for name in CALLER_ID_EVENTS:
@@ -200,7 +204,8 @@ def main() -> int:
         if results:
             sample = min(results, key=lambda r: r.get("customer_key", ""))
             say(f"\n  a results record: {json.dumps(sample, sort_keys=True)}")
-        say("\n== terraform destroy and stopping the stack")
+        say("\n== terraform destroy and stopping the stack" if destroy
+            else "\n== stopping the stack (DEMO_DESTROY=1 runs terraform destroy first)")
 
     summary = {
         "loaded": queued,

@@ -93,10 +93,13 @@ class Stack:
     """Launcher + simulator + deployment, with boto3 clients pointed at moto."""
 
     def __init__(self, sim_config: dict[str, Any] | None = None, variables: dict[str, Any] | None = None,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, destroy_on_exit: bool = True):
         self.sim_config = {"timeScale": 0.05, "quotaRate": 2.0, "quotaBurst": 5.0, "seed": 7, **(sim_config or {})}
         self.variables = variables or {}
         self.log = log
+        # The tests destroy what they applied, so `terraform destroy` stays tested; the demo may
+        # skip it (stopping moto discards everything anyway).
+        self.destroy_on_exit = destroy_on_exit
         self.launcher: Launcher | None = None
         self.sim: ConnectSim | None = None
         self.deployment: Deployment | None = None
@@ -130,7 +133,7 @@ class Stack:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.deployment and self.deployment.outputs and os.environ.get("KEEP_STACK") != "1":
+        if self.destroy_on_exit and self.deployment and self.deployment.outputs and os.environ.get("KEEP_STACK") != "1":
             try:
                 self.deployment.destroy()
             except Exception as err:  # a failed destroy must not hide the test's own failure

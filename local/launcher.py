@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto_fixes.install_terraform_fixes()
     moto_fixes.install_executor_fixes()
+    moto_fixes.install_dynamodb_fixes()
     app = LauncherApp(DomainDispatcherApplication(create_backend_app), None)
     try:
         server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -19,6 +19,7 @@
    - EventBridge `PutEvents` delivers to SQS, logs and buses but not to Lambda targets: the
      rule's Lambda targets are invoked here (asynchronously, with `Input`, `InputPath` and
      `InputTransformer` applied), so Connect contact events reach `process-contact-events`.
+4. DynamoDB item operations are atomic, as in AWS (`install_dynamodb_fixes`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import datetime
 import json
 import logging
 import os
+import threading
 from typing import Any
 
 LOG = logging.getLogger("local.moto_fixes")
@@ -252,6 +254,41 @@ def _install_conditional_deny_fix() -> None:
         return result
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+
+def install_dynamodb_fixes() -> None:
+    """Each DynamoDB operation applies as one step, never interleaved with another.
+
+    DynamoDB isolates single-item writes (`PutItem`, `UpdateItem`, `DeleteItem`) from each other
+    and from transactions: "serializable isolation ensures that the results of multiple
+    concurrent operations are the same as if no operation begins until the previous one has
+    finished" (Amazon DynamoDB Developer Guide, "Amazon DynamoDB Transactions: How it works",
+    Isolation levels for DynamoDB transactions, docs.aws.amazon.com/amazondynamodb/latest/
+    developerguide/transaction-apis.html). A condition expression is checked and the write
+    applied in that same step, which is what makes conditional writes a lock.
+
+    moto's threaded server runs requests on several threads and its backend reads an item,
+    checks the condition and stores a new copy without a lock: two `UpdateItem`s on an absent
+    item (dial storing a call's token while `process-contact-events` stores its disconnect)
+    each create the item from nothing and the last one stored wins, dropping the other's
+    attributes. One lock around every backend operation restores the documented behaviour.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()  # re-entrant: a transaction calls the single-item operations
+
+    def serialised(method: Any) -> Any:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        run.__name__ = method.__name__
+        run.__doc__ = method.__doc__
+        return run
+
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan",
+                 "transact_write_items"):
+        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
 
 
 def install_executor_fixes() -> None:

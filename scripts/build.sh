@@ -28,20 +28,6 @@ done
 ensure_venv
 cd "$ROOT"
 
-# The deployable crates: workspace members under functions/ with a binary target (the shared
-# library has none). Local-only binaries (the Connect simulator, under local/) are never zipped.
-crate_list() {
-  cargo metadata --no-deps --format-version 1 --locked | python3 -c '
-import json, os, sys
-meta = json.load(sys.stdin)
-functions = os.path.join(meta["workspace_root"], "functions") + os.sep
-for p in meta["packages"]:
-    if any("bin" in t["kind"] for t in p["targets"]):
-        deployable = p["manifest_path"].startswith(functions)
-        if deployable == (sys.argv[1] == "functions"):
-            print(p["name"])
-' "$1"
-}
 mapfile -t crates < <(crate_list functions)
 mapfile -t local_crates < <(crate_list local)
 [ "${#crates[@]}" -gt 0 ] || die "no function crates found under functions/"

@@ -96,3 +96,27 @@ tf_init() {
     die "terraform init failed in $dir: no provider mirror on this machine and the registry is unreachable?"
   }
 }
+
+# Workspace crates with a binary target: `crate_list functions` gives the deployable ones (under
+# functions/; the shared library has no binary), `crate_list local` the local-only ones (the
+# Connect simulator, under local/), which are never zipped.
+crate_list() {
+  cargo metadata --manifest-path "$ROOT/Cargo.toml" --no-deps --format-version 1 --locked | python3 -c '
+import json, os, sys
+meta = json.load(sys.stdin)
+functions = os.path.join(meta["workspace_root"], "functions") + os.sep
+for p in meta["packages"]:
+    if any("bin" in t["kind"] for t in p["targets"]):
+        deployable = p["manifest_path"].startswith(functions)
+        if deployable == (sys.argv[1] == "functions"):
+            print(p["name"])
+' "$1"
+}
+
+# The cargo package selection of a dev build for the local stack: every function and every
+# local-only binary, in one invocation (scripts/build.sh --dev and make demo select the same set,
+# so cargo resolves the same features and reuses what the other built).
+local_stack_packages() {
+  local crate
+  for crate in $(crate_list functions) $(crate_list local); do printf -- '-p\n%s\n' "$crate"; done
+}

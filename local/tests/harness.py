@@ -244,8 +244,47 @@ class Stack:
             else:
                 quiet_since = None
             if elapsed > timeout:
-                raise TimeoutError(f"campaign {campaign} not idle after {timeout:.0f} s: {state}")
+                raise TimeoutError(f"campaign {campaign} not idle after {timeout:.0f} s: {state}\n"
+                                   + self.diagnose(campaign))
             time.sleep(1.0)
+
+    def diagnose(self, campaign: str) -> str:
+        """What a stuck campaign looks like: each simulated call without a results record, with its
+        ledger items and the function log lines that name it, so a failure in CI can be read."""
+        try:
+            recorded = {r["contact_key"] for r in self.results(campaign)}
+            lines = []
+            for call in self.sim_calls(campaign):
+                key = call.get("attributes", {}).get("contactKey")
+                if key in recorded:
+                    continue
+                cid = call.get("contactId", "")
+                sim = {k: v for k, v in call.items() if k not in ("attributes", "destination")}
+                lines.append(f"call without a results record: contactKey={key} simulator={json.dumps(sim)}")
+                for item in self.ledger_items(cid, key):
+                    lines.append(f"  ledger {json.dumps(item, sort_keys=True)}")
+                for name in ("dial", "process-contact-events", "connect-status"):
+                    function = self.out["lambda_function_names"].get(name, name)
+                    for line in self.launcher.function_log(function).splitlines():
+                        if cid and cid in line:
+                            lines.append(f"  {name}: {line[:400]}")
+            return "\n".join(lines) or "every simulated call has a results record"
+        except Exception as err:  # a diagnosis must not hide the timeout it explains
+            return f"(diagnosis failed: {err!r})"
+
+    def ledger_items(self, contact_id: str, contact_key: str | None) -> list[dict[str, Any]]:
+        """The ActiveDialing items of one call: CONTACT#, DIAL#…#key and the LANE# pointing at it."""
+        items = []
+        pages = self.ddb.get_paginator("scan").paginate(TableName=self.out["table_name"])
+        for page in pages:
+            for raw in page["Items"]:
+                item = {k: next(iter(v.values())) for k, v in raw.items()}
+                item.pop("taskToken", None)
+                pk = str(item.get("pk", ""))
+                if (pk == f"CONTACT#{contact_id}" or (contact_key and pk.endswith(f"#{contact_key}"))
+                        or (pk.startswith("LANE#") and item.get("contactId") == contact_id)):
+                    items.append(item)
+        return items
 
 
 def transitions(stack: Stack, since: float = 0.0) -> dict[str, Any]:

@@ -1,17 +1,18 @@
 """End-to-end: pacing and channels on the local stack: Connect's quota throttling at
-concurrency 10, Pinpoint batches delivered twice and late, and caller ID through the deployed
-function.
+concurrency 10, a 450-contact list dialed in waves that bound the execution history, Pinpoint
+batches delivered twice and late, and caller ID through the deployed function.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from campaign import CONCURRENCY_LIMIT_DEPLOYED, check_exactly_once, say, fresh, stack  # noqa: F401, F811 (pytest fixtures)
-from harness import Stack, contacts_csv
+from harness import Stack, contacts_csv, transitions
 
 
 def test_throttled_quota_with_concurrency_10(stack: Stack):
@@ -31,6 +32,23 @@ def test_throttled_quota_with_concurrency_10(stack: Stack):
     assert rate <= 2.0 * 1.2 + 0.5, f"dial rate {rate:.2f}/s well above the 2/s quota"
     assert rate >= 2.0 * 0.5, f"dial rate {rate:.2f}/s far below the 2/s quota"
     say(f"dial rate {rate:.2f}/s against a 2/s quota; simulator throttled {stats['throttled']} requests; nothing lost")
+
+
+def test_waves_bound_the_execution_history(stack: Stack):
+    campaign = "e2e-waves"
+    since = time.time()
+    stack.set_param("concurrentcalls", "5")
+    n = 450
+    stack.upload_csv(f"{campaign}.csv", contacts_csv(n, start=6000))
+    stack.wait_until_idle(campaign, expected_results=n, timeout=1800, progress=say)
+    check_exactly_once(stack, campaign, n)
+    t = transitions(stack, since=since - 1)
+    assert t["executions"] >= 2, f"{t['executions']} execution(s): the campaign never needed a second wave"
+    assert t["largest_history"] < 25000 and t["largest_history"] <= 2000 * 1.2, f"history too large: {t}"
+    per_contact = t["state_transitions"] / n
+    assert per_contact <= 3.0, f"{per_contact:.2f} state transitions per dialed contact (target <= 3)"
+    say(f"{t['executions']} executions, largest history {t['largest_history']} events, "
+        f"{per_contact:.2f} transitions per contact")
 
 
 def test_pinpoint_batches_duplicate_and_late(stack: Stack):

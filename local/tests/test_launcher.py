@@ -416,6 +416,49 @@ def test_tls_only_bucket_policy_lets_requests_through(launcher):
     assert "403" in str(denied.value) or "AccessDenied" in str(denied.value), "an unconditional Deny still denies"
 
 
+def test_dynamodb_writes_to_one_item_never_lose_each_other(launcher):
+    """Concurrent UpdateItems on an item that does not exist yet, each setting its own attribute
+    (dial storing a call's token while process-contact-events stores its disconnect): DynamoDB
+    applies them one after the other, so the item ends with every attribute. moto alone keeps
+    only the last writer's copy now and then."""
+    ddb = client(launcher, "dynamodb")
+    ddb.create_table(TableName="atomic-items", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    items, writers = 150, 8
+
+    def write(job: tuple[int, int]) -> None:
+        item, writer = job
+        ddb.update_item(TableName="atomic-items", Key={"pk": {"S": f"item-{item}"}},
+                        UpdateExpression="SET #a = :v",
+                        ExpressionAttributeNames={"#a": f"writer{writer}"},
+                        ExpressionAttributeValues={":v": {"N": str(writer)}})
+
+    jobs = [(item, writer) for item in range(items) for writer in range(writers)]
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        list(pool.map(write, jobs))
+    lost = {}
+    for item in range(items):
+        got = ddb.get_item(TableName="atomic-items", Key={"pk": {"S": f"item-{item}"}})["Item"]
+        missing = [w for w in range(writers) if f"writer{w}" not in got]
+        if missing:
+            lost[item] = missing
+    assert not lost, f"writes lost on {len(lost)} of {items} items: {dict(list(lost.items())[:5])}"
+
+    # A conditional put is a lock: of many writers racing for one absent item, exactly one wins.
+    def claim(writer: int) -> bool:
+        try:
+            ddb.put_item(TableName="atomic-items", Item={"pk": {"S": "claim"}, "by": {"N": str(writer)}},
+                         ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        winners = sum(pool.map(claim, range(writers * 5)))
+    assert winners == 1, f"{winners} writers won the same conditional put"
+
+
 def test_stats_endpoint_counts_and_resets(launcher, role):
     create_fake(launcher, role, "counted")
     for _ in range(3):

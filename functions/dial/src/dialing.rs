@@ -509,6 +509,19 @@ impl<C: SourceNumberChooser> Dialer<C> {
             calls: lane.calls + 1,
             ..lane.clone()
         };
+        // The lane pointer goes first. Once the token is stored, a disconnect can complete the
+        // contact and wake the lane, whose next dial writes the pointer for its next call while
+        // this invocation may still be running: a pointer written after the token could land
+        // last, point the lane back at this call and hide the next one from the reconcile path.
+        completion::put_lane_pointer(
+            &self.ledger,
+            &lane.run_id,
+            lane.lane,
+            &contact_id,
+            next_state.calls,
+            now,
+        )
+        .await?;
         let recorded = completion::record_token(
             &self.ledger,
             &PlacedCall {
@@ -520,15 +533,6 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 caller_id: source_number.as_deref(),
                 dialed_at: now,
             },
-        )
-        .await?;
-        completion::put_lane_pointer(
-            &self.ledger,
-            &lane.run_id,
-            lane.lane,
-            &contact_id,
-            next_state.calls,
-            now,
         )
         .await?;
         self.mark_placed(&lane.run_id, &contact_key, &contact_id)
@@ -894,12 +898,13 @@ mod tests {
         let dial_marker = order(&format!("ddb:PutItem DIAL#r-1#{ck}"));
         let rate = order("ddb:UpdateItem RATE#");
         let start = order("connect:StartOutboundVoiceContact");
-        let contact_rec = order("ddb:UpdateItem CONTACT#c-1");
         let lane_ptr = order("ddb:PutItem LANE#r-1#3");
+        let contact_rec = order("ddb:UpdateItem CONTACT#c-1");
         let placed = order(&format!("ddb:UpdateItem DIAL#r-1#{ck}"));
         let delete = order("sqs:DeleteMessage");
         assert!(dial_marker < rate && rate < start, "{:?}", w.log.entries());
-        assert!(start < contact_rec && contact_rec < lane_ptr && lane_ptr < placed);
+        // The pointer before the token: once the token is stored the lane may move on.
+        assert!(start < lane_ptr && lane_ptr < contact_rec && contact_rec < placed);
         assert!(
             placed < delete,
             "deleted before recording: {:?}",

@@ -43,6 +43,11 @@ data "aws_partition" "current" {
     }
 
     precondition {
+      condition     = !(var.create && var.create_outbound_contact_flow) || (local.create_contact_flows && local.create_dialer)
+      error_message = "create_outbound_contact_flow needs create_contact_flows and create_dialer: the flow attaches the disposition guide, which invokes the dialer's set-disposition."
+    }
+
+    precondition {
       condition     = !local.create_contact_flows || var.create_caller_id || var.create_dialer
       error_message = "create_contact_flows needs create_caller_id (outbound whisper flow) or create_dialer (disposition agent guide): each flow invokes one of their functions."
     }
@@ -173,6 +178,10 @@ module "contact_flows" {
 
   create_disposition_flow      = local.create_dialer
   set_disposition_function_arn = try(module.dialer[0].lambda_function_arns["set-disposition"], null)
+
+  # The flow campaign calls can run: attaches the guide (DefaultFlowForAgentUI), then queues.
+  create_outbound_contact_flow = var.create_outbound_contact_flow
+  connect_queue_id             = var.connect_queue_id
 
   # A flow that invokes a function not yet associated with the instance is rejected.
   depends_on = [module.caller_id, module.dialer]

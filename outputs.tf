@@ -151,11 +151,21 @@ output "outbound_whisper_flow_arn" {
 }
 
 output "disposition_flow_id" {
-  description = "Id of the disposition agent guide flow (the `DefaultFlowForAgentUI` attribute of the outbound flow)."
+  description = "Id of the disposition agent guide flow: the `DefaultFlowForAgentUI` contact attribute the outbound contact flow sets (`create_outbound_contact_flow`), or that your own flow must set before the call is queued."
   value       = try(module.contact_flows[0].disposition_flow_id, null)
 }
 
 output "disposition_flow_arn" {
   description = "ARN of the disposition agent guide flow."
   value       = try(module.contact_flows[0].disposition_flow_arn, null)
+}
+
+output "outbound_contact_flow_id" {
+  description = "Id of the outbound contact flow (`create_outbound_contact_flow`): use it as `connect_contact_flow_id` so that campaign calls attach the disposition guide and queue for an agent."
+  value       = try(module.contact_flows[0].outbound_contact_flow_id, null)
+}
+
+output "outbound_contact_flow_arn" {
+  description = "ARN of the outbound contact flow."
+  value       = try(module.contact_flows[0].outbound_contact_flow_arn, null)
 }

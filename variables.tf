@@ -48,6 +48,17 @@ variable "create_contact_flows" {
   default     = false
 }
 
+variable "create_outbound_contact_flow" {
+  description = "Whether to also create the contact flow campaign calls run (needs `create_contact_flows` and `create_dialer`): it sets `DefaultFlowForAgentUI` to the disposition guide, sets `connect_queue_id` as the working queue and transfers the call to it. Use its id (`outbound_contact_flow_id` output) as `connect_contact_flow_id` so that agents get the guide."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = var.create_outbound_contact_flow != null
+    error_message = "create_outbound_contact_flow must be true or false."
+  }
+}
+
 variable "create_connect_lambda_associations" {
   description = "Whether to associate `caller-id` and `set-disposition` with the Connect instance (so flows can invoke them). Turn off where the instance is not reachable, e.g. against a local emulator."
   type        = bool

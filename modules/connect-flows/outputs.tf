@@ -14,7 +14,7 @@ output "outbound_whisper_flow_content" {
 }
 
 output "disposition_flow_id" {
-  description = "Id of the disposition agent guide: the value of the `DefaultFlowForAgentUI` contact attribute in the outbound contact flow."
+  description = "Id of the disposition agent guide: the value of the `DefaultFlowForAgentUI` contact attribute the outbound contact flow sets."
   value       = try(aws_connect_contact_flow.disposition[0].contact_flow_id, null)
 }
 
@@ -26,4 +26,19 @@ output "disposition_flow_arn" {
 output "disposition_flow_content" {
   description = "Rendered flow-language JSON of the disposition agent guide."
   value       = local.disposition_content
+}
+
+output "outbound_contact_flow_id" {
+  description = "Id of the outbound contact flow (null unless `create_outbound_contact_flow`): the dialer's contact flow (`connect_contact_flow_id`), so that agents get the disposition guide."
+  value       = try(aws_connect_contact_flow.outbound[0].contact_flow_id, null)
+}
+
+output "outbound_contact_flow_arn" {
+  description = "ARN of the outbound contact flow."
+  value       = try(aws_connect_contact_flow.outbound[0].arn, null)
+}
+
+output "outbound_contact_flow_content" {
+  description = "Rendered flow-language JSON of the outbound contact flow."
+  value       = local.outbound_content
 }

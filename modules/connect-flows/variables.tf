@@ -5,7 +5,7 @@ variable "create" {
 }
 
 variable "name" {
-  description = "Name of the deployment: prefixes the flow names (`<name> outbound whisper`, `<name> disposition guide`)."
+  description = "Name of the deployment: prefixes the flow names (`<name> outbound whisper`, `<name> disposition guide`, `<name> outbound`)."
   type        = string
 
   validation {
@@ -122,4 +122,44 @@ variable "disposition_flow_template" {
   description = "Path of the disposition agent guide template (rendered with `templatefile()`). Null uses `sample-files/disposition-agent-guide.json.tftpl`. Variables: `set_disposition_function_arn`, `dispositions`, `heading`, `description`, `view_time_limit_seconds`, `partition`, `region`."
   type        = string
   default     = null
+}
+
+################################################################################
+# Outbound contact flow
+################################################################################
+
+variable "create_outbound_contact_flow" {
+  description = "Whether to create the contact flow campaign calls run: it sets the `DefaultFlowForAgentUI` contact attribute to the disposition guide (so the agent gets it on accepting the call), optionally sets the working queue, and transfers the call to the queue. Use its id as the dialer's contact flow. Needs `create_disposition_flow`."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = var.create_outbound_contact_flow != null
+    error_message = "create_outbound_contact_flow must be true or false."
+  }
+}
+
+variable "connect_queue_id" {
+  description = "Queue the outbound contact flow sets as the working queue before the transfer (id or ARN). Null keeps the queue `StartOutboundVoiceContact` was given (the dialer's `QueueId`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.connect_queue_id == null || can(regex(
+      "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|arn:aws[a-z-]*:connect:[a-z0-9-]+:[0-9]{12}:instance/[0-9a-f-]{36}/queue/[0-9a-f-]{36})$",
+      var.connect_queue_id
+    ))
+    error_message = "connect_queue_id must be a queue id (the lower-case UUID after \"queue/\" in its ARN) or the queue ARN."
+  }
+}
+
+variable "outbound_contact_flow_template" {
+  description = "Path of the outbound contact flow template (rendered with `templatefile()`). Null uses `sample-files/outbound-contact-flow.json.tftpl`. Variables: `disposition_flow_id`, `queue_id` (empty when `connect_queue_id` is null)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.outbound_contact_flow_template == null || length(trimspace(coalesce(var.outbound_contact_flow_template, " "))) > 0
+    error_message = "outbound_contact_flow_template must be null or the path of a template file."
+  }
 }

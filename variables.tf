@@ -252,7 +252,7 @@ variable "max_concurrent_calls" {
 
   validation {
     condition     = var.max_concurrent_calls >= 1 && var.max_concurrent_calls <= 1000 && floor(var.max_concurrent_calls) == var.max_concurrent_calls
-    error_message = "max_concurrent_calls must be a whole number from 1 to 1000."
+    error_message = "max_concurrent_calls must be a whole number from 1 to 1000: the lane list and the lanes' results travel through Step Functions states, whose input and output are capped at 256 KiB."
   }
 }
 

@@ -81,11 +81,13 @@ run "plan_resources_and_names" {
       source        = ["aws.connect"]
       "detail-type" = ["Amazon Connect Contact Event"]
       detail = {
-        eventType   = ["DISCONNECTED"]
-        instanceArn = ["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555"]
+        eventType        = ["DISCONNECTED"]
+        instanceArn      = ["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555"]
+        channel          = ["VOICE"]
+        initiationMethod = ["API"]
       }
     }
-    error_message = "The rule must match DISCONNECTED contact events of this instance only: ${aws_cloudwatch_event_rule.contact_disconnected.event_pattern}"
+    error_message = "The rule must match DISCONNECTED events of API-placed voice contacts of this instance only: ${aws_cloudwatch_event_rule.contact_disconnected.event_pattern}"
   }
 
   assert {
@@ -312,10 +314,11 @@ run "apply_inline_definition" {
   assert {
     condition = (
       jsondecode(output.state_machine_definition).States["Release Finished Run"].Parameters.TableName == "blaster-activedialing" &&
-      jsondecode(output.state_machine_definition).States["Release Finished Run"].Parameters.ConditionExpression == "#runId = :runId" &&
+      jsondecode(output.state_machine_definition).States["Release Finished Run"].Parameters.ConditionExpression == "#runId = :runId AND #execution = :execution" &&
+      jsondecode(output.state_machine_definition).States["Release Finished Run"].Parameters.ExpressionAttributeValues[":execution"]["S.$"] == "$$.Execution.Id" &&
       jsondecode(output.state_machine_definition).States["Start Next Wave"].Parameters["StateMachineArn.$"] == "$$.StateMachine.Id"
     )
-    error_message = "The release is conditional on the run, and continue-as-new starts this same state machine."
+    error_message = "The release is conditional on the run and on this execution holding it, and continue-as-new starts this same state machine."
   }
 
   assert {
@@ -574,4 +577,20 @@ run "set_disposition_timeout_above_flow_limit" {
   }
 
   expect_failures = [var.function_settings]
+}
+
+run "lanes_above_the_step_functions_payload_limit" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  # 1,000 lanes keep the lane list and the lanes' results near 150 KiB (get-config's test
+  # the_largest_wave_fits_the_step_functions_payload_limit); one more is refused.
+  variables {
+    max_concurrent_calls = 1001
+  }
+
+  expect_failures = [var.max_concurrent_calls]
 }

@@ -4,14 +4,20 @@
 
 resource "aws_cloudwatch_event_rule" "contact_disconnected" {
   name        = "${var.name}-contact-disconnected"
-  description = "DISCONNECTED contact events of Connect instance ${var.connect_instance_id}, for process-contact-events."
+  description = "DISCONNECTED events of voice contacts the API placed on Connect instance ${var.connect_instance_id}, for process-contact-events."
 
+  # Only the calls this dialer places: voice contacts created with StartOutboundVoiceContact
+  # (initiation method API, per the contact records data model) on this instance. Inbound calls,
+  # chats, tasks and agent-placed calls of the instance never invoke the function.
+  # docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
   event_pattern = jsonencode({
     source        = ["aws.connect"]
     "detail-type" = ["Amazon Connect Contact Event"]
     detail = {
-      eventType   = ["DISCONNECTED"]
-      instanceArn = [local.connect_instance_arn]
+      eventType        = ["DISCONNECTED"]
+      instanceArn      = [local.connect_instance_arn]
+      channel          = ["VOICE"]
+      initiationMethod = ["API"]
     }
   })
 

@@ -67,6 +67,7 @@ locals {
   # the two in both directions).
   function_environment = {
     "load-list" = merge(local.common_environment, {
+      INPUT_BUCKET      = local.input_bucket_name
       QUEUE_URL         = local.queue_url
       RESULTS_BUCKET    = local.results_bucket_name
       STATE_MACHINE_ARN = local.state_machine_arn
@@ -88,10 +89,12 @@ locals {
       RECEIVE_WAIT_SECONDS = tostring(var.receive_wait_seconds)
       STATUS_CACHE_SECONDS = tostring(var.status_cache_seconds)
     })
-    # Everything these two need is in the event and the ledger: no parameters.
+    # Everything these two need is in the event and the ledger: no parameters. The instance ARN
+    # lets process-contact-events ignore events of other instances even if the rule changes.
     "process-contact-events" = {
-      TABLE_NAME     = local.table_name
-      RESULTS_BUCKET = local.results_bucket_name
+      TABLE_NAME           = local.table_name
+      RESULTS_BUCKET       = local.results_bucket_name
+      CONNECT_INSTANCE_ARN = local.connect_instance_arn
     }
     "connect-status" = merge(local.common_environment, {
       TABLE_NAME     = local.table_name

@@ -1,7 +1,7 @@
 //! The environment get-config runs with (docs/architecture.md, "Environment variables"; the list
 //! is `environment.json`), read once in `main`.
 
-use outbound_core::config::{DEFAULT_HISTORY_BUDGET, DEFAULT_MAX_CONCURRENT_CALLS};
+use outbound_core::config::{DEFAULT_HISTORY_BUDGET, DEFAULT_MAX_CONCURRENT_CALLS, MAX_LANES};
 use outbound_core::env::{EnvReader, FromEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +30,8 @@ impl FromEnv for Env {
             max_concurrent_calls: env.number(
                 "MAX_CONCURRENT_CALLS",
                 DEFAULT_MAX_CONCURRENT_CALLS,
-                1..=u32::MAX,
-                "a whole number > 0",
+                1..=MAX_LANES,
+                "a whole number from 1 to 1000 (the lane list must fit Step Functions' 256 KiB payload)",
             ),
         }
     }

@@ -110,6 +110,31 @@ pub fn new_run_id(execution: &str) -> String {
     format!("{prefix}-{digest}")
 }
 
+/// Checks the input of an execution that says it continues run `run_id` at `wave`. Only the
+/// state machine's own hand-over starts one, and it names the execution `<runId>-w<wave>`
+/// (Start Next Wave, Resume After Pause): an input that repeats a live run's id from any other
+/// execution (a copied input, a manual start) would otherwise share that run's claim and put a
+/// second set of lanes on it.
+fn continuing_run(run_id: &str, wave: u32, execution: &str) -> Result<String, FunctionError> {
+    let well_formed = run_id.len() <= MAX_RUN_ID_LEN
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !well_formed {
+        return Err(FunctionError::invalid_input(format!(
+            "runId must be 1 to {MAX_RUN_ID_LEN} letters, digits, '-' or '_'"
+        )));
+    }
+    let expected = format!("{run_id}-w{wave}");
+    if wave < 2 || execution_name(execution) != expected {
+        return Err(FunctionError::invalid_input(format!(
+            "an execution that continues run {run_id} must be its next wave, named {expected} \
+             (wave 2 or later); start a new run without runId instead"
+        )));
+    }
+    Ok(run_id.to_string())
+}
+
 /// The ARN of `name` in the same state machine as `execution_arn`.
 fn sibling_execution(execution_arn: &str, name: &str) -> Option<String> {
     let (head, _) = execution_arn.rsplit_once(':')?;
@@ -168,11 +193,11 @@ pub async fn handle(
         .run_id
         .as_deref()
         .is_some_and(|r| !r.trim().is_empty());
+    let wave = input.wave.unwrap_or(1).max(1);
     let run_id = match &input.run_id {
-        Some(r) if !r.trim().is_empty() => r.trim().to_string(),
+        Some(r) if !r.trim().is_empty() => continuing_run(r.trim(), wave, &input.execution)?,
         _ => new_run_id(&input.execution),
     };
-    let wave = input.wave.unwrap_or(1).max(1);
 
     let claim = claim_run(
         clients,
@@ -508,6 +533,7 @@ mod tests {
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_sdk_ssm::types::Parameter;
     use aws_smithy_mocks::{mock, Rule};
+    use outbound_core::config::MAX_LANES;
     use outbound_core::error::ErrorName;
     use outbound_core::mocked;
     use serde_json::json;
@@ -968,6 +994,92 @@ mod tests {
                 .unwrap(),
             "other"
         );
+    }
+
+    #[tokio::test]
+    async fn the_largest_wave_fits_the_step_functions_payload_limit() {
+        // Step Functions caps a state's input and output at 256 KiB. The largest wave: every
+        // lane the module allows, a run id of the longest form, and the Map's output of one
+        // result per lane (the "Lane Failed" shape is the longest).
+        const LIMIT: usize = 256 * 1024;
+        let longest = new_run_id(&format!(
+            "arn:aws:states:r:1:execution:sm:{}",
+            "x".repeat(80)
+        ));
+        let exec = format!(
+            "arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:{longest}-w99999"
+        );
+        let w = world(
+            params("100000", "True"),
+            Some(held(&longest, &exec, 99_998)),
+            describe_rule(vec![]),
+        );
+        let out = handle(
+            &w.clients,
+            &env(MAX_LANES),
+            RetryPolicy::immediate(3),
+            NOW,
+            input(json!({"runId": longest, "wave": 99_999, "laneCalls": [], "execution": exec})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.lanes.len(), MAX_LANES as usize);
+        let output = serde_json::to_vec(&out).unwrap().len();
+        let lane_result = json!({"lane": MAX_LANES, "calls": 99_999, "stop": "LaneFailed",
+                                 "error": "States.ExceedToleratedFailureThreshold"});
+        let map_output = (serde_json::to_vec(&lane_result).unwrap().len() + 1) * MAX_LANES as usize;
+        // Keep a quarter of the limit for what the state carries besides the lanes.
+        assert!(
+            output < LIMIT * 3 / 4,
+            "get-config's output is {output} bytes for {MAX_LANES} lanes"
+        );
+        assert!(
+            map_output < LIMIT * 3 / 4,
+            "the Map's output is {map_output} bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_runs_own_next_wave_may_continue_it() {
+        let sm = "arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer";
+        for (given, why) in [
+            // A copied input started by hand: the name is not the run's next wave.
+            (
+                json!({"runId": "r1", "wave": 2, "execution": format!("{sm}:manual-1")}),
+                "next wave",
+            ),
+            (
+                json!({"runId": "r1", "wave": 3, "execution": format!("{sm}:r1-w2")}),
+                "next wave",
+            ),
+            (
+                json!({"runId": "r1", "wave": 1, "execution": format!("{sm}:r1-w1")}),
+                "wave 2",
+            ),
+            (
+                json!({"runId": "r1 x", "wave": 2, "execution": format!("{sm}:r1 x-w2")}),
+                "letters",
+            ),
+            (
+                json!({"runId": "r".repeat(65), "wave": 2, "execution": format!("{sm}:x")}),
+                "letters",
+            ),
+        ] {
+            // No rule: a claim attempt fails the test.
+            let w = world(params("3", "True"), None, describe_rule(vec![]));
+            let err = handle(
+                &w.clients,
+                &env(40),
+                RetryPolicy::immediate(3),
+                NOW,
+                input(given.clone()),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.name, ErrorName::InvalidInput, "{given}");
+            assert!(err.message.contains(why), "{given}: {}", err.message);
+            assert!(w.table.lock().unwrap().puts.is_empty(), "{given}: claimed");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use outbound_core::intake::{
     INTAKE_ATTRIBUTES_LIMIT_BYTES,
 };
 use outbound_core::mask::mask_phone;
-use outbound_core::records::RejectRecord;
+use outbound_core::records::{bounded_name, RejectRecord, MAX_CAMPAIGN_CHARS};
 use phonenumber::country;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,7 +113,9 @@ impl FileError {
 }
 
 /// The campaign of a list: the object's file name without its extension
-/// (`uploads/spring-renewals.csv` → `spring-renewals`), or `default` when that is empty.
+/// (`uploads/spring-renewals.csv` → `spring-renewals`), or `default` when that is empty. A name
+/// longer than [`MAX_CAMPAIGN_CHARS`] is bounded ([`bounded_name`]): keys, execution names and
+/// attributes built from it stay within their limits.
 pub fn campaign_from_key(key: &str) -> String {
     let file = key.rsplit('/').next().unwrap_or(key);
     let stem = match file.rfind('.') {
@@ -124,7 +126,7 @@ pub fn campaign_from_key(key: &str) -> String {
     if stem.is_empty() {
         "default".to_string()
     } else {
-        stem.to_string()
+        bounded_name(stem, MAX_CAMPAIGN_CHARS)
     }
 }
 
@@ -978,6 +980,14 @@ mod tests {
         assert_eq!(campaign_from_key("noext"), "noext");
         assert_eq!(campaign_from_key(".csv"), ".csv");
         assert_eq!(campaign_from_key("dir/"), "default");
+        // A file name as long as S3 allows gives a bounded campaign, different from its
+        // neighbour's, so every key built from it stays under S3's 1,024 bytes.
+        let long = campaign_from_key(&format!("uploads/{}.csv", "x".repeat(1000)));
+        assert_eq!(long.chars().count(), MAX_CAMPAIGN_CHARS);
+        assert_ne!(
+            long,
+            campaign_from_key(&format!("uploads/{}y.csv", "x".repeat(999)))
+        );
     }
 
     #[tokio::test]

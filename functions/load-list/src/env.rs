@@ -5,6 +5,8 @@ use outbound_core::env::{EnvReader, FromEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
+    /// `INPUT_BUCKET`: the only bucket whose objects are loaded.
+    pub input_bucket: String,
     /// `QUEUE_URL`: the contacts queue.
     pub queue_url: String,
     /// `RESULTS_BUCKET`: the rejects report goes there.
@@ -18,6 +20,7 @@ pub struct Env {
 impl FromEnv for Env {
     fn from_env(env: &mut EnvReader) -> Self {
         Env {
+            input_bucket: env.required("INPUT_BUCKET", "the input bucket name"),
             queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),

@@ -157,6 +157,18 @@ pub async fn handle(
     let mut results = Vec::with_capacity(records.len());
     for record in records {
         let key = decode_key(&record.s3.object.key)?;
+        if let Some(refusal) = refuse_source(env, &record.s3.bucket.name, &key) {
+            // Only the input bucket's CSV files are contact lists: an event naming anything
+            // else (a second notification, a forged invocation) loads nothing. Reported, not
+            // an error, so an asynchronous invocation is not retried for it.
+            tracing::warn!(bucket = %record.s3.bucket.name, reason = refusal, "object refused");
+            results.push(ObjectResult {
+                object: key,
+                error: Some(refusal.to_string()),
+                ..ObjectResult::default()
+            });
+            continue;
+        }
         let version = record
             .s3
             .object
@@ -185,6 +197,17 @@ pub async fn handle(
     } else {
         Value::Array(values)
     })
+}
+
+/// Why an object named by an event is not a contact list of this deployment, if it is not.
+fn refuse_source(env: &Env, bucket: &str, key: &str) -> Option<&'static str> {
+    if bucket != env.input_bucket {
+        Some("not the input bucket")
+    } else if !key.ends_with(".csv") {
+        Some("not a .csv object")
+    } else {
+        None
+    }
 }
 
 /// Loads one object; `version` (the event's sequencer or ETag) names the run start, so a
@@ -391,6 +414,7 @@ mod tests {
 
     fn env() -> Env {
         Env {
+            input_bucket: "input".into(),
             queue_url: "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts".into(),
             results_bucket: "results".into(),
             state_machine_arn: SM.into(),
@@ -724,6 +748,28 @@ mod tests {
             .unwrap();
         assert_eq!(out["error"], "the object no longer exists");
         assert_eq!(out["queued"], 0);
+    }
+
+    #[tokio::test]
+    async fn only_csv_objects_of_the_input_bucket_are_loaded() {
+        // No rule: any read, queueing or run start fails the test.
+        let mut w = world(CSV, None);
+        w.clients.s3 = mocked!(aws_sdk_s3, []);
+        w.clients.sqs = mocked!(aws_sdk_sqs, []);
+        w.clients.sfn = mocked!(aws_sdk_sfn, []);
+        let mut other_bucket = event(&["uploads/a.csv"]);
+        other_bucket["Records"][0]["s3"]["bucket"]["name"] = json!("someone-elses");
+        let out = handle(&w.clients, &env(), &tuning(), other_bucket)
+            .await
+            .unwrap();
+        assert_eq!(out["error"], "not the input bucket");
+        assert_eq!(out["queued"], 0);
+        for key in ["uploads/a.txt", "uploads/a.CSV", "uploads/a.csv.gz"] {
+            let out = handle(&w.clients, &env(), &tuning(), event(&[key]))
+                .await
+                .unwrap();
+            assert_eq!(out["error"], "not a .csv object", "{key}");
+        }
     }
 
     #[tokio::test]

@@ -45,6 +45,15 @@ pub const DEFAULT_HISTORY_BUDGET: u32 = 8_000;
 /// Map concurrency Step Functions runs (above that, lanes need a Distributed Map).
 pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 40;
 
+/// Most lanes a wave may run. The lane list travels in get-config's output and the lanes'
+/// results come back as one Map output; Step Functions caps a state's input and output at
+/// 256 KiB ("Maximum input or output size for a task, state, or execution: 256 KiB of data as a
+/// UTF-8 encoded string", Step Functions quotas, docs.aws.amazon.com/step-functions/latest/dg/
+/// service-quotas.html). A lane state is at most about 150 bytes with an 80-character run id, so
+/// 1,000 lanes stay near 150 KiB: get-config's tests check the bound. The module's
+/// `max_concurrent_calls` validation carries the same number.
+pub const MAX_LANES: u32 = 1_000;
+
 /// Longest `timeOut` accepted: a lane that waits more than a day for one call is a typo.
 pub const MAX_TIMEOUT_SECONDS: u32 = 86_400;
 

@@ -1,6 +1,7 @@
 //! Records shared by the dialer functions: lane state, outcomes, results and rejects.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// The state of one dialing lane: the Map iteration's state and what the completer sends back
 /// with `SendTaskSuccess` (see `docs/architecture.md`).
@@ -105,12 +106,35 @@ pub struct RejectRecord {
     pub source: String,
 }
 
-/// `rejects/campaign=<campaign>/<source>.jsonl`
+/// Longest campaign name, in characters. A longer one (a long file name) keeps its first
+/// characters and a hash of the whole, so it stays unique and every key built from it stays
+/// far below S3's 1,024-byte key limit.
+pub const MAX_CAMPAIGN_CHARS: usize = 64;
+
+/// Longest source name in a reject report's key, in characters (an object key may be 1,024
+/// bytes long on its own).
+pub const MAX_REJECT_SOURCE_CHARS: usize = 200;
+
+/// `value` when it has at most `max` characters; otherwise its first characters, `-` and 16 hex
+/// digits of its SHA-256, `max` characters in all. The same value always gives the same result.
+pub fn bounded_name(value: &str, max: usize) -> String {
+    const HASH_CHARS: usize = 16;
+    if value.chars().count() <= max {
+        return value.to_string();
+    }
+    let digest = hex::encode(Sha256::digest(value.as_bytes()));
+    let keep = max.saturating_sub(HASH_CHARS + 1);
+    let head: String = value.chars().take(keep).collect();
+    format!("{head}-{}", &digest[..HASH_CHARS])
+}
+
+/// `rejects/campaign=<campaign>/<source>.jsonl`, the source name bounded
+/// ([`MAX_REJECT_SOURCE_CHARS`]).
 pub fn reject_object_key(campaign: &str, source_name: &str) -> String {
     format!(
         "rejects/campaign={}/{}.jsonl",
-        partition_safe(campaign),
-        source_name.replace('/', "_")
+        partition_safe(&bounded_name(campaign, MAX_CAMPAIGN_CHARS)),
+        bounded_name(&source_name.replace('/', "_"), MAX_REJECT_SOURCE_CHARS)
     )
 }
 
@@ -155,6 +179,24 @@ mod tests {
             "no_answer"
         );
         assert_eq!(Outcome::NoAnswer.as_str(), "no_answer");
+    }
+
+    #[test]
+    fn long_names_are_bounded_unique_and_stable() {
+        let long = "a".repeat(1000);
+        let other = format!("{}b", "a".repeat(999));
+        let b = bounded_name(&long, MAX_CAMPAIGN_CHARS);
+        assert_eq!(b.chars().count(), MAX_CAMPAIGN_CHARS);
+        assert_eq!(b, bounded_name(&long, MAX_CAMPAIGN_CHARS));
+        assert_ne!(b, bounded_name(&other, MAX_CAMPAIGN_CHARS));
+        assert_eq!(bounded_name("spring", MAX_CAMPAIGN_CHARS), "spring");
+        // Multi-byte characters are never cut in half.
+        let accents = "é".repeat(300);
+        assert_eq!(bounded_name(&accents, 64).chars().count(), 64);
+        // The longest object key S3 allows still gives a reject key S3 accepts.
+        let key = format!("uploads/{}.csv", "x".repeat(1010));
+        let reject = reject_object_key(&long, &key);
+        assert!(reject.len() < 400, "{} bytes", reject.len());
     }
 
     #[test]

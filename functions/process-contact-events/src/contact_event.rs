@@ -22,13 +22,15 @@ pub const DISCONNECTED: &str = "DISCONNECTED";
 /// The fields of a contact event the dialer uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactEvent {
+    /// The envelope's `source`: `aws.connect` for events Amazon Connect sends.
+    pub source: Option<String>,
     pub event_type: String,
     pub contact_id: String,
     pub initial_contact_id: Option<String>,
     pub instance_arn: Option<String>,
     /// `VOICE`, `CHAT`, `TASK`, `EMAIL` (the samples also show `Voice`).
     pub channel: Option<String>,
-    /// `API` or `OUTBOUND` for calls placed by `StartOutboundVoiceContact`.
+    /// `API` for contacts created with `StartOutboundVoiceContact`.
     pub initiation_method: Option<String>,
     pub initiation_timestamp: Option<DateTime<Utc>>,
     /// Set when the call established media (answered by a person or a machine).
@@ -48,28 +50,34 @@ impl ContactEvent {
         self.event_type.eq_ignore_ascii_case(DISCONNECTED)
     }
 
-    /// False for contacts the dialer can never have placed: other channels, and calls the
-    /// customer initiated. Anything else is kept, because the initiation method of an API call
-    /// is documented both as `API` and as `OUTBOUND`, and dropping one of ours would lose a
-    /// lane's wake-up.
-    pub fn may_be_dialer_contact(&self) -> bool {
-        let voice = self
-            .channel
-            .as_deref()
-            .is_none_or(|c| c.eq_ignore_ascii_case("VOICE"));
-        let customer_initiated = self.initiation_method.as_deref().is_some_and(|m| {
-            [
-                "INBOUND",
-                "TRANSFER",
-                "QUEUE_TRANSFER",
-                "CALLBACK",
-                "MONITOR",
-                "DISCONNECT",
-            ]
-            .iter()
-            .any(|x| m.eq_ignore_ascii_case(x))
-        });
-        voice && !customer_initiated
+    /// Why this event cannot be about a call this deployment's dialer placed, or `None` when it
+    /// may be. The EventBridge rule filters the same way; this check keeps a rule edited by
+    /// hand, a second rule or a direct invocation from recording other contacts.
+    ///
+    /// Contact events come from `aws.connect`; a contact the dialer places with
+    /// `StartOutboundVoiceContact` is a `VOICE` contact whose initiation method is `API` ("The
+    /// contact was initiated with Amazon Connect by API. This could be an outbound contact you
+    /// created and queued to an agent, using the StartOutboundVoiceContact API": contact records
+    /// data model, InitiationMethod, docs.aws.amazon.com/connect/latest/adminguide/
+    /// ctr-data-model.html; the contact events data model carries the same field,
+    /// docs.aws.amazon.com/connect/latest/adminguide/contact-events.html).
+    pub fn not_ours(&self, instance_arn: &str) -> Option<&'static str> {
+        let is = |field: &Option<String>, value: &str| {
+            field
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case(value))
+        };
+        if !is(&self.source, "aws.connect") {
+            Some("source is not aws.connect")
+        } else if self.instance_arn.as_deref() != Some(instance_arn) {
+            Some("another Connect instance")
+        } else if !is(&self.channel, "VOICE") {
+            Some("not a voice contact")
+        } else if !is(&self.initiation_method, "API") {
+            Some("not placed through the API")
+        } else {
+            None
+        }
     }
 
     /// The end of the call this event reports. `now` stands in for a missing disconnect time.
@@ -124,6 +132,15 @@ pub fn parse_contact_event(event: &Value) -> Result<ContactEvent, FunctionError>
     };
 
     Ok(ContactEvent {
+        source: match get(root, "source") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(_) => {
+                return Err(FunctionError::invalid_input(
+                    "contact event: source is not a string",
+                ))
+            }
+        },
         event_type,
         contact_id,
         initial_contact_id: optional_string(detail, "initialContactId")?,
@@ -355,19 +372,46 @@ mod tests {
     }
 
     #[test]
-    fn dialer_contact_filter() {
+    fn only_api_placed_voice_contacts_of_this_instance_are_ours() {
+        const ARN: &str = "arn:aws:connect:eu-west-2:111122223333:instance/i-1";
         let ours = parse_contact_event(&disconnected(json!({}))).unwrap();
-        assert!(ours.may_be_dialer_contact());
-        let outbound = parse_contact_event(&disconnected(
-            json!({"initiationMethod": "OUTBOUND", "channel": "Voice"}),
+        assert_eq!(ours.not_ours(ARN), None);
+        let lower_case = parse_contact_event(&disconnected(
+            json!({"initiationMethod": "api", "channel": "Voice"}),
         ))
         .unwrap();
-        assert!(outbound.may_be_dialer_contact());
-        let inbound =
-            parse_contact_event(&disconnected(json!({"initiationMethod": "INBOUND"}))).unwrap();
-        assert!(!inbound.may_be_dialer_contact());
-        let chat = parse_contact_event(&disconnected(json!({"channel": "CHAT"}))).unwrap();
-        assert!(!chat.may_be_dialer_contact());
+        assert_eq!(lower_case.not_ours(ARN), None);
+        let cases = [
+            (
+                json!({"initiationMethod": "OUTBOUND"}),
+                "not placed through the API",
+            ),
+            (
+                json!({"initiationMethod": "INBOUND"}),
+                "not placed through the API",
+            ),
+            (
+                json!({"initiationMethod": null}),
+                "not placed through the API",
+            ),
+            (json!({"channel": "CHAT"}), "not a voice contact"),
+            (json!({"channel": null}), "not a voice contact"),
+            (
+                json!({"instanceArn": "arn:aws:connect:eu-west-2:111122223333:instance/i-2"}),
+                "another Connect instance",
+            ),
+            (json!({"instanceArn": null}), "another Connect instance"),
+        ];
+        for (extra, why) in cases {
+            let e = parse_contact_event(&disconnected(extra.clone())).unwrap();
+            assert_eq!(e.not_ours(ARN), Some(why), "{extra}");
+        }
+        let mut forged = disconnected(json!({}));
+        forged["source"] = json!("my.app");
+        let e = parse_contact_event(&forged).unwrap();
+        assert_eq!(e.not_ours(ARN), Some("source is not aws.connect"));
+        forged["source"] = json!(7);
+        assert!(parse_contact_event(&forged).is_err());
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

@@ -8,12 +8,18 @@ use outbound_core::env::{EnvReader, FromEnv};
 pub struct Env {
     /// `TABLE_NAME` and `RESULTS_BUCKET`: the ledger the function records into.
     pub ledger: LedgerEnv,
+    /// `CONNECT_INSTANCE_ARN`: events of other instances are ignored.
+    pub instance_arn: String,
 }
 
 impl FromEnv for Env {
     fn from_env(env: &mut EnvReader) -> Self {
         Env {
             ledger: LedgerEnv::from_env(env),
+            instance_arn: env.required(
+                "CONNECT_INSTANCE_ARN",
+                "the ARN of this deployment's Amazon Connect instance",
+            ),
         }
     }
 }

@@ -8,19 +8,27 @@ use outbound_core::error::FunctionError;
 use serde_json::{json, Value};
 
 /// One event in, `{"status": "recorded"|"completed"|"duplicate"|"ignored"}` out.
+/// `instance_arn` is this deployment's Connect instance: events of other instances are ignored.
 pub async fn handle(
     ledger: &Ledger,
     sfn: &aws_sdk_sfn::Client,
+    instance_arn: &str,
     event: &Value,
     now: DateTime<Utc>,
 ) -> Result<Value, FunctionError> {
     let event = parse_contact_event(event)?;
-    if !event.is_disconnect() || !event.may_be_dialer_contact() {
+    if !event.is_disconnect() {
         tracing::debug!(
             contact_id = %event.contact_id,
             event_type = %event.event_type,
-            "contact event ignored"
+            "contact event ignored: not a disconnect"
         );
+        return Ok(json!({"status": "ignored"}));
+    }
+    if let Some(why) = event.not_ours(instance_arn) {
+        // The rule lets only this instance's API-placed voice contacts through: seeing another
+        // means the rule or a second trigger was changed. Worth a line, never a failure.
+        tracing::warn!(contact_id = %event.contact_id, reason = why, "contact event ignored");
         return Ok(json!({"status": "ignored"}));
     }
     let end = event.call_end(now);
@@ -54,13 +62,15 @@ mod tests {
         )
     }
 
+    const INSTANCE: &str = "arn:aws:connect:eu-west-2:111122223333:instance/i-1";
+
     fn event(event_type: &str, initiation: &str, channel: &str) -> Value {
         json!({
             "detail-type": "Amazon Connect Contact Event",
             "source": "aws.connect",
             "time": "2024-03-04T10:01:00Z",
             "detail": {"eventType": event_type, "contactId": "c-1", "channel": channel,
-                       "initiationMethod": initiation}
+                       "initiationMethod": initiation, "instanceArn": INSTANCE}
         })
     }
 
@@ -71,8 +81,22 @@ mod tests {
             event("CONNECTED_TO_AGENT", "API", "VOICE"),
             event("DISCONNECTED", "INBOUND", "VOICE"),
             event("DISCONNECTED", "API", "CHAT"),
+            event("DISCONNECTED", "OUTBOUND", "VOICE"),
         ] {
-            let out = handle(&ledger, &sfn, &e, Utc::now()).await.unwrap();
+            let out = handle(&ledger, &sfn, INSTANCE, &e, Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(out, json!({"status": "ignored"}));
+        }
+        let mut other_instance = event("DISCONNECTED", "API", "VOICE");
+        other_instance["detail"]["instanceArn"] =
+            json!("arn:aws:connect:eu-west-2:111122223333:instance/i-2");
+        let mut forged = event("DISCONNECTED", "API", "VOICE");
+        forged["source"] = json!("my.app");
+        for e in [other_instance, forged] {
+            let out = handle(&ledger, &sfn, INSTANCE, &e, Utc::now())
+                .await
+                .unwrap();
             assert_eq!(out, json!({"status": "ignored"}));
         }
     }
@@ -83,6 +107,7 @@ mod tests {
         let err = handle(
             &ledger,
             &sfn,
+            INSTANCE,
             &json!({"detail-type": "Amazon Connect Contact Event"}),
             Utc::now(),
         )
@@ -108,6 +133,7 @@ mod tests {
         let err = handle(
             &ledger,
             &sfn,
+            INSTANCE,
             &event("DISCONNECTED", "API", "VOICE"),
             Utc::now(),
         )

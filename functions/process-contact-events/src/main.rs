@@ -13,9 +13,16 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let ledger = Ledger::new(&sdk, &env.ledger);
     let sfn = aws_sdk_sfn::Client::new(&sdk);
-    let (ledger, sfn) = (&ledger, &sfn);
+    let (ledger, sfn, instance_arn) = (&ledger, &sfn, env.instance_arn.as_str());
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        process_contact_events::handle(ledger, sfn, &event.payload, chrono::Utc::now()).await
+        process_contact_events::handle(
+            ledger,
+            sfn,
+            instance_arn,
+            &event.payload,
+            chrono::Utc::now(),
+        )
+        .await
     }))
     .await
 }

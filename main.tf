@@ -48,6 +48,11 @@ data "aws_partition" "current" {
     }
 
     precondition {
+      condition     = !(local.create_dialer && var.dialer_uses_routing) || local.create_caller_id || var.routing_bucket_name != null
+      error_message = "dialer_uses_routing needs a routing file: create_caller_id = true (its bucket), or routing_bucket_name naming an existing bucket. Set dialer_uses_routing = false to leave campaign calls to the queue's outbound caller ID."
+    }
+
+    precondition {
       condition     = !local.create_contact_flows || var.create_caller_id || var.create_dialer
       error_message = "create_contact_flows needs create_caller_id (outbound whisper flow) or create_dialer (disposition agent guide): each flow invokes one of their functions."
     }
@@ -121,6 +126,7 @@ module "dialer" {
   input_expiration_days   = var.input_expiration_days
   results_expiration_days = var.results_expiration_days
   start_on_activation     = var.start_on_activation
+  alarms                  = var.dialer_alarms
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
@@ -175,6 +181,9 @@ module "contact_flows" {
 
   create_outbound_whisper_flow = local.create_caller_id
   caller_id_function_arn       = try(module.caller_id[0].lambda_function_arn, null)
+  # The flow waits as long as the function may run: a longer Lambda timeout than the flow's
+  # limit would only let the flow give up on an answer still coming.
+  caller_id_time_limit_seconds = var.caller_id_timeout
 
   create_disposition_flow      = local.create_dialer
   set_disposition_function_arn = try(module.dialer[0].lambda_function_arns["set-disposition"], null)

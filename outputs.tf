@@ -57,6 +57,11 @@ output "routing_object_key" {
 # Campaign dialer
 ################################################################################
 
+output "cloudwatch_metric_alarm_arns" {
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`)."
+  value       = try(module.dialer[0].cloudwatch_metric_alarm_arns, {})
+}
+
 output "state_machine_arn" {
   description = "ARN of the dialer state machine (start a campaign with `StartExecution`, see the README)."
   value       = try(module.dialer[0].state_machine_arn, null)

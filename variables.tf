@@ -124,7 +124,7 @@ variable "lambda_architecture" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key used everywhere: log groups, Lambda environment variables, S3 buckets and objects, SQS queues, the DynamoDB table, SSM parameters, the state machine. Null uses AWS managed encryption. The key policy must let CloudWatch Logs and the services above use it."
+  description = "Customer managed KMS key for the log groups, Lambda environment variables, S3 buckets and objects, SQS queues and the DynamoDB table. Not covered: the SSM parameters (plain `String`, no personal data) and the state machine's execution history (Step Functions' own encryption). Null uses AWS managed encryption. The key policy must let CloudWatch Logs, EventBridge and S3 event notifications use it."
   type        = string
   default     = null
 
@@ -197,9 +197,14 @@ variable "dialer_uses_routing" {
 }
 
 variable "caller_id_timeout" {
-  description = "Timeout of the `caller-id` function in seconds (1 to 8: a flow waits at most 8 s)."
+  description = "Timeout of the `caller-id` function in seconds, and the outbound whisper flow's time limit for it (1 to 8: a flow waits at most 8 s for a Lambda function)."
   type        = number
   default     = 3
+
+  validation {
+    condition     = var.caller_id_timeout >= 1 && var.caller_id_timeout <= 8 && floor(var.caller_id_timeout) == var.caller_id_timeout
+    error_message = "caller_id_timeout must be a whole number of seconds from 1 to 8 (Amazon Connect's limit for a Lambda function invoked from a flow)."
+  }
 }
 
 variable "caller_id_tags" {
@@ -331,7 +336,7 @@ variable "history_budget" {
 }
 
 variable "state_machine_logging" {
-  description = "Logging of the state machine: `level` (ALL, ERROR, FATAL or OFF) and whether execution data (inputs, outputs: contact data) is logged."
+  description = "Logging of the state machine: `level` (ALL, ERROR, FATAL or OFF) and whether execution data is logged. Execution data holds contact data and the live task tokens of waiting calls (anyone who can read the log could complete a lane's task): keep `include_execution_data` false outside debugging."
   type = object({
     level                  = optional(string, "ERROR")
     include_execution_data = optional(bool, false)
@@ -354,6 +359,20 @@ variable "start_on_activation" {
   description = "Whether setting the `activeBlaster` parameter back to `True` starts the state machine again (resume after a stop)."
   type        = bool
   default     = true
+}
+
+variable "dialer_alarms" {
+  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file). `alarm_actions`: SNS topic ARNs to notify."
+  type = object({
+    create        = optional(bool, true)
+    alarm_actions = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for arn in var.dialer_alarms.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])
+    error_message = "dialer_alarms.alarm_actions must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)."
+  }
 }
 
 variable "dialer_input_bucket_name" {

@@ -594,3 +594,68 @@ run "lanes_above_the_step_functions_payload_limit" {
 
   expect_failures = [var.max_concurrent_calls]
 }
+
+run "caller_id_refused_alarm" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { alarm_actions = ["arn:aws:sns:eu-west-2:123456789012:oncall"] }
+  }
+
+  assert {
+    # The pattern must match the line dial logs (functions/dial, place_with_fallback).
+    condition = (
+      aws_cloudwatch_log_metric_filter.caller_id_refused[0].pattern == "{ $.fields.message = \"caller ID refused; dialing with the queue's number\" }" &&
+      aws_cloudwatch_log_metric_filter.caller_id_refused[0].log_group_name == "/aws/lambda/blaster-dial" &&
+      aws_cloudwatch_log_metric_filter.caller_id_refused[0].metric_transformation[0].namespace == "OutboundVoice/blaster"
+    )
+    error_message = "The metric filter must count dial's refused caller ID lines."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.caller_id_refused[0].metric_name == "CallerIdRefused" &&
+      aws_cloudwatch_metric_alarm.caller_id_refused[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.caller_id_refused[0].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.caller_id_refused[0].treat_missing_data == "notBreaching" &&
+      length(aws_cloudwatch_metric_alarm.caller_id_refused[0].alarm_actions) == 1 &&
+      contains(aws_cloudwatch_metric_alarm.caller_id_refused[0].alarm_actions, "arn:aws:sns:eu-west-2:123456789012:oncall")
+    )
+    error_message = "One refused caller ID in five minutes must alarm and notify the given topics."
+  }
+}
+
+run "alarms_off_and_bad_actions" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { create = false, alarm_actions = ["oncall@example.com"] }
+  }
+
+  expect_failures = [var.alarms]
+}
+
+run "alarms_off" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { create = false }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.caller_id_refused) == 0 && length(aws_cloudwatch_log_metric_filter.caller_id_refused) == 0 && output.cloudwatch_metric_alarm_arns == {}
+    error_message = "alarms.create = false creates no alarm."
+  }
+}

@@ -38,7 +38,7 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["load-list"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
+      ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/isocountrycode"]) }
       ReadUploadedLists  = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
       WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
       QueueContacts      = { e = "Allow", a = toset(["sqs:SendMessage"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
@@ -52,9 +52,9 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["get-config"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration      = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
-      RecordDialIndex        = { e = "Allow", a = toset(["ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/dialIndex"]) }
-      ClaimRun               = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      ReadConfiguration      = { e = "Allow", a = toset(["ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
+      RecordDialIndex        = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/dialIndex"]) }
+      ClaimRun               = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       CheckClaimingExecution = { e = "Allow", a = toset(["states:DescribeExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:*", "arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer/*"]) }
     }
     error_message = "get-config's policy: ${output.policy_documents["get-config"]}"
@@ -73,7 +73,7 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["dial"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
+      ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
       TakeContacts      = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       RecordDials       = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       PlaceCalls = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset([
@@ -104,7 +104,7 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["connect-status"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration     = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
+      ReadConfiguration     = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue"]) }
       CheckQueue            = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
       CheckQueueHours       = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
       ReconcileCalls        = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
@@ -212,7 +212,7 @@ run "routing_kms_distributed_tracing" {
       for s in jsondecode(output.policy_documents["dial"]).Statement : s.Sid => { a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       if contains(["ReadRoutingFile", "UseDataKey", "ReadConfiguration"], s.Sid)
       } == {
-      ReadConfiguration = { a = toset(["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer", "arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/*"]) }
+      ReadConfiguration = { a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/acme/dialer/callspersecond"]) }
       ReadRoutingFile   = { a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::acme-routing/caller-id/routing.json"]) }
       UseDataKey        = { a = toset(["kms:Decrypt", "kms:GenerateDataKey"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"]) }
     }

@@ -114,8 +114,11 @@ run "create_dialer_false_plans_no_dialer_resource" {
 run "create_caller_id_false" {
   command = plan
 
+  # Without caller ID there is no routing file for campaign calls either (unless
+  # routing_bucket_name names one): the dialer uses the queue's caller ID.
   variables {
-    create_caller_id = false
+    create_caller_id    = false
+    dialer_uses_routing = false
   }
 
   assert {
@@ -261,4 +264,16 @@ run "invalid_numbers" {
     var.call_timeout_seconds,
     var.history_budget,
   ]
+}
+
+run "dialer_routing_needs_a_routing_file" {
+  command = plan
+
+  variables {
+    create_caller_id    = false
+    dialer_uses_routing = true
+    routing_bucket_name = null
+  }
+
+  expect_failures = [data.aws_partition.current]
 }

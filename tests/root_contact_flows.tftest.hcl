@@ -17,6 +17,7 @@ variables {
 run "contact_flows_use_the_deployed_functions" {
   variables {
     create_contact_flows = true
+    caller_id_timeout    = 5
   }
 
   override_module {
@@ -50,6 +51,11 @@ run "contact_flows_use_the_deployed_functions" {
       !strcontains(module.contact_flows[0].outbound_whisper_flow_content, "$${")
     )
     error_message = "The whisper flow must invoke the deployed caller-id function, with no placeholder left."
+  }
+
+  assert {
+    condition     = strcontains(module.contact_flows[0].outbound_whisper_flow_content, "\"InvocationTimeLimitSeconds\": \"5\"")
+    error_message = "The whisper flow must wait as long as caller-id may run (caller_id_timeout)."
   }
 
   assert {

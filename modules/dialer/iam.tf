@@ -34,16 +34,22 @@ locals {
     rejects_write = "${local.results_bucket_arn}/rejects/*"
   }
 
+  # Each function reads its configuration with one SSM action, on the parameters it reads
+  # (outbound_core::config): the intake reads the default region only, dial and connect-status
+  # name their parameters, get-config reads the whole prefix (GetParametersByPath is authorised
+  # on the path) and its own run counter.
+  parameter_arn = { for name in ["isocountrycode", "activeBlaster", "connectid", "contactflow", "queue", "callspersecond", "dialIndex"] : name => "${local.ssm_path_arn}/${name}" }
   read_config = {
-    sid       = "ReadConfiguration"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
-    resources = local.ssm_parameter_arns
+    "load-list"      = { sid = "ReadConfiguration", actions = ["ssm:GetParameter"], resources = [local.parameter_arn["isocountrycode"]] }
+    "get-config"     = { sid = "ReadConfiguration", actions = ["ssm:GetParametersByPath"], resources = local.ssm_parameter_arns }
+    "dial"           = { sid = "ReadConfiguration", actions = ["ssm:GetParameters"], resources = [for name in ["activeBlaster", "connectid", "contactflow", "queue", "callspersecond"] : local.parameter_arn[name]] }
+    "connect-status" = { sid = "ReadConfiguration", actions = ["ssm:GetParameters"], resources = [local.parameter_arn["connectid"], local.parameter_arn["queue"]] }
   }
 
   # Statements per function (docs/architecture.md: who reads and writes what).
   function_statements = {
     "load-list" = concat([
-      local.read_config,
+      local.read_config["load-list"],
       { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
       # The rejects report is a multipart upload; a failed one is aborted so no parts are billed.
       { sid = "WriteRejectedRows", actions = ["s3:PutObject", "s3:AbortMultipartUpload"], resources = [local.connect.rejects_write] },
@@ -55,9 +61,9 @@ locals {
     ] : [])
 
     "get-config" = [
-      local.read_config,
-      { sid = "RecordDialIndex", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/dialIndex"] },
-      { sid = "ClaimRun", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      local.read_config["get-config"],
+      { sid = "RecordDialIndex", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = [local.parameter_arn["dialIndex"]] },
+      { sid = "ClaimRun", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [local.table_arn] },
       # A claim whose execution is no longer running is stale and may be taken over.
       { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = local.state_machine_execution_arns },
     ]
@@ -69,7 +75,7 @@ locals {
     ]
 
     "dial" = concat([
-      local.read_config,
+      local.read_config["dial"],
       { sid = "TakeContacts", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources = [local.queue_arn] },
       { sid = "RecordDials", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts, local.connect.contact_flow, local.connect.queue] },
@@ -95,7 +101,7 @@ locals {
     ] : [])
 
     "connect-status" = concat([
-      local.read_config,
+      local.read_config["connect-status"],
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
       { sid = "ReconcileCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },

@@ -120,3 +120,8 @@ output "lambda_function_environments" {
   description = "Environment variables of the dialer functions as set on them, keyed by binary name (names and ARNs only, no secrets)."
   value       = { for binary, function in module.function : binary => function.environment_variables }
 }
+
+output "cloudwatch_metric_alarm_arns" {
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`); empty when `alarms.create` is false."
+  value       = { for name, alarm in { caller_id_refused = aws_cloudwatch_metric_alarm.caller_id_refused } : name => alarm[0].arn if length(alarm) > 0 }
+}

@@ -372,7 +372,7 @@ variable "force_destroy_buckets" {
 ################################################################################
 
 variable "state_machine_logging" {
-  description = "State machine logging: `level` (ALL, ERROR, FATAL or OFF) and whether execution data (inputs and outputs, which hold contact data) is logged."
+  description = "State machine logging: `level` (ALL, ERROR, FATAL or OFF) and whether execution data is logged. Inputs and outputs hold contact data and the live task tokens of waiting calls (anyone who can read the log could complete a lane's task): keep `include_execution_data` false outside debugging."
   type = object({
     level                  = optional(string, "ERROR")
     include_execution_data = optional(bool, false)
@@ -441,4 +441,18 @@ variable "start_on_activation" {
   description = "Whether turning the `activeBlaster` parameter back on starts the state machine (an EventBridge rule on Parameter Store changes). A start while a run is in progress only finds the run claimed and ends."
   type        = bool
   default     = true
+}
+
+variable "alarms" {
+  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears."
+  type = object({
+    create        = optional(bool, true)
+    alarm_actions = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for arn in var.alarms.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])
+    error_message = "alarms.alarm_actions must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)."
+  }
 }

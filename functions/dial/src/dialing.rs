@@ -36,7 +36,7 @@ use outbound_core::completion::{
     self, dial_pk, put_reject_record, put_result_record, rfc3339, sdk_code, store_error, Ledger,
     PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
 };
-use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::contact::{fallback_client_token, Contact, ContactSource};
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
 use outbound_core::hours::{evaluate_queue, StatusCache};
 use outbound_core::mask::mask_phone;
@@ -172,6 +172,18 @@ enum Placement {
     Placed(String),
     /// Connect refused this contact (invalid destination or parameters): the error code.
     Refused(String),
+    /// Connect refused the request as configured (instance, flow, queue or caller ID not
+    /// allowed): the error code. Without a routed caller ID to drop, every contact would fail.
+    RefusedConfig(String),
+}
+
+/// What [`Dialer::place_with_fallback`] did.
+struct Placed {
+    placement: Placement,
+    /// The caller ID the call went out with; `None`: the queue's own.
+    caller_id: Option<String>,
+    /// The routed caller ID Connect refused, when the call went out with the queue's number.
+    refused_caller_id: Option<String>,
 }
 
 /// A serde error without the offending value (it may be a phone number or a token).
@@ -453,17 +465,27 @@ impl<C: SourceNumberChooser> Dialer<C> {
             return Err(e);
         }
 
-        let contact_id = match self
-            .place(
+        let placed = self
+            .place_with_fallback(
                 config,
                 &contact,
                 &contact_key,
                 source_number.as_deref(),
                 &client_token,
             )
-            .await
-        {
+            .await;
+        let (source_number, refused_caller_id) = match &placed {
+            Ok(p) => (p.caller_id.clone(), p.refused_caller_id.clone()),
+            Err(_) => (source_number, None),
+        };
+        let contact_id = match placed.map(|p| p.placement) {
             Ok(Placement::Placed(id)) => id,
+            Ok(Placement::RefusedConfig(code)) => {
+                self.release(receipt).await;
+                return Err(FunctionError::config(format!(
+                    "StartOutboundVoiceContact refused the configuration: {code}"
+                )));
+            }
             Ok(Placement::Refused(code)) => {
                 let now = Utc::now();
                 tracing::warn!(
@@ -486,6 +508,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     disposition: None,
                     lane: Some(lane.lane),
                     caller_id: source_number.clone(),
+                    caller_id_refused: refused_caller_id.clone(),
                     dialed_at: Some(rfc3339(now)),
                     disconnected_at: None,
                     completed_at: rfc3339(now),
@@ -531,6 +554,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 contact: &contact,
                 contact_key: &contact_key,
                 caller_id: source_number.as_deref(),
+                refused_caller_id: refused_caller_id.as_deref(),
                 dialed_at: now,
             },
         )
@@ -644,6 +668,60 @@ impl<C: SourceNumberChooser> Dialer<C> {
         Ok(())
     }
 
+    /// Places the call with the routed caller ID; when Connect refuses that request, places
+    /// it once more with the queue's own number, so a caller ID that is not claimed or not
+    /// allowed for the destination never costs the contact its call. The second request has
+    /// its own ClientToken derived from the first (the refused request created no contact, and
+    /// a retry of the fallback must be the same request). If the queue's number is refused
+    /// too, the destination or the configuration was the problem: reported as before.
+    async fn place_with_fallback(
+        &self,
+        config: &DialConfig,
+        contact: &Contact,
+        contact_key: &str,
+        caller_id: Option<&str>,
+        client_token: &str,
+    ) -> Result<Placed, FunctionError> {
+        let placement = self
+            .place(config, contact, contact_key, caller_id, client_token)
+            .await?;
+        let Some(number) = caller_id else {
+            return Ok(Placed {
+                placement,
+                caller_id: None,
+                refused_caller_id: None,
+            });
+        };
+        let code = match &placement {
+            Placement::Refused(code) | Placement::RefusedConfig(code) => code.clone(),
+            Placement::Placed(_) => {
+                return Ok(Placed {
+                    placement,
+                    caller_id: Some(number.to_string()),
+                    refused_caller_id: None,
+                })
+            }
+        };
+        // The alarm on refused caller IDs counts this line (modules/dialer, alarms.tf): keep
+        // its message as it is. The caller ID is the business's number, not the customer's.
+        tracing::warn!(
+            caller_id = number,
+            error = %code,
+            phone = %mask_phone(&contact.phone),
+            "caller ID refused; dialing with the queue's number"
+        );
+        let fallback_token = fallback_client_token(client_token);
+        let placement = self
+            .place(config, contact, contact_key, None, &fallback_token)
+            .await?;
+        let used_queue_number = matches!(placement, Placement::Placed(_));
+        Ok(Placed {
+            placement,
+            caller_id: None,
+            refused_caller_id: used_queue_number.then(|| number.to_string()),
+        })
+    }
+
     /// `StartOutboundVoiceContact` with backoff while throttled.
     async fn place(
         &self,
@@ -710,11 +788,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                         "StartOutboundVoiceContact failed: {code}"
                     )))
                 }
-                Failure::Config => {
-                    return Err(FunctionError::config(format!(
-                        "StartOutboundVoiceContact refused the configuration: {code}"
-                    )))
-                }
+                Failure::Config => return Ok(Placement::RefusedConfig(code)),
                 Failure::Contact => return Ok(Placement::Refused(code)),
             }
         }
@@ -982,16 +1056,66 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refused_call_records_the_caller_id_it_was_given() {
+    async fn a_refused_caller_id_falls_back_to_the_queue_number_and_says_so() {
+        for refusal in ["InvalidParameterException", "AccessDeniedException"] {
+            let w = world();
+            w.queue.send(&body("C-1", "+447700900123"));
+            w.connect
+                .script(&[Start::Fail(refusal), Start::Placed("c-1")]);
+            let out = w
+                .dialer_with(Fixed("+442079460100"))
+                .handle(input(0))
+                .await
+                .unwrap();
+            assert_eq!(out.contact_id.as_deref(), Some("c-1"), "{refusal}");
+            let requests = w.connect.requests();
+            assert_eq!(requests.len(), 2, "{refusal}");
+            assert_eq!(requests[0].source.as_deref(), Some("+442079460100"));
+            assert_eq!(
+                requests[1].source, None,
+                "the second request uses the queue's number"
+            );
+            let token = contact("C-1", "+447700900123").client_token("r-1");
+            assert_eq!(requests[0].client_token, token);
+            assert_eq!(requests[1].client_token, fallback_client_token(&token));
+            assert_ne!(requests[1].client_token, token);
+            // The contact records the number used (the queue's) and the one refused.
+            assert_eq!(w.table.s("CONTACT#c-1", "callerId"), None);
+            assert_eq!(
+                w.table.s("CONTACT#c-1", "callerIdRefused").as_deref(),
+                Some("+442079460100")
+            );
+            assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_destination_refused_with_both_numbers_is_an_error_record() {
         let w = world();
         w.queue.send(&body("C-1", "+447700900123"));
-        w.connect
-            .script(&[Start::Fail("DestinationNotAllowedException")]);
+        w.connect.script(&[
+            Start::Fail("DestinationNotAllowedException"),
+            Start::Fail("DestinationNotAllowedException"),
+        ]);
         // The lane goes on to an empty queue: what it answers then is another test's concern.
         let _ = w.dialer_with(Fixed("+442079460100")).handle(input(0)).await;
+        assert_eq!(w.connect.requests().len(), 2);
         let record = result_of(&w, "C-1", "+447700900123");
         assert_eq!(record.outcome, Outcome::Error);
-        assert_eq!(record.caller_id.as_deref(), Some("+442079460100"));
+        // The last request went out with the queue's number; the routed one was not to blame.
+        assert_eq!(record.caller_id, None);
+        assert_eq!(record.caller_id_refused, None);
+    }
+
+    #[tokio::test]
+    async fn a_configuration_refusal_without_a_routed_caller_id_keeps_the_contact() {
+        let w = world();
+        w.queue.send(&body("C-1", "+447700900123"));
+        w.connect.script(&[Start::Fail("AccessDeniedException")]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::ConfigError);
+        assert_eq!(w.connect.requests().len(), 1);
+        assert!(w.queue.deleted().is_empty(), "the contact stays queued");
     }
 
     #[tokio::test]

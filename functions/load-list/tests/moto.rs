@@ -147,6 +147,7 @@ async fn stack(name: &str) -> Stack {
     Stack {
         clients,
         env: Env {
+            input_bucket: input_bucket.clone(),
             queue_url,
             results_bucket,
             state_machine_arn,

@@ -92,6 +92,8 @@ pub struct ContactItem {
     pub source: Option<String>,
     /// The caller ID dial sent with the call; `None`: the queue's own.
     pub caller_id: Option<String>,
+    /// The routed caller ID Connect refused (the call went out with the queue's number).
+    pub caller_id_refused: Option<String>,
     pub dialed_at: Option<String>,
     pub disconnected_at: Option<String>,
     pub outcome: Option<Outcome>,
@@ -157,6 +159,7 @@ impl ContactItem {
             attempt: attr_u32(item, "attempt"),
             source: attr_s(item, "source"),
             caller_id: attr_s(item, "callerId"),
+            caller_id_refused: attr_s(item, "callerIdRefused"),
             dialed_at: attr_s(item, "dialedAt"),
             disconnected_at: attr_s(item, "disconnectedAt"),
             outcome: attr_s(item, "outcome").as_deref().and_then(parse_outcome),
@@ -189,6 +192,7 @@ impl ContactItem {
             disposition: self.disposition.clone(),
             lane: self.lane,
             caller_id: self.caller_id.clone(),
+            caller_id_refused: self.caller_id_refused.clone(),
             dialed_at: self.dialed_at.clone(),
             disconnected_at: self.disconnected_at.clone(),
             completed_at,
@@ -277,6 +281,8 @@ pub struct PlacedCall<'a> {
     pub contact_key: &'a str,
     /// The caller ID sent to Connect; `None` when the queue's own was used.
     pub caller_id: Option<&'a str>,
+    /// The routed caller ID Connect refused before the call went out with the queue's number.
+    pub refused_caller_id: Option<&'a str>,
     pub dialed_at: DateTime<Utc>,
 }
 
@@ -315,10 +321,29 @@ pub async fn record_token(
          #phoneMasked = :phoneMasked, #attempt = :attempt, #source = :source, \
          #dialedAt = if_not_exists(#dialedAt, :dialedAt), #expiresAt = :expiresAt",
     );
-    expression.push_str(match placed.caller_id {
-        Some(_) => ", #callerId = :callerId",
-        None => " REMOVE #callerId",
-    });
+    let mut removed = Vec::new();
+    for (present, set, name) in [
+        (
+            placed.caller_id.is_some(),
+            ", #callerId = :callerId",
+            "#callerId",
+        ),
+        (
+            placed.refused_caller_id.is_some(),
+            ", #callerIdRefused = :callerIdRefused",
+            "#callerIdRefused",
+        ),
+    ] {
+        if present {
+            expression.push_str(set);
+        } else {
+            removed.push(name);
+        }
+    }
+    if !removed.is_empty() {
+        expression.push_str(" REMOVE ");
+        expression.push_str(&removed.join(", "));
+    }
     let build = |condition: &str| {
         let request = ledger
             .dynamodb
@@ -375,12 +400,20 @@ pub async fn record_token(
             .expression_attribute_values(":dialedAt", AttributeValue::S(rfc3339(placed.dialed_at)))
             .expression_attribute_values(":expiresAt", AttributeValue::N(expires.to_string()))
             .return_values(ReturnValue::AllNew);
-        let request = request.expression_attribute_names("#callerId", "callerId");
-        match placed.caller_id {
-            Some(number) => request
-                .expression_attribute_values(":callerId", AttributeValue::S(number.to_string())),
-            None => request,
+        let mut request = request
+            .expression_attribute_names("#callerId", "callerId")
+            .expression_attribute_names("#callerIdRefused", "callerIdRefused");
+        if let Some(number) = placed.caller_id {
+            request = request
+                .expression_attribute_values(":callerId", AttributeValue::S(number.to_string()));
         }
+        if let Some(number) = placed.refused_caller_id {
+            request = request.expression_attribute_values(
+                ":callerIdRefused",
+                AttributeValue::S(number.to_string()),
+            );
+        }
+        request
     };
 
     let first = build("attribute_not_exists(#taskToken)").send().await;
@@ -999,6 +1032,7 @@ mod tests {
                 contact: &c,
                 contact_key: &c.contact_key(),
                 caller_id: Some("+442079460100"),
+                refused_caller_id: None,
                 dialed_at: t("2024-03-04T10:00:00Z"),
             },
         )

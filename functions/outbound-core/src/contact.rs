@@ -79,6 +79,16 @@ pub fn client_token(run_id: &str, contact_key: &str, attempt: u32) -> String {
     hex::encode(h.finalize())
 }
 
+/// The ClientToken of the fallback request that dial sends with the queue's own number after
+/// Connect refused the routed caller ID: derived from the attempt's token, so every placement
+/// of the same attempt sends the same fallback request, and never equal to it.
+pub fn fallback_client_token(client_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(client_token.as_bytes());
+    h.update(b"|queue-number");
+    hex::encode(h.finalize())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,10 @@ pub struct ResultRecord {
     /// routing file, no rule for the destination, or the file unusable).
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// The routed caller ID Connect refused for this call, which then went out with the
+    /// queue's own number (`caller_id` is `None`). Absent when nothing was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id_refused: Option<String>,
     /// RFC 3339 UTC timestamps.
     pub dialed_at: Option<String>,
     pub disconnected_at: Option<String>,

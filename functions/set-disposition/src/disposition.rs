@@ -228,6 +228,7 @@ mod tests {
                 contact: &c,
                 contact_key: &c.contact_key(),
                 caller_id: None,
+                refused_caller_id: None,
                 dialed_at: Utc::now(),
             },
         )

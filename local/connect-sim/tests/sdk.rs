@@ -154,7 +154,10 @@ async fn every_outcome_reads_the_same_from_the_event_and_from_describe_contact()
         let events = wait_for_events(&stack, 1).await;
         let event =
             parse_contact_event(&as_delivered(&events[0])).expect("outbound-core parses the event");
-        assert!(event.is_disconnect() && event.may_be_dialer_contact());
+        // The event passes process-contact-events' own filter for the instance it was placed on.
+        let instance_arn = format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}");
+        assert!(event.is_disconnect());
+        assert_eq!(event.not_ours(&instance_arn), None);
         assert_eq!(event.contact_id, id);
         assert_eq!(
             event.call_end(Utc::now()).outcome,

@@ -161,6 +161,7 @@ pub async fn store_token(
             contact: &c,
             contact_key: &c.contact_key(),
             caller_id,
+            refused_caller_id: None,
             dialed_at: Utc::now(),
         },
     )

@@ -182,6 +182,11 @@ variable "routing_object_key" {
   description = "Key of the routing file in its bucket (`COUNTRY_ROUTING_LIST_KEY`)."
   type        = string
   default     = "routing.json"
+
+  validation {
+    condition     = length(var.routing_object_key) <= 1024 && can(regex("^[^/*?][^*?]*$", var.routing_object_key))
+    error_message = "routing_object_key must be a non-empty S3 key of at most 1024 characters, without a leading \"/\" and without \"*\" or \"?\" (they would be IAM wildcards in the functions' read grants)."
+  }
 }
 
 variable "routing_cache_ttl_seconds" {

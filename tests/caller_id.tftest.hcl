@@ -308,3 +308,18 @@ run "invalid_variables" {
 
   expect_failures = [var.name, var.timeout, var.connect_instance_id, var.routing_object_key]
 }
+
+run "routing_key_without_wildcards" {
+  command = plan
+
+  module {
+    source = "./modules/caller-id"
+  }
+
+  # "*" in the key would grant s3:GetObject on every matching object of the bucket.
+  variables {
+    routing_object_key = "caller-id/*.json"
+  }
+
+  expect_failures = [var.routing_object_key]
+}

@@ -184,6 +184,14 @@ run "least_privilege_defaults" {
     )
     error_message = "EventBridge may only dead-letter into its own queue and start this state machine."
   }
+
+  assert {
+    condition = (
+      one(jsondecode(data.aws_iam_policy_document.activation_assume[0].json).Statement).Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:eu-west-2:123456789012:rule/blaster-dialer-activation" &&
+      one(jsondecode(data.aws_iam_policy_document.activation_assume[0].json).Statement).Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    )
+    error_message = "Only this deployment's activation rule may assume the activation role: ${data.aws_iam_policy_document.activation_assume[0].json}"
+  }
 }
 
 run "routing_kms_distributed_tracing" {

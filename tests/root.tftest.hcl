@@ -233,9 +233,13 @@ run "invalid_variables" {
     iso_country_code    = "gb"
     country_code        = "+44"
     lambda_architecture = "aarch64"
+    routing_object_key  = "routing?.json"
+    caller_id_timeout   = 9
   }
 
   expect_failures = [
+    var.routing_object_key,
+    var.caller_id_timeout,
     var.name,
     var.connect_instance_id,
     var.kms_key_arn,

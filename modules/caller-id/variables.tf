@@ -137,8 +137,9 @@ variable "routing_object_key" {
   default     = "routing.json"
 
   validation {
-    condition     = length(var.routing_object_key) > 0 && length(var.routing_object_key) <= 1024 && !startswith(var.routing_object_key, "/")
-    error_message = "routing_object_key must be a non-empty S3 key of at most 1024 characters, without a leading \"/\" (for example \"caller-id/routing.json\")."
+    # "*" and "?" would become wildcards in the function's s3:GetObject grant.
+    condition     = length(var.routing_object_key) > 0 && length(var.routing_object_key) <= 1024 && can(regex("^[^/*?][^*?]*$", var.routing_object_key))
+    error_message = "routing_object_key must be a non-empty S3 key of at most 1024 characters, without a leading \"/\" and without \"*\" or \"?\" (they would be IAM wildcards in the read grant), for example \"caller-id/routing.json\"."
   }
 }
 

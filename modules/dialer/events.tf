@@ -147,6 +147,14 @@ data "aws_iam_policy_document" "activation_assume" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+
+    # Only this deployment's activation rule may use the role (confused deputy). Its ARN on the
+    # default bus is known before the rule exists.
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}-dialer-activation"]
+    }
   }
 }
 

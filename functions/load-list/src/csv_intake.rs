@@ -1,7 +1,9 @@
 //! Streaming CSV intake: bytes in, one [`RowOutcome`] per row out, never the whole file in memory.
 //!
 //! - UTF-8 with or without a byte-order mark; CRLF, LF (or lone CR) line ends; RFC 4180 quoting,
-//!   so quoted fields may hold commas, quotes (`""`) and line breaks.
+//!   so quoted fields may hold commas, quotes (`""`) and line breaks. A row whose quoted field
+//!   runs over a line break but is not closed properly (an open quote, which would swallow the
+//!   rows after it) is rejected alone, at its first line, and the next lines are read as rows.
 //! - The header must name `custID` and `phone` (any case). A file without them is refused as a
 //!   whole ([`FileError::MissingColumns`]) before any row is read.
 //! - Every other column becomes a contact attribute. Column names are made valid Connect
@@ -162,6 +164,9 @@ struct Splitter {
     /// Physical line of the next byte: CRLF, LF and a lone CR each end a line.
     line: u64,
     prev_cr: bool,
+    /// Where in the input of the last `feed` call a new row began (after blank lines and the
+    /// byte-order mark), so that the intake can keep its raw bytes.
+    started_at: Option<usize>,
 }
 
 impl Splitter {
@@ -180,7 +185,25 @@ impl Splitter {
             bom_checked: false,
             line: 1,
             prev_cr: false,
+            started_at: None,
         }
+    }
+
+    /// Forgets the row in progress and goes on parsing at the start of physical line `line`.
+    fn restart_at_line(&mut self, line: u64) {
+        self.core = csv_core::Reader::new();
+        self.in_record = false;
+        self.problem = None;
+        self.nout = 0;
+        self.nend = 0;
+        self.line = line;
+        self.prev_cr = false;
+        self.started_at = None;
+    }
+
+    /// True while the row in progress has passed a line break (inside a quoted field).
+    fn row_spans_lines(&self) -> bool {
+        self.in_record && self.line > self.record_line
     }
 
     /// Counts the line ends in bytes consumed: every CR, and every LF not right after a CR.
@@ -221,6 +244,7 @@ impl Splitter {
                 return (consumed, if eof { Event::End } else { Event::NeedInput });
             }
             self.in_record = true;
+            self.started_at = Some(consumed);
             self.record_line = self.line;
             self.nout = 0;
             self.nend = 0;
@@ -308,6 +332,45 @@ impl RawRecord<'_> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         self.data.get(start..end)
     }
+}
+
+/// Whether the raw bytes of one row follow RFC 4180's quoting strictly: a quoted field starts
+/// at the start of a field, and its closing quote is followed by a delimiter, a line end or the
+/// end of the data. Only rows whose quoted fields hold line breaks are checked: an open quote
+/// makes the parser run on into the next rows, and the quote that finally ends the field is
+/// then almost always followed by the rest of a later field, which this check finds.
+fn well_quoted(raw: &[u8]) -> bool {
+    let mut i = 0;
+    let mut field_start = true;
+    while i < raw.len() {
+        let b = raw[i];
+        if field_start && b == b'"' {
+            i += 1;
+            loop {
+                match raw.get(i) {
+                    None => return false,
+                    Some(b'"') if raw.get(i + 1) == Some(&b'"') => i += 2,
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+            if !matches!(raw.get(i), None | Some(b',' | b'\n' | b'\r')) {
+                return false;
+            }
+            field_start = false;
+            continue;
+        }
+        match b {
+            b',' => field_start = true,
+            b'\n' | b'\r' => return true,
+            _ => field_start = false,
+        }
+        i += 1;
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,6 +549,9 @@ pub struct CsvIntake {
     counts: IntakeCounts,
     done: bool,
     bytes_read: u64,
+    /// Where the row in progress starts in `buf`: its raw bytes are kept until it ends, so a
+    /// row whose quoting is broken can be rejected alone and the lines after it read again.
+    row_start: Option<usize>,
 }
 
 impl CsvIntake {
@@ -502,6 +568,7 @@ impl CsvIntake {
             counts: IntakeCounts::default(),
             done: false,
             bytes_read: 0,
+            row_start: None,
         }
     }
 
@@ -530,12 +597,47 @@ impl CsvIntake {
 
     /// Where to read the next bytes into.
     pub fn space(&mut self) -> &mut [u8] {
-        if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.filled, 0);
-            self.filled -= self.pos;
-            self.pos = 0;
+        let keep_from = self.row_start.map_or(self.pos, |s| s.min(self.pos));
+        if keep_from > 0 {
+            self.buf.copy_within(keep_from..self.filled, 0);
+            self.filled -= keep_from;
+            self.pos -= keep_from;
+            self.row_start = self.row_start.map(|s| s - keep_from);
         }
         &mut self.buf[self.filled..]
+    }
+
+    /// The row in progress fills the whole buffer: it cannot be kept for a second reading.
+    fn buffer_full_of_row(&self) -> bool {
+        let keep_from = self.row_start.map_or(self.pos, |s| s.min(self.pos));
+        self.filled - keep_from >= self.buf.len()
+    }
+
+    /// Rejects the row that starts at `row_start` as one physical line whose quoted field is
+    /// never properly closed, and goes on reading at the line after it. Without this, the
+    /// open quote would swallow the following rows into one field and they would disappear.
+    fn reject_unbalanced_row(&mut self) -> RowOutcome {
+        let start = self.row_start.take().unwrap_or(self.pos);
+        let line = self.splitter.record_line;
+        let raw = &self.buf[start..self.filled];
+        let next_line = match raw.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            Some(i) if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') => i + 2,
+            Some(i) => i + 1,
+            None => raw.len(),
+        };
+        self.pos = start + next_line;
+        self.splitter.restart_at_line(line + 1);
+        self.counts.rows += 1;
+        self.counts.rejected += 1;
+        RowOutcome::Rejected(RejectRecord {
+            line,
+            reason: "unbalanced quote: a quoted field opened on this line is not closed \
+                     properly; the following lines were read as rows of their own"
+                .into(),
+            customer_key: None,
+            phone_masked: None,
+            source: self.opts.object.clone(),
+        })
     }
 
     /// `n` bytes were read into [`CsvIntake::space`]; 0 means the end of the data.
@@ -552,12 +654,26 @@ impl CsvIntake {
             if self.done {
                 return Ok(Step::Done);
             }
+            let before = self.pos;
             let (consumed, event) = self
                 .splitter
                 .feed(&self.buf[self.pos..self.filled], self.eof);
+            if let Some(offset) = self.splitter.started_at.take() {
+                self.row_start = Some(before + offset);
+            }
             self.pos += consumed;
             match event {
-                Event::NeedInput => return Ok(Step::NeedInput),
+                Event::NeedInput => {
+                    if self.header.is_some() && self.buffer_full_of_row() {
+                        if self.splitter.row_spans_lines() {
+                            // A quoted field running over 64 KiB of lines is an open quote.
+                            return Ok(Step::Row(self.reject_unbalanced_row()));
+                        }
+                        // One line longer than the buffer: the splitter skips it as too long.
+                        self.row_start = None;
+                    }
+                    return Ok(Step::NeedInput);
+                }
                 Event::End => {
                     self.done = true;
                     if self.header.is_none() {
@@ -566,6 +682,21 @@ impl CsvIntake {
                     return Ok(Step::Done);
                 }
                 Event::Record => {
+                    let row = self.row_start.take().map(|start| start..self.pos);
+                    if self.header.is_some() && self.splitter.problem.is_none() {
+                        if let Some(row) = row.clone() {
+                            let spans_lines = self
+                                .splitter
+                                .record()
+                                .data
+                                .iter()
+                                .any(|b| *b == b'\n' || *b == b'\r');
+                            if spans_lines && !well_quoted(&self.buf[row.clone()]) {
+                                self.row_start = Some(row.start);
+                                return Ok(Step::Row(self.reject_unbalanced_row()));
+                            }
+                        }
+                    }
                     let rec = self.splitter.record();
                     let Some(header) = &self.header else {
                         match Header::parse(&rec) {
@@ -855,6 +986,92 @@ mod tests {
             }
         );
         assert_eq!(c3.phone, "+14165550123");
+    }
+
+    /// What each line became: (line, Some(customer id) for a contact, None for a reject).
+    fn lines(rows: &[RowOutcome]) -> Vec<(u64, Option<String>)> {
+        rows.iter()
+            .map(|r| match r {
+                RowOutcome::Contact(c) => match &c.source {
+                    ContactSource::Csv { line, .. } => (*line, Some(c.key.clone())),
+                    other => panic!("{other:?}"),
+                },
+                RowOutcome::Rejected(r) => (r.line, None),
+                RowOutcome::Duplicate { line, .. } => (*line, None),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unbalanced_quote_rejects_its_row_and_the_rows_after_it_are_read() {
+        // The quote opened on line 3 is never closed: the parser would run on into the next
+        // rows and end the field at line 5's first quote.
+        let csv = b"custID,phone,note\n\
+                    C-1,020 7946 0001,fine\n\
+                    C-2,020 7946 0002,\"opened and never closed\n\
+                    C-3,020 7946 0003,plain\n\
+                    C-4,020 7946 0004,\"quoted, closed\"\n\
+                    C-5,020 7946 0005,\"multi\nline\"\n\
+                    C-6,020 7946 0006,last\n";
+        for (rows, counts) in [
+            read_all(csv).unwrap(),
+            read_trickle(csv, 1).unwrap(),
+            read_trickle(csv, 7).unwrap(),
+        ] {
+            assert_eq!(
+                lines(&rows),
+                vec![
+                    (2, Some("C-1".into())),
+                    (3, None),
+                    (4, Some("C-3".into())),
+                    (5, Some("C-4".into())),
+                    (6, Some("C-5".into())),
+                    (8, Some("C-6".into())),
+                ],
+                "{rows:?}"
+            );
+            assert!(rejected(&rows[1]).reason.starts_with("unbalanced quote"));
+            assert_eq!(counts.rows, 6);
+            assert_eq!((counts.accepted, counts.rejected), (5, 1));
+            // A correct multi-line field is still one field.
+            assert_eq!(
+                contact(&rows[4]).attributes.get("note").map(String::as_str),
+                Some("multi\nline")
+            );
+        }
+    }
+
+    #[test]
+    fn an_open_quote_in_a_middle_column_or_running_to_the_end_loses_no_row() {
+        // Line 2 opens a quote in the phone column and no quote follows: the field would run
+        // to the end of the file.
+        let csv = b"custID,phone,note\r\n\
+                    C-1,\"020 7946 0001,x\r\n\
+                    C-2,020 7946 0002,y\r\n\
+                    C-3,020 7946 0003,z";
+        let (rows, counts) = read_all(csv).unwrap();
+        assert_eq!(
+            lines(&rows),
+            vec![(2, None), (3, Some("C-2".into())), (4, Some("C-3".into()))],
+            "{rows:?}"
+        );
+        assert_eq!((counts.accepted, counts.rejected), (2, 1));
+    }
+
+    #[test]
+    fn an_open_quote_followed_by_more_than_a_buffer_of_rows_loses_none_of_them() {
+        let mut csv = b"custID,phone,note\nC-0,020 7946 0000,\"open\n".to_vec();
+        let n = 3_000; // about 90 KiB after the open quote, more than the 64 KiB kept
+        for i in 1..=n {
+            csv.extend_from_slice(format!("C-{i},020 7946 {:04},row {i}\n", i % 10_000).as_bytes());
+        }
+        for (rows, counts) in [read_all(&csv).unwrap(), read_trickle(&csv, 4096).unwrap()] {
+            assert_eq!(counts.rejected, 1, "only the row with the open quote");
+            assert_eq!(rejected(&rows[0]).line, 2);
+            assert_eq!(counts.rows, n as u64 + 1);
+            assert_eq!(counts.accepted, n as u64, "every row after it is a contact");
+            assert_eq!(lines(&rows)[1], (3, Some("C-1".into())));
+        }
     }
 
     #[test]

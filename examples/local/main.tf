@@ -18,17 +18,18 @@ provider "aws" {
   # Every service the module uses, and nothing else: a call to a service missing here would
   # go to AWS and fail for want of real credentials instead of silently leaving the machine.
   endpoints {
-    dynamodb = var.moto_endpoint
-    events   = var.moto_endpoint
-    iam      = var.moto_endpoint
-    lambda   = var.moto_endpoint
-    logs     = var.moto_endpoint
-    pinpoint = var.moto_endpoint
-    s3       = var.moto_endpoint
-    sfn      = var.moto_endpoint
-    sqs      = var.moto_endpoint
-    ssm      = var.moto_endpoint
-    sts      = var.moto_endpoint
+    cloudwatch = var.moto_endpoint
+    dynamodb   = var.moto_endpoint
+    events     = var.moto_endpoint
+    iam        = var.moto_endpoint
+    lambda     = var.moto_endpoint
+    logs       = var.moto_endpoint
+    pinpoint   = var.moto_endpoint
+    s3         = var.moto_endpoint
+    sfn        = var.moto_endpoint
+    sqs        = var.moto_endpoint
+    ssm        = var.moto_endpoint
+    sts        = var.moto_endpoint
   }
 }
 

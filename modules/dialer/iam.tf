@@ -208,6 +208,11 @@ data "aws_iam_policy_document" "state_machine" {
     resources = [local.table_arn]
   }
 
+  # A Distributed Map runs its iterations as child executions of this state machine: the role
+  # starts them (states:StartExecution on the state machine, granted by ContinueAsNew above)
+  # and describes and stops them, whose ARNs are execution:<state machine>/<map run>:<id>
+  # ("IAM policies for using Distributed Map states", Step Functions developer guide,
+  # docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
   dynamic "statement" {
     for_each = local.distributed_map ? [1] : []
 

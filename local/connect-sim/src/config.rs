@@ -20,6 +20,8 @@ impl Range {
 }
 
 /// `HoursOfOperationTimeSlice`, in Connect's own JSON shape.
+// Source: `Hours` "Valid Range: Minimum value of 0. Maximum value of 23", `Minutes` 0 to 59,
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperationTimeSlice.html
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TimeSlice {
@@ -29,6 +31,8 @@ pub struct TimeSlice {
 
 /// One `HoursOfOperationConfig` entry, in Connect's own JSON shape, so a configuration copied
 /// from a real instance can be pasted into the simulator.
+// Source: `Day` (SUNDAY | MONDAY | ... | SATURDAY), `StartTime`, `EndTime`,
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperationConfig.html
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HoursSlot {
@@ -53,6 +57,10 @@ pub struct Hours {
     pub id: String,
     pub name: String,
     /// IANA time zone name, returned as is (`TimeZone`).
+    // Source: `TimeZone`, "The time zone for the hours of operation" (HoursOfOperation data
+    // type, https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperation.html).
+    // Assumed (not documented): the value is an IANA name such as `America/New_York`; the
+    // page gives no format (docs/aws-verification.md Q2).
     pub time_zone: String,
     pub config: Vec<HoursSlot>,
 }
@@ -60,6 +68,9 @@ pub struct Hours {
 impl Default for Hours {
     /// Open around the clock the way Connect's default "Basic Hours" are: every day
     /// 00:00–00:00 (a range whose end equals its start is 24 hours from the start).
+    // Assumed (not documented): the content of the instance's default "Basic Hours" (its
+    // name is in the ListHoursOfOperations example of the CLI reference; no page found gives
+    // its hours). Checked by docs/aws-verification.md Q2.
     fn default() -> Self {
         let config = DAYS
             .iter()
@@ -118,6 +129,8 @@ pub struct SimConfig {
     /// Also send INITIATED and CONNECTED_TO_SYSTEM (the deployed rule must filter them out).
     pub all_event_types: bool,
     /// `ENABLED` or `DISABLED` (`DescribeQueue` `Status`).
+    // Source: `Status` "Valid Values: ENABLED | DISABLED",
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_Queue.html
     pub queue_status: String,
     pub hours: Hours,
     /// Used in ARNs and as the events' `region` / `account`.
@@ -141,8 +154,13 @@ impl Default for SimConfig {
             talk_seconds: Range::new(20.0, 120.0),
             busy_seconds: Range::new(1.0, 4.0),
             fail_seconds: Range::new(0.5, 2.0),
+            // Differs from the documentation: StartOutboundVoiceContact's default dialing
+            // timeout is 60 s ("If not specified, the default dialing timeout will be 60
+            // seconds"); see `plan_call` in sim.rs.
             ring_timeout_seconds: 30.0,
             time_scale: 1.0,
+            // Source: the default API rate, 2 requests per second with a burst of 5
+            // (amazon-connect-service-limits.html, cited in quota.rs).
             quota_rate: 2.0,
             quota_burst: 5.0,
             error_rate: 0.0,

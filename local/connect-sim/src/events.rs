@@ -3,6 +3,14 @@
 //! A plain HTTP POST in the AWS JSON 1.1 protocol. moto does not check signatures, but it
 //! reads the service and region from the credential scope of the `Authorization` header, so
 //! the request carries a SigV4-shaped header with a dummy signature.
+//!
+//! Sources: PutEvents (request `Entries`, response `FailedEntryCount`),
+//! <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html>; the
+//! `Authorization` header's credential scope, access_key/YYYYMMDD/region/service/aws4_request
+//! (the `X-Amz-Credential` format of the APIs' Common Parameters),
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>. Real Connect
+//! does not call PutEvents: it hands its events to EventBridge itself (events-ref-connect.html,
+//! cited in sim.rs); this is only how the simulator reaches moto's default bus.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -33,6 +41,10 @@ impl EventSender {
     /// Sends one entry; retries transport errors and 5xx a few times (EventBridge ingestion
     /// is at-least-once in spirit: a lost event here would be a simulator fault, not a
     /// simulated one).
+    // Source: "In cases where events cannot be delivered because of an EventBridge service
+    // disruption, they will be retried again later by the AWS service for up to 24 hours",
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/event-types.html
+    // (the simulator retries for under 2 s: enough against a local moto).
     pub async fn put_event(
         &self,
         endpoint: &str,
@@ -58,6 +70,14 @@ impl EventSender {
         Err(last)
     }
 
+    // Source: PutEvents Request Syntax (a JSON body with `Entries`),
+    // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+    // Assumed (not documented on the pages found): the AWS JSON 1.1 framing,
+    // `X-Amz-Target: AWSEvents.PutEvents` with `application/x-amz-json-1.1` (what the SDKs
+    // send and moto reads; only moto receives it, so no verification item).
+    // "a response Entries array can include both successful and unsuccessful entries":
+    // `FailedEntryCount` 0 is success,
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html
     async fn post(&self, endpoint: &str, region: &str, body: String) -> Result<(), (bool, String)> {
         let uri = format!("{}/", endpoint.trim_end_matches('/'));
         let auth = format!(

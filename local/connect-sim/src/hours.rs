@@ -8,6 +8,10 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 /// Hours (time zone UTC) that are closed from the current minute until the minute boundary at
 /// or after `now + seconds`, and open the rest of every day. Connect's hours have minute
 /// resolution, so the opening is rounded up to a whole minute; it is returned.
+// Source: minute resolution, `HoursOfOperationTimeSlice` {Hours 0-23, Minutes 0-59},
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperationTimeSlice.html
+// (a control-API helper, not a Connect operation; the schedule it writes is read by
+// `is_open` and served by DescribeHoursOfOperation).
 pub fn closed_for(
     base: &Hours,
     now: DateTime<Utc>,
@@ -65,9 +69,22 @@ fn day_index(day: &str) -> Option<u32> {
 /// Whether `hours` are open at `at`, evaluated in the hours' time zone, with the semantics the
 /// dialer uses (`outbound_core::hours`): ranges are `[start, end)`, a range whose end is before
 /// its start runs past midnight into the next day, and end == start is 24 hours from the start.
+// Source: hours are set with a time zone and evaluated in it, with sections "How to specify
+// midnight", "Examples" and "What happens during daylight saving time",
+// https://docs.aws.amazon.com/connect/latest/adminguide/set-hours-operation.html
+// and `Config` entries {Day, StartTime, EndTime} ("The start time that your contact center
+// opens", "The end time that your contact center closes"),
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperationConfig.html
+// Assumed (not documented in a form the code can follow): `[start, end)`, end before start
+// runs into the next day, end == start (00:00-00:00 in Basic Hours) is open 24 hours, and the
+// zone's daylight saving time applies. Checked by docs/aws-verification.md Q2 and F6.
+// Differs from the documentation: overrides ("Set up overrides for reduced or extended
+// hours") are ignored (Q3).
 pub fn is_open(hours: &Hours, at: DateTime<Utc>) -> bool {
     let tz: chrono_tz::Tz = match hours.time_zone.parse() {
         Ok(tz) => tz,
+        // Assumed (not documented): `TimeZone` is an IANA name ("The time zone for the hours
+        // of operation", no format given); anything else counts as open here (Q2).
         Err(_) => return true, // an unknown zone is the dialer's problem to report, not ours
     };
     let local = tz.from_utc_datetime(&at.naive_utc());

@@ -4,6 +4,16 @@
 //! with a burst of 5 per account). The dialer must stay under it and never lose a contact when
 //! it is hit, so the simulator enforces the same shape. Time is passed in (seconds on a
 //! monotonic clock) so the bucket is a pure value that tests can drive.
+//!
+//! Sources: the API throttling quotas (2 requests per second, burst 5, by default; the same
+//! figures are in aws-verification.md A2),
+//! <https://docs.aws.amazon.com/connect/latest/adminguide/amazon-connect-service-limits.html>;
+//! "The throttling limits are defined for each API separately at the AWS account level, not
+//! for the individual Amazon Connect instance", and throttling is HTTP 429,
+//! <https://docs.aws.amazon.com/connect/latest/APIReference/best-practices-connect-apis.html>.
+//! Assumed (not documented): that the limit behaves as a token bucket (refilled at the rate,
+//! holding at most the burst); AWS documents rate and burst, not the algorithm. The error
+//! name: see `Simulator::start_outbound`. Checked by docs/aws-verification.md A2 and S4.
 
 /// Refills add many small fractions; without a tolerance, float rounding can leave a bucket at
 /// 0.9999999 tokens where arithmetic says 1.

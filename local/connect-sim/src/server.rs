@@ -61,6 +61,12 @@ impl App {
 
 type Resp = Response<Full<Bytes>>;
 
+// Source: "If the action is successful, the service sends back an HTTP 200 response", with a
+// JSON body ("Content-type: application/json"), on each operation's page, e.g.
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeQueue.html
+// Assumed (not documented for Connect): the `x-amzn-RequestId` response header; the SDKs read
+// it as the request id, no Connect page names it ("wire shape" row, docs/aws-verification.md
+// section 13).
 fn json_response(app: &App, status: u16, v: &Value) -> Resp {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -76,6 +82,13 @@ fn json_response(app: &App, status: u16, v: &Value) -> Resp {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+// Source: the error names and HTTP status codes of each operation's "Errors" section, and
+// "Client errors are indicated by HTTP Status Code class of 4xx",
+// https://docs.aws.amazon.com/connect/latest/APIReference/best-practices-connect-apis.html
+// Assumed (not documented on docs.aws.amazon.com): the wire shape, the error name in the
+// `x-amzn-errortype` header and in `__type`, with `message`. It is the Smithy restJson1
+// protocol (smithy.io, "AWS restJson1 protocol"), which the SDKs decode; a real error of S4 or
+// R3 shows it.
 fn error_response(app: &App, e: &ApiError) -> Resp {
     let mut r = json_response(
         app,
@@ -126,6 +139,10 @@ async fn body_json(req: Request<Incoming>) -> Result<Value, String> {
 }
 
 /// Sends a contact event (and its duplicate) to EventBridge and records the deliveries.
+// Source: Amazon Connect sends its contact events to EventBridge, "Delivery type: Best
+// effort", https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-connect.html
+// Assumed (not documented): how long after the end the event arrives (here: at once) and
+// how far apart a duplicate comes (`duplicateDelaySeconds`); E6 and L1 observe delivery.
 async fn deliver(app: Shared, event: PendingEvent, generation: u64) {
     let (endpoint, region, dup_delay) = {
         let sim = app.sim();
@@ -157,6 +174,8 @@ async fn deliver(app: Shared, event: PendingEvent, generation: u64) {
 }
 
 /// Plays one placed call: optional lifecycle events, then its end and DISCONNECTED event.
+// Source: the event types and their order, INITIATED, CONNECTED_TO_SYSTEM (answered),
+// DISCONNECTED, https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
 fn schedule_call(app: Shared, contact_id: String, plan: crate::sim::CallPlan, generation: u64) {
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
@@ -186,6 +205,9 @@ fn schedule_call(app: Shared, contact_id: String, plan: crate::sim::CallPlan, ge
     });
 }
 
+// Source: StartOutboundVoiceContact, "PUT /contact/outbound-voice", "HTTP/1.1 200" with
+// `{"ContactId": "string"}`, and its Errors (rules in `Simulator::start_outbound`),
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html
 async fn start_outbound(app: Shared, req: Request<Incoming>) -> Resp {
     let body = match body_json(req).await {
         Ok(b) => b,
@@ -226,6 +248,12 @@ async fn start_outbound(app: Shared, req: Request<Incoming>) -> Resp {
     }
 }
 
+// Source: StopContact, "POST /contact/stop" with `ContactId` and `InstanceId` ("Required:
+// Yes"); "the service sends back an HTTP 200 response with an empty HTTP body",
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_StopContact.html
+// Differs from the documentation: the body is `{}`, not empty (the SDKs accept both), and
+// the optional `DisconnectReason` ("Only Amazon Connect outbound campaigns can provide this
+// field") is ignored. The dialer never calls StopContact.
 async fn stop_contact(app: Shared, req: Request<Incoming>) -> Resp {
     let body = match body_json(req).await {
         Ok(b) => b,
@@ -392,31 +420,41 @@ pub async fn handle(app: Shared, req: Request<Incoming>) -> Result<Resp, Infalli
         .map(percent_decode)
         .collect();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    // Each route is the "Request Syntax" line of the operation's API reference page
+    // (https://docs.aws.amazon.com/connect/latest/APIReference/API_<Operation>.html); the
+    // handlers in sim.rs cite each page in full.
     let resp = match (&method, s.as_slice()) {
         (&Method::PUT, ["contact", "outbound-voice"]) => start_outbound(app.clone(), req).await,
         (&Method::POST, ["contact", "stop"]) => stop_contact(app.clone(), req).await,
+        // DescribeContact: "GET /contacts/InstanceId/ContactId".
         (&Method::GET, ["contacts", instance, contact]) => {
             let r = app.sim().describe_contact(instance, contact, Utc::now());
             r.map(|v| json_response(&app, 200, &v))
                 .unwrap_or_else(|e| error_response(&app, &e))
         }
+        // GetContactAttributes: "GET /contact/attributes/InstanceId/InitialContactId".
         (&Method::GET, ["contact", "attributes", instance, contact]) => {
             let r = app.sim().contact_attributes(instance, contact);
             r.map(|v| json_response(&app, 200, &v))
                 .unwrap_or_else(|e| error_response(&app, &e))
         }
+        // DescribeQueue: "GET /queues/InstanceId/QueueId".
         (&Method::GET, ["queues", instance, queue]) => {
             let mono = app.mono();
             let r = app.sim().describe_queue(instance, queue, mono);
             r.map(|v| json_response(&app, 200, &v))
                 .unwrap_or_else(|e| error_response(&app, &e))
         }
+        // DescribeHoursOfOperation: "GET /hours-of-operations/InstanceId/HoursOfOperationId".
         (&Method::GET, ["hours-of-operations", instance, hours_id]) => {
             let r = app.sim().describe_hours(instance, hours_id, Utc::now());
             r.map(|v| json_response(&app, 200, &v))
                 .unwrap_or_else(|e| error_response(&app, &e))
         }
         (_, ["_sim", ..]) => control(app.clone(), &method, &segs[1..], &query, req).await,
+        // Assumed (not documented): `UnknownOperationException` (404) for a path Connect has
+        // no operation for; not a Connect behaviour the dialer relies on, a test signal that a
+        // function calls something the simulator lacks ("wire shape" row of section 13).
         _ => {
             app.sim().counters.unknown_requests += 1;
             eprintln!(

@@ -37,8 +37,15 @@ impl Outcome {
 
     /// The contact record's `DisconnectReason` for this end: the codes `outbound-core`'s
     /// `classify_end` maps back to the same outcome.
+    // Source: contact records data model, field `DisconnectReason` (the list of codes):
+    // https://docs.aws.amazon.com/connect/latest/adminguide/ctr-data-model.html
+    // Assumed (not documented): which code Connect gives each way an API call ends; the page
+    // lists the codes, not the mapping. Checked by docs/aws-verification.md E4.
     pub fn disconnect_reason(self) -> &'static str {
         match self {
+            // Assumed (not documented): an answered call ends with the customer hanging up;
+            // an agent or the flow could end it first (`AGENT_DISCONNECT`,
+            // `CONTACT_FLOW_DISCONNECT`), which the dialer also reads as answered.
             Outcome::Connected => "CUSTOMER_DISCONNECT",
             Outcome::NoAnswer => "TELECOM_UNANSWERED",
             Outcome::Busy => "TELECOM_BUSY",
@@ -48,6 +55,9 @@ impl Outcome {
 }
 
 /// An error answered in Connect's REST-JSON shape.
+// Source: "Client errors are indicated by HTTP Status Code class of 4xx; Service errors ... 5xx",
+// https://docs.aws.amazon.com/connect/latest/APIReference/best-practices-connect-apis.html
+// and each operation's "Errors" section (name + HTTP status code), cited where each is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: u16,
@@ -63,9 +73,16 @@ impl ApiError {
             message: message.into(),
         }
     }
+    // Source: "ResourceNotFoundException: The specified resource was not found. HTTP Status
+    // Code: 404", in the Errors of StartOutboundVoiceContact, DescribeContact, DescribeQueue,
+    // DescribeHoursOfOperation, GetContactAttributes and StopContact, e.g.
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_GetContactAttributes.html
     fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "ResourceNotFoundException", message)
     }
+    // Source: "InvalidParameterException: One or more of the specified parameters are not
+    // valid. HTTP Status Code: 400",
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html
     fn invalid(message: impl Into<String>) -> Self {
         Self::new(400, "InvalidParameterException", message)
     }
@@ -82,11 +99,22 @@ pub struct CallPlan {
 }
 
 /// Draws one call's fate. `ring_timeout` is the request's `RingTimeoutInSeconds`, if any.
+// Source: StartOutboundVoiceContact, "Dialing timeout for this operation can be configured
+// with the RingTimeoutInSeconds parameter. If not specified, the default dialing timeout will
+// be 60 seconds which means if the call is not connected within 60 seconds, it fails."
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html
+// Assumed (not documented): the shares of answered/busy/failed calls and how long ringing,
+// talking, a busy signal or a network failure last are test knobs, not Connect behaviour;
+// no page gives them (docs/aws-verification.md E4 observes real ones).
 pub fn plan_call(cfg: &SimConfig, rng: &mut Rng, ring_timeout: Option<f64>) -> CallPlan {
     let scale = cfg.time_scale;
+    // Differs from the documentation: without `RingTimeoutInSeconds` Connect dials for 60 s;
+    // the simulator rings for `ringTimeoutSeconds`, 30 s by default (config.rs).
     let ring_timeout = ring_timeout.unwrap_or(cfg.ring_timeout_seconds);
     let u = rng.next_f64();
     let (outcome, answer_after, end_after) = if u < cfg.answer_rate {
+        // An answer comes within the dialing timeout or not at all (StartOutboundVoiceContact,
+        // "if the call is not connected within 60 seconds, it fails").
         let ring = rng
             .range(cfg.ring_seconds.min, cfg.ring_seconds.max)
             .min(ring_timeout);
@@ -103,8 +131,15 @@ pub fn plan_call(cfg: &SimConfig, rng: &mut Rng, ring_timeout: Option<f64>) -> C
         let d = rng.range(cfg.fail_seconds.min, cfg.fail_seconds.max);
         (Outcome::Failed, None, d * scale)
     } else {
+        // StartOutboundVoiceContact: an unanswered call ends at the dialing timeout.
         (Outcome::NoAnswer, None, ring_timeout * scale)
     };
+    // Source: Amazon Connect contact events are sent with "Delivery type: Best effort",
+    // https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-connect.html ("in some rare
+    // cases an event might not be delivered",
+    // https://docs.aws.amazon.com/eventbridge/latest/ref/event-delivery-level.html): a dropped
+    // event. Assumed (not documented): a duplicated event; the contact records data model says
+    // records are delivered "at least once", the contact events pages say nothing either way.
     let e = rng.next_f64();
     CallPlan {
         outcome,
@@ -117,21 +152,33 @@ pub fn plan_call(cfg: &SimConfig, rng: &mut Rng, ring_timeout: Option<f64>) -> C
 }
 
 /// `StartOutboundVoiceContact` as the simulator needs it.
+// Source: the request body fields of "Request Syntax", "PUT /contact/outbound-voice",
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html
+// (`InstanceId`, `ContactFlowId` and `DestinationPhoneNumber` required; the rest optional).
 #[derive(Debug, Clone, Default)]
 pub struct StartRequest {
     pub instance_id: String,
     pub contact_flow_id: Option<String>,
     pub destination: String,
     /// The caller ID asked for; `None`: the queue's outbound caller ID.
+    // StartOutboundVoiceContact, `QueueId`: "If you specify a queue, the phone displayed for
+    // caller ID is the phone number specified in the queue."
     pub source: Option<String>,
     pub queue_id: Option<String>,
     pub client_token: Option<String>,
     pub ring_timeout: Option<f64>,
+    // StartOutboundVoiceContact, `Attributes`: "A custom key-value pair using an attribute
+    // map", string to string.
     pub attributes: BTreeMap<String, String>,
 }
 
 impl StartRequest {
     /// Reads the request body the AWS SDKs send (`PUT /contact/outbound-voice`).
+    // Assumed (not documented): a body that is not JSON, or a field of the wrong JSON type,
+    // answers 400 `SerializationException`; the operation's Errors list does not name it (the
+    // SDKs never send such a body; "wire shape" row of docs/aws-verification.md section 13).
+    // Assumed (not documented): a missing required field answers `InvalidParameterException`;
+    // the SDKs refuse to send such a request, so a real account never shows the answer.
     pub fn from_json(body: &Value) -> Result<Self, ApiError> {
         let obj = body.as_object().ok_or_else(|| {
             ApiError::new(400, "SerializationException", "body is not a JSON object")
@@ -198,6 +245,10 @@ impl StartRequest {
 }
 
 /// E.164: a `+`, then 8 to 15 digits, the first not 0.
+// Source: StartOutboundVoiceContact, `DestinationPhoneNumber`: "The phone number of the
+// customer, in E.164 format." (page cited on `StartRequest`).
+// Assumed (not documented): the lengths accepted (8 to 15 digits) and that a malformed number
+// answers `InvalidParameterException`; checked by docs/aws-verification.md S6.
 pub fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
@@ -254,11 +305,15 @@ fn masked_attributes<S: serde::Serializer>(
     map.end()
 }
 
+// Source: contact event timestamps are ISO 8601 UTC strings with milliseconds in the samples of
+// https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Epoch seconds with milliseconds: how Connect's REST-JSON API sends timestamps.
+// Source: "Type: Timestamp", shown as `number` in the Response Syntax (e.g. "LastModifiedTime":
+// number), https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeContact.html
 fn epoch(t: DateTime<Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
 }
@@ -419,6 +474,12 @@ impl Simulator {
         self.bucket.refill_full(mono);
     }
 
+    // Source: `ResourceNotFoundException` (404), "The specified resource was not found", for
+    // an instance the account does not have (see `ApiError::not_found`).
+    // Assumed (not documented): that an unknown instance id answers this name rather than
+    // `AccessDeniedException` (an IAM policy scoped to one instance denies the others first);
+    // docs/aws-verification.md section 13 (R3 with a made-up instance id).
+    // Without `instanceId` configured the simulator accepts every instance id.
     fn check_instance(&self, instance_id: &str) -> Result<(), ApiError> {
         match &self.config.instance_id {
             Some(expected) if expected != instance_id => Err(ApiError::not_found(format!(
@@ -428,6 +489,15 @@ impl Simulator {
         }
     }
 
+    // Source: ARN formats `arn:aws:connect:<region>:<account>:instance/<id>`, with
+    // `/contact/<id>`, `/queue/<id>`, `/operating-hours/<id>` (resource types table),
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonconnect.html
+    // (the same patterns are in the AWS::Connect::Queue template reference: `InstanceArn`,
+    // `HoursOfOperationArn`), and "You can find the instance ID in the Amazon Resource Name
+    // (ARN) of the instance",
+    // https://docs.aws.amazon.com/connect/latest/adminguide/find-instance-arn.html
+    // Assumed (not documented): an `InstanceId` given as the instance ARN is accepted as is;
+    // the dialer sends the id, so nothing real depends on it (S1 with `<instance-arn>`).
     fn instance_arn(&self, instance_id: &str) -> String {
         if instance_id.starts_with("arn:") {
             return instance_id.to_string();
@@ -450,6 +520,8 @@ impl Simulator {
     }
 
     /// Sets the queue status, for `for_seconds` (then back to the current one) or for good.
+    // Source: the control API's stand-in for UpdateQueueStatus, `Status`: "ENABLED | DISABLED",
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_UpdateQueueStatus.html
     pub fn set_queue_status(
         &mut self,
         status: &str,
@@ -471,6 +543,20 @@ impl Simulator {
 
     /// `StartOutboundVoiceContact`: quota first (as the service front door does), then
     /// idempotency, then the call.
+    // Source: StartOutboundVoiceContact,
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html
+    // Assumed (not documented): the order of the checks (parameters, then the rate, then the
+    // token, then the call); the page lists the errors, not their precedence. S4 and S6 of
+    // docs/aws-verification.md see the answers, not the order.
+    // Differs from the documentation: `SourcePhoneNumber` "If you do not specify a source
+    // phone number, you must specify a queue"; the simulator accepts a request with neither.
+    // Differs from the documentation: the refusals of a real instance are not simulated:
+    // `DestinationNotAllowedException` (403, e.g. UK 447 numbers "not allowed by default"),
+    // `OutboundContactNotPermittedException` (403), `LimitExceededException` (429, "The
+    // allowed limit for the resource has been exceeded"), `InvalidRequestException` (400);
+    // checked by docs/aws-verification.md A1, A2, A3 and S5.
+    // Assumed (not documented): a call is placed whatever the queue's `Status` and hours (the
+    // flow, not the API, decides); the dialer checks both before dialling (Q2, Q4).
     pub fn start_outbound(
         &mut self,
         req: StartRequest,
@@ -484,11 +570,14 @@ impl Simulator {
                     "DestinationPhoneNumber is not a valid E.164 number",
                 ))
             } else if req.contact_flow_id.as_deref().unwrap_or("").is_empty() {
+                // `ContactFlowId` "Required: Yes" (StartOutboundVoiceContact).
                 Err(ApiError::invalid("ContactFlowId is required"))
             } else if req
                 .ring_timeout
                 .is_some_and(|t| !(15.0..=60.0).contains(&t))
             {
+                // `RingTimeoutInSeconds` "Valid Range: Minimum value of 15. Maximum value of
+                // 60." (StartOutboundVoiceContact); a value outside answers 400 (S6).
                 Err(ApiError::invalid(
                     "RingTimeoutInSeconds must be between 15 and 60",
                 ))
@@ -500,6 +589,14 @@ impl Simulator {
             self.counters.rejected += 1;
             return Err(e);
         }
+        // Source: "Throttling errors in Amazon Connect public API(s) are defined by HTTP status
+        // code 429" (best-practices-connect-apis.html, cited on `ApiError`); the rate is in
+        // quota.rs.
+        // Differs from the documentation: the operation's Errors list has no
+        // `TooManyRequestsException`; its 429 is `LimitExceededException`. The name is the one
+        // real accounts report (and the dialer knows both); S4 confirms it.
+        // Assumed (not documented): a throttled request places nothing and leaves its
+        // `ClientToken` unused, so the retry places the call (A2, S4).
         if !self.bucket.try_take(mono) {
             self.counters.throttled += 1;
             return Err(ApiError::new(
@@ -508,6 +605,14 @@ impl Simulator {
                 "Rate exceeded",
             ));
         }
+        // Source: StartOutboundVoiceContact, `ClientToken`: "A unique, case-sensitive
+        // identifier that you provide to ensure the idempotency of the request. ... The token
+        // is valid for 7 days after creation. If a contact is already started, the contact ID
+        // is returned. If the contact is disconnected, a new contact is started."
+        // Differs from the documentation: a known token always returns the same contact,
+        // even after that call was disconnected (Connect starts a new contact: a second ring),
+        // and even after 7 days (the token has expired: also a new contact). Tokens are only
+        // forgotten by /_sim/reset. Checked by docs/aws-verification.md S2, S3.
         if let Some(token) = &req.client_token {
             if let Some(id) = self.tokens.get(token).cloned() {
                 self.counters.idempotent_replays += 1;
@@ -522,8 +627,13 @@ impl Simulator {
                 });
             }
         }
+        // Source: StartOutboundVoiceContact Errors, "InternalServiceException: Request
+        // processing failed because of an error or failure with the service. HTTP Status Code:
+        // 500".
         if self.config.error_rate > 0.0 && self.errors.next_f64() < self.config.error_rate {
             // A failed request places nothing: a retry with the same token places the call.
+            // Assumed (not documented): a 500 may in reality come after the call was placed;
+            // the retry with the same token then returns that contact (S2 covers the token).
             self.counters.internal_errors += 1;
             return Err(ApiError::new(
                 500,
@@ -599,6 +709,10 @@ impl Simulator {
         })
     }
 
+    // Source: StartOutboundVoiceContact Response Syntax, `ContactId`: "The identifier of this
+    // contact within the Amazon Connect instance", a string of length 1 to 256.
+    // Assumed (not documented): its shape, a lowercase UUID like the documentation's examples;
+    // the dialer treats it as opaque (S1 shows a real one).
     fn new_contact_id(&self, req: &StartRequest, rng: &mut Rng) -> String {
         loop {
             let a = rng.next_u64()
@@ -638,6 +752,10 @@ impl Simulator {
         }
         if stopped {
             // Stopped before its planned end: not answered yet means not answered at all.
+            // Source: StopContact "Ends the specified contact" (it works for the API
+            // initiation method; the page lists DISCONNECT, TRANSFER, QUEUE_TRANSFER,
+            // EXTERNAL_OUTBOUND and MONITOR as the ones it does not work for),
+            // https://docs.aws.amazon.com/connect/latest/APIReference/API_StopContact.html
             if rec.answered.is_some_and(|a| a > wall) {
                 rec.answered = None;
                 rec.answered_at = None;
@@ -647,6 +765,9 @@ impl Simulator {
         }
         rec.ended = Some(wall);
         rec.ended_at = Some(rfc3339(wall));
+        // Assumed (not documented): a contact ended by StopContact carries `DisconnectReason`
+        // `API`; the StopContact page only points to the codes of the contact records data
+        // model (`DisconnectReason` under ContactTraceRecord, ctr-data-model.html).
         let reason = if stopped {
             "API"
         } else {
@@ -656,6 +777,8 @@ impl Simulator {
         self.in_progress = self.in_progress.saturating_sub(1);
         self.counters.ended += 1;
         let plan = rec.plan.clone();
+        // Best-effort delivery (events-ref-connect.html, see `plan_call`): an event can be
+        // lost; DescribeContact still tells the end.
         if plan.drop_event {
             self.counters.events_dropped += 1;
             return None;
@@ -664,6 +787,9 @@ impl Simulator {
             self.counters.events_duplicated += 1;
         }
         let rec = self.contacts.get(contact_id)?;
+        // Source: "DISCONNECTED - A voice call, chat, or task is disconnected", one event per
+        // contact end,
+        // https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
         Some(PendingEvent {
             contact_id: contact_id.to_string(),
             entry: self.event_entry(rec, "DISCONNECTED", wall),
@@ -672,6 +798,16 @@ impl Simulator {
     }
 
     /// A lifecycle event other than DISCONNECTED (`allEventTypes`), never dropped.
+    // Source: "INITIATED - A voice call, chat, or task is initiated or transferred" and
+    // "CONNECTED_TO_SYSTEM - The contact has established media (for example, it was answered
+    // by a person or by voicemail)",
+    // https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
+    // Assumed (not documented): which other event types a real API call emits in between
+    // (e.g. QUEUED, CONNECTED_TO_AGENT, AMD_* ones); the rule must drop them all (E1, E2).
+    // Differs from the documentation: no COMPLETED event is ever sent; the page says that for
+    // a contact without after contact work COMPLETED is published right after DISCONNECTED,
+    // with the same data (the deployed rule matches DISCONNECTED only, so a real COMPLETED
+    // is filtered out; E1).
     pub fn lifecycle_event(
         &self,
         contact_id: &str,
@@ -714,35 +850,63 @@ impl Simulator {
 
     /// The `PutEvents` entry for a contact event, in the shape of the contact events data
     /// model (`process-contact-events` parses exactly this).
+    // Source: "Contact events data model" (the `detail` keys below) and its sample events,
+    // https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html
     fn event_entry(&self, rec: &ContactRecord, event_type: &str, wall: DateTime<Utc>) -> Value {
         let instance_arn = self.instance_arn(&rec.instance_id);
         let contact_arn = format!("{instance_arn}/contact/{}", rec.contact_id);
         let mut detail = Map::new();
+        // contact-events.html: `eventType` (INITIATED, CONNECTED_TO_SYSTEM, DISCONNECTED...).
         detail.insert("eventType".into(), json!(event_type));
         detail.insert("contactId".into(), json!(rec.contact_id));
+        // Assumed (not documented): `initialContactId` equals `contactId` for a contact that
+        // starts its own chain (a call placed by the API); the page defines it as the
+        // initial contact's id without saying whether it is present then. R1 and E2 check it.
         detail.insert("initialContactId".into(), json!(rec.contact_id));
+        // contact-events.html: `channel` `VOICE` for a call (E3).
         detail.insert("channel".into(), json!("VOICE"));
+        // contact-events.html: `instanceArn`. The published samples disagree on its spelling
+        // (`instanceArn` / `instanceARN`); E2 confirms the real key.
         detail.insert("instanceArn".into(), json!(instance_arn));
+        // Source: "Every contact ... is initiated by one of the following methods: ... API",
+        // "stored in the InitiationMethod field of the contact record",
+        // https://docs.aws.amazon.com/connect/latest/adminguide/contact-initiation-methods.html
+        // (that StartOutboundVoiceContact contacts are `API` is checked by E3 and S1).
         detail.insert("initiationMethod".into(), json!("API"));
         detail.insert("initiationTimestamp".into(), json!(rfc3339(rec.placed)));
+        // contact-events.html: `connectedToSystemTimestamp`, set once media is established
+        // (CONNECTED_TO_SYSTEM: "answered by a person or by voicemail"; E5).
         if let Some(a) = rec.answered.filter(|a| *a <= wall) {
             detail.insert("connectedToSystemTimestamp".into(), json!(rfc3339(a)));
         }
+        // contact-events.html: `queueInfo` with `queueArn` and `queueType`.
+        // Assumed (not documented): it is present from the start for a call placed with a
+        // `QueueId`, without `enqueueTimestamp`, and `queueType` is `STANDARD` (E2).
         if let Some(q) = &rec.queue_id {
             detail.insert(
                 "queueInfo".into(),
                 json!({"queueArn": format!("{instance_arn}/queue/{q}"), "queueType": "STANDARD"}),
             );
         }
+        // contact-events.html: `disconnectTimestamp` on DISCONNECTED.
         if event_type == "DISCONNECTED" {
             detail.insert(
                 "disconnectTimestamp".into(),
                 json!(rfc3339(rec.ended.unwrap_or(wall))),
             );
+            // Assumed (not documented): the DISCONNECTED event carries `disconnectReason` as a
+            // plain string with the contact record's codes (ctr-data-model.html,
+            // `DisconnectReason`); the events page does not settle it. E4 checks it.
             if let Some(r) = &rec.disconnect_reason {
                 detail.insert("disconnectReason".into(), json!(r));
             }
         }
+        // Source: `source` "aws.connect", `detail-type` "Amazon Connect Contact Event",
+        // https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-connect.html
+        // and the PutEvents entry fields (`Detail` is a JSON string, `Time` a timestamp),
+        // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+        // Assumed (not documented): `resources` holds the contact ARN then the instance ARN
+        // (E2).
         let mut entry = json!({
             "Source": "aws.connect",
             "DetailType": "Amazon Connect Contact Event",
@@ -750,6 +914,10 @@ impl Simulator {
             "Resources": [contact_arn, instance_arn],
             "Time": wall.timestamp_millis() as f64 / 1000.0,
         });
+        // Source: "When an AWS service in your account emits an event, it goes to your
+        // account's default event bus",
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/event-types.html
+        // (no `EventBusName` = default bus; `eventBusName` is a test knob only).
         if let Some(bus) = &self.config.event_bus_name {
             entry["EventBusName"] = json!(bus);
         }
@@ -757,6 +925,14 @@ impl Simulator {
     }
 
     /// `DescribeContact`, as the call stands at `wall`.
+    // Source: "GET /contacts/InstanceId/ContactId", Response Syntax `Contact` {Arn, Id,
+    // InitialContactId, InitiationMethod, Channel, InitiationTimestamp, QueueInfo {Id,
+    // EnqueueTimestamp}, DisconnectTimestamp, LastUpdateTimestamp, ...},
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeContact.html
+    // and the `Contact` data type (`DisconnectReason`, `ConnectedToSystemTimestamp`),
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_Contact.html
+    // "Contact information remains available in Amazon Connect for 24 months"; the simulator
+    // keeps it until /_sim/reset.
     pub fn describe_contact(
         &mut self,
         instance_id: &str,
@@ -765,6 +941,9 @@ impl Simulator {
     ) -> Result<Value, ApiError> {
         self.counters.describe_contact += 1;
         self.check_instance(instance_id)?;
+        // DescribeContact Errors: an unknown contact is `ResourceNotFoundException` (404).
+        // Assumed (not documented): that this, not `InvalidParameterException`, is the answer
+        // for a well-formed id the instance never had; checked by docs/aws-verification.md R3.
         let rec = self
             .contacts
             .get(contact_id)
@@ -776,10 +955,19 @@ impl Simulator {
             json!(format!("{instance_arn}/contact/{}", rec.contact_id)),
         );
         c.insert("Id".into(), json!(rec.contact_id));
+        // Assumed (not documented): `InitialContactId` is the contact's own id ("If this
+        // contact is related to other contacts, this is the ID of the initial contact").
         c.insert("InitialContactId".into(), json!(rec.contact_id));
+        // `InitiationMethod` API, `Channel` VOICE: valid values of the `Contact` data type;
+        // API is how StartOutboundVoiceContact contacts are initiated
+        // (contact-initiation-methods.html, cited in `event_entry`). Checked by S1.
         c.insert("InitiationMethod".into(), json!("API"));
         c.insert("Channel".into(), json!("VOICE"));
+        // `InitiationTimestamp`: "For API, this is when the request arrived" (API_Contact).
         c.insert("InitiationTimestamp".into(), epoch(rec.placed));
+        // Assumed (not documented): `QueueInfo` ("If this contact was queued") is present
+        // from placement, with `EnqueueTimestamp` the placement time; a real call is queued
+        // only when its flow transfers it to the queue (R1).
         if let Some(q) = &rec.queue_id {
             c.insert(
                 "QueueInfo".into(),
@@ -787,10 +975,16 @@ impl Simulator {
             );
         }
         let mut last = rec.placed;
+        // `ConnectedToSystemTimestamp` (API_Contact): when the customer endpoint connected to
+        // Amazon Connect, i.e. answered (R1).
         if let Some(a) = rec.answered.filter(|a| *a <= wall) {
             c.insert("ConnectedToSystemTimestamp".into(), epoch(a));
             last = a;
         }
+        // `DisconnectTimestamp`: "The timestamp when the customer endpoint disconnected from
+        // Amazon Connect"; `DisconnectReason`: "The disconnect reason for the contact"
+        // (API_Contact). Assumed (not documented): the same codes as the contact record's
+        // `DisconnectReason` (the page also documents a `DisconnectDetails` object; R1).
         if let Some(end) = rec.ended {
             c.insert("DisconnectTimestamp".into(), epoch(end));
             if let Some(r) = &rec.disconnect_reason {
@@ -798,11 +992,17 @@ impl Simulator {
             }
             last = end;
         }
+        // `LastUpdateTimestamp`: "The timestamp when contact was last updated" (API_Contact).
         c.insert("LastUpdateTimestamp".into(), epoch(last));
         Ok(json!({ "Contact": Value::Object(c) }))
     }
 
     /// `GetContactAttributes`.
+    // Source: "GET /contact/attributes/InstanceId/InitialContactId", response `Attributes`
+    // (string to string map), Errors `ResourceNotFoundException` (404),
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_GetContactAttributes.html
+    // Assumed (not documented): the attributes are exactly those of the request (a real
+    // flow can add or change them with Set contact attributes); checked by S1.
     pub fn contact_attributes(
         &mut self,
         instance_id: &str,
@@ -818,6 +1018,14 @@ impl Simulator {
     }
 
     /// Validates a `StopContact` target; the server then calls `finish(.., stopped = true)`.
+    // Source: StopContact Errors, "ContactNotFoundException: The contact with the specified
+    // ID is not active or does not exist. Applies to Voice calls only",
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_StopContact.html
+    // Differs from the documentation: an unknown contact answers `ResourceNotFoundException`
+    // (404) here, where the page's wording gives `ContactNotFoundException`; and an ended one
+    // answers HTTP 400, where the page lists `ContactNotFoundException` with a status code of
+    // its own (410 in the service model; the code itself was not read on the page). Only the
+    // simulator's tests call StopContact, so no verification item is needed.
     pub fn stoppable(&self, instance_id: &str, contact_id: &str) -> Result<bool, ApiError> {
         self.check_instance(instance_id)?;
         let rec = self
@@ -835,6 +1043,15 @@ impl Simulator {
     }
 
     /// `DescribeQueue`: any queue id answers, with the configured status and hours.
+    // Source: "GET /queues/InstanceId/QueueId", response `Queue`,
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeQueue.html
+    // and the `Queue` data type (`Status` "ENABLED | DISABLED", `HoursOfOperationId`,
+    // `OutboundCallerConfig`: "The outbound caller ID name, number, and outbound whisper
+    // flow"), https://docs.aws.amazon.com/connect/latest/APIReference/API_Queue.html
+    // Differs from the documentation: any queue id answers; Connect answers
+    // `ResourceNotFoundException` (404) for a queue the instance does not have (Q1).
+    // Assumed (not documented): `Status` is always present (every field of `Queue` is
+    // "Required: No"); checked by docs/aws-verification.md Q1.
     pub fn describe_queue(
         &mut self,
         instance_id: &str,
@@ -862,6 +1079,14 @@ impl Simulator {
     }
 
     /// `DescribeHoursOfOperation`: only the configured hours exist.
+    // Source: "GET /hours-of-operations/InstanceId/HoursOfOperationId", Response Syntax
+    // `HoursOfOperation` {Config [{Day, EndTime {Hours, Minutes}, StartTime}], Description,
+    // HoursOfOperationArn, HoursOfOperationId, LastModifiedRegion, LastModifiedTime, Name,
+    // Tags, TimeZone}; Errors `ResourceNotFoundException` (404),
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeHoursOfOperation.html
+    // Differs from the documentation: overrides (holidays, "Set up overrides for reduced or
+    // extended hours", set-hours-operation.html) and `ParentHoursOfOperations` are not
+    // simulated; the dialer ignores overrides too (docs/aws-verification.md Q3).
     pub fn describe_hours(
         &mut self,
         instance_id: &str,

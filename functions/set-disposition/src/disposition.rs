@@ -2,10 +2,19 @@
 //!
 //! Invoked from a Connect flow (the agent's step-by-step guide) with
 //! `Details.Parameters.disposition` and any other parameters, which are kept as disposition
-//! attributes. The contact is `Details.ContactData.ContactId`, or its `InitialContactId` when
-//! the agent handles a transferred leg. The answer is always a flat string map
-//! `{"status","disposition"}`: a flow cannot handle anything else, and a missing parameter is
-//! an answer the flow can branch on, not a failure.
+//! attributes. A step-by-step guide runs in a contact of its own (a chat contact routed to the
+//! agent), not in the voice call: Amazon Connect relates it to the call, whose id is the guide
+//! contact's `Details.ContactData.RelatedContactId`. So the dialed contact is the
+//! `RelatedContactId` when there is one; without it (set-disposition invoked from the call's
+//! own flow) the contact is `ContactId`, or its `InitialContactId` when the agent handles a
+//! transferred leg. The answer is always a flat string map `{"status","disposition"}`: a flow
+//! cannot handle anything else, and a missing parameter is an answer the flow can branch on,
+//! not a failure.
+//!
+//! ShowView runs guides as chat contacts distinct from the customer's contact:
+//! <https://docs.aws.amazon.com/connect/latest/APIReference/participant-actions-showview.html>;
+//! the contact data a flow passes to a Lambda function (`Details.ContactData`):
+//! <https://docs.aws.amazon.com/connect/latest/adminguide/connect-lambda-functions.html>.
 //!
 //! If the contact is already completed its result record is rewritten at the same key (it
 //! replaces, never duplicates); if not, the completion writes the disposition with the rest.
@@ -23,6 +32,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const MAX_DISPOSITION_LEN: usize = 256;
 /// Longest attribute value kept.
 const MAX_ATTRIBUTE_LEN: usize = 1024;
+/// Longest contact id accepted (Amazon Connect's `ContactId` is 1 to 256 characters).
+const MAX_CONTACT_ID_LEN: usize = 256;
 
 /// The statuses `set-disposition` answers.
 pub mod status {
@@ -87,19 +98,24 @@ pub async fn set_disposition(
         })
         .unwrap_or_default();
 
-    let mut ids: Vec<String> = Vec::new();
-    for field in ["ContactId", "InitialContactId"] {
-        if let Some(id) = contact_data
-            .and_then(|c| c.get(field))
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            if !ids.iter().any(|i| i == id) {
-                ids.push(id.to_string());
-            }
+    let ids = match related_contact(contact_data) {
+        Related::Present(related) => vec![related],
+        related => {
+            let ids = own_contact_ids(contact_data);
+            let why = if related == Related::Malformed {
+                "malformed"
+            } else {
+                "absent"
+            };
+            // Contact ids only: a flow event also carries the customer's number, never logged.
+            tracing::info!(
+                related_contact_id = why,
+                contact_ids = ?ids,
+                "no usable RelatedContactId (not a step-by-step guide contact?): recording against the flow's own contact"
+            );
+            ids
         }
-    }
+    };
     if ids.is_empty() {
         return Ok(answer(status::MISSING_CONTACT_ID, &disposition));
     }
@@ -115,6 +131,46 @@ pub async fn set_disposition(
     }
     tracing::info!(contact_ids = ?ids, "disposition for a contact the dialer did not place");
     Ok(answer(status::UNKNOWN_CONTACT, &disposition))
+}
+
+/// `Details.ContactData.RelatedContactId`, as a guide contact carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Related {
+    /// A usable contact id: the voice call the guide was shown for.
+    Present(String),
+    /// No such field (or null): the flow is not a guide related to a call.
+    Absent,
+    /// Present but not a contact id (not a string, blank, too long, control characters).
+    Malformed,
+}
+
+/// The contact the guide's contact is related to.
+pub fn related_contact(contact_data: Option<&Map<String, Value>>) -> Related {
+    match contact_data.and_then(|c| c.get("RelatedContactId")) {
+        None | Some(Value::Null) => Related::Absent,
+        Some(v) => contact_id(v).map_or(Related::Malformed, Related::Present),
+    }
+}
+
+/// `ContactId` then `InitialContactId` (when different): the contact the flow runs in.
+pub fn own_contact_ids(contact_data: Option<&Map<String, Value>>) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for field in ["ContactId", "InitialContactId"] {
+        if let Some(id) = contact_data.and_then(|c| c.get(field)).and_then(contact_id) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+fn contact_id(v: &Value) -> Option<String> {
+    let id = v.as_str()?.trim();
+    (!id.is_empty()
+        && id.chars().count() <= MAX_CONTACT_ID_LEN
+        && !id.chars().any(char::is_control))
+    .then(|| id.to_string())
 }
 
 /// Updates the contact if the dialer placed it; `None` otherwise.
@@ -305,6 +361,80 @@ mod tests {
         ended(&w).await;
         assert_eq!(record(&w).unwrap().disposition.as_deref(), Some("SALE"));
         assert_eq!(*w.bucket.puts.lock().unwrap(), 2);
+    }
+
+    /// The event a step-by-step guide's Lambda block sends: the guide's own chat contact, related
+    /// to the voice call the dialer placed.
+    fn guide_event(related: Value, disposition: &str) -> Value {
+        json!({"Details": {"ContactData": {"ContactId": "guide-1", "InitialContactId": "guide-1",
+                                           "Channel": "CHAT", "RelatedContactId": related},
+                           "Parameters": {"disposition": disposition}}})
+    }
+
+    #[tokio::test]
+    async fn a_guide_records_on_the_related_voice_contact() {
+        let w = world();
+        placed(&w).await;
+        let out = set_disposition(&w.ledger, &guide_event(json!("c-1"), "SALE"), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(out["status"], status::RECORDED);
+        let item = w.table.get("CONTACT#c-1").unwrap();
+        assert_eq!(item["disposition"].as_s().unwrap(), "SALE");
+        assert!(w.table.get("CONTACT#guide-1").is_none());
+        ended(&w).await;
+        assert_eq!(record(&w).unwrap().disposition.as_deref(), Some("SALE"));
+    }
+
+    #[tokio::test]
+    async fn a_guide_related_to_a_contact_the_dialer_did_not_place_is_unknown() {
+        let w = world();
+        placed(&w).await;
+        let out = set_disposition(
+            &w.ledger,
+            &guide_event(json!("c-other"), "SALE"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], status::UNKNOWN_CONTACT);
+        assert!(!w
+            .table
+            .get("CONTACT#c-1")
+            .unwrap()
+            .contains_key("disposition"));
+    }
+
+    #[test]
+    fn the_related_contact_is_read_when_usable() {
+        let data = |v: Value| json!({"ContactId": "guide-1", "RelatedContactId": v});
+        let related = |v: Value| related_contact(data(v).as_object());
+        assert_eq!(related(json!(" c-1 ")), Related::Present("c-1".into()));
+        assert_eq!(related(Value::Null), Related::Absent);
+        assert_eq!(
+            related_contact(json!({"ContactId": "guide-1"}).as_object()),
+            Related::Absent
+        );
+        assert_eq!(related_contact(None), Related::Absent);
+        for malformed in [
+            json!(""),
+            json!("   "),
+            json!(42),
+            json!({"Id": "c-1"}),
+            json!(["c-1"]),
+            json!("c-\u{0}1"),
+            json!("c".repeat(MAX_CONTACT_ID_LEN + 1)),
+        ] {
+            assert_eq!(
+                related(malformed.clone()),
+                Related::Malformed,
+                "{malformed}"
+            );
+        }
+        assert_eq!(
+            own_contact_ids(json!({"ContactId": "a", "InitialContactId": "a"}).as_object()),
+            vec!["a".to_string()]
+        );
     }
 
     #[tokio::test]

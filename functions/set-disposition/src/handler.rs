@@ -129,6 +129,112 @@ mod tests {
         assert!(!attrs.contains_key("disposition"));
     }
 
+    /// A DynamoDB mock that knows only `CONTACT#c-1` (the dialed voice call) and records the
+    /// keys it was asked to update.
+    fn voice_call_only() -> (Ledger, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = seen.clone();
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
+            let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
+            log.lock().unwrap().push(pk.clone());
+            if pk == "CONTACT#c-1" {
+                MockResponse::Output(
+                    UpdateItemOutput::builder()
+                        .attributes("contactKey", AttributeValue::S("k".into()))
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder().build(),
+                ))
+            }
+        });
+        let l = ledger(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update]
+        ));
+        (l, seen)
+    }
+
+    /// The event the guide's Invoke AWS Lambda function block sends: the guide runs in a chat
+    /// contact of its own, related to the voice call.
+    fn guide_event(contact_data: Value) -> Value {
+        json!({"Name": "ContactFlowEvent",
+               "Details": {"ContactData": contact_data,
+                           "Parameters": {"disposition": "Interested"}}})
+    }
+
+    #[tokio::test]
+    async fn a_guide_contact_records_on_its_related_voice_contact_only() {
+        let (l, seen) = voice_call_only();
+        let out = handle(
+            &l,
+            &guide_event(
+                json!({"ContactId": "guide-1", "InitialContactId": "guide-1",
+                                "Channel": "CHAT", "RelatedContactId": "c-1"}),
+            ),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "recorded");
+        assert_eq!(out["disposition"], "Interested");
+        // The guide's own contact is never a dialed call: not even tried.
+        assert_eq!(*seen.lock().unwrap(), vec!["CONTACT#c-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn without_a_related_contact_the_flow_contact_is_used() {
+        let (l, seen) = voice_call_only();
+        let out = handle(
+            &l,
+            &guide_event(json!({"ContactId": "c-1", "Channel": "VOICE"})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "recorded");
+        assert_eq!(*seen.lock().unwrap(), vec!["CONTACT#c-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_related_contact_falls_back_to_the_flow_contact() {
+        for related in [
+            json!(""),
+            json!("  "),
+            json!(7),
+            json!({"ContactId": "c-1"}),
+        ] {
+            let (l, seen) = voice_call_only();
+            let out = handle(
+                &l,
+                &guide_event(json!({"ContactId": "guide-1", "InitialContactId": "c-1",
+                                    "RelatedContactId": related.clone()})),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out["status"], "recorded", "{related}");
+            assert_eq!(
+                *seen.lock().unwrap(),
+                vec!["CONTACT#guide-1".to_string(), "CONTACT#c-1".to_string()],
+                "{related}"
+            );
+        }
+        // Nothing usable at all: an answer, and no write.
+        let (l, seen) = voice_call_only();
+        let out = handle(
+            &l,
+            &guide_event(json!({"RelatedContactId": 7, "Channel": "CHAT"})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "missing_contact_id");
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
     #[tokio::test]
     async fn an_unknown_contact_is_answered_not_created() {
         let update = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {

@@ -3,8 +3,9 @@
 moto (with the state machine really executed) runs the real Rust functions from the zips that
 `terraform apply` of `examples/local` uploaded; the Connect simulator places the calls (compressed
 to seconds) and sends the contact events to moto's EventBridge. The demo uploads
-`sample-files/contacts.csv`, plays the agent (a disposition for every answered call, as the agent
-guide flow would), follows the campaign, prints a report, stops the stack and ends with
+`sample-files/contacts.csv`, plays the agent (a disposition for every answered call, chosen in the
+disposition guide as Amazon Connect runs it: see `guide_event`), follows the campaign, prints a
+report, stops the stack and ends with
 one `SUMMARY {json}` line. Exit status 1 when a contact was lost or dialed twice.
 
 Options (environment): DEMO_CSV (another list), DEMO_CONCURRENCY (lanes, default 3),
@@ -18,6 +19,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ sys.path.insert(0, str(ROOT / "local" / "tests"))
 
 from harness import Stack, dialed_per_contact, transitions  # noqa: E402
 
-# What the agent picks in the disposition guide, in turn.
+# The actions (buttons) of the disposition guide's view, which the agent picks in turn.
 DISPOSITIONS = ["SALE", "CALLBACK", "NOT_INTERESTED"]
 CALLER_ID_EVENTS = ["whisper-gb-london-prefix.json", "whisper-us-new-york-prefix.json",
                     "whisper-ca-toronto-country.json", "whisper-de-default.json"]
@@ -38,11 +40,34 @@ def say(msg: str = "") -> None:
     print(msg, flush=True)
 
 
-def flow_event(contact_id: str, parameters: dict[str, str]) -> dict[str, Any]:
-    """The event the agent guide's Invoke AWS Lambda function block sends to set-disposition."""
+def guide_branch(action: str) -> dict[str, str] | None:
+    """The branch of the guide's Show view block that the view's action selects, as
+    `sample-files/disposition-agent-guide.json.tftpl` renders it: one condition `Equals <action>`
+    per action, whose Invoke AWS Lambda function block passes `disposition = <action>`. The button
+    the agent chooses is the view's action, and "the Action value determines the branching path
+    from the Show view block"
+    (https://docs.aws.amazon.com/connect/latest/adminguide/no-code-ui-builder-setting-actions-in-flows.html);
+    an action no condition matches takes the NoMatchingCondition error branch, which ends the guide
+    without invoking anything
+    (https://docs.aws.amazon.com/connect/latest/APIReference/participant-actions-showview.html)."""
+    return {"disposition": action} if action in DISPOSITIONS else None
+
+
+def guide_event(voice_contact_id: str, action: str) -> dict[str, Any] | None:
+    """The event the guide's Invoke AWS Lambda function block sends to set-disposition, or None
+    when the action matches no branch. ShowView routes the guide as a chat contact of its own,
+    different from the customer's contact the agent handles
+    (https://docs.aws.amazon.com/connect/latest/APIReference/participant-actions-showview.html):
+    the flow runs in that contact (its own ContactId), related to the voice call
+    (RelatedContactId), and the block's parameters arrive as Details.Parameters
+    (https://docs.aws.amazon.com/connect/latest/adminguide/connect-lambda-functions.html)."""
+    parameters = guide_branch(action)
+    if parameters is None:
+        return None
+    guide_contact_id = str(uuid.uuid4())
     return {"Name": "ContactFlowEvent",
-            "Details": {"ContactData": {"ContactId": contact_id, "InitialContactId": contact_id,
-                                        "Channel": "VOICE", "InitiationMethod": "OUTBOUND"},
+            "Details": {"ContactData": {"ContactId": guide_contact_id, "InitialContactId": guide_contact_id,
+                                        "Channel": "CHAT", "RelatedContactId": voice_contact_id},
                         "Parameters": parameters}}
 
 
@@ -60,7 +85,9 @@ class Agent:
             if call.get("outcome", "connected") != "connected" or not call.get("answeredAt") or cid in self.done:
                 continue
             code = DISPOSITIONS[len(self.done) % len(DISPOSITIONS)]
-            answer = self.stack.invoke("set-disposition", flow_event(cid, {"disposition": code, "note": "demo"}))
+            event = guide_event(cid, code)
+            assert event is not None, code
+            answer = self.stack.invoke("set-disposition", event)
             self.done[cid] = code
             self.answers[answer.get("status", "?")] += 1
 

@@ -111,6 +111,7 @@ module "dialer" {
 
   country_code         = var.country_code
   iso_country_code     = var.iso_country_code
+  allowed_countries    = var.allowed_destination_countries
   concurrent_calls     = var.concurrent_calls
   max_concurrent_calls = var.max_concurrent_calls
   call_timeout_seconds = var.call_timeout_seconds
@@ -165,6 +166,7 @@ module "pinpoint_channel" {
   results_bucket    = module.dialer[0].results_bucket_name
   state_machine_arn = module.dialer[0].state_machine_arn
   ssm_prefix        = module.dialer[0].ssm_prefix
+  allowed_countries = coalesce(var.allowed_destination_countries, [var.iso_country_code])
 }
 
 ################################################################################

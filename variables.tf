@@ -233,6 +233,17 @@ variable "country_code" {
   }
 }
 
+variable "allowed_destination_countries" {
+  description = "Destination countries campaign calls may go to (ISO 3166-1 alpha-2). Rows and Pinpoint endpoints for other countries are rejected with the reason, and premium-rate, shared-cost, personal and non-geographic numbers are never dialed, so whoever can write a contact list cannot run up call charges abroad. Null: only `iso_country_code`."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = length(coalesce(var.allowed_destination_countries, ["GB"])) > 0 && alltrue([for c in coalesce(var.allowed_destination_countries, ["GB"]) : can(regex("^[A-Z]{2}$", c))])
+    error_message = "allowed_destination_countries must be null or a non-empty list of upper-case ISO 3166-1 alpha-2 codes, such as [\"GB\", \"IE\"]."
+  }
+}
+
 variable "iso_country_code" {
   description = "ISO 3166-1 alpha-2 code of the default region (`isocountrycode` parameter), for example `GB`."
   type        = string

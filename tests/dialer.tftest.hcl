@@ -659,3 +659,51 @@ run "alarms_off" {
     error_message = "alarms.create = false creates no alarm."
   }
 }
+
+run "allowed_countries_default_to_the_deployment_country" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    condition = (
+      module.function["load-list"].environment_variables["ALLOWED_COUNTRIES"] == "GB" &&
+      module.function["dial"].environment_variables["ALLOWED_COUNTRIES"] == "GB" &&
+      length(output.allowed_countries) == 1 && output.allowed_countries[0] == "GB"
+    )
+    error_message = "Without allowed_countries, only iso_country_code may be called."
+  }
+}
+
+run "allowed_countries_given" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    allowed_countries = ["GB", "IE"]
+  }
+
+  assert {
+    condition     = module.function["load-list"].environment_variables["ALLOWED_COUNTRIES"] == "GB,IE" && module.function["dial"].environment_variables["ALLOWED_COUNTRIES"] == "GB,IE"
+    error_message = "load-list and dial must get the allowed countries."
+  }
+}
+
+run "allowed_countries_checked" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    allowed_countries = []
+  }
+
+  expect_failures = [var.allowed_countries]
+}

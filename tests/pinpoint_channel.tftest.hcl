@@ -15,6 +15,7 @@ variables {
   results_bucket       = "blaster-results"
   state_machine_arn    = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
   ssm_prefix           = "/connect/blaster/blaster/"
+  allowed_countries    = ["GB", "IE"]
 }
 
 run "created_app_and_permission_scoped_to_its_campaigns" {
@@ -44,6 +45,7 @@ run "created_app_and_permission_scoped_to_its_campaigns" {
 
   assert {
     condition = output.lambda_environment == tomap({
+      ALLOWED_COUNTRIES = "GB,IE"
       QUEUE_URL         = var.queue_url
       TABLE_NAME        = var.table_name
       RESULTS_BUCKET    = var.results_bucket
@@ -122,4 +124,31 @@ run "invalid_variables" {
   }
 
   expect_failures = [var.application_id, var.ssm_prefix]
+}
+
+run "allowed_countries_reach_queue_contacts" {
+  command = plan
+
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  assert {
+    condition     = output.lambda_environment["ALLOWED_COUNTRIES"] == "GB,IE"
+    error_message = "queue-contacts must get the allowed destination countries."
+  }
+}
+
+run "allowed_countries_are_checked" {
+  command = plan
+
+  module {
+    source = "./modules/pinpoint-channel"
+  }
+
+  variables {
+    allowed_countries = ["gb", "GBR"]
+  }
+
+  expect_failures = [var.allowed_countries]
 }

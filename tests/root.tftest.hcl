@@ -179,6 +179,7 @@ run "pinpoint_channel_feeds_the_dialer" {
 
   assert {
     condition = module.pinpoint_channel[0].lambda_environment == tomap({
+      ALLOWED_COUNTRIES = "GB"
       QUEUE_URL         = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
       TABLE_NAME        = "blaster-active-dialing"
       RESULTS_BUCKET    = "blaster-results"

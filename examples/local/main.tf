@@ -57,6 +57,8 @@ module "outbound_voice" {
 
   country_code     = "44"
   iso_country_code = "GB"
+  # The sample list and the tests call the UK, the US, Canada and Australia.
+  allowed_destination_countries = ["GB", "US", "CA", "AU"]
 
   # Short timings for a demo whose simulated calls last seconds, not minutes.
   concurrent_calls     = var.concurrent_calls

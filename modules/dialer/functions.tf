@@ -56,6 +56,9 @@ locals {
     SSM_PREFIX = local.ssm_prefix
   }
 
+  # Toll-fraud protection: the intake and dial refuse other destinations.
+  allowed_countries = join(",", coalesce(var.allowed_countries, [var.iso_country_code]))
+
   routing_environment = local.routing_enabled ? {
     BUCKET_NAME               = var.routing_bucket_name
     COUNTRY_ROUTING_LIST_KEY  = var.routing_object_key
@@ -67,6 +70,7 @@ locals {
   # the two in both directions).
   function_environment = {
     "load-list" = merge(local.common_environment, {
+      ALLOWED_COUNTRIES = local.allowed_countries
       INPUT_BUCKET      = local.input_bucket_name
       QUEUE_URL         = local.queue_url
       RESULTS_BUCKET    = local.results_bucket_name
@@ -83,6 +87,7 @@ locals {
       DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
     }
     "dial" = merge(local.common_environment, local.routing_environment, {
+      ALLOWED_COUNTRIES    = local.allowed_countries
       QUEUE_URL            = local.queue_url
       TABLE_NAME           = local.table_name
       RESULTS_BUCKET       = local.results_bucket_name

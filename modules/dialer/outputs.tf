@@ -125,3 +125,8 @@ output "cloudwatch_metric_alarm_arns" {
   description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`); empty when `alarms.create` is false."
   value       = { for name, alarm in { caller_id_refused = aws_cloudwatch_metric_alarm.caller_id_refused } : name => alarm[0].arn if length(alarm) > 0 }
 }
+
+output "allowed_countries" {
+  description = "Destination countries the dialer may call (`ALLOWED_COUNTRIES` of load-list and dial; give the same list to the Pinpoint channel)."
+  value       = coalesce(var.allowed_countries, [var.iso_country_code])
+}

@@ -156,6 +156,17 @@ variable "iso_country_code" {
   }
 }
 
+variable "allowed_countries" {
+  description = "Destination countries the dialer may call (ISO 3166-1 alpha-2, `ALLOWED_COUNTRIES`): rows and messages for other countries are rejects, and premium-rate, shared-cost, personal and non-geographic numbers are never dialed. Null: only `iso_country_code`."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = length(coalesce(var.allowed_countries, ["GB"])) > 0 && alltrue([for c in coalesce(var.allowed_countries, ["GB"]) : can(regex("^[A-Z]{2}$", c))])
+    error_message = "allowed_countries must be null or a non-empty list of upper-case ISO 3166-1 alpha-2 codes, such as [\"GB\", \"IE\"]."
+  }
+}
+
 variable "concurrent_calls" {
   description = "Initial value of the `concurrentcalls` parameter: dialing lanes per wave, one call in progress per lane. Operators may change the parameter at run time up to `max_concurrent_calls`; an apply does not reset it."
   type        = number

@@ -27,6 +27,7 @@ locals {
 
   # Exactly what queue-contacts reads (functions/queue-contacts/environment.json).
   environment = {
+    ALLOWED_COUNTRIES = join(",", var.allowed_countries)
     QUEUE_URL         = var.queue_url
     TABLE_NAME        = var.table_name
     RESULTS_BUCKET    = var.results_bucket

@@ -157,3 +157,13 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "allowed_countries" {
+  description = "Destination countries queue-contacts accepts (ISO 3166-1 alpha-2, `ALLOWED_COUNTRIES`): endpoints for other countries, and premium-rate, shared-cost, personal and non-geographic numbers, are rejects. The dialer's `allowed_countries` output."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_countries) > 0 && alltrue([for c in var.allowed_countries : can(regex("^[A-Z]{2}$", c))])
+    error_message = "allowed_countries must be a non-empty list of upper-case ISO 3166-1 alpha-2 codes, such as [\"GB\", \"IE\"]."
+  }
+}

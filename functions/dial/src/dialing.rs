@@ -37,6 +37,7 @@ use outbound_core::completion::{
     PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
 };
 use outbound_core::contact::{fallback_client_token, Contact, ContactSource};
+use outbound_core::destinations::DestinationRules;
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
 use outbound_core::hours::{evaluate_queue, StatusCache};
 use outbound_core::mask::mask_phone;
@@ -101,14 +102,23 @@ pub struct DialSettings {
     pub throttle_backoff: Duration,
     /// Longest wait for a free slot of the calls-per-second limit.
     pub rate_max_wait: Duration,
+    /// The destinations that may be dialed (`ALLOWED_COUNTRIES`): checked again here for
+    /// messages that reached the queue without the intake's check.
+    pub destinations: DestinationRules,
 }
 
 impl DialSettings {
-    pub fn new(ssm_prefix: String, queue_url: String, receive_wait_seconds: i32) -> Self {
+    pub fn new(
+        ssm_prefix: String,
+        queue_url: String,
+        receive_wait_seconds: i32,
+        destinations: DestinationRules,
+    ) -> Self {
         Self {
             ssm_prefix,
             queue_url,
             receive_wait_seconds,
+            destinations,
             max_messages: 25,
             throttle_attempts: 4,
             throttle_backoff: Duration::from_millis(250),
@@ -413,7 +423,9 @@ impl<C: SourceNumberChooser> Dialer<C> {
             ));
         };
         let message_id = message.message_id().unwrap_or("unknown").to_string();
-        let contact = match parse_contact(message.body().unwrap_or_default()) {
+        let contact = match parse_contact(message.body().unwrap_or_default())
+            .and_then(|c| self.allowed_destination(c))
+        {
             Ok(contact) => contact,
             Err((campaign, reason)) => {
                 tracing::warn!(message_id = %message_id, campaign = %campaign, reason = %reason, "contact message rejected");
@@ -600,6 +612,16 @@ impl<C: SourceNumberChooser> Dialer<C> {
             status,
             contact_id: Some(contact_id),
         }))
+    }
+
+    /// The contact when its number may be dialed; otherwise its campaign and the reason, for a
+    /// reject record (the message is then deleted without a call).
+    fn allowed_destination(&self, contact: Contact) -> Result<Contact, (String, String)> {
+        let refused = |reason: String| (contact.campaign.clone(), reason);
+        let number = outbound_core::phone::normalise(&contact.phone, None)
+            .map_err(|e| refused(format!("invalid phone: {e}")))?;
+        self.settings.destinations.check(&number).map_err(refused)?;
+        Ok(contact)
     }
 
     /// Conditional put of `DIAL#<runId>#<contactKey>`; tells a new contact from a redelivered one.
@@ -871,7 +893,12 @@ mod tests {
 
     impl World {
         fn dialer_with<C: SourceNumberChooser>(&self, chooser: C) -> Dialer<C> {
-            let mut settings = DialSettings::new(PREFIX.into(), "https://sqs.local/q".into(), 0);
+            let mut settings = DialSettings::new(
+                PREFIX.into(),
+                "https://sqs.local/q".into(),
+                0,
+                DestinationRules::parse("GB,US,CA,AU,FR,DE").unwrap(),
+            );
             settings.throttle_backoff = Duration::from_millis(2);
             settings.rate_max_wait = Duration::from_secs(3);
             Dialer {
@@ -951,7 +978,7 @@ mod tests {
     #[tokio::test]
     async fn places_the_call_and_deletes_the_message_only_after_recording_it() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(17)).await.unwrap();
         assert_eq!(
@@ -962,7 +989,7 @@ mod tests {
             }
         );
 
-        let c = contact("C-1", "+447700900123");
+        let c = contact("C-1", "+442079460123");
         let ck = c.contact_key();
         let order = |p: &str| {
             w.log
@@ -1010,7 +1037,7 @@ mod tests {
         );
 
         let req = &w.connect.requests()[0];
-        assert_eq!(req.destination, "+447700900123");
+        assert_eq!(req.destination, "+442079460123");
         assert_eq!(req.source, None, "no routing: the queue's number");
         assert_eq!(req.client_token, c.client_token("r-1"));
         assert_eq!(
@@ -1059,7 +1086,7 @@ mod tests {
     async fn a_refused_caller_id_falls_back_to_the_queue_number_and_says_so() {
         for refusal in ["InvalidParameterException", "AccessDeniedException"] {
             let w = world();
-            w.queue.send(&body("C-1", "+447700900123"));
+            w.queue.send(&body("C-1", "+442079460123"));
             w.connect
                 .script(&[Start::Fail(refusal), Start::Placed("c-1")]);
             let out = w
@@ -1075,7 +1102,7 @@ mod tests {
                 requests[1].source, None,
                 "the second request uses the queue's number"
             );
-            let token = contact("C-1", "+447700900123").client_token("r-1");
+            let token = contact("C-1", "+442079460123").client_token("r-1");
             assert_eq!(requests[0].client_token, token);
             assert_eq!(requests[1].client_token, fallback_client_token(&token));
             assert_ne!(requests[1].client_token, token);
@@ -1090,9 +1117,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_destination_outside_the_allowed_ones_is_rejected_without_a_call() {
+        let w = world();
+        // Premium rate (UK 09) and a country not allowed: both reached the queue somehow.
+        w.queue.send(&body("C-1", "+449098790000"));
+        w.queue.send(&body("C-2", "+390212345678"));
+        w.connect.script(&[]);
+        // Both are rejected, then the queue is empty: the lane ends as for any empty queue.
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        assert!(w.connect.requests().is_empty(), "nothing was dialed");
+        assert_eq!(w.queue.deleted().len(), 2);
+        let rejects: Vec<String> = w
+            .bucket
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("rejects/campaign=spring/"))
+            .collect();
+        assert_eq!(rejects.len(), 2, "{rejects:?}");
+        let text: String = rejects.iter().filter_map(|k| w.bucket.object(k)).collect();
+        assert!(
+            text.contains("premium-rate numbers are never dialed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("destination country IT is not allowed"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("9098790000") && !text.contains("212345678"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_destination_refused_with_both_numbers_is_an_error_record() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[
             Start::Fail("DestinationNotAllowedException"),
             Start::Fail("DestinationNotAllowedException"),
@@ -1100,7 +1161,7 @@ mod tests {
         // The lane goes on to an empty queue: what it answers then is another test's concern.
         let _ = w.dialer_with(Fixed("+442079460100")).handle(input(0)).await;
         assert_eq!(w.connect.requests().len(), 2);
-        let record = result_of(&w, "C-1", "+447700900123");
+        let record = result_of(&w, "C-1", "+442079460123");
         assert_eq!(record.outcome, Outcome::Error);
         // The last request went out with the queue's number; the routed one was not to blame.
         assert_eq!(record.caller_id, None);
@@ -1110,7 +1171,7 @@ mod tests {
     #[tokio::test]
     async fn a_configuration_refusal_without_a_routed_caller_id_keeps_the_contact() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Fail("AccessDeniedException")]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::ConfigError);
@@ -1121,7 +1182,7 @@ mod tests {
     #[tokio::test]
     async fn the_stop_switch_ends_the_lane_without_taking_a_message() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.params.set("/connect/blaster/test/activeBlaster", "False");
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::CampaignStopped);
@@ -1136,7 +1197,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_queue_ends_the_lane_without_taking_a_message() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         *w.connect.queue_status.lock().unwrap() = "DISABLED".into();
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::QueueClosed);
@@ -1181,7 +1242,7 @@ mod tests {
     #[tokio::test]
     async fn throttling_then_success_places_the_call_once_with_one_client_token() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[
             Start::Fail("TooManyRequestsException"),
             Start::Fail("ThrottlingException"),
@@ -1203,7 +1264,7 @@ mod tests {
     #[tokio::test]
     async fn still_throttled_puts_the_contact_back_and_answers_throttled() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect
             .script(&[Start::Fail("LimitExceededException"); 4]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
@@ -1225,7 +1286,7 @@ mod tests {
     #[tokio::test]
     async fn a_connect_5xx_is_retryable_and_keeps_the_contact() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Fail("InternalServiceException")]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::Retryable);
@@ -1242,8 +1303,8 @@ mod tests {
     #[tokio::test]
     async fn a_refused_destination_is_recorded_as_error_and_the_lane_goes_on() {
         let w = world();
-        w.queue.send(&body("C-1", "+447700900123"));
-        w.queue.send(&body("C-2", "+447700900124"));
+        w.queue.send(&body("C-1", "+442079460123"));
+        w.queue.send(&body("C-2", "+442079460124"));
         w.connect.script(&[
             Start::Fail("DestinationNotAllowedException"),
             Start::Placed("c-2"),
@@ -1254,7 +1315,7 @@ mod tests {
             w.queue.deleted(),
             vec!["m-1".to_string(), "m-2".to_string()]
         );
-        let record = result_of(&w, "C-1", "+447700900123");
+        let record = result_of(&w, "C-1", "+442079460123");
         assert_eq!(record.outcome, Outcome::Error);
         assert_eq!(record.contact_id, None);
         assert_eq!(record.phone_masked, "+44*******123");
@@ -1270,7 +1331,7 @@ mod tests {
         let w = world();
         w.queue.send("not json at all +447700900999");
         w.queue.send(&body("C-3", "+44 7700 900 125x"));
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(0)).await.unwrap();
         assert_eq!(out.contact_id.as_deref(), Some("c-1"));
@@ -1293,12 +1354,12 @@ mod tests {
     #[tokio::test]
     async fn a_contact_already_placed_in_this_run_is_deleted_without_dialing() {
         let w = world();
-        let c = contact("C-1", "+447700900123");
+        let c = contact("C-1", "+442079460123");
         w.table.insert(
             &format!("DIAL#r-1#{}", c.contact_key()),
             &[("state", AttributeValue::S("PLACED".into()))],
         );
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::QueueEmpty);
         assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
@@ -1308,8 +1369,8 @@ mod tests {
     #[tokio::test]
     async fn an_attempt_that_died_mid_way_is_placed_again_with_the_same_client_token() {
         let w = world();
-        let c = contact("C-1", "+447700900123");
-        w.queue.send(&body("C-1", "+447700900123"));
+        let c = contact("C-1", "+442079460123");
+        w.queue.send(&body("C-1", "+442079460123"));
         // The call is placed but recording it fails: the message stays in flight (it comes
         // back after its visibility timeout), DIAL# stays PLACING.
         w.table
@@ -1349,7 +1410,7 @@ mod tests {
                 ("outcome", AttributeValue::S("no_answer".into())),
             ],
         );
-        w.queue.send(&body("C-1", "+447700900123"));
+        w.queue.send(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(6)).await.unwrap();
         assert_eq!(out.status, "completed");
@@ -1365,7 +1426,7 @@ mod tests {
         let key = outbound_core::records::result_object_key(
             "spring",
             "r-1",
-            &contact("C-1", "+447700900123").contact_key(),
+            &contact("C-1", "+442079460123").contact_key(),
             1,
         );
         assert!(w.bucket.object(&key).unwrap().contains("\"no_answer\""));
@@ -1375,7 +1436,7 @@ mod tests {
     async fn an_invocation_of_only_duplicates_wakes_its_lane_unchanged() {
         let w = world();
         for i in 0..3 {
-            let c = contact(&format!("C-{i}"), "+447700900123");
+            let c = contact(&format!("C-{i}"), "+442079460123");
             w.table.insert(
                 &format!("DIAL#r-1#{}", c.contact_key()),
                 &[("state", AttributeValue::S("PLACED".into()))],
@@ -1440,7 +1501,7 @@ mod tests {
 
     #[test]
     fn plausible_numbers() {
-        assert!(plausible_e164("+447700900123"));
+        assert!(plausible_e164("+442079460123"));
         assert!(!plausible_e164("447700900123"));
         assert!(!plausible_e164("+44 7700 900123"));
         assert!(!plausible_e164("+123"));

@@ -23,6 +23,8 @@ pub struct Env {
     /// `BUCKET_NAME`, `COUNTRY_ROUTING_LIST_KEY` and `ROUTING_CACHE_TTL_SECONDS`; `None`: no
     /// routing file, calls use the queue's number.
     pub routing: Option<RoutingFileEnv>,
+    /// `ALLOWED_COUNTRIES`: the destinations that may be dialed.
+    pub destinations: outbound_core::destinations::DestinationRules,
 }
 
 impl FromEnv for Env {
@@ -44,6 +46,7 @@ impl FromEnv for Env {
                 "whole seconds from 0 to 3600",
             )),
             routing: RoutingFileEnv::read(env),
+            destinations: env.allowed_countries(),
         }
     }
 }
@@ -54,6 +57,7 @@ impl Env {
             self.ssm_prefix.clone(),
             self.queue_url.clone(),
             self.receive_wait_seconds,
+            self.destinations.clone(),
         )
     }
 }
@@ -62,8 +66,9 @@ impl Env {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 5] = [
         ("SSM_PREFIX", "/connect/blaster/demo/"),
+        ("ALLOWED_COUNTRIES", "GB,IE"),
         (
             "QUEUE_URL",
             "https://sqs.eu-west-2.amazonaws.com/1/demo-contacts",

@@ -137,7 +137,12 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
         ledger: ledger.clone(),
         status: StatusCache::new(Duration::ZERO),
         chooser: QueueNumber,
-        settings: DialSettings::new(prefix.clone(), queue_url.clone(), 0),
+        settings: DialSettings::new(
+            prefix.clone(),
+            queue_url.clone(),
+            0,
+            outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
+        ),
     };
     let body = serde_json::to_string(&contact()).unwrap();
     sqs.send_message()

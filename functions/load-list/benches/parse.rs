@@ -127,6 +127,11 @@ fn main() {
                     campaign: "bench".into(),
                     object: "uploads/bench.csv".into(),
                     default_region: Some(region_id("GB").expect("GB")),
+                    // The generated list's countries: the destination check is part of intake.
+                    destinations: outbound_core::destinations::DestinationRules::parse(
+                        "GB,US,FR,DE,IT,ES,IE,AU,CA,NL",
+                    )
+                    .expect("countries"),
                 },
             );
             let mut builder = BatchBuilder::new();

@@ -23,6 +23,7 @@
 //! [`AsyncCsvReader`] (any `tokio::io::AsyncRead`, e.g. an S3 object body).
 
 use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::destinations::DestinationRules;
 use outbound_core::intake::dedupe::DuplicateFilter;
 use outbound_core::intake::{
     attributes_too_large, normalise::normalise, sanitise_attribute_key, unique_key,
@@ -52,6 +53,8 @@ pub struct CsvOptions {
     pub object: String,
     /// Region for numbers written without `+` (the `isocountrycode` parameter).
     pub default_region: Option<country::Id>,
+    /// The destinations that may be dialed (`ALLOWED_COUNTRIES`); other rows are rejected.
+    pub destinations: DestinationRules,
 }
 
 /// What became of one row.
@@ -494,6 +497,7 @@ fn build_contact(
     };
     let e164 = normalise(raw_phone, opts.default_region)
         .map_err(|e| reject(format!("invalid phone: {e}")))?;
+    opts.destinations.check(&e164).map_err(reject)?;
     let mut attributes = BTreeMap::new();
     let mut size = 0usize;
     for (i, name) in &header.attributes {
@@ -839,6 +843,7 @@ mod tests {
             campaign: "spring".into(),
             object: "uploads/spring.csv".into(),
             default_region: Some(region_id("GB").unwrap()),
+            destinations: DestinationRules::parse("GB,US,CA,AU,FR,DE,IT,ES,IE,NL").unwrap(),
         }
     }
 

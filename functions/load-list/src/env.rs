@@ -7,6 +7,8 @@ use outbound_core::env::{EnvReader, FromEnv};
 pub struct Env {
     /// `INPUT_BUCKET`: the only bucket whose objects are loaded.
     pub input_bucket: String,
+    /// `ALLOWED_COUNTRIES`: rows to other destinations are rejected.
+    pub destinations: outbound_core::destinations::DestinationRules,
     /// `QUEUE_URL`: the contacts queue.
     pub queue_url: String,
     /// `RESULTS_BUCKET`: the rejects report goes there.
@@ -21,6 +23,7 @@ impl FromEnv for Env {
     fn from_env(env: &mut EnvReader) -> Self {
         Env {
             input_bucket: env.required("INPUT_BUCKET", "the input bucket name"),
+            destinations: env.allowed_countries(),
             queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),

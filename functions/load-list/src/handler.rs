@@ -243,6 +243,7 @@ pub async fn load_object(
             campaign: campaign.clone(),
             object: key.to_string(),
             default_region: Some(region),
+            destinations: env.destinations.clone(),
         },
     );
     let mut rejects = RejectWriter::new(
@@ -415,6 +416,7 @@ mod tests {
     fn env() -> Env {
         Env {
             input_bucket: "input".into(),
+            destinations: outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
             queue_url: "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts".into(),
             results_bucket: "results".into(),
             state_machine_arn: SM.into(),

@@ -148,6 +148,7 @@ async fn stack(name: &str) -> Stack {
         clients,
         env: Env {
             input_bucket: input_bucket.clone(),
+            destinations: outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
             queue_url,
             results_bucket,
             state_machine_arn,

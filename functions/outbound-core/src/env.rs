@@ -221,6 +221,26 @@ impl EnvReader {
     /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
     /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
     /// at the root of the account's store: a problem.
+    /// `ALLOWED_COUNTRIES`: the destination countries the dialer may call
+    /// ([`crate::destinations::DestinationRules`]). Missing or malformed: nothing is allowed, and
+    /// start-up fails naming it.
+    pub fn allowed_countries(&mut self) -> crate::destinations::DestinationRules {
+        const NAME: &str = "ALLOWED_COUNTRIES";
+        const EXPECTED: &str =
+            "ISO 3166-1 alpha-2 country codes separated by commas, such as GB,IE";
+        let raw = self.required(NAME, EXPECTED);
+        if raw.is_empty() {
+            return crate::destinations::DestinationRules::nothing();
+        }
+        match crate::destinations::DestinationRules::parse(&raw) {
+            Ok(rules) => rules,
+            Err(_) => {
+                self.malformed(NAME, &raw, EXPECTED);
+                crate::destinations::DestinationRules::nothing()
+            }
+        }
+    }
+
     pub fn ssm_prefix(&mut self) -> String {
         const EXPECTED: &str =
             "the path of the dialer's SSM parameters, such as /connect/outbound/demo/";

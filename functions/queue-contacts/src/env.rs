@@ -15,6 +15,8 @@ pub struct Env {
     pub state_machine_arn: String,
     /// `SSM_PREFIX`, normalised to start and end with `/`.
     pub ssm_prefix: String,
+    /// `ALLOWED_COUNTRIES`: endpoints with other destinations are rejects.
+    pub destinations: outbound_core::destinations::DestinationRules,
 }
 
 impl FromEnv for Env {
@@ -25,6 +27,7 @@ impl FromEnv for Env {
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
             ssm_prefix: env.ssm_prefix(),
+            destinations: env.allowed_countries(),
         }
     }
 }

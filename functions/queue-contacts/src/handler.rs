@@ -216,7 +216,7 @@ pub async fn handle(
 ) -> Result<Output, FunctionError> {
     let batch = PinpointBatch::from_event(&event)?;
     let region = read_default_region(&clients.ssm, &env.ssm_prefix).await?;
-    let outcome = process(&batch, Some(region));
+    let outcome = process(&batch, Some(region), &env.destinations);
     let activity = batch.activity_tag();
     let source = batch.source_name();
 
@@ -409,6 +409,8 @@ mod tests {
             state_machine_arn: "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
                 .into(),
             ssm_prefix: "/connect/blaster/test/".into(),
+            destinations: outbound_core::destinations::DestinationRules::parse("GB,US,FR,DE,AU")
+                .unwrap(),
         }
     }
 

@@ -27,6 +27,7 @@
 //! - the same contact twice in one batch is queued once (counted as a duplicate).
 
 use outbound_core::contact::{contact_key, Contact, ContactSource};
+use outbound_core::destinations::DestinationRules;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::{
     attributes_size, attributes_too_large, normalise::normalise, sanitise_attribute_key,
@@ -171,7 +172,12 @@ impl BatchOutcome {
 }
 
 /// Turns every endpoint of `batch` into a contact, a skip or a reject.
-pub fn process(batch: &PinpointBatch, default_region: Option<country::Id>) -> BatchOutcome {
+/// Numbers outside `destinations` (`ALLOWED_COUNTRIES`, premium rate…) are rejects.
+pub fn process(
+    batch: &PinpointBatch,
+    default_region: Option<country::Id>,
+    destinations: &DestinationRules,
+) -> BatchOutcome {
     let mut out = BatchOutcome::default();
     let mut seen = BTreeSet::new();
     let source = batch.source_name();
@@ -230,13 +236,18 @@ pub fn process(batch: &PinpointBatch, default_region: Option<country::Id>) -> Ba
             continue;
         }
         let e164 = match normalise(raw, default_region) {
-            Ok(n) => n.number,
+            Ok(n) => n,
             Err(e) => {
                 out.rejects
                     .push(reject(format!("invalid phone: {e}"), Some(key), Some(raw)));
                 continue;
             }
         };
+        if let Err(reason) = destinations.check(&e164) {
+            out.rejects.push(reject(reason, Some(key), Some(raw)));
+            continue;
+        }
+        let e164 = e164.number;
         let attributes = endpoint_attributes(batch, endpoint_id, endpoint, user);
         let size = attributes_size(&attributes);
         if size > INTAKE_ATTRIBUTES_LIMIT_BYTES {
@@ -392,6 +403,34 @@ mod tests {
         Some(region_id("GB").unwrap())
     }
 
+    fn allowed() -> DestinationRules {
+        DestinationRules::parse("GB,US,FR,DE,AU").unwrap()
+    }
+
+    #[test]
+    fn destinations_outside_the_allowed_ones_are_rejects() {
+        let mut e = event();
+        e["Endpoints"]["ep-1"]["Address"] = json!("+33 1 23 45 67 89");
+        let out = process(
+            &PinpointBatch::from_event(&e).unwrap(),
+            gb(),
+            &DestinationRules::parse("GB").unwrap(),
+        );
+        let reject = out
+            .rejects
+            .iter()
+            .find(|r| r.reason.starts_with("destination country FR"))
+            .expect("the French number is rejected");
+        assert!(reject
+            .phone_masked
+            .as_deref()
+            .is_some_and(|p| !p.contains("234567")));
+        assert!(out
+            .contacts
+            .iter()
+            .all(|(_, c)| !c.phone.starts_with("+33")));
+    }
+
     fn event() -> Value {
         json!({
             "Message": {},
@@ -420,7 +459,7 @@ mod tests {
     #[test]
     fn endpoints_become_contacts_skips_and_rejects() {
         let batch = PinpointBatch::from_event(&event()).unwrap();
-        let out = process(&batch, gb());
+        let out = process(&batch, gb(), &allowed());
         let skipped: Vec<(&str, u64)> = out.skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         assert_eq!(
             skipped,
@@ -509,10 +548,10 @@ mod tests {
     fn data_that_is_not_an_object_is_passed_whole() {
         let mut e = event();
         e["Data"] = json!("Hi {{User.UserAttributes.FirstName}}, press 1");
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb());
+        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
         assert_eq!(out.contacts[0].1.attributes["Data"], "Hi Ann, press 1");
         e["Data"] = Value::Null;
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb());
+        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
         assert!(!out.contacts[0].1.attributes.contains_key("Data"));
     }
 
@@ -520,7 +559,7 @@ mod tests {
     fn campaign_ids_win_over_user_attributes_and_data() {
         let mut e = event();
         e["Data"] = json!("{\"PinpointCampaignId\":\"spoof\",\"FirstName\":\"from data\"}");
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb());
+        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
         let a = &out.contacts[0].1.attributes;
         assert_eq!(a["PinpointCampaignId"], "camp-1");
         assert_eq!(a["FirstName"], "from data");
@@ -530,7 +569,7 @@ mod tests {
     fn oversized_attributes_reject_the_endpoint() {
         let mut e = event();
         e["Endpoints"]["ep-1"]["User"]["UserAttributes"]["Bio"] = json!(["x".repeat(40_000)]);
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb());
+        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
         let r = out.rejects.iter().find(|r| r.line == 1).unwrap();
         assert!(r.reason.starts_with("attributes are"), "{}", r.reason);
     }
@@ -630,7 +669,7 @@ mod tests {
         #[test]
         fn arbitrary_json_never_panics(v in json_value()) {
             if let Ok(b) = PinpointBatch::from_event(&v) {
-                let out = process(&b, gb());
+                let out = process(&b, gb(), &allowed());
                 prop_assert_eq!(
                     out.contacts.len() as u64 + out.skipped_total() + out.rejects.len() as u64 + out.duplicates,
                     b.endpoints.len() as u64
@@ -648,7 +687,7 @@ mod tests {
                 "Endpoints": Value::Object(endpoints.into_iter().collect()),
             });
             let b = PinpointBatch::from_event(&e).unwrap();
-            let out = process(&b, gb());
+            let out = process(&b, gb(), &allowed());
             prop_assert_eq!(
                 out.contacts.len() as u64 + out.skipped_total() + out.rejects.len() as u64 + out.duplicates,
                 b.endpoints.len() as u64

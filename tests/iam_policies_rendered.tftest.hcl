@@ -80,6 +80,7 @@ run "queue_contacts_least_privilege" {
     results_bucket    = "blaster-results"
     state_machine_arn = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
     ssm_prefix        = "/connect/blaster/blaster/"
+    allowed_countries = ["GB"]
     kms_key_arn       = "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
   }
 

@@ -141,7 +141,7 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
             prefix.clone(),
             queue_url.clone(),
             0,
-            outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
+            outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU").unwrap(),
         ),
     };
     let body = serde_json::to_string(&contact()).unwrap();

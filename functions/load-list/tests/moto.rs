@@ -148,7 +148,8 @@ async fn stack(name: &str) -> Stack {
         clients,
         env: Env {
             input_bucket: input_bucket.clone(),
-            destinations: outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
+            destinations: outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU")
+                .unwrap(),
             queue_url,
             results_bucket,
             state_machine_arn,

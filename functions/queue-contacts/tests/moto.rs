@@ -151,7 +151,7 @@ async fn a_batch_delivered_twice_is_queued_once() {
         results_bucket: format!("{id}-results"),
         state_machine_arn: state_machine_arn.clone(),
         ssm_prefix: prefix.clone(),
-        destinations: outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
+        destinations: outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU").unwrap(),
     };
     let tuning = Tuning {
         policy: RetryPolicy::immediate(3),

@@ -114,7 +114,7 @@ pub fn contact() -> Contact {
     Contact {
         campaign: "spring".into(),
         key: "C-1".into(),
-        phone: "+447700900123".into(),
+        phone: "+442079460123".into(),
         attempt: 1,
         attributes: BTreeMap::from([("firstName".to_string(), "Ann".to_string())]),
         source: ContactSource::Csv {

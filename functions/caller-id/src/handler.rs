@@ -26,10 +26,11 @@ use serde_json::Value;
 use std::sync::Mutex;
 
 /// The answer to Connect: every value a string, as contact attributes must be.
+///
+/// Only what a flow may use: the customer's number is not echoed back (the flow has it already
+/// as the contact's endpoint, and a flow with logging on would write it in clear to its log).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallerIdAnswer {
-    /// The number being called, as Connect sent it (trimmed).
-    pub customer_number: String,
     /// ISO 3166-1 alpha-2 country of the customer number, empty when unknown.
     pub customer_country: String,
     /// The caller ID to use: the routed number, or the queue's number on a fallback.
@@ -169,7 +170,6 @@ fn answer(
         .and_then(|c| c.country.clone())
         .unwrap_or_default();
     let answer = CallerIdAnswer {
-        customer_number: fields.customer_number.unwrap_or("").to_string(),
         customer_country,
         outbound_number: outbound_number.to_string(),
         outbound_country: outbound_country.unwrap_or_default(),
@@ -191,7 +191,7 @@ fn log_answer(fields: &ContactFields<'_>, answer: &CallerIdAnswer) {
     };
     tracing::info!(
         contact_id = fields.contact_id.unwrap_or(""),
-        customer = %mask_phone(&answer.customer_number),
+        customer = %mask_phone(fields.customer_number.unwrap_or("")),
         customer_country = %answer.customer_country,
         outbound = %mask_phone(&answer.outbound_number),
         outbound_country = %answer.outbound_country,
@@ -392,7 +392,6 @@ mod tests {
             assert_eq!(a.routing_rule, "");
             assert_eq!(a.outbound_number, "+442079460999", "{status}");
             assert_eq!(a.outbound_country, "GB");
-            assert_eq!(a.customer_number, "+13055550147");
             assert_eq!(a.customer_country, "US");
         }
     }
@@ -440,7 +439,6 @@ mod tests {
         let map = v.as_object().unwrap();
         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
         for key in [
-            "customer_number",
             "customer_country",
             "outbound_number",
             "outbound_country",
@@ -451,8 +449,15 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key}");
         }
-        assert_eq!(map.len(), 8);
+        assert_eq!(map.len(), 7);
         assert!(map.values().all(Value::is_string));
+        // The flow has the customer's number already; echoing it would put it in flow logs.
+        assert!(!keys.contains(&"customer_number"));
+        assert!(
+            map.values()
+                .all(|v| !v.as_str().unwrap().contains("5550147")),
+            "the customer's number is not in the answer: {map:?}"
+        );
     }
 
     #[tokio::test]

@@ -20,6 +20,9 @@ variables {
   connect_instance_id     = "11111111-2222-3333-4444-555555555555"
   connect_contact_flow_id = "66666666-7777-8888-9999-000000000000"
   connect_queue_id        = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+  # A given key keeps load-list's document known at plan (a key the module creates has its
+  # ARN after apply; tests/dialer.tftest.hcl checks that wiring).
+  contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
 }
 
 run "least_privilege_defaults" {
@@ -42,8 +45,9 @@ run "least_privilege_defaults" {
       ReadUploadedLists  = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
       WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
       QueueContacts      = { e = "Allow", a = toset(["sqs:SendMessage"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
-      CountQueuedRecords = { e = "Allow", a = toset(["ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
+      CountQueuedRecords = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
       StartCampaign      = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
+      DeriveContactKeys  = { e = "Allow", a = toset(["kms:GenerateMac"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"]) }
     }
     error_message = "load-list's policy: ${output.policy_documents["load-list"]}"
   }
@@ -248,4 +252,75 @@ run "routing_kms_distributed_tracing" {
     )
     error_message = "A Distributed Map needs DescribeExecution/StopExecution on its own child executions only; tracing needs the X-Ray write actions: ${output.policy_documents["state-machine"]}"
   }
+}
+
+run "only_named_writers_upload_contact_lists" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+
+  variables {
+    input_bucket_writers = ["arn:aws:iam::123456789012:role/campaign-uploader", "arn:aws:sts::123456789012:assumed-role/campaign-uploader/*"]
+  }
+
+  assert {
+    condition = one([for s in jsondecode(data.aws_iam_policy_document.bucket["input"].json).Statement : s if s.Sid == "OnlyNamedWritersUpload"]) == {
+      Sid       = "OnlyNamedWritersUpload"
+      Effect    = "Deny"
+      Action    = "s3:PutObject"
+      Resource  = "arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"
+      Principal = "*"
+      Condition = { ArnNotLike = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/campaign-uploader", "arn:aws:sts::123456789012:assumed-role/campaign-uploader/*"] } }
+    }
+    error_message = "The input bucket must deny uploads by any principal but the named writers: ${data.aws_iam_policy_document.bucket["input"].json}"
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(data.aws_iam_policy_document.bucket["results"].json).Statement : s if s.Sid == "OnlyNamedWritersUpload"]) == 0
+    error_message = "Only the input bucket restricts its writers (the functions write results)."
+  }
+}
+
+run "without_named_writers_the_input_bucket_only_requires_tls" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(data.aws_iam_policy_document.bucket["input"].json).Statement : s.Sid] == ["DenyInsecureTransport"]
+    error_message = "With no writers named, the input bucket's policy is TLS only."
+  }
+}
+
+run "writers_must_be_principal_arns" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+
+  variables {
+    input_bucket_writers = ["campaign-uploader"]
+  }
+
+  expect_failures = [var.input_bucket_writers]
 }

@@ -82,6 +82,8 @@ run "queue_contacts_least_privilege" {
     ssm_prefix        = "/connect/blaster/blaster/"
     allowed_countries = ["GB"]
     kms_key_arn       = "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+    contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
   }
 
   assert {

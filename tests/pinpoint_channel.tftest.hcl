@@ -6,16 +6,17 @@ mock_provider "aws" {
 }
 
 variables {
-  name                 = "blaster"
-  lambda_artifacts_dir = "./tests/fixtures/artifacts/x86_64"
-  queue_url            = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
-  queue_arn            = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
-  table_name           = "blaster-active-dialing"
-  table_arn            = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
-  results_bucket       = "blaster-results"
-  state_machine_arn    = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
-  ssm_prefix           = "/connect/blaster/blaster/"
-  allowed_countries    = ["GB", "IE"]
+  name                    = "blaster"
+  lambda_artifacts_dir    = "./tests/fixtures/artifacts/x86_64"
+  queue_url               = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
+  queue_arn               = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
+  table_name              = "blaster-active-dialing"
+  table_arn               = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
+  results_bucket          = "blaster-results"
+  state_machine_arn       = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
+  ssm_prefix              = "/connect/blaster/blaster/"
+  allowed_countries       = ["GB", "IE"]
+  contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
 }
 
 run "created_app_and_permission_scoped_to_its_campaigns" {
@@ -45,12 +46,13 @@ run "created_app_and_permission_scoped_to_its_campaigns" {
 
   assert {
     condition = output.lambda_environment == tomap({
-      ALLOWED_COUNTRIES = "GB,IE"
-      QUEUE_URL         = var.queue_url
-      TABLE_NAME        = var.table_name
-      RESULTS_BUCKET    = var.results_bucket
-      STATE_MACHINE_ARN = var.state_machine_arn
-      SSM_PREFIX        = var.ssm_prefix
+      ALLOWED_COUNTRIES       = "GB,IE"
+      CONTACT_KEY_KMS_KEY_ARN = var.contact_key_kms_key_arn
+      QUEUE_URL               = var.queue_url
+      TABLE_NAME              = var.table_name
+      RESULTS_BUCKET          = var.results_bucket
+      STATE_MACHINE_ARN       = var.state_machine_arn
+      SSM_PREFIX              = var.ssm_prefix
     })
     error_message = "queue-contacts must get QUEUE_URL, TABLE_NAME, RESULTS_BUCKET, STATE_MACHINE_ARN and SSM_PREFIX."
   }
@@ -61,8 +63,9 @@ run "created_app_and_permission_scoped_to_its_campaigns" {
       toset([var.table_arn]),
       toset(["arn:aws:s3:::blaster-results/rejects/*"]),
       toset([var.state_machine_arn]),
-      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]),
-      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster"]),
+      toset([var.contact_key_kms_key_arn]),
+      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/isocountrycode"]),
+      toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]),
     ]
     error_message = "Every statement must be scoped to the dialer's own resources (no KMS statement without a key)."
   }

@@ -27,12 +27,13 @@ locals {
 
   # Exactly what queue-contacts reads (functions/queue-contacts/environment.json).
   environment = {
-    ALLOWED_COUNTRIES = join(",", var.allowed_countries)
-    QUEUE_URL         = var.queue_url
-    TABLE_NAME        = var.table_name
-    RESULTS_BUCKET    = var.results_bucket
-    STATE_MACHINE_ARN = var.state_machine_arn
-    SSM_PREFIX        = var.ssm_prefix
+    ALLOWED_COUNTRIES       = join(",", var.allowed_countries)
+    CONTACT_KEY_KMS_KEY_ARN = var.contact_key_kms_key_arn
+    QUEUE_URL               = var.queue_url
+    TABLE_NAME              = var.table_name
+    RESULTS_BUCKET          = var.results_bucket
+    STATE_MACHINE_ARN       = var.state_machine_arn
+    SSM_PREFIX              = var.ssm_prefix
   }
 }
 
@@ -86,21 +87,28 @@ data "aws_iam_policy_document" "queue_contacts" {
   }
 
   statement {
-    sid    = "ReadWriteConfiguration"
-    effect = "Allow"
-    actions = [
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-      "ssm:PutParameter",
-    ]
-    resources = ["${local.ssm_prefix_arn}*"]
+    # The contact keys' secret, derived once per cold start (outbound_core::contact_key):
+    # the same key as load-list's, so both intakes name a contact the same way.
+    sid       = "DeriveContactKeys"
+    effect    = "Allow"
+    actions   = ["kms:GenerateMac"]
+    resources = [var.contact_key_kms_key_arn]
   }
 
   statement {
-    sid       = "ReadConfigurationByPath"
+    # The default region of numbers written without a country code (outbound_core::config).
+    sid       = "ReadConfiguration"
     effect    = "Allow"
-    actions   = ["ssm:GetParametersByPath"]
-    resources = [trimsuffix(local.ssm_prefix_arn, "/")]
+    actions   = ["ssm:GetParameter"]
+    resources = ["${local.ssm_prefix_arn}isocountrycode"]
+  }
+
+  statement {
+    # totalRecords is read, added to and written back (outbound_core::intake::run).
+    sid       = "CountQueuedRecords"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = ["${local.ssm_prefix_arn}totalRecords"]
   }
 
   dynamic "statement" {

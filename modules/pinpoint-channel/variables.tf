@@ -158,6 +158,16 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "contact_key_kms_key_arn" {
+  description = "ARN of the KMS HMAC key contact keys are derived from (`CONTACT_KEY_KMS_KEY_ARN`): the dialer's `contact_key_kms_key_arn` output, so that both intakes name a contact the same way."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.contact_key_kms_key_arn))
+    error_message = "contact_key_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), the dialer's contact_key_kms_key_arn output."
+  }
+}
+
 variable "allowed_countries" {
   description = "Destination countries queue-contacts accepts (ISO 3166-1 alpha-2, `ALLOWED_COUNTRIES`): endpoints for other countries, and premium-rate, shared-cost, personal and non-geographic numbers, are rejects. The dialer's `allowed_countries` output."
   type        = list(string)

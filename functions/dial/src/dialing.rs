@@ -447,7 +447,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 return Ok(Step::Next);
             }
         };
-        let contact_key = contact.contact_key();
+        let contact_key = contact.contact_key.clone();
         let client_token = contact.client_token(&lane.run_id);
         match self
             .mark_placing(&lane.run_id, &contact_key, &client_token, contact.attempt)
@@ -928,6 +928,7 @@ mod tests {
             campaign: "spring".into(),
             key: key.into(),
             phone: phone.into(),
+            contact_key: outbound_core::testkit::contact_key("spring", key, phone),
             attempt: 1,
             attributes: [("firstName".to_string(), "Ann".to_string())].into(),
             source: ContactSource::Csv {
@@ -946,7 +947,7 @@ mod tests {
         let object = outbound_core::records::result_object_key(
             "spring",
             "r-1",
-            &contact(key, phone).contact_key(),
+            &contact(key, phone).contact_key,
             1,
         );
         serde_json::from_str(w.bucket.object(&object).expect("result record").trim_end())
@@ -990,7 +991,7 @@ mod tests {
         );
 
         let c = contact("C-1", "+442079460123");
-        let ck = c.contact_key();
+        let ck = c.contact_key.clone();
         let order = |p: &str| {
             w.log
                 .position(p)
@@ -1356,7 +1357,7 @@ mod tests {
         let w = world();
         let c = contact("C-1", "+442079460123");
         w.table.insert(
-            &format!("DIAL#r-1#{}", c.contact_key()),
+            &format!("DIAL#r-1#{}", c.contact_key),
             &[("state", AttributeValue::S("PLACED".into()))],
         );
         w.queue.send(&body("C-1", "+442079460123"));
@@ -1380,7 +1381,7 @@ mod tests {
         assert_eq!(err.name, ErrorName::Retryable);
         assert!(w.queue.deleted().is_empty());
         assert_eq!(w.queue.in_flight_ids(), vec!["m-1".to_string()]);
-        let dial = format!("DIAL#r-1#{}", c.contact_key());
+        let dial = format!("DIAL#r-1#{}", c.contact_key);
         assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACING"));
 
         // Redelivery: Connect answers the same ClientToken with the same contact.
@@ -1426,7 +1427,7 @@ mod tests {
         let key = outbound_core::records::result_object_key(
             "spring",
             "r-1",
-            &contact("C-1", "+442079460123").contact_key(),
+            &contact("C-1", "+442079460123").contact_key,
             1,
         );
         assert!(w.bucket.object(&key).unwrap().contains("\"no_answer\""));
@@ -1438,7 +1439,7 @@ mod tests {
         for i in 0..3 {
             let c = contact(&format!("C-{i}"), "+442079460123");
             w.table.insert(
-                &format!("DIAL#r-1#{}", c.contact_key()),
+                &format!("DIAL#r-1#{}", c.contact_key),
                 &[("state", AttributeValue::S("PLACED".into()))],
             );
             w.queue.send(&serde_json::to_string(&c).unwrap());

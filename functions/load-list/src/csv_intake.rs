@@ -23,6 +23,7 @@
 //! [`AsyncCsvReader`] (any `tokio::io::AsyncRead`, e.g. an S3 object body).
 
 use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::contact_key::ContactKeyer;
 use outbound_core::destinations::DestinationRules;
 use outbound_core::intake::dedupe::DuplicateFilter;
 use outbound_core::intake::{
@@ -55,6 +56,8 @@ pub struct CsvOptions {
     pub default_region: Option<country::Id>,
     /// The destinations that may be dialed (`ALLOWED_COUNTRIES`); other rows are rejected.
     pub destinations: DestinationRules,
+    /// Names each accepted contact (see [`outbound_core::contact_key`]).
+    pub keyer: ContactKeyer,
 }
 
 /// What became of one row.
@@ -516,6 +519,7 @@ fn build_contact(
     Ok(Contact {
         campaign: opts.campaign.clone(),
         key: key.to_string(),
+        contact_key: opts.keyer.key(&opts.campaign, key, &e164.number),
         phone: e164.number,
         attempt: 1,
         attributes,
@@ -844,6 +848,7 @@ mod tests {
             object: "uploads/spring.csv".into(),
             default_region: Some(region_id("GB").unwrap()),
             destinations: DestinationRules::parse("GB,US,CA,AU,FR,DE,IT,ES,IE,NL").unwrap(),
+            keyer: outbound_core::testkit::contact_keyer(),
         }
     }
 

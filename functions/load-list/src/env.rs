@@ -17,6 +17,8 @@ pub struct Env {
     pub state_machine_arn: String,
     /// `SSM_PREFIX`, normalised to start and end with `/`.
     pub ssm_prefix: String,
+    /// `CONTACT_KEY_KMS_KEY_ARN`: the KMS HMAC key contact keys are derived from.
+    pub contact_key_kms_key_arn: String,
 }
 
 impl FromEnv for Env {
@@ -28,6 +30,7 @@ impl FromEnv for Env {
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
             ssm_prefix: env.ssm_prefix(),
+            contact_key_kms_key_arn: env.contact_key_kms_key_arn(),
         }
     }
 }

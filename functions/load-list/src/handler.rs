@@ -30,13 +30,14 @@ use phonenumber::country;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The AWS clients the function uses, built once.
+/// The AWS clients the function uses, and the contact keyer derived through KMS: built once.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sfn: aws_sdk_sfn::Client,
+    pub keyer: outbound_core::contact_key::ContactKeyer,
 }
 
 /// Knobs that tests turn down.
@@ -244,6 +245,7 @@ pub async fn load_object(
             object: key.to_string(),
             default_region: Some(region),
             destinations: env.destinations.clone(),
+            keyer: clients.keyer.clone(),
         },
     );
     let mut rejects = RejectWriter::new(
@@ -421,6 +423,8 @@ mod tests {
             results_bucket: "results".into(),
             state_machine_arn: SM.into(),
             ssm_prefix: "/connect/blaster/test/".into(),
+            contact_key_kms_key_arn:
+                "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
         }
     }
 
@@ -542,6 +546,7 @@ mod tests {
             sqs: mocked!(aws_sdk_sqs, [&send]),
             ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total]),
             sfn: mocked!(aws_sdk_sfn, [&start]),
+            keyer: outbound_core::testkit::contact_keyer(),
         };
         World {
             clients,
@@ -744,6 +749,7 @@ mod tests {
             sqs: mocked!(aws_sdk_sqs, []),
             ssm: mocked!(aws_sdk_ssm, [&iso]),
             sfn: mocked!(aws_sdk_sfn, []),
+            keyer: outbound_core::testkit::contact_keyer(),
         };
         let out = handle(&clients, &env(), &tuning(), event(&["uploads/x.csv"]))
             .await

@@ -4,6 +4,7 @@
 use aws_config::BehaviorVersion;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use load_list::{Clients, Env, Tuning};
+use outbound_core::contact_key::ContactKeyer;
 use serde_json::Value;
 
 #[tokio::main]
@@ -16,6 +17,11 @@ async fn main() -> Result<(), Error> {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
+        keyer: ContactKeyer::from_kms(
+            &aws_sdk_kms::Client::new(&sdk),
+            &env.contact_key_kms_key_arn,
+        )
+        .await?,
     };
     let tuning = Tuning::default();
     let (clients, env, tuning) = (&clients, &env, &tuning);

@@ -98,6 +98,7 @@ async fn stack(name: &str) -> Stack {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
+        keyer: outbound_core::testkit::moto::contact_keyer(&sdk).await,
     };
     let id = unique(name);
     let input_bucket = format!("{id}-input");
@@ -154,6 +155,9 @@ async fn stack(name: &str) -> Stack {
             results_bucket,
             state_machine_arn,
             ssm_prefix: prefix,
+            // Read only by main; the clients above carry the keyer derived from moto's KMS.
+            contact_key_kms_key_arn:
+                "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
         },
         input_bucket,
     }

@@ -997,7 +997,8 @@ mod tests {
         Contact {
             campaign: "spring".into(),
             key: "C-1".into(),
-            phone: "+447700900123".into(),
+            phone: "+442079460123".into(),
+            contact_key: crate::testkit::contact_key("spring", "C-1", "+442079460123"),
             attempt: 1,
             attributes: BTreeMap::new(),
             source: ContactSource::Csv {
@@ -1030,7 +1031,7 @@ mod tests {
                 task_token: token,
                 next_state: next,
                 contact: &c,
-                contact_key: &c.contact_key(),
+                contact_key: &c.contact_key,
                 caller_id: Some("+442079460100"),
                 refused_caller_id: None,
                 dialed_at: t("2024-03-04T10:00:00Z"),
@@ -1048,7 +1049,7 @@ mod tests {
     }
 
     fn result_key() -> String {
-        crate::records::result_object_key("spring", "r-1", &contact().contact_key(), 1)
+        crate::records::result_object_key("spring", "r-1", &contact().contact_key, 1)
     }
 
     fn result(w: &World) -> ResultRecord {

@@ -218,9 +218,6 @@ impl EnvReader {
         }
     }
 
-    /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
-    /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
-    /// at the root of the account's store: a problem.
     /// `ALLOWED_COUNTRIES`: the destination countries the dialer may call
     /// ([`crate::destinations::DestinationRules`]). Missing or malformed: nothing is allowed, and
     /// start-up fails naming it.
@@ -241,6 +238,9 @@ impl EnvReader {
         }
     }
 
+    /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
+    /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
+    /// at the root of the account's store: a problem.
     pub fn ssm_prefix(&mut self) -> String {
         const EXPECTED: &str =
             "the path of the dialer's SSM parameters, such as /connect/outbound/demo/";
@@ -253,6 +253,24 @@ impl EnvReader {
             self.malformed(SSM_PREFIX, &raw, EXPECTED);
         }
         prefix
+    }
+
+    /// `CONTACT_KEY_KMS_KEY_ARN`, required: the ARN of the KMS HMAC key behind contact keys
+    /// ([`crate::contact_key`]). A key id or an alias is refused: the IAM policy grants
+    /// `kms:GenerateMac` on the key's ARN, and an alias could be pointed at another key.
+    pub fn contact_key_kms_key_arn(&mut self) -> String {
+        const NAME: &str = "CONTACT_KEY_KMS_KEY_ARN";
+        const EXPECTED: &str =
+            "the ARN of a KMS HMAC key, such as arn:aws:kms:eu-west-2:123456789012:key/…";
+        let raw = self.required(NAME, EXPECTED);
+        let is_key_arn = raw.starts_with("arn:") && {
+            let parts: Vec<&str> = raw.splitn(6, ':').collect();
+            parts.len() == 6 && parts[2] == "kms" && parts[5].starts_with("key/")
+        };
+        if !raw.is_empty() && !is_key_arn {
+            self.malformed(NAME, &raw, EXPECTED);
+        }
+        raw
     }
 
     /// Two variables that only mean something together (a bucket and a key): both set is

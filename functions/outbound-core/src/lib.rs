@@ -9,6 +9,7 @@ pub mod clients;
 pub mod completion;
 pub mod config;
 pub mod contact;
+pub mod contact_key;
 pub mod destinations;
 pub mod env;
 pub mod error;

@@ -812,3 +812,14 @@ impl FakeConnect {
         )
     }
 }
+
+/// The contact keyer of tests: a fixed secret, where a deployment derives its secret from KMS
+/// (see [`crate::contact_key`]).
+pub fn contact_keyer() -> crate::contact_key::ContactKeyer {
+    crate::contact_key::ContactKeyer::from_secret(b"testkit contact-key secret".to_vec())
+}
+
+/// A contact's key under [`contact_keyer`].
+pub fn contact_key(campaign: &str, customer_key: &str, phone: &str) -> String {
+    contact_keyer().key(campaign, customer_key, phone)
+}

@@ -36,6 +36,7 @@ pub const QUEUED_TTL_SECONDS: i64 = 7 * 24 * 3600;
 /// Table writes in flight at once for one batch (Pinpoint sends up to 50 endpoints).
 const TABLE_CONCURRENCY: usize = 10;
 
+/// The AWS clients the function uses, and the contact keyer derived through KMS: built once.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
@@ -43,6 +44,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sfn: aws_sdk_sfn::Client,
+    pub keyer: outbound_core::contact_key::ContactKeyer,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +82,7 @@ pub struct Output {
 }
 
 fn marker_key(contact: &Contact) -> String {
-    format!("QUEUED#{}#{}", contact.campaign, contact.contact_key())
+    format!("QUEUED#{}#{}", contact.campaign, contact.contact_key)
 }
 
 enum Claim {
@@ -216,7 +218,7 @@ pub async fn handle(
 ) -> Result<Output, FunctionError> {
     let batch = PinpointBatch::from_event(&event)?;
     let region = read_default_region(&clients.ssm, &env.ssm_prefix).await?;
-    let outcome = process(&batch, Some(region), &env.destinations);
+    let outcome = process(&batch, Some(region), &env.destinations, &clients.keyer);
     let activity = batch.activity_tag();
     let source = batch.source_name();
 
@@ -267,7 +269,7 @@ pub async fn handle(
 
     let by_contact_key: BTreeMap<String, String> = claimed
         .iter()
-        .map(|(_, c)| (c.contact_key(), marker_key(c)))
+        .map(|(_, c)| (c.contact_key.clone(), marker_key(c)))
         .collect();
     let mut sender = QueueSender::new(clients.sqs.clone(), &env.queue_url)
         .with_policy(tuning.policy)
@@ -411,6 +413,8 @@ mod tests {
             ssm_prefix: "/connect/blaster/test/".into(),
             destinations: outbound_core::destinations::DestinationRules::parse("GB,US,FR,DE,AU")
                 .unwrap(),
+            contact_key_kms_key_arn:
+                "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
         }
     }
 
@@ -546,6 +550,7 @@ mod tests {
                 s3: mocked!(aws_sdk_s3, [&put_object]),
                 ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total]),
                 sfn: mocked!(aws_sdk_sfn, [&start]),
+                keyer: outbound_core::testkit::contact_keyer(),
             },
             seen,
             rules: vec![put, send, start, put_total],
@@ -587,7 +592,7 @@ mod tests {
 
         let mut expected: Vec<String> = contacts
             .iter()
-            .map(|c| format!("QUEUED#camp-1#{}", c.contact_key()))
+            .map(|c| format!("QUEUED#camp-1#{}", c.contact_key))
             .collect();
         expected.sort();
         let mut markers = seen.markers.clone();

@@ -3,6 +3,7 @@
 
 use aws_config::BehaviorVersion;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::contact_key::ContactKeyer;
 use queue_contacts::{Clients, Clock, Env, Tuning};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,6 +19,11 @@ async fn main() -> Result<(), Error> {
         s3: outbound_core::clients::s3_client(&sdk),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
+        keyer: ContactKeyer::from_kms(
+            &aws_sdk_kms::Client::new(&sdk),
+            &env.contact_key_kms_key_arn,
+        )
+        .await?,
     };
     let tuning = Tuning::default();
     let (clients, env, tuning) = (&clients, &env, &tuning);

@@ -26,7 +26,8 @@
 //!   and attributes over the intake limit reject the endpoint;
 //! - the same contact twice in one batch is queued once (counted as a duplicate).
 
-use outbound_core::contact::{contact_key, Contact, ContactSource};
+use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::contact_key::ContactKeyer;
 use outbound_core::destinations::DestinationRules;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::{
@@ -177,6 +178,7 @@ pub fn process(
     batch: &PinpointBatch,
     default_region: Option<country::Id>,
     destinations: &DestinationRules,
+    keyer: &ContactKeyer,
 ) -> BatchOutcome {
     let mut out = BatchOutcome::default();
     let mut seen = BTreeSet::new();
@@ -255,7 +257,8 @@ pub fn process(
                 .push(reject(attributes_too_large(size), Some(key), Some(raw)));
             continue;
         }
-        if !seen.insert(contact_key(&batch.campaign_id, &key, &e164)) {
+        let contact_key = keyer.key(&batch.campaign_id, &key, &e164);
+        if !seen.insert(contact_key.clone()) {
             out.duplicates += 1;
             continue;
         }
@@ -265,6 +268,7 @@ pub fn process(
                 campaign: batch.campaign_id.clone(),
                 key,
                 phone: e164,
+                contact_key,
                 attempt: 1,
                 attributes,
                 source: ContactSource::Pinpoint {
@@ -415,6 +419,7 @@ mod tests {
             &PinpointBatch::from_event(&e).unwrap(),
             gb(),
             &DestinationRules::parse("GB").unwrap(),
+            &outbound_core::testkit::contact_keyer(),
         );
         let reject = out
             .rejects
@@ -459,7 +464,12 @@ mod tests {
     #[test]
     fn endpoints_become_contacts_skips_and_rejects() {
         let batch = PinpointBatch::from_event(&event()).unwrap();
-        let out = process(&batch, gb(), &allowed());
+        let out = process(
+            &batch,
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
         let skipped: Vec<(&str, u64)> = out.skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         assert_eq!(
             skipped,
@@ -548,10 +558,20 @@ mod tests {
     fn data_that_is_not_an_object_is_passed_whole() {
         let mut e = event();
         e["Data"] = json!("Hi {{User.UserAttributes.FirstName}}, press 1");
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
+        let out = process(
+            &PinpointBatch::from_event(&e).unwrap(),
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
         assert_eq!(out.contacts[0].1.attributes["Data"], "Hi Ann, press 1");
         e["Data"] = Value::Null;
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
+        let out = process(
+            &PinpointBatch::from_event(&e).unwrap(),
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
         assert!(!out.contacts[0].1.attributes.contains_key("Data"));
     }
 
@@ -559,7 +579,12 @@ mod tests {
     fn campaign_ids_win_over_user_attributes_and_data() {
         let mut e = event();
         e["Data"] = json!("{\"PinpointCampaignId\":\"spoof\",\"FirstName\":\"from data\"}");
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
+        let out = process(
+            &PinpointBatch::from_event(&e).unwrap(),
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
         let a = &out.contacts[0].1.attributes;
         assert_eq!(a["PinpointCampaignId"], "camp-1");
         assert_eq!(a["FirstName"], "from data");
@@ -569,7 +594,12 @@ mod tests {
     fn oversized_attributes_reject_the_endpoint() {
         let mut e = event();
         e["Endpoints"]["ep-1"]["User"]["UserAttributes"]["Bio"] = json!(["x".repeat(40_000)]);
-        let out = process(&PinpointBatch::from_event(&e).unwrap(), gb(), &allowed());
+        let out = process(
+            &PinpointBatch::from_event(&e).unwrap(),
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
         let r = out.rejects.iter().find(|r| r.line == 1).unwrap();
         assert!(r.reason.starts_with("attributes are"), "{}", r.reason);
     }
@@ -669,7 +699,7 @@ mod tests {
         #[test]
         fn arbitrary_json_never_panics(v in json_value()) {
             if let Ok(b) = PinpointBatch::from_event(&v) {
-                let out = process(&b, gb(), &allowed());
+                let out = process(&b, gb(), &allowed(), &outbound_core::testkit::contact_keyer());
                 prop_assert_eq!(
                     out.contacts.len() as u64 + out.skipped_total() + out.rejects.len() as u64 + out.duplicates,
                     b.endpoints.len() as u64
@@ -687,12 +717,12 @@ mod tests {
                 "Endpoints": Value::Object(endpoints.into_iter().collect()),
             });
             let b = PinpointBatch::from_event(&e).unwrap();
-            let out = process(&b, gb(), &allowed());
+            let out = process(&b, gb(), &allowed(), &outbound_core::testkit::contact_keyer());
             prop_assert_eq!(
                 out.contacts.len() as u64 + out.skipped_total() + out.rejects.len() as u64 + out.duplicates,
                 b.endpoints.len() as u64
             );
-            let keys: BTreeSet<String> = out.contacts.iter().map(|(_, c)| c.contact_key()).collect();
+            let keys: BTreeSet<String> = out.contacts.iter().map(|(_, c)| c.contact_key.clone()).collect();
             prop_assert_eq!(keys.len(), out.contacts.len());
             for (_, c) in &out.contacts {
                 prop_assert!(c.phone.starts_with('+'));

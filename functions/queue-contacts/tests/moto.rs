@@ -2,9 +2,7 @@
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (`make test` does both).
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use outbound_core::contact::Contact;
 use outbound_core::intake::RetryPolicy;
 use queue_contacts::{handle, Clients, Clock, Env, Tuning};
@@ -82,31 +80,11 @@ async fn a_batch_delivered_twice_is_queued_once() {
         ),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
+        keyer: outbound_core::testkit::moto::contact_keyer(&sdk).await,
     };
     let id = unique("qc");
     let table = format!("{id}-active-dialing");
-    clients
-        .ddb
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    outbound_core::testkit::moto::create_table(&clients.ddb, &table).await;
     let queue_url = clients
         .sqs
         .create_queue()
@@ -152,6 +130,9 @@ async fn a_batch_delivered_twice_is_queued_once() {
         state_machine_arn: state_machine_arn.clone(),
         ssm_prefix: prefix.clone(),
         destinations: outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU").unwrap(),
+        // Read only by main; the clients above carry the keyer derived from moto's KMS.
+        contact_key_kms_key_arn:
+            "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
     };
     let tuning = Tuning {
         policy: RetryPolicy::immediate(3),
@@ -221,7 +202,7 @@ async fn a_batch_delivered_twice_is_queued_once() {
             .table_name(&table)
             .key(
                 "pk",
-                AttributeValue::S(format!("QUEUED#camp-1#{}", c.contact_key())),
+                AttributeValue::S(format!("QUEUED#camp-1#{}", c.contact_key)),
             )
             .send()
             .await

@@ -256,7 +256,8 @@ mod tests {
         Contact {
             campaign: "spring".into(),
             key: "C-1".into(),
-            phone: "+447700900123".into(),
+            phone: "+442079460123".into(),
+            contact_key: outbound_core::testkit::contact_key("spring", "C-1", "+442079460123"),
             attempt: 1,
             attributes: Default::default(),
             source: ContactSource::Csv {
@@ -282,7 +283,7 @@ mod tests {
                 task_token: "T",
                 next_state: &next,
                 contact: &c,
-                contact_key: &c.contact_key(),
+                contact_key: &c.contact_key,
                 caller_id: None,
                 refused_caller_id: None,
                 dialed_at: Utc::now(),
@@ -304,7 +305,7 @@ mod tests {
 
     fn record(w: &World) -> Option<ResultRecord> {
         let key =
-            outbound_core::records::result_object_key("spring", "r-1", &contact().contact_key(), 1);
+            outbound_core::records::result_object_key("spring", "r-1", &contact().contact_key, 1);
         w.bucket
             .object(&key)
             .map(|b| serde_json::from_str(b.trim_end()).unwrap())

@@ -58,7 +58,7 @@ impl Outgoing {
                 line,
                 customer_key: contact.key.clone(),
                 phone_masked: mask_phone(&contact.phone),
-                contact_key: contact.contact_key(),
+                contact_key: contact.contact_key.clone(),
             },
         }
     }
@@ -373,6 +373,11 @@ mod tests {
             campaign: "spring".into(),
             key: format!("C-{i}"),
             phone: format!("+4420794600{:02}", i % 100),
+            contact_key: crate::testkit::contact_key(
+                "spring",
+                &format!("C-{i}"),
+                &format!("+4420794600{:02}", i % 100),
+            ),
             attempt: 1,
             attributes: BTreeMap::new(),
             source: ContactSource::Csv {

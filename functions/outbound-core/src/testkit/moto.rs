@@ -43,18 +43,37 @@ pub async fn sdk() -> aws_config::SdkConfig {
         .await
 }
 
-/// A fresh table and bucket for one test.
-pub async fn ledger(sdk: &aws_config::SdkConfig) -> Ledger {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let table_name = unique("it-active-dialing");
+/// A new KMS HMAC key in moto, as the dialer module creates it (key spec `HMAC_256`, usage
+/// `GENERATE_VERIFY_MAC`): its ARN.
+pub async fn hmac_key(sdk: &aws_config::SdkConfig) -> String {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .description("contact keys (integration test)")
+        .send()
+        .await
+        .expect("moto creates an HMAC key");
+    key.key_metadata
+        .and_then(|m| m.arn)
+        .expect("a created key has an ARN")
+}
+
+/// A contact keyer derived through moto's KMS, as load-list and queue-contacts derive theirs
+/// at start-up.
+pub async fn contact_keyer(sdk: &aws_config::SdkConfig) -> crate::contact_key::ContactKeyer {
+    let arn = hmac_key(sdk).await;
+    crate::contact_key::ContactKeyer::from_kms(&aws_sdk_kms::Client::new(sdk), &arn)
+        .await
+        .expect("GenerateMac on a fresh HMAC key")
+}
+
+/// Creates a table shaped like the module's ActiveDialing table (string key `pk`, on demand).
+pub async fn create_table(dynamodb: &aws_sdk_dynamodb::Client, table_name: &str) {
     dynamodb
         .create_table()
-        .table_name(&table_name)
+        .table_name(table_name)
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name("pk")
@@ -73,6 +92,18 @@ pub async fn ledger(sdk: &aws_config::SdkConfig) -> Ledger {
         .send()
         .await
         .expect("create table in moto");
+}
+
+/// A fresh table and bucket for one test.
+pub async fn ledger(sdk: &aws_config::SdkConfig) -> Ledger {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let table_name = unique("it-active-dialing");
+    create_table(&dynamodb, &table_name).await;
     let results_bucket = unique("it-results");
     s3.create_bucket()
         .bucket(&results_bucket)
@@ -115,6 +146,7 @@ pub fn contact() -> Contact {
         campaign: "spring".into(),
         key: "C-1".into(),
         phone: "+442079460123".into(),
+        contact_key: super::contact_key("spring", "C-1", "+442079460123"),
         attempt: 1,
         attributes: BTreeMap::from([("firstName".to_string(), "Ann".to_string())]),
         source: ContactSource::Csv {
@@ -159,7 +191,7 @@ pub async fn store_token(
             task_token: token,
             next_state: next,
             contact: &c,
-            contact_key: &c.contact_key(),
+            contact_key: &c.contact_key,
             caller_id,
             refused_caller_id: None,
             dialed_at: Utc::now(),

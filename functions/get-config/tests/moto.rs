@@ -2,9 +2,7 @@
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (`make test` does both).
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use get_config::{handle, Clients, Env, Input};
 use outbound_core::intake::RetryPolicy;
 use serde_json::json;
@@ -87,28 +85,7 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
         .send()
         .await
         .unwrap();
-    clients
-        .ddb
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    outbound_core::testkit::moto::create_table(&clients.ddb, &table).await;
     let state_machine_arn = clients
         .sfn
         .create_state_machine()

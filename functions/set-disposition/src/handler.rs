@@ -24,6 +24,7 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
     use serde_json::json;
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     fn flow_event(parameters: Value) -> Value {
@@ -76,35 +77,7 @@ mod tests {
 
     #[tokio::test]
     async fn falls_back_to_the_initial_contact_and_keeps_other_parameters() {
-        let seen = Arc::new(Mutex::new(Vec::<(String, Option<HashMap>)>::new()));
-        type HashMap = std::collections::HashMap<String, AttributeValue>;
-        let log = seen.clone();
-        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
-            let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
-            let attrs = r
-                .expression_attribute_values()
-                .and_then(|v| v.get(":attributes"))
-                .and_then(|a| a.as_m().ok())
-                .cloned();
-            log.lock().unwrap().push((pk.clone(), attrs));
-            if pk == "CONTACT#c-1" {
-                MockResponse::Output(
-                    UpdateItemOutput::builder()
-                        .attributes("contactKey", AttributeValue::S("k".into()))
-                        .attributes("disposition", AttributeValue::S("SALE".into()))
-                        .build(),
-                )
-            } else {
-                MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
-                    ConditionalCheckFailedException::builder().build(),
-                ))
-            }
-        });
-        let l = ledger(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&update]
-        ));
+        let (l, seen) = voice_call_only();
         let out = handle(
             &l,
             &flow_event(json!({"disposition": "SALE", "callback": "tomorrow", "score": 7})),
@@ -119,24 +92,38 @@ mod tests {
                 ("disposition".to_string(), "SALE".to_string())
             ])
         );
-        let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen.len(), 2);
-        assert_eq!(seen[0].0, "CONTACT#c-transfer");
-        assert_eq!(seen[1].0, "CONTACT#c-1");
-        let attrs = seen[1].1.clone().unwrap();
+        assert_eq!(keys(&seen), ["CONTACT#c-transfer", "CONTACT#c-1"]);
+        let attrs = seen.lock().unwrap()[1].1.clone().unwrap();
         assert_eq!(attrs["callback"].as_s().unwrap(), "tomorrow");
         assert_eq!(attrs["score"].as_s().unwrap(), "7");
         assert!(!attrs.contains_key("disposition"));
     }
 
+    /// Each update asked of the table: the item's key and its `:attributes` value.
+    type Updates = Arc<Mutex<Vec<(String, Option<HashMap<String, AttributeValue>>)>>>;
+
+    fn keys(updates: &Updates) -> Vec<String> {
+        updates
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(pk, _)| pk.clone())
+            .collect()
+    }
+
     /// A DynamoDB mock that knows only `CONTACT#c-1` (the dialed voice call) and records the
-    /// keys it was asked to update.
-    fn voice_call_only() -> (Ledger, Arc<Mutex<Vec<String>>>) {
-        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    /// updates it was asked for.
+    fn voice_call_only() -> (Ledger, Updates) {
+        let seen = Updates::default();
         let log = seen.clone();
         let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
             let pk = r.key().unwrap()["pk"].as_s().unwrap().clone();
-            log.lock().unwrap().push(pk.clone());
+            let attrs = r
+                .expression_attribute_values()
+                .and_then(|v| v.get(":attributes"))
+                .and_then(|a| a.as_m().ok())
+                .cloned();
+            log.lock().unwrap().push((pk.clone(), attrs));
             if pk == "CONTACT#c-1" {
                 MockResponse::Output(
                     UpdateItemOutput::builder()
@@ -181,7 +168,7 @@ mod tests {
         assert_eq!(out["status"], "recorded");
         assert_eq!(out["disposition"], "Interested");
         // The guide's own contact is never a dialed call: not even tried.
-        assert_eq!(*seen.lock().unwrap(), vec!["CONTACT#c-1".to_string()]);
+        assert_eq!(keys(&seen), ["CONTACT#c-1"]);
     }
 
     #[tokio::test]
@@ -195,7 +182,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(out["status"], "recorded");
-        assert_eq!(*seen.lock().unwrap(), vec!["CONTACT#c-1".to_string()]);
+        assert_eq!(keys(&seen), ["CONTACT#c-1"]);
     }
 
     #[tokio::test]
@@ -216,11 +203,7 @@ mod tests {
             .await
             .unwrap();
             assert_eq!(out["status"], "recorded", "{related}");
-            assert_eq!(
-                *seen.lock().unwrap(),
-                vec!["CONTACT#guide-1".to_string(), "CONTACT#c-1".to_string()],
-                "{related}"
-            );
+            assert_eq!(keys(&seen), ["CONTACT#guide-1", "CONTACT#c-1"], "{related}");
         }
         // Nothing usable at all: an answer, and no write.
         let (l, seen) = voice_call_only();

@@ -70,12 +70,14 @@ module "caller_id" {
   name = var.name
   tags = merge(var.tags, var.caller_id_tags)
 
-  lambda_artifacts_dir  = local.lambda_artifacts_dir
-  architecture          = var.lambda_architecture
-  timeout               = var.caller_id_timeout
-  log_retention_in_days = var.log_retention_in_days
-  log_level             = var.lambda_log_level
-  kms_key_arn           = var.kms_key_arn
+  lambda_artifacts_dir = local.lambda_artifacts_dir
+  architecture         = var.lambda_architecture
+  timeout              = var.caller_id_timeout
+  # caller-id's own share of the account's concurrency (the reserved_concurrency variable).
+  reserved_concurrent_executions = var.reserved_concurrency.caller_id
+  log_retention_in_days          = var.log_retention_in_days
+  log_level                      = var.lambda_log_level
+  kms_key_arn                    = var.kms_key_arn
 
   create_bucket             = var.create_routing_bucket
   bucket_name               = var.routing_bucket_name
@@ -101,6 +103,8 @@ module "dialer" {
   log_retention_in_days = var.log_retention_in_days
   log_level             = var.lambda_log_level
 
+  contact_key_kms_key_arn = var.contact_key_kms_key_arn
+
   lambda_artifacts_dir = local.lambda_artifacts_dir
   architecture         = var.lambda_architecture
   function_settings    = var.dialer_function_settings
@@ -114,15 +118,18 @@ module "dialer" {
   allowed_countries    = var.allowed_destination_countries
   concurrent_calls     = var.concurrent_calls
   max_concurrent_calls = var.max_concurrent_calls
-  call_timeout_seconds = var.call_timeout_seconds
-  calls_per_second     = var.calls_per_second
-  ssm_prefix           = var.ssm_prefix
+
+  dial_reserved_concurrency = var.reserved_concurrency.dial
+  call_timeout_seconds      = var.call_timeout_seconds
+  calls_per_second          = var.calls_per_second
+  ssm_prefix                = var.ssm_prefix
 
   routing_bucket_name       = local.dialer_routing_bucket
   routing_object_key        = local.dialer_routing_key
   routing_cache_ttl_seconds = var.routing_cache_ttl_seconds
 
   input_bucket_name       = var.dialer_input_bucket_name
+  input_bucket_writers    = var.dialer_input_bucket_writers
   results_bucket_name     = var.dialer_results_bucket_name
   input_expiration_days   = var.input_expiration_days
   results_expiration_days = var.results_expiration_days
@@ -167,6 +174,8 @@ module "pinpoint_channel" {
   state_machine_arn = module.dialer[0].state_machine_arn
   ssm_prefix        = module.dialer[0].ssm_prefix
   allowed_countries = coalesce(var.allowed_destination_countries, [var.iso_country_code])
+
+  contact_key_kms_key_arn = module.dialer[0].contact_key_kms_key_arn
 }
 
 ################################################################################

@@ -58,7 +58,7 @@ output "routing_object_key" {
 ################################################################################
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`)."
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`)."
   value       = try(module.dialer[0].cloudwatch_metric_alarm_arns, {})
 }
 
@@ -120,6 +120,11 @@ output "results_bucket_arn" {
 output "ssm_prefix" {
   description = "Prefix of the dialer's SSM parameters (ends with `/`): `<prefix>activeBlaster` is the stop switch."
   value       = try(module.dialer[0].ssm_prefix, null)
+}
+
+output "contact_key_kms_key_arn" {
+  description = "ARN of the KMS HMAC key contact keys are derived from (the one given, or the one the dialer created)."
+  value       = try(module.dialer[0].contact_key_kms_key_arn, null)
 }
 
 output "eventbridge_rule_arn" {

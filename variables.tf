@@ -124,13 +124,24 @@ variable "lambda_architecture" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the log groups, Lambda environment variables, S3 buckets and objects, SQS queues and the DynamoDB table. Not covered: the SSM parameters (plain `String`, no personal data) and the state machine's execution history (Step Functions' own encryption). Null uses AWS managed encryption. The key policy must let CloudWatch Logs, EventBridge and S3 event notifications use it."
+  description = "Customer managed KMS key for the log groups, Lambda environment variables, S3 buckets and objects, SQS queues and the DynamoDB table. Not covered: the SSM parameters (plain `String`, no personal data) and the state machine's execution history (Step Functions' own encryption). Null uses AWS managed encryption. The key policy must let CloudWatch Logs and EventBridge (the contact-event dead-letter queue) use it; S3 notifications to Lambda need no KMS grant."
   type        = string
   default     = null
 
   validation {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
     error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>); aliases are not accepted by CloudWatch Logs."
+  }
+}
+
+variable "contact_key_kms_key_arn" {
+  description = "ARN of a KMS HMAC key (key spec `HMAC_256`, usage `GENERATE_VERIFY_MAC`) that contact keys are derived from: contact keys name contacts in records, keys and logs without giving their numbers back. Null creates one in the dialer. Changing it renames every contact (a re-uploaded list is then dialed again)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.contact_key_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.contact_key_kms_key_arn))
+    error_message = "contact_key_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): IAM grants kms:GenerateMac on the key, and an alias could be pointed at another key."
   }
 }
 
@@ -209,6 +220,31 @@ variable "caller_id_timeout" {
   validation {
     condition     = var.caller_id_timeout >= 1 && var.caller_id_timeout <= 8 && floor(var.caller_id_timeout) == var.caller_id_timeout
     error_message = "caller_id_timeout must be a whole number of seconds from 1 to 8 (Amazon Connect's limit for a Lambda function invoked from a flow)."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = <<-EOT
+    Reserved concurrency (a guaranteed share of the account's Lambda concurrency, which is also the function's cap):
+    - `caller_id` (default 20): every outbound call's whisper flow waits for caller-id; a throttled invocation shows the customer the queue's number. 20 concurrent invocations of a few milliseconds each serve thousands of calls per second. -1: no reservation.
+    - `dial` (default null: `max_concurrent_calls`, one per lane): lanes waiting in the rate limiter at a wave's start then draw on dial's own pool, never on the account's unreserved concurrency that caller-id and every other function share. -1: no reservation.
+    The account must keep 100 unreserved: with the defaults, 20 + `max_concurrent_calls` must fit under the account's concurrency quota minus 100.
+  EOT
+  type = object({
+    caller_id = optional(number, 20)
+    dial      = optional(number)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.reserved_concurrency.caller_id == -1 || (var.reserved_concurrency.caller_id >= 1 && floor(var.reserved_concurrency.caller_id) == var.reserved_concurrency.caller_id)
+    error_message = "reserved_concurrency.caller_id must be -1 (no reservation) or a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.reserved_concurrency.dial == null || try(var.reserved_concurrency.dial == -1 || (var.reserved_concurrency.dial >= var.max_concurrent_calls && floor(var.reserved_concurrency.dial) == var.reserved_concurrency.dial), false)
+    error_message = "reserved_concurrency.dial must be null (max_concurrent_calls), -1 (no reservation) or a whole number of at least max_concurrent_calls: fewer would throttle lanes."
   }
 }
 
@@ -378,7 +414,7 @@ variable "start_on_activation" {
 }
 
 variable "dialer_alarms" {
-  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file). `alarm_actions`: SNS topic ARNs to notify."
+  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file); `failed_invocations` fires when a CSV upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `alarm_actions`: SNS topic ARNs to notify."
   type = object({
     create        = optional(bool, true)
     alarm_actions = optional(list(string), [])
@@ -395,6 +431,13 @@ variable "dialer_input_bucket_name" {
   description = "Name of the input bucket (CSV uploads). Null: `<name>-input-<account>-<region>`."
   type        = string
   default     = null
+}
+
+variable "dialer_input_bucket_writers" {
+  description = "IAM principals (role or user ARNs, `*` wildcards allowed) that may upload contact lists to the dialer's input bucket; the bucket policy denies uploads to every other principal. Every upload places calls: name your upload pipeline's role. Empty: any principal of the account with an IAM grant may upload."
+  type        = list(string)
+  default     = []
+  nullable    = false
 }
 
 variable "dialer_results_bucket_name" {

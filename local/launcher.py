@@ -63,6 +63,10 @@ def configure_moto() -> None:
         "stepfunctions": {"execute_state_machine": True},
         "lambda": {"use_docker": False},
     })
+    # Lambda's default account concurrency quota, with its rule that reservations leave at
+    # least 100 unreserved ("Lambda function scaling", Reserved concurrency): moto enforces it
+    # only when told, and the module reserves concurrency for caller-id and dial.
+    os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
 
 
 class LauncherApp:

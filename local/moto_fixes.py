@@ -7,7 +7,9 @@
    - Pinpoint `CreateApp`/`GetApp` return `CreationDate` as a number where the API (and the Go
      SDK) has a string: returned as an ISO 8601 string;
    - a bucket policy's conditional `Deny` (TLS only) denied every request: it applies only when
-     its conditions hold.
+     its conditions hold;
+   - SQS forgot a queue's `RedriveAllowPolicy` and reset its `Policy` on any
+     `SetQueueAttributes` that did not name it: both are kept, as SQS does.
 2. The Step Functions executor maps service-integration parameters and answers between the
    PascalCase AWS accepts and the API's own member names (`install_executor_fixes`).
 3. Lambda invocations run the function's real code (`local.runtime`) instead of moto's echo:
@@ -89,6 +91,7 @@ def install_lambda_forwarding(runtime: Any) -> None:
     LambdaFunction.invoke = function_invoke
     LambdaSimpleBackend.invoke = backend_invoke
     _install_lambda_logging_config(LambdaFunction)
+    _install_lambda_dead_letter_config(LambdaFunction)
 
     import moto.s3.notifications as s3_notifications
 
@@ -105,6 +108,33 @@ def install_lambda_forwarding(runtime: Any) -> None:
     s3_notifications._invoke_awslambda = s3_invoke_lambda
 
     _install_eventbridge_lambda_targets(runtime)
+
+
+def _install_lambda_dead_letter_config(function_class: Any) -> None:
+    """moto drops `DeadLetterConfig`: keep it and return it, so Terraform reads back what it set
+    and `local.runtime` can deliver the events of failed asynchronous invocations there."""
+    original_init = function_class.__init__
+    original_get = function_class.get_configuration
+    original_update = function_class.update_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
+        original_init(self, account_id, spec, region, version)
+        self.dead_letter_config = spec.get("DeadLetterConfig") or {}
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_get(self, *args, **kwargs)
+        if getattr(self, "dead_letter_config", None):
+            config["DeadLetterConfig"] = self.dead_letter_config
+        return config
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.dead_letter_config = config_updates["DeadLetterConfig"] or {}
+        return original_update(self, config_updates)
+
+    function_class.__init__ = __init__
+    function_class.get_configuration = get_configuration
+    function_class.update_configuration = update_configuration
 
 
 def _install_lambda_logging_config(function_class: Any) -> None:
@@ -213,6 +243,35 @@ def install_terraform_fixes() -> None:
     _install_step_functions_fixes()
     _install_pinpoint_fix()
     _install_conditional_deny_fix()
+    _install_sqs_attributes_fix()
+
+
+def _install_sqs_attributes_fix() -> None:
+    """`SetQueueAttributes` changes the attributes it names and nothing else.
+
+    SQS API Reference, SetQueueAttributes: each call sets the attributes given; GetQueueAttributes
+    returns `RedriveAllowPolicy` among a queue's attributes. moto 5.2 stores a
+    `RedriveAllowPolicy` but never returns it (the provider then waits minutes for the value it
+    set), and sets `Policy` to the call's value even when the call does not name it, so the
+    `aws_sqs_queue_redrive_allow_policy` of a queue erased its TLS-only queue policy.
+    """
+    from moto.sqs.models import Queue
+
+    if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
+        Queue.BASE_ATTRIBUTES.append("RedriveAllowPolicy")
+    Queue.redrive_allow_policy = None  # queues that never had one
+
+    original = Queue._set_attributes
+
+    def _set_attributes(self: Any, attributes: dict[str, Any], now: float | None = None) -> None:
+        policy = getattr(self, "policy", None)
+        original(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = policy
+        if attributes.get("RedriveAllowPolicy") == "":
+            self.redrive_allow_policy = None  # an empty value removes it
+
+    Queue._set_attributes = _set_attributes
 
 
 def _install_conditional_deny_fix() -> None:

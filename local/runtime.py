@@ -498,6 +498,7 @@ class FunctionStats:
         self.sync = 0
         self.asynchronous = 0
         self.async_retries = 0
+        self.dead_letters = 0
         self.errors = 0
         self.error_types: dict[str, int] = {}
         self.cold_starts = 0
@@ -512,6 +513,7 @@ class FunctionStats:
             "sync": self.sync,
             "async": self.asynchronous,
             "asyncRetries": self.async_retries,
+            "deadLetters": self.dead_letters,
             "errors": self.errors,
             "errorTypes": dict(self.error_types),
             "coldStarts": self.cold_starts,
@@ -785,8 +787,39 @@ class LambdaRuntime:
                     return
                 LOG.warning("async invocation of %s failed (attempt %d): %s",
                             fn.function_name, attempt + 1, body[:300].decode("utf-8", "replace"))
+            self._dead_letter(fn, payload, body)
 
         self.async_pool.submit(run)
+
+    def _dead_letter(self, fn: Any, payload: bytes, error_body: bytes) -> None:
+        """The event of an asynchronous invocation that failed every attempt goes to the
+        function's dead-letter queue, with the attributes Lambda sets ("Lambda function
+        dead-letter queues": `RequestID`, `ErrorCode`, `ErrorMessage`). Without one it is
+        dropped, as in Lambda."""
+        target = (getattr(fn, "dead_letter_config", None) or {}).get("TargetArn")
+        if not target:
+            return
+        if target.split(":")[2] != "sqs":
+            LOG.warning("dead-letter target %s of %s: only SQS is simulated", target, fn.function_name)
+            return
+        import boto3
+
+        try:
+            error = json.loads(error_body or b"{}")
+        except ValueError:
+            error = {}
+        _, _, _, region, account, name = target.split(":", 5)
+        sqs = boto3.client("sqs", endpoint_url=self.moto_endpoint, region_name=region,
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        url = f"{self.moto_endpoint}/{account}/{name}"
+        sqs.send_message(QueueUrl=url, MessageBody=payload.decode("utf-8", "replace"), MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String",
+                             "StringValue": str(error.get("errorMessage") or error.get("errorType") or "Unhandled")[:256]},
+        })
+        with self.stats_lock:
+            self._stat(fn.function_name).dead_letters += 1
 
     # ----- introspection and shutdown
 

@@ -707,3 +707,152 @@ run "allowed_countries_checked" {
 
   expect_failures = [var.allowed_countries]
 }
+
+run "contact_keys_come_from_a_created_hmac_key" {
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    condition = (
+      aws_kms_key.contact_key[0].customer_master_key_spec == "HMAC_256" &&
+      aws_kms_key.contact_key[0].key_usage == "GENERATE_VERIFY_MAC" &&
+      aws_kms_alias.contact_key[0].name == "alias/blaster-contact-keys"
+    )
+    error_message = "Without contact_key_kms_key_arn the dialer creates an HMAC_256 key (GENERATE_VERIFY_MAC) for contact keys."
+  }
+
+  assert {
+    condition = (
+      output.contact_key_kms_key_arn == aws_kms_key.contact_key[0].arn &&
+      module.function["load-list"].environment_variables["CONTACT_KEY_KMS_KEY_ARN"] == aws_kms_key.contact_key[0].arn
+    )
+    error_message = "load-list derives contact keys from the created key, and the output names it for the Pinpoint channel."
+  }
+
+  assert {
+    # Only the intake derives the secret: every other function reads the key from the message.
+    condition     = alltrue([for binary in ["get-config", "get-contacts", "dial", "process-contact-events", "connect-status", "set-disposition"] : !contains(keys(module.function[binary].environment_variables), "CONTACT_KEY_KMS_KEY_ARN")])
+    error_message = "Only load-list may derive the contact keys' secret."
+  }
+}
+
+run "contact_keys_from_a_given_key" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
+  }
+
+  assert {
+    condition = (
+      length(aws_kms_key.contact_key) == 0 && length(aws_kms_alias.contact_key) == 0 &&
+      output.contact_key_kms_key_arn == "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555" &&
+      module.function["load-list"].environment_variables["CONTACT_KEY_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
+    )
+    error_message = "A given contact key is used and no key is created."
+  }
+}
+
+run "contact_key_must_be_a_key_arn" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:alias/contact-keys"
+  }
+
+  expect_failures = [var.contact_key_kms_key_arn]
+}
+
+run "dial_reserves_one_invocation_per_lane" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    condition = (
+      module.function["dial"].reserved_concurrent_executions == 40 &&
+      alltrue([for binary in ["load-list", "get-config", "get-contacts", "process-contact-events", "connect-status", "set-disposition"] : module.function[binary].reserved_concurrent_executions == -1])
+    )
+    error_message = "dial reserves max_concurrent_calls (40) by default, so waiting lanes never take the account's unreserved concurrency; the other functions reserve none."
+  }
+}
+
+run "dial_reservation_given_or_off" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    max_concurrent_calls      = 100
+    dial_reserved_concurrency = -1
+  }
+
+  assert {
+    condition     = module.function["dial"].reserved_concurrent_executions == -1
+    error_message = "dial_reserved_concurrency = -1 turns the reservation off."
+  }
+}
+
+run "dial_reservation_below_the_lanes" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    max_concurrent_calls      = 100
+    dial_reserved_concurrency = 50
+  }
+
+  expect_failures = [var.dial_reserved_concurrency]
+}
+
+run "failed_asynchronous_invocations_are_kept_and_alarm" {
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.failed_invocations.name == "blaster-failed-invocations" &&
+      module.function["load-list"].dead_letter_target_arn == aws_sqs_queue.failed_invocations.arn &&
+      module.function["process-contact-events"].dead_letter_target_arn == aws_sqs_queue.failed_invocations.arn &&
+      alltrue([for binary in ["get-config", "get-contacts", "dial", "connect-status", "set-disposition"] : module.function[binary].dead_letter_target_arn == null])
+    )
+    error_message = "The asynchronously invoked functions (S3 notifications, EventBridge) keep their failed events in the failed-invocations queue; the synchronously invoked ones return errors to their caller."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.failed_invocations[0].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.failed_invocations[0].dimensions["QueueName"] == "blaster-failed-invocations" &&
+      aws_cloudwatch_metric_alarm.failed_invocations[0].threshold == 0 &&
+      output.cloudwatch_metric_alarm_arns["failed_invocations"] != null
+    )
+    error_message = "A message in the failed-invocations queue must alarm."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_sqs_queue.failed_invocations.redrive_allow_policy).redrivePermission == "denyAll" &&
+      jsondecode(aws_sqs_queue.contact_events_dead_letter.redrive_allow_policy).redrivePermission == "denyAll" &&
+      jsondecode(aws_sqs_queue_redrive_allow_policy.dead_letter.redrive_allow_policy).redrivePermission == "byQueue" &&
+      jsondecode(aws_sqs_queue_redrive_allow_policy.dead_letter.redrive_allow_policy).sourceQueueArns == ["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]
+    )
+    error_message = "Each dead-letter queue names who may move messages to it: the contacts queue for its DLQ, nobody for the queues that AWS services send to directly."
+  }
+}

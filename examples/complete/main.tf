@@ -77,24 +77,9 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
-  # S3 event notifications on the encrypted input bucket are delivered by S3 itself.
-  statement {
-    sid       = "S3Notifications"
-    effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["s3.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+  # No statement for S3: the input bucket notifies a Lambda function, which S3 invokes
+  # directly; KMS takes part only when a notification goes to an encrypted SQS queue or SNS
+  # topic, which this module does not use.
 }
 
 resource "aws_kms_key" "this" {

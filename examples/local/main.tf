@@ -22,6 +22,7 @@ provider "aws" {
     dynamodb   = var.moto_endpoint
     events     = var.moto_endpoint
     iam        = var.moto_endpoint
+    kms        = var.moto_endpoint
     lambda     = var.moto_endpoint
     logs       = var.moto_endpoint
     pinpoint   = var.moto_endpoint

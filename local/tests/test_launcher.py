@@ -375,6 +375,44 @@ def test_async_failures_are_retried(launcher, role, tmp_path):
     assert s["asyncRetries"] == 2 and s["errors"] == 3, s
 
 
+def test_async_failures_after_the_retries_reach_the_dead_letter_queue(launcher, role, tmp_path):
+    sqs = client(launcher, "sqs")
+    url = sqs.create_queue(QueueName="failed-invocations")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    record = tmp_path / "dlq.jsonl"
+    create_fake(launcher, role, "async-dead-letter", env={"RECORD_FILE": str(record)})
+    lam = client(launcher, "lambda")
+    lam.update_function_configuration(FunctionName="async-dead-letter", DeadLetterConfig={"TargetArn": arn})
+    assert lam.get_function_configuration(FunctionName="async-dead-letter")["DeadLetterConfig"] == {"TargetArn": arn}
+    event = {"action": "error", "type": "Retryable", "upload": "uploads/spring.csv"}
+    lam.invoke(FunctionName="async-dead-letter", InvocationType="Event", Payload=json.dumps(event).encode())
+    got: list = []
+    wait_for(lambda: got.extend(sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"],
+                                                    WaitTimeSeconds=1).get("Messages", [])) or got,
+             timeout=20, what="the failed event in the dead-letter queue")
+    assert json.loads(got[0]["Body"]) == event, "the event itself, for a replay"
+    attributes = got[0]["MessageAttributes"]
+    assert {"RequestID", "ErrorCode", "ErrorMessage"} <= set(attributes), attributes
+    assert len(record.read_text().splitlines()) == 3, "after the first attempt and both retries"
+    assert launcher.stats()["functions"]["async-dead-letter"]["deadLetters"] == 1
+
+
+def test_sqs_attributes_are_changed_only_when_named(launcher):
+    sqs = client(launcher, "sqs")
+    url = sqs.create_queue(QueueName="redrive-allow")["QueueUrl"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+                        "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    allow = json.dumps({"redrivePermission": "denyAll"})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedriveAllowPolicy": allow})
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert got["RedriveAllowPolicy"] == allow
+    assert json.loads(got["Policy"]) == json.loads(policy), "a call that does not name Policy keeps it"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedriveAllowPolicy": ""})
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "RedriveAllowPolicy" not in got, "an empty value removes it"
+
+
 def test_terraform_fixes(launcher, role):
     sfn = client(launcher, "stepfunctions")
     good = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}

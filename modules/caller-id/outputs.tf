@@ -62,3 +62,8 @@ output "connect_lambda_function_association_id" {
   description = "Id of the association between the function and the Connect instance (null without `connect_instance_id`)."
   value       = try(aws_connect_lambda_function_association.this[0].id, null)
 }
+
+output "lambda_reserved_concurrent_executions" {
+  description = "Reserved concurrency of the caller-id function (-1: none)."
+  value       = module.function.reserved_concurrent_executions
+}

@@ -58,9 +58,14 @@ variable "timeout" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency of the function; -1 means no reservation."
+  description = "Reserved concurrency of the function; -1 means no reservation. A reservation keeps other functions (a dialer's lanes at a wave's start) from taking the concurrency every whisper flow waits on."
   type        = number
   default     = -1
+
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions must be -1 (no reservation) or a whole number of at least 1."
+  }
 }
 
 variable "tracing_mode" {

@@ -42,3 +42,26 @@ resource "aws_cloudwatch_metric_alarm" "caller_id_refused" {
 
   tags = var.tags
 }
+
+# An upload that was never loaded or a disconnect that was never recorded, after Lambda's
+# retries (queue.tf, failed invocations).
+resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
+  count = var.alarms.create ? 1 : 0
+
+  alarm_name        = "${var.name}-failed-invocations"
+  alarm_description = "An asynchronous invocation of load-list (a CSV upload) or process-contact-events (a contact event) failed after Lambda's retries; its event is in the ${var.name}-failed-invocations queue. Read the function's log for the error, fix it, then upload the file again or let the lane reconcile the call."
+
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.failed_invocations.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarms.alarm_actions
+  ok_actions          = var.alarms.alarm_actions
+
+  tags = var.tags
+}

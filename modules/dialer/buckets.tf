@@ -120,6 +120,30 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 data "aws_iam_policy_document" "bucket" {
   for_each = local.buckets
 
+  # Toll-fraud protection: an upload places calls, so only the named writers may upload. The
+  # principal's ARN is checked, not its policies: an administrator's s3:* grant does not open it.
+  dynamic "statement" {
+    for_each = each.key == "input" && length(var.input_bucket_writers) > 0 ? [var.input_bucket_writers] : []
+
+    content {
+      sid       = "OnlyNamedWritersUpload"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = ["arn:${local.partition}:s3:::${each.value.name}/*"]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"

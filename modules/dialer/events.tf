@@ -34,6 +34,9 @@ resource "aws_sqs_queue" "contact_events_dead_letter" {
   kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = local.kms_enabled ? 300 : null
 
+  # EventBridge sends here itself; no queue may use it as its dead-letter queue.
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
+
   tags = var.tags
 }
 

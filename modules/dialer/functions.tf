@@ -49,6 +49,9 @@ locals {
     }
   }
 
+  # Invoked by S3 notifications and EventBridge, which do not wait for the result.
+  asynchronous_functions = ["load-list", "process-contact-events"]
+
   queue_url             = aws_sqs_queue.contacts.url
   dead_letter_queue_url = aws_sqs_queue.dead_letter.url
 
@@ -70,11 +73,12 @@ locals {
   # the two in both directions).
   function_environment = {
     "load-list" = merge(local.common_environment, {
-      ALLOWED_COUNTRIES = local.allowed_countries
-      INPUT_BUCKET      = local.input_bucket_name
-      QUEUE_URL         = local.queue_url
-      RESULTS_BUCKET    = local.results_bucket_name
-      STATE_MACHINE_ARN = local.state_machine_arn
+      ALLOWED_COUNTRIES       = local.allowed_countries
+      CONTACT_KEY_KMS_KEY_ARN = local.contact_key_kms_key_arn
+      INPUT_BUCKET            = local.input_bucket_name
+      QUEUE_URL               = local.queue_url
+      RESULTS_BUCKET          = local.results_bucket_name
+      STATE_MACHINE_ARN       = local.state_machine_arn
     })
     "get-config" = merge(local.common_environment, {
       TABLE_NAME           = local.table_name
@@ -125,6 +129,11 @@ module "function" {
   timeout       = each.value.timeout
 
   environment = local.function_environment[each.key]
+
+  reserved_concurrent_executions = each.key == "dial" ? coalesce(var.dial_reserved_concurrency, var.max_concurrent_calls) : -1
+
+  # The asynchronously invoked functions keep the events they failed on (queue.tf).
+  dead_letter_target_arn = contains(local.asynchronous_functions, each.key) ? aws_sqs_queue.failed_invocations.arn : null
 
   policy_json = data.aws_iam_policy_document.function[each.key].json
   # The documents name resources of this configuration (the routing bucket may be created in

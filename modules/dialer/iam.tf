@@ -15,6 +15,8 @@ locals {
 
   queue_arn             = "${local.arn_prefix.sqs}:${var.name}-contacts"
   dead_letter_queue_arn = "${local.arn_prefix.sqs}:${var.name}-contacts-dlq"
+  # Lambda's dead-letter queue of the asynchronously invoked functions (queue.tf).
+  failed_invocations_queue_arn = "${local.arn_prefix.sqs}:${var.name}-failed-invocations"
 
   # GetParametersByPath is authorised on the path itself, GetParameter(s) on each parameter.
   ssm_path_arn       = "${local.arn_prefix.ssm}:parameter${trimsuffix(local.ssm_prefix, "/")}"
@@ -54,8 +56,11 @@ locals {
       # The rejects report is a multipart upload; a failed one is aborted so no parts are billed.
       { sid = "WriteRejectedRows", actions = ["s3:PutObject", "s3:AbortMultipartUpload"], resources = [local.connect.rejects_write] },
       { sid = "QueueContacts", actions = ["sqs:SendMessage"], resources = [local.queue_arn] },
-      { sid = "CountQueuedRecords", actions = ["ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
+      # totalRecords is read, added to and written back (outbound_core::intake::run).
+      { sid = "CountQueuedRecords", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
       { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
+      # The contact keys' secret, derived once per cold start (outbound_core::contact_key).
+      { sid = "DeriveContactKeys", actions = ["kms:GenerateMac"], resources = [local.contact_key_kms_key_arn] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])
@@ -97,7 +102,9 @@ locals {
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
       ], local.kms_enabled ? [
-      { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+      # GenerateDataKey for its results objects; Decrypt too for the encrypted failed-invocations
+      # queue, which SQS requires of a producer.
+      { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])
 
     "connect-status" = concat([

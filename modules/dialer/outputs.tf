@@ -122,11 +122,31 @@ output "lambda_function_environments" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`); empty when `alarms.create` is false."
-  value       = { for name, alarm in { caller_id_refused = aws_cloudwatch_metric_alarm.caller_id_refused } : name => alarm[0].arn if length(alarm) > 0 }
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`); empty when `alarms.create` is false."
+  value = {
+    for name, alarm in {
+      caller_id_refused  = aws_cloudwatch_metric_alarm.caller_id_refused
+      failed_invocations = aws_cloudwatch_metric_alarm.failed_invocations
+    } : name => alarm[0].arn if length(alarm) > 0
+  }
+}
+
+output "failed_invocations_queue_arn" {
+  description = "ARN of the queue that keeps the events of failed asynchronous invocations (load-list's uploads, process-contact-events' contact events) after Lambda's retries."
+  value       = aws_sqs_queue.failed_invocations.arn
+}
+
+output "failed_invocations_queue_url" {
+  description = "URL of the failed-invocations queue."
+  value       = aws_sqs_queue.failed_invocations.url
 }
 
 output "allowed_countries" {
   description = "Destination countries the dialer may call (`ALLOWED_COUNTRIES` of load-list and dial; give the same list to the Pinpoint channel)."
   value       = coalesce(var.allowed_countries, [var.iso_country_code])
+}
+
+output "contact_key_kms_key_arn" {
+  description = "ARN of the KMS HMAC key contact keys are derived from (created unless `contact_key_kms_key_arn` was given): give it to the Pinpoint channel."
+  value       = local.contact_key_kms_key_arn
 }

@@ -48,10 +48,51 @@ resource "aws_sqs_queue" "contacts" {
   }
 }
 
+# Only the contacts queue may move messages here: the dead-letter queue of another queue would
+# mix foreign messages into the dialer's poison contacts.
+resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
+  queue_url = aws_sqs_queue.dead_letter.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+}
+
+################################################################################
+# Failed asynchronous invocations
+#
+# load-list (S3 notifications) and process-contact-events (EventBridge) are
+# invoked asynchronously: when an invocation still fails after Lambda's two
+# retries, its event lands here (Lambda's dead-letter queue), so an upload that
+# was never loaded or a disconnect that was never recorded is kept and alarms
+# (failed_invocations) instead of being dropped.
+################################################################################
+
+resource "aws_sqs_queue" "failed_invocations" {
+  name = "${var.name}-failed-invocations"
+
+  message_retention_seconds         = 1209600
+  sqs_managed_sse_enabled           = local.kms_enabled ? null : true
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = local.kms_enabled ? 300 : null
+
+  # Lambda sends here itself; no queue may use it as its dead-letter queue.
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue_policy" "failed_invocations" {
+  queue_url = aws_sqs_queue.failed_invocations.id
+  policy    = data.aws_iam_policy_document.queue_tls["failed_invocations"].json
+}
+
 data "aws_iam_policy_document" "queue_tls" {
   for_each = {
-    contacts    = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}-contacts"
-    dead_letter = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}-contacts-dlq"
+    contacts           = local.queue_arn
+    dead_letter        = local.dead_letter_queue_arn
+    failed_invocations = local.failed_invocations_queue_arn
   }
 
   statement {

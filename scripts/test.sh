@@ -66,6 +66,10 @@ stop_moto
 # would make every test that honours MOTO_ENDPOINT fail to connect.
 unset MOTO_ENDPOINT
 
+# The functions' phone-number decisions against libphonenumber's Python port at the release the
+# tables are generated from (builds outbound-core's phone_decide example, a few seconds).
+step "phone numbers = libphonenumber (differential)" "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider -s tests/phone
+
 # --- Terraform
 step "terraform fmt -check" terraform fmt -check -recursive -diff
 tf_validate_all() {

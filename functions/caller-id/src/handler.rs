@@ -145,7 +145,7 @@ impl QueueCountries {
         if let Some((_, country)) = memo.iter().find(|(n, _)| n == number) {
             return country.clone();
         }
-        let country = phone::region_of(number);
+        let country = phone::region_of(number).map(str::to_string);
         if memo.len() >= QUEUE_MEMO_SIZE {
             memo.clear();
         }

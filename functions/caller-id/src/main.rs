@@ -14,11 +14,6 @@ use std::time::Duration;
 async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
 
-    // libphonenumber builds its metadata (every region's patterns) on first use, which takes
-    // longer than the rest of the cold start together: build it on another core while the SDK
-    // loads and the routing file downloads, instead of after them.
-    let metadata = std::thread::spawn(|| outbound_core::phone::region_of("+12025550100"));
-
     let env: Env = outbound_core::env::load()?;
 
     let routing = match &env.routing {
@@ -56,10 +51,6 @@ async fn main() -> Result<(), Error> {
             "caller-id ready"
         );
     }
-
-    // Not answering before the metadata is built keeps that cost out of the first call. A panic
-    // there would only mean a slower first call, so its result is not needed.
-    let _ = metadata.join();
 
     let caller_id = &CallerId::new(routing);
     run(service_fn(move |event: LambdaEvent<Value>| async move {

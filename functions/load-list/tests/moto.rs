@@ -546,7 +546,7 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
         .unwrap();
     // The number metadata and the compiled patterns are loaded once per process (static, ~5 MB):
     // load them before measuring, so the figure is what the file costs.
-    let _ = outbound_core::intake::normalise::normalise("+44 20 7946 0000", None);
+    let _ = outbound_core::phone::normalise("+44 20 7946 0000", None);
     // The upload's own buffers are gone: measure the handler alone from here.
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);

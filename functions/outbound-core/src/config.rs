@@ -292,9 +292,7 @@ pub fn parse_config(
         )
     })?;
     let region_code = iso.trim().to_ascii_uppercase();
-    let calling_code = phonenumber::metadata::DATABASE
-        .by_id(region_code.as_str())
-        .map(|m| m.country_code());
+    let calling_code = crate::phone::calling_code_of(&region_code);
     let cc_raw = p.required(names::COUNTRY_CODE, "the numeric calling code, such as 44")?;
     let country_code: u16 = cc_raw
         .trim()

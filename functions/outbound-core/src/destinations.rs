@@ -9,10 +9,8 @@
 //! functions reject such rows with the reason; dial checks again before it places a call, for
 //! messages that reached the queue another way.
 
-use crate::phone::E164;
-use phonenumber::metadata::DATABASE;
+use crate::phone::{NumberType, E164};
 use std::collections::BTreeSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The allowed destination countries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,74 +52,35 @@ impl DestinationRules {
 
     /// `Ok` when `number` may be dialed, otherwise the reason (no digits of the number in it).
     pub fn check(&self, number: &E164) -> Result<(), String> {
-        let region = match number.region.as_deref() {
-            Some(region) => region.to_string(),
-            // A valid number whose region the metadata does not tell (Italian landlines keep a
-            // leading zero that the region patterns do not expect): the calling code's regions
-            // decide, the first allowed one or else the code's main region.
-            None => {
-                let regions = code_regions(number.calling_code);
-                match regions
-                    .iter()
-                    .find(|r| self.allowed.contains(*r))
-                    .or(regions.first())
-                {
-                    Some(region) => region.clone(),
-                    None => {
-                        return Err(format!(
-                            "non-geographic number (+{}): not dialed",
-                            number.calling_code
-                        ))
-                    }
-                }
-            }
+        // A number without a country is non-geographic (international freephone, satellite,
+        // international networks: libphonenumber's region 001).
+        let Some(region) = number.region.as_deref() else {
+            return Err(format!(
+                "non-geographic number (+{}): not dialed",
+                number.calling_code
+            ));
         };
-        if !self.allowed.contains(&region) {
+        if !self.allowed.contains(region) {
             return Err(format!(
                 "destination country {region} is not allowed (allowed: {})",
                 self.countries().collect::<Vec<_>>().join(", ")
             ));
         }
-        if let Some(kind) = costly_type(number, &region) {
+        if let Some(kind) = costly_type(number.kind) {
             return Err(format!("{kind} numbers are never dialed"));
         }
         Ok(())
     }
 }
 
-/// The regions of a calling code, main region first; none for non-geographic codes (`001`).
-fn code_regions(code: u16) -> Vec<String> {
-    DATABASE
-        .region(&code)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| *r != "001")
-        .map(str::to_string)
-        .collect()
-}
-
-/// `premium-rate`, `shared-cost` or `personal` when the number is in such a range of its
-/// region's metadata.
-fn costly_type(number: &E164, region: &str) -> Option<&'static str> {
-    let meta = DATABASE.by_id(region)?;
-    let code_len = number.calling_code.to_string().len();
-    // The national number as the metadata patterns expect it: without the `+`, the calling
-    // code and (like the crate's own `number_type`) leading zeros.
-    let national = number.number.get(1 + code_len..)?.trim_start_matches('0');
-    let d = meta.descriptors();
-    let matches = |descriptor: Option<&phonenumber::metadata::Descriptor>| {
-        descriptor.is_some_and(|d| {
-            catch_unwind(AssertUnwindSafe(|| d.is_match(national))).unwrap_or(false)
-        })
-    };
-    if matches(d.premium_rate()) {
-        Some("premium-rate")
-    } else if matches(d.shared_cost()) {
-        Some("shared-cost")
-    } else if matches(d.personal_number()) {
-        Some("personal")
-    } else {
-        None
+/// `premium-rate`, `shared-cost` or `personal` for the types whose call charges go to the
+/// number's holder.
+fn costly_type(kind: NumberType) -> Option<&'static str> {
+    match kind {
+        NumberType::PremiumRate => Some("premium-rate"),
+        NumberType::SharedCost => Some("shared-cost"),
+        NumberType::PersonalNumber => Some("personal"),
+        _ => None,
     }
 }
 
@@ -130,7 +89,7 @@ mod tests {
     use super::*;
     use crate::phone::normalise;
     use phonenumber::country;
-    use phonenumber::metadata::{Descriptor, Descriptors};
+    use phonenumber::metadata::{Descriptor, Descriptors, DATABASE};
 
     fn e164(raw: &str) -> E164 {
         normalise(raw, Some(country::Id::GB)).unwrap()
@@ -229,6 +188,7 @@ mod tests {
             number: "+8816000000".into(),
             region: None,
             calling_code: 881,
+            kind: NumberType::Mobile,
         };
         assert_eq!(
             rules.check(&satellite).unwrap_err(),

@@ -1,7 +1,7 @@
 //! Shared intake plumbing for `load-list` (CSV) and `queue-contacts` (Pinpoint).
 //!
-//! - [`normalise`]: number validation to E.164, the same answers as [`crate::phone::normalise`]
-//!   at list speed;
+//! - number validation to E.164 is [`crate::phone::normalise`] (lock-free after each region's
+//!   first number);
 //! - [`dedupe`]: the per-file duplicate filter (one `u64` per queued contact);
 //! - [`sender`]: `SendMessageBatch` in batches of 10 with partial failures retried;
 //! - [`report`]: the reject report (JSON Lines, streamed to S3 in parts);
@@ -11,7 +11,6 @@
 //! attributes it can pass to `StartOutboundVoiceContact` as they are.
 
 pub mod dedupe;
-pub mod normalise;
 pub mod report;
 pub mod run;
 pub mod sender;

@@ -321,7 +321,7 @@ pub fn route_with<'r>(
 /// newer than its metadata, a test number) has no country but can still match a prefix or
 /// `Default`: refusing it would only move the caller ID back to the queue's number.
 fn customer_country(e164: &str) -> Option<String> {
-    phone::parse_e164(e164).ok().and_then(|n| n.region)
+    phone::region_of(e164.trim()).map(str::to_string)
 }
 
 /// The digits of a `+` and 2..=15 digits number (first not 0), or `None`. A fixed array: this
@@ -396,9 +396,10 @@ fn classify_key(raw: &str) -> Result<Key, EntryProblem> {
     }
     if key.len() == 2 && key.bytes().all(|c| c.is_ascii_alphabetic()) {
         let upper = key.to_ascii_uppercase();
-        return match phone::region_id(&upper) {
-            Ok(_) => Ok(Key::Country(upper)),
-            Err(_) => Err(EntryProblem::UnknownCountry(upper)),
+        return if phone::is_region(&upper) {
+            Ok(Key::Country(upper))
+        } else {
+            Err(EntryProblem::UnknownCountry(upper))
         };
     }
     Err(EntryProblem::UnknownKey)

@@ -31,10 +31,11 @@ use outbound_core::contact_key::ContactKeyer;
 use outbound_core::destinations::DestinationRules;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::{
-    attributes_size, attributes_too_large, normalise::normalise, sanitise_attribute_key,
-    unique_key, INTAKE_ATTRIBUTES_LIMIT_BYTES,
+    attributes_size, attributes_too_large, sanitise_attribute_key, unique_key,
+    INTAKE_ATTRIBUTES_LIMIT_BYTES,
 };
 use outbound_core::mask::mask_phone;
+use outbound_core::phone::normalise;
 use outbound_core::records::RejectRecord;
 use phonenumber::country;
 use serde_json::{Map, Value};

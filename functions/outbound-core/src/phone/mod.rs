@@ -1,11 +1,24 @@
-//! Phone numbers: parsing, validation, E.164 normalisation and the country of a number.
+//! Phone numbers: parsing, validation, E.164 normalisation, the country, type and time zones
+//! of a number.
 //!
-//! Everything is local (libphonenumber metadata compiled into the `phonenumber` crate): no
-//! per-contact API call. The country comes from the whole number, not the calling code alone:
-//! `+1 416 …` is CA, `+1 212 …` is US, `+44 1534 …` is JE.
+//! Every decision follows libphonenumber at a named release (`metadata::RELEASE`): the tables
+//! are generated from its published metadata by `scripts/gen-phone-metadata.py` and checked in,
+//! and [`decide`] applies libphonenumber's own rules to them, so nothing is parsed or built at
+//! start-up. The `phonenumber` crate is kept for what it does well, reading numbers written in
+//! national form (`020 7946 0123` with a default region); its own, older metadata no longer
+//! decides validity, country or type. The country comes from the whole number, not the calling
+//! code alone: `+1 416 …` is CA, `+1 212 …` is US, `+44 1534 …` is JE, `+39 06 …` is IT.
 
-use phonenumber::{country, Mode, PhoneNumber};
+mod decide;
+pub mod metadata;
+pub mod time_zones;
+
+pub use decide::{decide, Decision, NumberType, ParseFailure};
+pub use time_zones::{time_zones, time_zones_of};
+
+use phonenumber::{country, Mode};
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::str::FromStr;
 
 /// Why a number was not accepted. The text is shown in reject reports: it never repeats the
@@ -27,10 +40,13 @@ pub enum PhoneError {
 pub struct E164 {
     /// `+` followed by digits, as Connect wants it.
     pub number: String,
-    /// ISO 3166-1 alpha-2 region of the number (`US`, `CA`, `JE`), when libphonenumber knows it.
+    /// ISO 3166-1 alpha-2 region of the number (`US`, `CA`, `JE`); `None` for non-geographic
+    /// numbers (international freephone, satellite).
     pub region: Option<String>,
     /// Calling code (`1`, `44`).
     pub calling_code: u16,
+    /// libphonenumber's type of the number (fixed line, mobile, premium rate, …).
+    pub kind: NumberType,
 }
 
 impl fmt::Display for E164 {
@@ -39,10 +55,21 @@ impl fmt::Display for E164 {
     }
 }
 
-/// Parses an ISO 3166-1 alpha-2 code (any case) into the crate's region id.
+/// Parses an ISO 3166-1 alpha-2 code (any case) into the region id the national-form parser
+/// takes as its default region.
 pub fn region_id(code: &str) -> Result<country::Id, PhoneError> {
     country::Id::from_str(&code.trim().to_ascii_uppercase())
         .map_err(|_| PhoneError::UnknownRegion(code.trim().to_string()))
+}
+
+/// Whether `code` (upper case) is a region of libphonenumber's metadata.
+pub fn is_region(code: &str) -> bool {
+    metadata::territory_of_region(code).is_some()
+}
+
+/// The calling code of a region (`GB` → 44).
+pub fn calling_code_of(region: &str) -> Option<u16> {
+    metadata::territory_of_region(region).map(|(_, t)| t.calling_code)
 }
 
 /// Normalises a number as typed in a list (national or international form, with spaces,
@@ -65,12 +92,34 @@ pub fn normalise(raw: &str, default_region: Option<country::Id>) -> Result<E164,
         Some(rest) if default_region.is_none() => format!("+{rest}"),
         _ => compact,
     };
-    let parsed =
-        phonenumber::parse(default_region, &candidate).map_err(|_| PhoneError::Unparseable)?;
-    if !phonenumber::is_valid(&parsed) {
+    let international = if candidate.starts_with('+') {
+        candidate
+    } else {
+        national_to_e164(&candidate, default_region).ok_or(PhoneError::Unparseable)?
+    };
+    let decision = decide(&international).map_err(|_| PhoneError::Unparseable)?;
+    if !decision.valid {
         return Err(PhoneError::Invalid);
     }
-    Ok(to_e164(&parsed))
+    Ok(E164 {
+        number: decision.e164(),
+        region: decision.country().map(str::to_string),
+        calling_code: decision.calling_code,
+        kind: decision.kind,
+    })
+}
+
+/// A number in national form (or with the default region's international prefix) read by the
+/// `phonenumber` crate's parser, as E.164. The crate panics on some malformed input: one bad
+/// row must never stop a list, so a panic is a parse failure.
+fn national_to_e164(candidate: &str, default_region: Option<country::Id>) -> Option<String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        phonenumber::parse(default_region, candidate)
+            .ok()
+            .map(|parsed| parsed.format().mode(Mode::E164).to_string())
+    }))
+    .ok()
+    .flatten()
 }
 
 /// Parses a number that must already be E.164 (`+` and digits), as Connect hands it over.
@@ -85,17 +134,10 @@ pub fn parse_e164(raw: &str) -> Result<E164, PhoneError> {
     normalise(trimmed, None)
 }
 
-fn to_e164(parsed: &PhoneNumber) -> E164 {
-    E164 {
-        number: parsed.format().mode(Mode::E164).to_string(),
-        region: parsed.country().id().map(|id| id.as_ref().to_string()),
-        calling_code: parsed.code().value(),
-    }
-}
-
-/// The region of an E.164 number, or `None` when it cannot be parsed or placed.
-pub fn region_of(e164: &str) -> Option<String> {
-    parse_e164(e164).ok().and_then(|n| n.region)
+/// The country of a valid E.164 number, or `None` when it is invalid, cannot be parsed or is
+/// not in a country.
+pub fn region_of(e164: &str) -> Option<&'static str> {
+    decide(e164).ok().and_then(|d| d.country())
 }
 
 #[cfg(test)]

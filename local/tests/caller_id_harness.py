@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -53,16 +54,25 @@ def noop_zip(arch: str = "x86_64") -> Path:
 
 def _unzip_bootstrap(zip_path: Path, name: str = "caller-id") -> Path:
     """Unpacks once per zip version into .build/ (a new temporary directory per run left a copy
-    of the binary behind every time)."""
+    of the binary behind every time). Safe when several test processes ask at once (pytest -n,
+    and the benchmark's test runs the benchmark beside test_caller_id_binary.py): each unpacks
+    into a directory of its own and renames it into place; the first rename wins."""
     stamp = zip_path.stat()
     out = ROOT / ".build" / f"{name}-bootstrap" / f"{stamp.st_mtime_ns}-{stamp.st_size}"
     path = out / "bootstrap"
     if not path.exists():
-        shutil.rmtree(out.parent, ignore_errors=True)
-        out.mkdir(parents=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=out.parent))
         with zipfile.ZipFile(zip_path) as z:
-            z.extract("bootstrap", out)
-        path.chmod(0o755)
+            z.extract("bootstrap", staging)
+        (staging / "bootstrap").chmod(0o755)
+        try:
+            staging.rename(out)
+        except OSError:  # another process put the same version in place first
+            shutil.rmtree(staging, ignore_errors=True)
+        for old in out.parent.iterdir():  # earlier versions of the zip
+            if old != out and not old.name.startswith(".unpacking-"):
+                shutil.rmtree(old, ignore_errors=True)
     return path
 
 

@@ -9,7 +9,9 @@ no telemetry API) is emulated: the Rust runtime does not need it. One server imp
 
 - `LocalFunction`: one function, one process, a Runtime API of its own; `submit()` queues an
   event (before the process starts, for a cold-start measurement), `invoke()` waits for the
-  answer. Used by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py.
+  answer. Used by local/tests/test_caller_id_binary.py and scripts/bench_caller_id_cold.py; a
+  Python handler runs the same way behind local/python_bootstrap.py (the benchmark's seed
+  function, local/seed-caller-id).
 - `LambdaRuntime`: the launcher's, running the code moto stores with a pool of warm processes
   per function. Each function's zip (what Terraform uploaded) is unpacked once per code digest;
   each process gets a path prefix of its own under one server (the Rust runtime keeps the base
@@ -337,12 +339,18 @@ class LocalFunction(ExecutionEnvironment):
         """The value for AWS_LAMBDA_RUNTIME_API."""
         return self.api.address
 
-    def start(self, bootstrap: str | Path, env: dict[str, str], log_path: str | Path) -> subprocess.Popen[bytes]:
-        """Starts the process with `env` plus `AWS_LAMBDA_RUNTIME_API`, its output to `log_path`."""
+    def start(self, bootstrap: str | Path, env: dict[str, str], log_path: str | Path,
+              args: list[str] | tuple[str, ...] = (), cwd: str | Path | None = None) -> subprocess.Popen[bytes]:
+        """Starts the process with `env` plus `AWS_LAMBDA_RUNTIME_API`, its output to `log_path`.
+
+        `bootstrap` is a function's executable (a Rust `bootstrap`), or an interpreter with `args`
+        naming its runtime client (`python local/python_bootstrap.py` for a Python handler, see
+        that module)."""
         if self.proc is not None:
             raise RuntimeError("a LocalFunction runs one process; make another for a fresh start")
         with open(log_path, "wb") as log:  # the process keeps its own descriptor
-            self.spawn([str(bootstrap)], env={**env, "AWS_LAMBDA_RUNTIME_API": self.address}, stdout=log)
+            self.spawn([str(bootstrap), *map(str, args)], env={**env, "AWS_LAMBDA_RUNTIME_API": self.address},
+                       stdout=log, cwd=str(cwd) if cwd is not None else None)
         assert self.proc is not None
         return self.proc
 

@@ -20,8 +20,9 @@ run() {
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
 run caller-id-warm cargo bench -p caller-id --bench handler
 # Benchmarks measure what is deployed: release zips (cargo rebuilds nothing when they are fresh)
-# and a release Connect simulator for the dialer benchmark.
-scripts/build.sh x86_64
+# and a release Connect simulator for the dialer benchmark. --noop adds the cold-start benchmark's
+# no-op Lambda to the same cargo invocation (built the way caller-id is; kept out of dist/).
+scripts/build.sh --noop x86_64
 cargo build --release --locked -p connect-sim
 export CONNECT_SIM_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$CARGO_BUILD_TARGET/release/connect-sim"
 run caller-id-cold "$VENV/bin/python" scripts/bench_caller_id_cold.py

@@ -5,6 +5,8 @@
 #   scripts/build.sh --dev           # dev-profile zips for the local stack (make demo)
 #   scripts/build.sh --dev --tests   # the same, and every test and bench target in the same cargo
 #                                    # invocation (make test): `cargo test` then reuses the build
+#   scripts/build.sh --noop x86_64   # also the no-op Lambda of the cold-start benchmark (make bench),
+#                                    # into .build/noop-lambda/<arch>/bootstrap.zip, never dist/
 # Terraform reads the zips from the directory given as `lambda_artifacts_dir`.
 #
 # Why two profiles: a release build (thin LTO, zig linker for a portable glibc floor) costs most
@@ -16,13 +18,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 profile=release
 with_tests=false
+with_noop=false
 arch="${LAMBDA_ARCH:-x86_64}"
 for arg in "$@"; do
   case "$arg" in
     --dev) profile=dev ;;
     --tests) with_tests=true ;;
+    --noop) with_noop=true ;;
     x86_64 | arm64) arch="$arg" ;;
-    *) die "unknown argument '$arg': scripts/build.sh [--dev [--tests]] [x86_64|arm64]" ;;
+    *) die "unknown argument '$arg': scripts/build.sh [--dev [--tests]] [--noop] [x86_64|arm64]" ;;
   esac
 done
 ensure_venv
@@ -45,6 +49,13 @@ if [ "$profile" = dev ]; then
     for crate in "${local_crates[@]}"; do packages+=(-p "$crate"); done
   fi
 fi
+# The benchmark's no-op Lambda (local/noop-lambda, the cold-start floor) is built "the same way" as
+# caller-id: in the same cargo invocation, so the same profile, target, linker and feature
+# resolution. Its dependencies are a subset of every function's, with the same features, so
+# selecting it changes nothing in the functions' build (their zips are the same with or without).
+if $with_noop && [ "$profile" = release ]; then
+  packages+=(-p noop-lambda)
+fi
 
 flags=(--output-format zip --locked)
 case "$profile/$arch" in
@@ -59,6 +70,16 @@ $with_tests && flags+=(--all-targets)
 out="dist/$arch"
 log "cargo lambda build ${flags[*]} --lambda-dir $out (${#crates[@]} functions: ${crates[*]})"
 cargo lambda build "${flags[@]}" --lambda-dir "$out" "${packages[@]}"
+# The no-op Lambda's zip goes outside dist/: Terraform reads dist/<arch>, and nothing there may be
+# anything but a function.
+if $with_noop; then
+  noop_dir="$BUILD_DIR/noop-lambda/$arch"
+  [ -f "$out/noop-lambda/bootstrap.zip" ] || die "noop-lambda was not built into $out"
+  rm -rf "$noop_dir" && mkdir -p "$noop_dir"
+  mv "$out/noop-lambda/bootstrap.zip" "$noop_dir/bootstrap.zip"
+  echo "$profile" > "$noop_dir/PROFILE"
+  log "no-op Lambda (benchmark floor, not deployed): ${noop_dir#"$ROOT"/}/bootstrap.zip"
+fi
 # cargo-lambda zips every workspace binary it finds built: keep only the functions.
 for crate in "${local_crates[@]}"; do rm -rf "${out:?}/$crate"; done
 # Which profile the zips were built with, so make bench can tell dev zips from release ones.

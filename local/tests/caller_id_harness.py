@@ -6,6 +6,13 @@ Which binary: `CALLER_ID_BOOTSTRAP` (a `bootstrap` file or a `bootstrap.zip`) wh
 `dist/x86_64/caller-id/bootstrap.zip`, built first by `scripts/build.sh --dev` when it is missing
 or older than the sources. `make bench` builds release zips into the same place before it runs,
 so its cold-start figures are of the optimised binary (dist/x86_64/PROFILE says which).
+
+The cold-start benchmark's two other subjects run through the same emulator:
+- the no-op Lambda (local/noop-lambda, the floor): `NOOP_BOOTSTRAP` when set; else
+  `.build/noop-lambda/x86_64/bootstrap.zip`, which `scripts/build.sh --noop` builds in the same
+  cargo invocation as the functions (`noop_bootstrap_path`);
+- the reference design's Python seed function (local/seed-caller-id), run by the project
+  virtualenv's interpreter behind local/python_bootstrap.py (`seed_command`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -24,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local.stack import ensure_local_build, newest_source_mtime  # noqa: E402
+from local.stack import dev_binary, ensure_local_build, newest_source_mtime  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 DIST_ZIP = ROOT / "dist" / "x86_64" / "caller-id" / "bootstrap.zip"
@@ -35,18 +43,36 @@ SOURCES = [
 ]
 
 
-def _unzip_bootstrap(zip_path: Path) -> Path:
+NOOP_SOURCES = [ROOT / "local" / "noop-lambda", ROOT / "Cargo.lock"]
+SEED_DIR = ROOT / "local" / "seed-caller-id"
+PYTHON_BOOTSTRAP = ROOT / "local" / "python_bootstrap.py"
+
+
+def noop_zip(arch: str = "x86_64") -> Path:
+    return ROOT / ".build" / "noop-lambda" / arch / "bootstrap.zip"
+
+
+def _unzip_bootstrap(zip_path: Path, name: str = "caller-id") -> Path:
     """Unpacks once per zip version into .build/ (a new temporary directory per run left a copy
-    of the binary behind every time)."""
+    of the binary behind every time). Safe when several test processes ask at once (pytest -n,
+    and the benchmark's test runs the benchmark beside test_caller_id_binary.py): each unpacks
+    into a directory of its own and renames it into place; the first rename wins."""
     stamp = zip_path.stat()
-    out = ROOT / ".build" / "caller-id-bootstrap" / f"{stamp.st_mtime_ns}-{stamp.st_size}"
+    out = ROOT / ".build" / f"{name}-bootstrap" / f"{stamp.st_mtime_ns}-{stamp.st_size}"
     path = out / "bootstrap"
     if not path.exists():
-        shutil.rmtree(out.parent, ignore_errors=True)
-        out.mkdir(parents=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=out.parent))
         with zipfile.ZipFile(zip_path) as z:
-            z.extract("bootstrap", out)
-        path.chmod(0o755)
+            z.extract("bootstrap", staging)
+        (staging / "bootstrap").chmod(0o755)
+        try:
+            staging.rename(out)
+        except OSError:  # another process put the same version in place first
+            shutil.rmtree(staging, ignore_errors=True)
+        for old in out.parent.iterdir():  # earlier versions of the zip
+            if old != out and not old.name.startswith(".unpacking-"):
+                shutil.rmtree(old, ignore_errors=True)
     return path
 
 
@@ -69,6 +95,60 @@ def bootstrap_path(log=print) -> Path:
 def _profile() -> str:
     marker = DIST_ZIP.parent.parent / "PROFILE"
     return marker.read_text().strip() if marker.exists() else "unknown"
+
+
+def caller_id_profile() -> str:
+    """The profile of dist/x86_64's zips ("release", "dev", or "unknown")."""
+    return _profile()
+
+
+def noop_profile() -> str:
+    marker = noop_zip().parent / "PROFILE"
+    return marker.read_text().strip() if marker.exists() else "unknown"
+
+
+def noop_bootstrap_path(profile: str = "dev", log=print) -> Path:
+    """The no-op Lambda's bootstrap: `NOOP_BOOTSTRAP` (a binary or zip) when set; else the zip
+    `scripts/build.sh --noop` writes, (re)built with `profile` when it is missing, older than its
+    sources, or of another profile. The benchmark asks for caller-id's profile, so both are built
+    the same way; a test (`profile="any"`) takes whatever is there, the dev binary
+    `make test` built included, and builds a dev one if nothing is."""
+    override = os.environ.get("NOOP_BOOTSTRAP")
+    if override:
+        p = Path(override)
+        if not p.exists():
+            raise FileNotFoundError(f"NOOP_BOOTSTRAP={override} does not exist")
+        return _unzip_bootstrap(p, "noop-lambda") if p.suffix == ".zip" else p
+    zip_path = noop_zip()
+    newest = newest_source_mtime(NOOP_SOURCES)
+    fresh = zip_path.exists() and zip_path.stat().st_mtime >= newest
+    binary = dev_binary("noop-lambda")
+    if profile != "release" and not fresh and binary.exists() and binary.stat().st_mtime >= newest:
+        # `scripts/build.sh --dev --tests` (make test) built it with the workspace.
+        log(f"no-op binary: {binary} (dev profile)")
+        return binary
+    if not fresh or (profile != "any" and noop_profile() != profile):
+        flags = ["--noop", "x86_64"] if profile == "release" else ["--dev", "--noop", "x86_64"]
+        log(f"no-op Lambda zip missing, stale or not {profile}: scripts/build.sh {' '.join(flags)}")
+        subprocess.run([str(ROOT / "scripts" / "build.sh"), *flags], cwd=ROOT, check=True)
+    log(f"no-op binary: {zip_path.relative_to(ROOT)} ({noop_profile()} profile)")
+    return _unzip_bootstrap(zip_path, "noop-lambda")
+
+
+def seed_command() -> tuple[Path, list[str], dict[str, str], Path]:
+    """How to start the Python seed function: (interpreter, its arguments, the environment the
+    Python runtime adds, working directory). The project virtualenv's interpreter, which has
+    boto3 and phonenumbers (scripts/requirements.txt), runs local/python_bootstrap.py with the
+    handler in LAMBDA_TASK_ROOT, as Lambda's Python runtime runs a function from /var/task."""
+    python = VENV_BIN / "python"
+    if not python.exists():
+        raise RuntimeError("no .venv: run `source scripts/lib.sh && ensure_venv`")
+    env = {
+        "_HANDLER": "lambda_function.lambda_handler",
+        "LAMBDA_TASK_ROOT": str(SEED_DIR),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3",
+    }
+    return python, [str(PYTHON_BOOTSTRAP)], env, SEED_DIR
 
 
 def _port_free(port: int) -> bool:

@@ -6,6 +6,9 @@
 //! ≥ 100k calls with 1,000 different customers (countries, prefixes, pools, fallbacks), for a
 //! 10-entry routing file and a 5,000-prefix one.
 //!
+//! Target (the issue "caller ID that starts in milliseconds"): p99 under 20 µs with the 5,000
+//! prefixes on a cache hit. The run asserts that every measured call was a hit (one fetch).
+//!
 //! Run: `cargo bench -p caller-id --bench handler` (prints a table, then `BENCH {...}` lines).
 
 use caller_id::CallerId;
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 
 const CALLS: usize = 200_000;
 const WARMUP: usize = 20_000;
-const TARGET_P99_US: f64 = 50.0;
+const TARGET_P99_US: f64 = 20.0;
 
 /// Answers the file once, then 304 forever: what S3 does for an unchanged object.
 struct Static {
@@ -275,7 +278,16 @@ fn main() {
     println!("  10 entries:     {}", small.statuses);
     println!("  5,000 prefixes: {}", large.statuses);
     let ratio = large.p99 / small.p99;
-    println!("\np99 ratio 5,000 prefixes / 10 entries: {ratio:.2} (target ≤ 2)\n");
+    println!("\np99 ratio 5,000 prefixes / 10 entries: {ratio:.2} (target ≤ 2)");
+    println!(
+        "p99 with 5,000 prefixes on a cache hit: {:.2} µs (target < {TARGET_P99_US} µs: {})\n",
+        large.p99,
+        if large.p99 < TARGET_P99_US {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
 
     let target = format!("< {TARGET_P99_US}");
     bench_line("caller_id_warm_p50_10_entries", small.p50, "us", &target);

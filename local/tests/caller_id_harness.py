@@ -152,7 +152,10 @@ def seed_command() -> tuple[Path, list[str], dict[str, str], Path]:
 
 
 def _port_free(port: int) -> bool:
+    """Whether nothing listens on `port`. SO_REUSEADDR as the server sets it: connections of an
+    earlier run still in TIME_WAIT do not make the port busy, a listener does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -129,8 +129,7 @@ impl<S: RoutingSource> CallerId<S> {
 }
 
 /// Countries of queue numbers, remembered: a queue's number is configuration, the same on nearly
-/// every call, and finding a `+44` number's country costs libphonenumber ~20 µs of the 50 µs
-/// budget. Customer numbers are not remembered: each customer is called rarely, and a memo would
+/// every call, and finding a number's country is the largest part of a call's time. Customer numbers are not remembered: each customer is called rarely, and a memo would
 /// only make the benchmark look better.
 #[derive(Debug, Default)]
 struct QueueCountries(Mutex<Vec<(String, Option<String>)>>);

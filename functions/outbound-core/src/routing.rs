@@ -33,8 +33,8 @@
 //! computed, prefixes go into a hash map keyed by (length, digits) with the list of prefix
 //! lengths in use, countries into a 26×26 array. A lookup is at most one hash probe per
 //! distinct prefix length (≤ 15) plus one array read: its cost does not grow with the number of
-//! entries. The one expensive step per call is finding the customer's country with
-//! libphonenumber (about 10 µs, 30 µs for a `+44` number that could be GB, JE, GG or IM), which the
+//! entries. The largest step per call is finding the customer's country with libphonenumber's
+//! rules (`phone::decide`: a few anchored pattern matches of one region), which the
 //! answer reports whatever rule applies.
 
 use crate::mask::mask_phone;

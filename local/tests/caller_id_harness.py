@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -247,6 +248,15 @@ def function_env(moto_endpoint: str, bucket: str, key: str, ttl: int = 60) -> di
         "COUNTRY_ROUTING_LIST_KEY": key,
         "ROUTING_CACHE_TTL_SECONDS": str(ttl),
     }
+
+
+def routing_bucket(moto: "Moto", prefix: str, key: str, body: bytes) -> str:
+    """A new bucket on `moto` holding the routing file `body` at `key`; its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3 = moto.s3()
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key=key, Body=body)
+    return name
 
 
 def peak_rss_kib(pid: int) -> int | None:

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,11 @@ from caller_id_harness import (  # noqa: E402
     ROOT,
     SEED_DIR,
     VENV_BIN,
-    Moto,
     free_port,
     function_env,
+    Moto,
     noop_bootstrap_path,
+    routing_bucket,
     seed_command,
 )
 
@@ -54,11 +54,7 @@ def moto():
 
 @pytest.fixture(scope="module")
 def bucket(moto) -> str:
-    name = f"bench-harness-{uuid.uuid4().hex[:12]}"
-    s3 = moto.s3()
-    s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key=KEY, Body=(ROOT / "sample-files" / "routing.json").read_bytes())
-    return name
+    return routing_bucket(moto, "bench-harness", KEY, (ROOT / "sample-files" / "routing.json").read_bytes())
 
 
 @pytest.fixture(scope="module")

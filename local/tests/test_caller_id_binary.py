@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from caller_id_harness import (  # noqa: E402
     ROOT,
-    Moto,
     bootstrap_path,
     function_env,
+    Moto,
+    routing_bucket,
 )
 
 from local.runtime import LocalFunction  # noqa: E402
@@ -54,11 +55,7 @@ def moto():
 
 @pytest.fixture(scope="module")
 def bucket(moto) -> str:
-    name = f"caller-id-e2e-{uuid.uuid4().hex[:12]}"
-    s3 = moto.s3()
-    s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key=KEY, Body=SAMPLE_ROUTING)
-    return name
+    return routing_bucket(moto, "caller-id-e2e", KEY, SAMPLE_ROUTING)
 
 
 class Function:

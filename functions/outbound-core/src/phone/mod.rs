@@ -145,20 +145,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn country_from_the_full_number_not_the_calling_code() {
-        let cases = [
-            ("+14165550123", "CA"),
-            ("+12125550123", "US"),
-            ("+441534712345", "JE"),
-            ("+442079460123", "GB"),
-            ("+74951234567", "RU"),
-            ("+77172123456", "KZ"),
-        ];
-        for (number, region) in cases {
-            let n = parse_e164(number).unwrap_or_else(|e| panic!("{number}: {e}"));
-            assert_eq!(n.region.as_deref(), Some(region), "{number}");
-            assert_eq!(n.number, number);
-        }
+    fn a_parsed_number_carries_its_country_type_and_calling_code() {
+        // The decisions themselves are tested in `decide`; this is what callers get from them.
+        let jersey = parse_e164(" +441534712345 ").unwrap();
+        assert_eq!(jersey.number, "+441534712345");
+        assert_eq!(jersey.region.as_deref(), Some("JE"));
+        assert_eq!(jersey.calling_code, 44);
+        assert_eq!(region_of("+14165550123"), Some("CA"));
+        assert_eq!(calling_code_of("GB"), Some(44));
+        assert!(is_region("IT") && !is_region("001") && !is_region("XX"));
     }
 
     #[test]

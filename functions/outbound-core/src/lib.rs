@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod hours;
 pub mod intake;
+pub mod ledger;
 pub mod mask;
 pub mod phone;
 pub mod records;

@@ -8,7 +8,8 @@ use crate::events::CallEnd;
 use crate::records::{LaneState, Outcome, ResultRecord};
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::Utc;
@@ -92,6 +93,73 @@ pub async fn create_table(dynamodb: &aws_sdk_dynamodb::Client, table_name: &str)
         .send()
         .await
         .expect("create table in moto");
+}
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .unwrap()
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .unwrap()
+}
+
+/// A sparse keys-only index, as the ledger's contract describes them (docs/architecture.md).
+fn keys_only_index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key(sort, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Creates a table shaped like the campaign ledger of docs/architecture.md:
+/// string key `pk`, on demand, the sparse `due` and `held` indexes.
+pub async fn create_ledger_table(dynamodb: &aws_sdk_dynamodb::Client, table_name: &str) {
+    use crate::ledger::{DUE_INDEX, HELD_INDEX};
+    dynamodb
+        .create_table()
+        .table_name(table_name)
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute("dueShard", ScalarAttributeType::S))
+        .attribute_definitions(attribute("dueAt", ScalarAttributeType::N))
+        .attribute_definitions(attribute("heldShard", ScalarAttributeType::S))
+        .attribute_definitions(attribute("leaseUntil", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(keys_only_index(DUE_INDEX, "dueShard", "dueAt"))
+        .global_secondary_indexes(keys_only_index(HELD_INDEX, "heldShard", "leaseUntil"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create ledger table in moto");
+}
+
+/// A fresh campaign ledger for one test; final items kept `final_retention_days` days.
+pub async fn campaign_ledger(
+    sdk: &aws_config::SdkConfig,
+    final_retention_days: Option<i64>,
+) -> crate::ledger::CampaignLedger {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table_name = unique("it-campaign-ledger");
+    create_ledger_table(&dynamodb, &table_name).await;
+    crate::ledger::CampaignLedger {
+        dynamodb,
+        table_name,
+        final_retention: final_retention_days.map(chrono::Duration::days),
+    }
 }
 
 /// A fresh table and bucket for one test.

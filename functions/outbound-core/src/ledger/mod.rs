@@ -1,0 +1,39 @@
+//! The campaign ledger: one DynamoDB item per accepted contact and campaign, the source of
+//! truth of a campaign (see "Campaign ledger" in `docs/architecture.md`).
+//!
+//! A contact moves `due` → `leased` → `dialing` → `final`, or back to `due` for a redial or
+//! when its lease runs out. Every move is one conditional write on the contact's own item, so
+//! two writers can never both win it; a lost condition is an ordinary answer (someone else got
+//! there first), reported with what the item holds now.
+//!
+//! - [`item`]: the typed item, its keys and the index keys;
+//! - [`rules`]: redial rules and what an attempt's outcome leads to;
+//! - [`attempt`]: the attempt's identity (`ClientToken`, marker) and how a placement of unknown
+//!   outcome is recovered;
+//! - [`ops`]: the operations over the table (`admit`, `lease_due`, `begin_attempt`,
+//!   `record_placed`, `extend_attempt`, `finish`/`settle`, `expire_leases`,
+//!   `overdue_attempts`).
+//!
+//! Used by several functions once they are wired (load-list and queue-contacts admit, the
+//! feeder leases, dial begins attempts, the event processor and the reconcile path finish
+//! them), so it lives in the shared library.
+
+pub mod attempt;
+pub mod item;
+pub mod ops;
+pub mod rules;
+
+pub use attempt::{recover, AttemptId, Recovery, REPLAY_UNKNOWN_PLACEMENT, TOKEN_WINDOW};
+pub use item::{ContactState, FinalReason, LedgerContact, SHARDS};
+pub use ops::{
+    admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, get, lease, lease_due,
+    overdue_attempts, record_placed, settle, Admission, AdmitOptions, AttemptBegun, CampaignLedger,
+    ExpiredLeases, Finished, LeasedBatch, Placed,
+};
+pub use rules::{Decision, RedialRules};
+
+/// Name of the sparse index of due contacts (partition `dueShard`, sort `dueAt`).
+pub const DUE_INDEX: &str = "due";
+/// Name of the sparse index of leased and dialing contacts (partition `heldShard`, sort
+/// `leaseUntil`).
+pub const HELD_INDEX: &str = "held";

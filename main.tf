@@ -135,6 +135,8 @@ module "dialer" {
   results_expiration_days = var.results_expiration_days
   start_on_activation     = var.start_on_activation
   alarms                  = var.dialer_alarms
+  redial                  = var.dialer_redial
+  ledger                  = var.dialer_ledger
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
@@ -166,8 +168,8 @@ module "pinpoint_channel" {
   create_app     = var.pinpoint_application_id == null
   application_id = var.pinpoint_application_id
 
-  queue_url         = module.dialer[0].queue_url
-  queue_arn         = module.dialer[0].queue_arn
+  ledger_table_name = module.dialer[0].campaign_ledger_table_name
+  ledger_table_arn  = module.dialer[0].campaign_ledger_table_arn
   table_name        = module.dialer[0].table_name
   table_arn         = module.dialer[0].table_arn
   results_bucket    = module.dialer[0].results_bucket_name

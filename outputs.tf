@@ -102,6 +102,16 @@ output "table_arn" {
   value       = try(module.dialer[0].table_arn, null)
 }
 
+output "campaign_ledger_table_name" {
+  description = "Name of the campaign ledger DynamoDB table: one item per accepted contact and campaign (its state, attempts and outcome)."
+  value       = try(module.dialer[0].campaign_ledger_table_name, null)
+}
+
+output "campaign_ledger_table_arn" {
+  description = "ARN of the campaign ledger DynamoDB table."
+  value       = try(module.dialer[0].campaign_ledger_table_arn, null)
+}
+
 output "input_bucket_name" {
   description = "Bucket where a CSV upload (`*.csv`) starts a campaign."
   value       = try(module.dialer[0].input_bucket_name, null)

@@ -427,6 +427,38 @@ variable "dialer_alarms" {
   }
 }
 
+variable "dialer_redial" {
+  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset with its `x-amz-meta-redial` object metadata (a JSON object of this shape)."
+  type = object({
+    max_attempts = optional(number, 3)
+    delay_minutes = optional(object({
+      connected = optional(number, 60)
+      no_answer = optional(number, 120)
+      busy      = optional(number, 10)
+      failed    = optional(number, 30)
+      timeout   = optional(number, 30)
+      error     = optional(number, 60)
+    }), {})
+    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "dialer_ledger" {
+  description = "The campaign ledger (the dialer's `ledger`; checked there): `final_retention_days` a finished contact is kept as the duplicate filter (0 to 3650, 0: for ever); `lease_minutes` a contact fed to the queue stays reserved for its run (5 to 1440); `wait_for_due_minutes` a run with nothing left to dial waits for redials due that soon instead of ending (0 to 60); `create_sweep_rule` and `sweep_schedule_expression` (`rate(...)` or `cron(...)`) start a run on a schedule while contacts are due; `deletion_protection` of the table."
+  type = object({
+    final_retention_days      = optional(number, 90)
+    lease_minutes             = optional(number, 60)
+    wait_for_due_minutes      = optional(number, 5)
+    create_sweep_rule         = optional(bool, true)
+    sweep_schedule_expression = optional(string, "rate(10 minutes)")
+    deletion_protection       = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "dialer_input_bucket_name" {
   description = "Name of the input bucket (CSV uploads). Null: `<name>-input-<account>-<region>`."
   type        = string

@@ -44,7 +44,7 @@ run "least_privilege_defaults" {
       ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/isocountrycode"]) }
       ReadUploadedLists  = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
       WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
-      QueueContacts      = { e = "Allow", a = toset(["sqs:SendMessage"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
+      AdmitContacts      = { e = "Allow", a = toset(["dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       CountQueuedRecords = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
       StartCampaign      = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
       DeriveContactKeys  = { e = "Allow", a = toset(["kms:GenerateMac"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"]) }
@@ -60,6 +60,9 @@ run "least_privilege_defaults" {
       RecordDialIndex        = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/dialIndex"]) }
       ClaimRun               = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       CheckClaimingExecution = { e = "Allow", a = toset(["states:DescribeExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:*"]) }
+      FindDueContacts        = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
+      LeaseContacts          = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      FeedQueue              = { e = "Allow", a = toset(["sqs:SendMessage", "sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
     }
     error_message = "get-config's policy: ${output.policy_documents["get-config"]}"
   }
@@ -68,7 +71,9 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["get-contacts"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      CountContacts = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
+      CountContacts   = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
+      FindDueContacts = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
+      ReadContacts    = { e = "Allow", a = toset(["dynamodb:GetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
     }
     error_message = "get-contacts' policy: ${output.policy_documents["get-contacts"]}"
   }
@@ -80,6 +85,7 @@ run "least_privilege_defaults" {
       ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
       TakeContacts      = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       RecordDials       = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      RecordAttempts    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       PlaceCalls        = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
       CheckQueue        = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
       CheckQueueHours   = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
@@ -94,6 +100,7 @@ run "least_privilege_defaults" {
       for s in jsondecode(output.policy_documents["process-contact-events"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
       RecordDisconnects = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      FinishAttempts    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       WriteResults      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
       CompleteLane      = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
     }
@@ -104,12 +111,13 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["connect-status"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration     = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue"]) }
-      CheckQueue            = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
-      CheckQueueHours       = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
-      ReconcileCalls        = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
-      RecordReconciledCalls = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
-      WriteResults          = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
+      ReadConfiguration        = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue"]) }
+      CheckQueue               = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
+      CheckQueueHours          = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
+      ReconcileCalls           = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
+      RecordReconciledCalls    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      FinishReconciledAttempts = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      WriteResults             = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
     }
     error_message = "connect-status' policy: ${output.policy_documents["connect-status"]}"
   }
@@ -192,6 +200,16 @@ run "least_privilege_defaults" {
     )
     error_message = "Only this deployment's activation rule may assume the activation role: ${data.aws_iam_policy_document.activation_assume[0].json}"
   }
+
+  assert {
+    # The ledger is never deleted from: no function, and not the state machine, may DeleteItem on it.
+    condition = alltrue(flatten([
+      for doc in values(output.policy_documents) : [
+        for s in jsondecode(doc).Statement : !contains(flatten([s.Action]), "dynamodb:DeleteItem") || !anytrue([for r in flatten([s.Resource]) : strcontains(r, "campaign-ledger")])
+      ]
+    ]))
+    error_message = "No role may delete ledger items: a contact's item is its history (docs/architecture.md, \"States and transitions\")."
+  }
 }
 
 run "routing_kms_distributed_tracing" {
@@ -229,15 +247,24 @@ run "routing_kms_distributed_tracing" {
 
   assert {
     condition = alltrue([
-      for f in ["load-list", "dial", "process-contact-events", "connect-status", "set-disposition"] :
+      for f in ["load-list", "get-config", "dial", "process-contact-events", "connect-status", "set-disposition"] :
       toset(flatten([one([for s in jsondecode(output.policy_documents[f]).Statement : s if s.Sid == "UseDataKey"]).Resource])) == toset(["arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"])
     ])
     error_message = "Every function that writes to a KMS-encrypted bucket or queue may use the given key, and only it."
   }
 
   assert {
-    condition     = alltrue([for f in ["get-config", "get-contacts"] : !strcontains(output.policy_documents[f], "kms:")])
+    # get-config feeds the encrypted queue; get-contacts only counts and reads the ledger
+    # (DynamoDB table access takes no KMS grant in this module: as for ActiveDialing).
+    condition     = !strcontains(output.policy_documents["get-contacts"], "kms:")
     error_message = "Functions that touch no KMS-encrypted payload get no KMS permission."
+  }
+
+  assert {
+    condition = (
+      toset(flatten([one([for s in jsondecode(output.policy_documents["get-config"]).Statement : s if s.Sid == "UseDataKey"]).Action])) == toset(["kms:Decrypt", "kms:GenerateDataKey"])
+    )
+    error_message = "get-config sends to the encrypted queue: SQS requires kms:GenerateDataKey and kms:Decrypt of a producer: ${output.policy_documents["get-config"]}"
   }
 
   assert {

@@ -73,8 +73,8 @@ run "queue_contacts_least_privilege" {
   variables {
     create_app        = false
     application_id    = "0123456789abcdef0123456789abcdef"
-    queue_url         = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
-    queue_arn         = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
+    ledger_table_name = "blaster-campaign-ledger"
+    ledger_table_arn  = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"
     table_name        = "blaster-active-dialing"
     table_arn         = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
     results_bucket    = "blaster-results"

@@ -153,23 +153,25 @@ run "pinpoint_channel_feeds_the_dialer" {
   override_module {
     target = module.dialer[0]
     outputs = {
-      lambda_function_arns    = { "set-disposition" = "arn:aws:lambda:eu-west-2:123456789012:function:blaster-set-disposition" }
-      lambda_function_names   = { "set-disposition" = "blaster-set-disposition" }
-      lambda_role_arns        = { "set-disposition" = "arn:aws:iam::123456789012:role/blaster-set-disposition" }
-      state_machine_arn       = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
-      state_machine_name      = "blaster-dialer"
-      queue_url               = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
-      queue_arn               = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
-      dead_letter_queue_url   = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts-dlq"
-      dead_letter_queue_arn   = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"
-      table_name              = "blaster-active-dialing"
-      table_arn               = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
-      input_bucket_name       = "blaster-input"
-      results_bucket_name     = "blaster-results"
-      results_bucket_arn      = "arn:aws:s3:::blaster-results"
-      ssm_prefix              = "/connect/blaster/blaster/"
-      eventbridge_rule_arn    = "arn:aws:events:eu-west-2:123456789012:rule/blaster-disconnected"
-      contact_key_kms_key_arn = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
+      lambda_function_arns       = { "set-disposition" = "arn:aws:lambda:eu-west-2:123456789012:function:blaster-set-disposition" }
+      lambda_function_names      = { "set-disposition" = "blaster-set-disposition" }
+      lambda_role_arns           = { "set-disposition" = "arn:aws:iam::123456789012:role/blaster-set-disposition" }
+      state_machine_arn          = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
+      state_machine_name         = "blaster-dialer"
+      queue_url                  = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
+      queue_arn                  = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"
+      dead_letter_queue_url      = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts-dlq"
+      dead_letter_queue_arn      = "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"
+      table_name                 = "blaster-active-dialing"
+      table_arn                  = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
+      campaign_ledger_table_name = "blaster-campaign-ledger"
+      campaign_ledger_table_arn  = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"
+      input_bucket_name          = "blaster-input"
+      results_bucket_name        = "blaster-results"
+      results_bucket_arn         = "arn:aws:s3:::blaster-results"
+      ssm_prefix                 = "/connect/blaster/blaster/"
+      eventbridge_rule_arn       = "arn:aws:events:eu-west-2:123456789012:rule/blaster-disconnected"
+      contact_key_kms_key_arn    = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
     }
   }
 
@@ -182,13 +184,13 @@ run "pinpoint_channel_feeds_the_dialer" {
     condition = module.pinpoint_channel[0].lambda_environment == tomap({
       ALLOWED_COUNTRIES       = "GB"
       CONTACT_KEY_KMS_KEY_ARN = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
-      QUEUE_URL               = "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts"
+      LEDGER_TABLE_NAME       = "blaster-campaign-ledger"
       TABLE_NAME              = "blaster-active-dialing"
       RESULTS_BUCKET          = "blaster-results"
       STATE_MACHINE_ARN       = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
       SSM_PREFIX              = "/connect/blaster/blaster/"
     })
-    error_message = "queue-contacts must be wired to the dialer's queue, table, bucket, state machine and parameters."
+    error_message = "queue-contacts must be wired to the dialer's campaign ledger, table, bucket, state machine and parameters."
   }
 
   assert {

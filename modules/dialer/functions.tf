@@ -5,17 +5,17 @@
 locals {
   function_defaults = {
     "load-list" = {
-      description = "Streams a CSV contact list from the input bucket into the contacts queue and starts the campaign."
+      description = "Streams a CSV contact list from the input bucket into the campaign ledger and starts the campaign."
       memory_size = 256
       timeout     = 900
     }
     "get-config" = {
-      description = "Reads the dialer parameters, claims the run and sizes the lanes of a wave."
+      description = "Reads the dialer parameters, claims the run, feeds due contacts from the ledger to the queue and sizes the lanes of a wave."
       memory_size = 128
       timeout     = 30
     }
     "get-contacts" = {
-      description = "Counts the contacts left in the queue (available, in flight, delayed, dead-lettered)."
+      description = "Counts the contacts left in the queue and tells whether the ledger holds contacts due now or soon."
       memory_size = 128
       timeout     = 30
     }
@@ -59,6 +59,19 @@ locals {
     SSM_PREFIX = local.ssm_prefix
   }
 
+  # The campaign ledger (ledger.tf): who writes which variable is in docs/architecture.md.
+  ledger_environment = {
+    LEDGER_TABLE_NAME = local.ledger_table_name
+  }
+  # outbound_core::ledger::RedialRules reads this JSON: {"max_attempts":..,"delay_minutes":{..},"final_outcomes":[..]}.
+  redial_environment = {
+    REDIAL_RULES = jsonencode(var.redial)
+  }
+  # The functions that finish attempts: the redial rules decide, final items expire.
+  finish_environment = merge(local.ledger_environment, local.redial_environment, {
+    FINAL_RETENTION_DAYS = tostring(var.ledger.final_retention_days)
+  })
+
   # Toll-fraud protection: the intake and dial refuse other destinations.
   allowed_countries = join(",", coalesce(var.allowed_countries, [var.iso_country_code]))
 
@@ -72,25 +85,31 @@ locals {
   # example values in functions/<binary>/environment.json (tests/environment.tftest.hcl compares
   # the two in both directions).
   function_environment = {
-    "load-list" = merge(local.common_environment, {
+    # The intake admits contacts to the ledger (validating a file's redial override like the
+    # variable); it no longer sends to the queue: get-config's feeder does.
+    "load-list" = merge(local.common_environment, local.ledger_environment, local.redial_environment, {
       ALLOWED_COUNTRIES       = local.allowed_countries
       CONTACT_KEY_KMS_KEY_ARN = local.contact_key_kms_key_arn
       INPUT_BUCKET            = local.input_bucket_name
-      QUEUE_URL               = local.queue_url
       RESULTS_BUCKET          = local.results_bucket_name
       STATE_MACHINE_ARN       = local.state_machine_arn
     })
-    "get-config" = merge(local.common_environment, {
+    # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue.
+    "get-config" = merge(local.common_environment, local.ledger_environment, {
       TABLE_NAME           = local.table_name
+      QUEUE_URL            = local.queue_url
       HISTORY_BUDGET       = tostring(var.history_budget)
       MAX_CONCURRENT_CALLS = tostring(var.max_concurrent_calls)
+      LEASE_SECONDS        = tostring(var.ledger.lease_minutes * 60)
     })
-    # Counts only: no parameters, no long poll.
-    "get-contacts" = {
+    # Counts only: no parameters, no long poll. DUE_WAIT_SECONDS: how far ahead a due contact
+    # keeps an idle run waiting.
+    "get-contacts" = merge(local.ledger_environment, {
       QUEUE_URL             = local.queue_url
       DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
-    }
-    "dial" = merge(local.common_environment, local.routing_environment, {
+      DUE_WAIT_SECONDS      = tostring(var.ledger.wait_for_due_minutes * 60)
+    })
+    "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, {
       ALLOWED_COUNTRIES    = local.allowed_countries
       QUEUE_URL            = local.queue_url
       TABLE_NAME           = local.table_name
@@ -98,14 +117,14 @@ locals {
       RECEIVE_WAIT_SECONDS = tostring(var.receive_wait_seconds)
       STATUS_CACHE_SECONDS = tostring(var.status_cache_seconds)
     })
-    # Everything these two need is in the event and the ledger: no parameters. The instance ARN
+    # Everything these two need is in the event and the tables: no parameters. The instance ARN
     # lets process-contact-events ignore events of other instances even if the rule changes.
-    "process-contact-events" = {
+    "process-contact-events" = merge(local.finish_environment, {
       TABLE_NAME           = local.table_name
       RESULTS_BUCKET       = local.results_bucket_name
       CONNECT_INSTANCE_ARN = local.connect_instance_arn
-    }
-    "connect-status" = merge(local.common_environment, {
+    })
+    "connect-status" = merge(local.common_environment, local.finish_environment, {
       TABLE_NAME     = local.table_name
       RESULTS_BUCKET = local.results_bucket_name
     })

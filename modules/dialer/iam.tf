@@ -48,6 +48,14 @@ locals {
     "connect-status" = { sid = "ReadConfiguration", actions = ["ssm:GetParameters"], resources = [local.parameter_arn["connectid"], local.parameter_arn["queue"]] }
   }
 
+  # The campaign ledger (ledger.tf). Query is authorised on the indexes (`due`, `held`), the
+  # item operations on the table. No operation of any function deletes a ledger item.
+  ledger = {
+    query = { actions = ["dynamodb:Query"], resources = [local.ledger_index_arn] }
+    # Every transition is a conditional UpdateItem; finish first reads the item (its rules).
+    finish = { actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.ledger_table_arn] }
+  }
+
   # Statements per function (docs/architecture.md: who reads and writes what).
   function_statements = {
     "load-list" = concat([
@@ -55,7 +63,10 @@ locals {
       { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
       # The rejects report is a multipart upload; a failed one is aborted so no parts are billed.
       { sid = "WriteRejectedRows", actions = ["s3:PutObject", "s3:AbortMultipartUpload"], resources = [local.connect.rejects_write] },
-      { sid = "QueueContacts", actions = ["sqs:SendMessage"], resources = [local.queue_arn] },
+      # Each valid row is admitted to the ledger (conditional PutItem: a contact already in its
+      # campaign is not admitted twice); UpdateItem on the campaign's own items. The feeder in
+      # get-config, not the intake, sends contacts to the queue.
+      { sid = "AdmitContacts", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.ledger_table_arn] },
       # totalRecords is read, added to and written back (outbound_core::intake::run).
       { sid = "CountQueuedRecords", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = ["${local.ssm_path_arn}/totalRecords"] },
       { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
@@ -65,25 +76,39 @@ locals {
       { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])
 
-    "get-config" = [
+    "get-config" = concat([
       local.read_config["get-config"],
       { sid = "RecordDialIndex", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = [local.parameter_arn["dialIndex"]] },
       { sid = "ClaimRun", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [local.table_arn] },
       # A claim whose execution is no longer running is stale and may be taken over.
       # A claim is held by a top-level execution, never a Distributed Map child.
       { sid = "CheckClaimingExecution", actions = ["states:DescribeExecution"], resources = [local.state_machine_execution_arns[0]] },
-    ]
+      # The feeder: finds due contacts and expired leases in the indexes, leases them (and
+      # settles attempts past their deadline) with conditional updates, and sends the leased
+      # contacts to the queue, as many as the buffer has room for (its depth).
+      merge(local.ledger.query, { sid = "FindDueContacts" }),
+      merge(local.ledger.finish, { sid = "LeaseContacts" }),
+      { sid = "FeedQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
+      ], local.kms_enabled ? [
+      # SQS requires both of a producer to an encrypted queue.
+      { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
+    ] : [])
 
     # get-contacts, process-contact-events and set-disposition take everything from their
     # environment: no SSM grant.
     "get-contacts" = [
       { sid = "CountContacts", actions = ["sqs:GetQueueAttributes"], resources = [local.queue_arn, local.dead_letter_queue_arn] },
+      # Whether contacts are due now, and when the next one is (reads only).
+      merge(local.ledger.query, { sid = "FindDueContacts" }),
+      { sid = "ReadContacts", actions = ["dynamodb:GetItem"], resources = [local.ledger_table_arn] },
     ]
 
     "dial" = concat([
       local.read_config["dial"],
       { sid = "TakeContacts", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], resources = [local.queue_arn] },
       { sid = "RecordDials", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      # begin_attempt, record_placed and finish on the contact's ledger item.
+      merge(local.ledger.finish, { sid = "RecordAttempts" }),
       { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts] },
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
@@ -101,6 +126,7 @@ locals {
 
     "process-contact-events" = concat([
       { sid = "RecordDisconnects", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      merge(local.ledger.finish, { sid = "FinishAttempts" }),
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
       ], local.kms_enabled ? [
@@ -115,6 +141,7 @@ locals {
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
       { sid = "ReconcileCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },
       { sid = "RecordReconciledCalls", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      merge(local.ledger.finish, { sid = "FinishReconciledAttempts" }),
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },

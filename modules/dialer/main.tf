@@ -24,6 +24,11 @@ locals {
   table_name = "${var.name}-activedialing"
   table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.table_name}"
 
+  ledger_table_name = "${var.name}-campaign-ledger"
+  ledger_table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.ledger_table_name}"
+  # Query is authorised on the index, not the table.
+  ledger_index_arn = "${local.ledger_table_arn}/index/*"
+
   input_bucket_name   = coalesce(var.input_bucket_name, "${var.name}-input-${local.account_id}-${local.region}")
   results_bucket_name = coalesce(var.results_bucket_name, "${var.name}-results-${local.account_id}-${local.region}")
   input_bucket_arn    = "arn:${local.partition}:s3:::${local.input_bucket_name}"

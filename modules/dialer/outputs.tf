@@ -68,6 +68,16 @@ output "table_arn" {
   value       = try(aws_dynamodb_table.active_dialing.arn, null)
 }
 
+output "campaign_ledger_table_name" {
+  description = "Name of the campaign ledger (DynamoDB): one item per accepted contact and campaign, `pk` = `CONTACT#<campaign>#<contactKey>`, indexes `due` and `held`."
+  value       = try(aws_dynamodb_table.campaign_ledger.name, null)
+}
+
+output "campaign_ledger_table_arn" {
+  description = "ARN of the campaign ledger (its indexes are `<arn>/index/due` and `<arn>/index/held`)."
+  value       = try(aws_dynamodb_table.campaign_ledger.arn, null)
+}
+
 output "input_bucket_name" {
   description = "Name of the input bucket: a `.csv` upload starts load-list."
   value       = try(aws_s3_bucket.this["input"].id, null)

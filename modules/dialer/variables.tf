@@ -413,6 +413,83 @@ variable "force_destroy_buckets" {
 }
 
 ################################################################################
+# Campaign ledger and redials
+################################################################################
+
+variable "redial" {
+  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid). A file may override any subset with its `x-amz-meta-redial` object metadata."
+  type = object({
+    max_attempts = optional(number, 3)
+    delay_minutes = optional(object({
+      connected = optional(number, 60)
+      no_answer = optional(number, 120)
+      busy      = optional(number, 10)
+      failed    = optional(number, 30)
+      timeout   = optional(number, 30)
+      error     = optional(number, 60)
+    }), {})
+    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.redial.max_attempts >= 1 && var.redial.max_attempts <= 10 && floor(var.redial.max_attempts) == var.redial.max_attempts
+    error_message = "redial.max_attempts must be a whole number from 1 (never redial) to 10: attempts per contact, the first call included."
+  }
+
+  validation {
+    condition     = alltrue([for outcome, minutes in var.redial.delay_minutes : minutes >= 1 && minutes <= 43200 && floor(minutes) == minutes])
+    error_message = "redial.delay_minutes must be whole numbers of minutes from 1 to 43200 (30 days) for each outcome (connected, no_answer, busy, failed, timeout, error)."
+  }
+
+  validation {
+    condition     = alltrue([for outcome in var.redial.final_outcomes : contains(["connected", "no_answer", "busy", "failed", "timeout", "error"], outcome)])
+    error_message = "redial.final_outcomes may only list the outcomes an attempt can have: connected, no_answer, busy, failed, timeout, error (lower case)."
+  }
+
+  validation {
+    condition     = length(distinct(var.redial.final_outcomes)) == length(var.redial.final_outcomes)
+    error_message = "redial.final_outcomes must not list an outcome twice."
+  }
+}
+
+variable "ledger" {
+  description = "Campaign ledger (`<name>-campaign-ledger`). `final_retention_days`: days a finished contact (and its phone number) is kept as the campaign's duplicate filter before DynamoDB expires it (0: kept for ever; `FINAL_RETENTION_DAYS`). `lease_minutes`: how long a contact fed to the queue stays reserved for its run; a lease that runs out (a lost message, a run that stopped) makes the contact due again (`LEASE_SECONDS`). `wait_for_due_minutes`: how long a run whose lanes found nothing to dial waits for redials due within that time instead of ending (0: end at once; `DUE_WAIT_SECONDS`). `create_sweep_rule` and `sweep_schedule_expression`: an EventBridge schedule that starts a run while contacts are due (redials due after the last run ended, the contacts of a run that failed); a sweep during a run finds the run claimed and ends. `deletion_protection`: DynamoDB refuses to delete the table (turn off only for throwaway deployments)."
+  type = object({
+    final_retention_days      = optional(number, 90)
+    lease_minutes             = optional(number, 60)
+    wait_for_due_minutes      = optional(number, 5)
+    create_sweep_rule         = optional(bool, true)
+    sweep_schedule_expression = optional(string, "rate(10 minutes)")
+    deletion_protection       = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.ledger.final_retention_days >= 0 && var.ledger.final_retention_days <= 3650 && floor(var.ledger.final_retention_days) == var.ledger.final_retention_days
+    error_message = "ledger.final_retention_days must be a whole number of days from 0 (keep finished contacts for ever) to 3650."
+  }
+
+  validation {
+    condition     = var.ledger.lease_minutes >= 5 && var.ledger.lease_minutes <= 1440 && floor(var.ledger.lease_minutes) == var.ledger.lease_minutes
+    error_message = "ledger.lease_minutes must be a whole number of minutes from 5 to 1440: longer than a fed contact waits in the queue plus one dial, short enough that the contacts of a stopped run come back the same day."
+  }
+
+  validation {
+    condition     = var.ledger.wait_for_due_minutes >= 0 && var.ledger.wait_for_due_minutes <= 60 && floor(var.ledger.wait_for_due_minutes) == var.ledger.wait_for_due_minutes
+    error_message = "ledger.wait_for_due_minutes must be a whole number of minutes from 0 (end the run at once) to 60; the sweep starts a run for redials due later."
+  }
+
+  validation {
+    # optional() turns null into the default, so the rule is turned off with create_sweep_rule.
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.ledger.sweep_schedule_expression))
+    error_message = "ledger.sweep_schedule_expression must be an EventBridge schedule expression, \"rate(...)\" or \"cron(...)\", such as \"rate(10 minutes)\"; to have no sweep, set ledger.create_sweep_rule = false."
+  }
+}
+
+################################################################################
 # State machine
 ################################################################################
 

@@ -29,7 +29,7 @@ locals {
   environment = {
     ALLOWED_COUNTRIES       = join(",", var.allowed_countries)
     CONTACT_KEY_KMS_KEY_ARN = var.contact_key_kms_key_arn
-    QUEUE_URL               = var.queue_url
+    LEDGER_TABLE_NAME       = var.ledger_table_name
     TABLE_NAME              = var.table_name
     RESULTS_BUCKET          = var.results_bucket
     STATE_MACHINE_ARN       = var.state_machine_arn
@@ -56,10 +56,13 @@ data "aws_iam_policy_document" "queue_contacts" {
   count = var.create ? 1 : 0
 
   statement {
-    sid       = "QueueContacts"
+    # A batch's endpoints are admitted to the campaign ledger: PutItem on condition that the
+    # contact is not there yet, UpdateItem on the campaign's own items (docs/architecture.md,
+    # "Campaign ledger"). The dialer's feeder, not this function, sends contacts to the queue.
+    sid       = "AdmitContacts"
     effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [var.queue_arn]
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [var.ledger_table_arn]
   }
 
   statement {
@@ -117,8 +120,8 @@ data "aws_iam_policy_document" "queue_contacts" {
     content {
       sid    = "UseDialerKey"
       effect = "Allow"
-      # GenerateDataKey to send to an encrypted queue and put an encrypted object; Decrypt to
-      # read SecureString parameters and to complete multipart uploads.
+      # GenerateDataKey to put an encrypted object; Decrypt to read SecureString parameters
+      # and to complete multipart uploads.
       actions = [
         "kms:GenerateDataKey",
         "kms:Decrypt",
@@ -142,7 +145,7 @@ module "function" {
 
   function_name = "${var.name}-queue-contacts"
   binary_name   = "queue-contacts"
-  description   = "Pinpoint custom channel: queues a campaign's endpoints as contacts for the dialer"
+  description   = "Pinpoint custom channel: admits a campaign's endpoints to the dialer's campaign ledger"
   artifacts_dir = var.lambda_artifacts_dir
   architecture  = var.architecture
   memory_size   = var.memory_size

@@ -56,13 +56,13 @@ variable "invoke_principal" {
 # The dialer this channel feeds
 ################################################################################
 
-variable "queue_url" {
-  description = "URL of the dialer's contact queue (`QUEUE_URL`)."
+variable "ledger_table_name" {
+  description = "Name of the dialer's campaign ledger (`LEDGER_TABLE_NAME`): each endpoint of a batch is admitted there as a contact of its campaign; the dialer feeds the queue from it."
   type        = string
 }
 
-variable "queue_arn" {
-  description = "ARN of the dialer's contact queue: the function may only `sqs:SendMessage` to it."
+variable "ledger_table_arn" {
+  description = "ARN of the dialer's campaign ledger: the function may only admit contacts to it (`dynamodb:PutItem`/`UpdateItem`)."
   type        = string
 }
 

@@ -58,8 +58,13 @@ output "routing_object_key" {
 ################################################################################
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`)."
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `executions_failed`, `executions_timed_out`, `executions_aborted`)."
   value       = try(module.dialer[0].cloudwatch_metric_alarm_arns, {})
+}
+
+output "alarm_sns_topic_arn" {
+  description = "ARN of the SNS topic the dialer's alarms notify, when `dialer_alarms.create_alarm_topic` created it: subscribe to it."
+  value       = try(module.dialer[0].alarm_sns_topic_arn, null)
 }
 
 output "state_machine_arn" {
@@ -140,6 +145,11 @@ output "contact_key_kms_key_arn" {
 output "eventbridge_rule_arn" {
   description = "ARN of the EventBridge rule that delivers the instance's DISCONNECTED contact events to `process-contact-events`."
   value       = try(module.dialer[0].eventbridge_rule_arn, null)
+}
+
+output "sweep_rule_arn" {
+  description = "ARN of the EventBridge rule that starts a run on `dialer_ledger.sweep_schedule_expression` while contacts are due (null without it)."
+  value       = try(module.dialer[0].sweep_rule_arn, null)
 }
 
 ################################################################################

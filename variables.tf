@@ -414,10 +414,11 @@ variable "start_on_activation" {
 }
 
 variable "dialer_alarms" {
-  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file); `failed_invocations` fires when a CSV upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `alarm_actions`: SNS topic ARNs to notify."
+  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file); `failed_invocations` fires when a CSV upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue); `executions_failed`, `executions_timed_out` and `executions_aborted` fire when a run of the state machine failed, timed out or was stopped by hand. `alarm_actions`: SNS topic ARNs to notify. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` they notify (output `alarm_sns_topic_arn`), under `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or a key created for it."
   type = object({
-    create        = optional(bool, true)
-    alarm_actions = optional(list(string), [])
+    create             = optional(bool, true)
+    alarm_actions      = optional(list(string), [])
+    create_alarm_topic = optional(bool, false)
   })
   default = {}
 

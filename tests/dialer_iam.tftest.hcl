@@ -202,6 +202,22 @@ run "least_privilege_defaults" {
   }
 
   assert {
+    # The sweep (runs are disposable): EventBridge may start this state machine, nothing else.
+    condition = (
+      one(jsondecode(data.aws_iam_policy_document.sweep[0].json).Statement) == {
+        Sid      = "StartRun"
+        Effect   = "Allow"
+        Action   = "states:StartExecution"
+        Resource = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
+      } &&
+      one(jsondecode(data.aws_iam_policy_document.sweep_assume[0].json).Statement).Principal.Service == "events.amazonaws.com" &&
+      one(jsondecode(data.aws_iam_policy_document.sweep_assume[0].json).Statement).Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:eu-west-2:123456789012:rule/blaster-dialer-sweep" &&
+      one(jsondecode(data.aws_iam_policy_document.sweep_assume[0].json).Statement).Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    )
+    error_message = "Only this deployment's sweep rule may assume the sweep role, and it may only start this state machine: ${data.aws_iam_policy_document.sweep[0].json} ${data.aws_iam_policy_document.sweep_assume[0].json}"
+  }
+
+  assert {
     # The ledger is never deleted from: no function, and not the state machine, may DeleteItem on it.
     condition = alltrue(flatten([
       for doc in values(output.policy_documents) : [

@@ -4,6 +4,10 @@
 
 locals {
   metric_namespace = "OutboundVoice/${var.name}"
+
+  create_alarm_topic = var.alarms.create && var.alarms.create_alarm_topic
+  # The given topics, and the topic created here.
+  alarm_actions = concat(var.alarms.alarm_actions, aws_sns_topic.alarms[*].arn)
 }
 
 # dial logs one line per refused caller ID before it places the call with the queue's number
@@ -37,8 +41,8 @@ resource "aws_cloudwatch_metric_alarm" "caller_id_refused" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarms.alarm_actions
-  ok_actions          = var.alarms.alarm_actions
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 
   tags = var.tags
 }
@@ -60,8 +64,146 @@ resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarms.alarm_actions
-  ok_actions          = var.alarms.alarm_actions
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 
   tags = var.tags
+}
+
+# A run that ended on an error, timed out or was stopped by hand. Nothing is lost (its leased
+# contacts come back when their leases run out and the sweep starts the next run), but the
+# cause needs a look: "Run Failed" is a step that failed after its retries.
+resource "aws_cloudwatch_metric_alarm" "executions" {
+  for_each = var.alarms.create ? {
+    executions_failed    = { metric = "ExecutionsFailed", what = "failed (a step failed after its retries: Run Failed or Release Failed)" }
+    executions_timed_out = { metric = "ExecutionsTimedOut", what = "timed out" }
+    executions_aborted   = { metric = "ExecutionsAborted", what = "was stopped (StopExecution)" }
+  } : {}
+
+  alarm_name        = "${var.name}-dialer-${replace(each.key, "_", "-")}"
+  alarm_description = "An execution of the ${local.state_machine_name} state machine ${each.value.what}. Its leased contacts become due again when their leases run out (ledger.lease_minutes), and the sweep, the next upload or activeBlaster starts the next run: read the execution's history for the failing state."
+
+  namespace           = "AWS/States"
+  metric_name         = each.value.metric
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.dialer.arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+################################################################################
+# Optional alarm topic (alarms.create_alarm_topic)
+#
+# CloudWatch can only publish to an encrypted topic whose key lets it use the
+# key, which the AWS managed aws/sns key does not: the topic is encrypted with
+# kms_key_arn (its key policy must allow cloudwatch.amazonaws.com) or, without
+# one, with a key created for it.
+################################################################################
+
+resource "aws_kms_key" "alarm_topic" {
+  count = local.create_alarm_topic && !local.kms_enabled ? 1 : 0
+
+  description             = "${var.name}: the dialer's alarm topic (CloudWatch publishes to it)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = data.aws_iam_policy_document.alarm_topic_key[0].json
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "alarm_topic" {
+  count = local.create_alarm_topic && !local.kms_enabled ? 1 : 0
+
+  name          = "alias/${var.name}-dialer-alarms"
+  target_key_id = aws_kms_key.alarm_topic[0].key_id
+}
+
+data "aws_iam_policy_document" "alarm_topic_key" {
+  count = local.create_alarm_topic && !local.kms_enabled ? 1 : 0
+
+  #checkov:skip=CKV_AWS_111:A key policy's resource "*" is the key itself; the account root administers it through IAM and CloudWatch may only use it for this account's alarms.
+  #checkov:skip=CKV_AWS_356:A key policy's resource "*" is the key itself: no other resource can be named in it.
+  #checkov:skip=CKV_AWS_109:The account root administers its own key (the default key policy); without it the key becomes unmanageable.
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # Publishing to an encrypted topic: CloudWatch needs a data key (SNS documentation,
+  # "Enable compatibility between event sources from AWS services and encrypted topics").
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic" "alarms" {
+  count = local.create_alarm_topic ? 1 : 0
+
+  name              = "${var.name}-alarms"
+  display_name      = "${var.name} dialer alarms"
+  kms_master_key_id = local.kms_enabled ? var.kms_key_arn : aws_kms_key.alarm_topic[0].arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "alarm_topic" {
+  count = local.create_alarm_topic ? 1 : 0
+
+  # Only this account's alarms named after this deployment may publish.
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}-alarms"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-*"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count = local.create_alarm_topic ? 1 : 0
+
+  arn    = aws_sns_topic.alarms[0].arn
+  policy = data.aws_iam_policy_document.alarm_topic[0].json
 }

@@ -200,3 +200,96 @@ resource "aws_cloudwatch_event_target" "activation" {
   # A fresh start: get-config gives the run its id.
   input = jsonencode({})
 }
+
+################################################################################
+# The sweep: runs are disposable (docs/architecture.md, "Runs become
+# disposable"). A run holds nothing but leases, so one that failed, timed out or
+# was stopped loses nothing, and a redial due hours after the last run ended has
+# no run to dial it. On a schedule, the sweep starts a run: while a run is in
+# progress, get-config finds the run claimed and the execution ends (4
+# transitions); with nothing due, get-config reports the run idle and it is
+# released without lanes (7 transitions).
+################################################################################
+
+locals {
+  create_sweep_rule = var.ledger.create_sweep_rule
+  sweep_rule_name   = "${var.name}-dialer-sweep"
+}
+
+resource "aws_cloudwatch_event_rule" "sweep" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  name                = local.sweep_rule_name
+  description         = "Starts the ${local.state_machine_name} state machine on a schedule so that contacts due in the campaign ledger are dialed: redials due after the last run ended, the contacts of a run that failed or was stopped. get-config's run claim makes a sweep during a run a no-op."
+  schedule_expression = var.ledger.sweep_schedule_expression
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "sweep_assume" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  statement {
+    sid     = "EventBridgeAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    # Only this deployment's sweep rule may use the role (confused deputy).
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.sweep_rule_name}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "sweep" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  name               = local.sweep_rule_name
+  description        = "Lets EventBridge start the ${local.state_machine_name} state machine on the sweep schedule."
+  assume_role_policy = data.aws_iam_policy_document.sweep_assume[0].json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "sweep" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  statement {
+    sid       = "StartRun"
+    effect    = "Allow"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "sweep" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  name   = "start-state-machine"
+  role   = aws_iam_role.sweep[0].id
+  policy = data.aws_iam_policy_document.sweep[0].json
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  count = local.create_sweep_rule ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.sweep[0].name
+  target_id = "start-dialer"
+  arn       = aws_sfn_state_machine.dialer.arn
+  role_arn  = aws_iam_role.sweep[0].arn
+  # A fresh start, marked for the execution history: get-config gives the run its id.
+  input = jsonencode({ source = "schedule" })
+}

@@ -118,6 +118,11 @@ output "activation_rule_arn" {
   value       = try(aws_cloudwatch_event_rule.activation[0].arn, null)
 }
 
+output "sweep_rule_arn" {
+  description = "ARN of the EventBridge rule that starts the state machine on `ledger.sweep_schedule_expression` while contacts may be due (null when `ledger.create_sweep_rule` is false)."
+  value       = try(aws_cloudwatch_event_rule.sweep[0].arn, null)
+}
+
 output "policy_documents" {
   description = "The IAM policy documents (JSON) of the dialer functions, keyed by binary name, and of the state machine (`state-machine`): for review and tests."
   value = merge(
@@ -132,13 +137,21 @@ output "lambda_function_environments" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`); empty when `alarms.create` is false."
-  value = {
-    for name, alarm in {
-      caller_id_refused  = aws_cloudwatch_metric_alarm.caller_id_refused
-      failed_invocations = aws_cloudwatch_metric_alarm.failed_invocations
-    } : name => alarm[0].arn if length(alarm) > 0
-  }
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `executions_failed`, `executions_timed_out`, `executions_aborted`); empty when `alarms.create` is false."
+  value = merge(
+    {
+      for name, alarm in {
+        caller_id_refused  = aws_cloudwatch_metric_alarm.caller_id_refused
+        failed_invocations = aws_cloudwatch_metric_alarm.failed_invocations
+      } : name => alarm[0].arn if length(alarm) > 0
+    },
+    { for name, alarm in aws_cloudwatch_metric_alarm.executions : name => alarm.arn },
+  )
+}
+
+output "alarm_sns_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify, created with `alarms.create_alarm_topic` (null otherwise): subscribe to it."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
 }
 
 output "failed_invocations_queue_arn" {

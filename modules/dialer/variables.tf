@@ -566,10 +566,11 @@ variable "start_on_activation" {
 }
 
 variable "alarms" {
-  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `failed_invocations` fires when an upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears."
+  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `failed_invocations` fires when an upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `executions_failed`, `executions_timed_out`, `executions_aborted` fire when a run of the state machine ended other than by finishing, stopping or handing over (its leased contacts come back when their leases run out, and the sweep starts the next run). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` for them (the `alarm_sns_topic_arn` output; subscribe to it), encrypted with `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or, without one, with a key created for the topic: CloudWatch cannot publish to a topic under the AWS managed `aws/sns` key."
   type = object({
-    create        = optional(bool, true)
-    alarm_actions = optional(list(string), [])
+    create             = optional(bool, true)
+    alarm_actions      = optional(list(string), [])
+    create_alarm_topic = optional(bool, false)
   })
   default = {}
 

@@ -649,3 +649,75 @@ run "root_passes_redial_and_ledger" {
     error_message = "dialer_redial and dialer_ledger reach the dialer with the dialer's defaults for what is not given."
   }
 }
+
+################################################################################
+# The state machine: the ledger feeds the buffer
+################################################################################
+
+run "definition_follows_the_ledger" {
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    # After "claimed elsewhere" and "stopped": a run with nothing to dial is released at once.
+    condition = [for c in jsondecode(output.state_machine_definition).States["Run Claimed?"].Choices : "${c.Variable} ${jsonencode(c.BooleanEquals)} ${c.Next}"] == [
+      "$.claimed false Already Running",
+      "$.active false Release Stopped Run",
+      "$.idle true Release Finished Run",
+    ]
+    error_message = "Run Claimed?: claimed = false, then active = false, then idle = true (release without lanes)."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.state_machine_definition).States["Get Config"].OutputPath == "$.Payload" &&
+      !can(jsondecode(output.state_machine_definition).States["Get Config"].ResultSelector)
+    )
+    error_message = "Get Config passes get-config's whole output (idle included) to Run Claimed?."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.state_machine_definition).States["Count Contacts"].ResultSelector == {
+        "more.$"        = "$.Payload.more"
+        "due.$"         = "$.Payload.due"
+        "waitSeconds.$" = "$.Payload.waitSeconds"
+      } &&
+      jsondecode(output.state_machine_definition).States["Recount Contacts"].ResultSelector == {
+        "more.$" = "$.Payload.more"
+        "due.$"  = "$.Payload.due"
+      }
+    )
+    error_message = "Count Contacts keeps more and adds due and waitSeconds; Recount Contacts keeps more and adds due."
+  }
+
+  assert {
+    condition = (
+      [for c in jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Choices : c.Next] == ["Start Next Wave", "Wait For Stragglers", "Wait For Due Contacts"] &&
+      jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Choices[0].Variable == "$.contacts.due" &&
+      jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Choices[1].Variable == "$.contacts.more" &&
+      jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Choices[2].Variable == "$.contacts.waitSeconds" &&
+      jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Choices[2].IsNumeric &&
+      jsondecode(output.state_machine_definition).States["Contacts In Flight?"].Default == "Release Finished Run"
+    )
+    error_message = "Contacts In Flight?: due -> Start Next Wave; more -> Wait For Stragglers; waitSeconds a number -> Wait For Due Contacts; otherwise release."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.state_machine_definition).States["Wait For Due Contacts"].Type == "Wait" &&
+      jsondecode(output.state_machine_definition).States["Wait For Due Contacts"].SecondsPath == "$.contacts.waitSeconds" &&
+      jsondecode(output.state_machine_definition).States["Wait For Due Contacts"].Next == "Start Next Wave"
+    )
+    error_message = "Wait For Due Contacts waits waitSeconds, then starts the next wave of the same run."
+  }
+
+  assert {
+    condition = (
+      toset([for c in jsondecode(output.state_machine_definition).States["Contacts Arrived?"].Choices[0].Or : c.Variable]) == toset(["$.contacts.more", "$.contacts.due"]) &&
+      jsondecode(output.state_machine_definition).States["Contacts Arrived?"].Choices[0].Next == "Start Fresh Run"
+    )
+    error_message = "After the release, contacts in the queue or due in the ledger start a fresh run."
+  }
+}

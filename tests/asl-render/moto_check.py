@@ -7,7 +7,9 @@ checks the paths that matter: the lane self-loop with .waitForTaskToken, Timeout
 the reconcile path, Retry on the project's error names, Catch into "Lane Finished"/"Lane Failed",
 the ResultSelector and States.ArrayContains summary, continue-as-new through
 aws-sdk:sfn:startExecution with States.MathAdd, the conditional DynamoDB release, the pause until
-the queue opens, and the billed transitions per dialed contact.
+the queue opens, the billed transitions per dialed contact, and the campaign ledger's paths: an
+idle run (a sweep with nothing due) released without lanes, contacts due now handed to the next
+wave at once, redials due soon waited for (SecondsPath), and a recount that finds contacts due.
 
 The stand-ins follow docs/architecture.md (lane state, error names, get-config output); they
 are not the Rust functions (the end-to-end tests of the local stack run those).
@@ -62,6 +64,11 @@ class Scenario:
     retryable_once: bool = False  # dial fails once with Retryable before the first call
     in_flight_rounds: int = 0  # get-contacts reports contacts in flight this many times
     complete_before_return: bool = False  # dial itself completes (the call ended before the token was stored)
+    idle: bool = False  # get-config: claimed and active, but nothing fed and the buffer empty
+    # get-contacts' answers, in call order (Count Contacts, Recount Contacts, ...), each over the
+    # default {more (from in_flight_rounds), due: False, waitSeconds: None}
+    contacts_answers: list = field(default_factory=list)
+    start_input: str = "{}"
     # observed
     placed: int = 0
     get_config_inputs: list = field(default_factory=list)
@@ -108,6 +115,7 @@ class Functions:
             "runId": run_id,
             "wave": event.get("wave", 0),
             "active": self.s.active,
+            "idle": claimed and self.s.active and self.s.idle,
             "config": {"concurrentcalls": self.s.lanes},
             "lanes": [dict(lane, lane=i) for i in range(self.s.lanes)],
             "laneBudget": self.s.budget,
@@ -137,7 +145,11 @@ class Functions:
             more = self.s.in_flight_rounds > 0
             if more:
                 self.s.in_flight_rounds -= 1
-        return {"available": 0, "inFlight": int(more), "delayed": 0, "deadLettered": 0, "more": more}
+            answer = {"available": 0, "inFlight": int(more), "delayed": 0, "deadLettered": 0, "more": more,
+                      "due": False, "waitSeconds": None}
+            if self.s.contacts_answers:
+                answer.update(self.s.contacts_answers.pop(0))
+        return answer
 
     def dial(self, event: dict):
         token = event.pop("taskToken")
@@ -236,7 +248,7 @@ def run(definition: str, scenario: Scenario, deadline: float = 60.0):
             definition=definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/blaster-test-state-machine",
         )["stateMachineArn"]
-        sfn.start_execution(stateMachineArn=sm, name="upload-1", input="{}")
+        sfn.start_execution(stateMachineArn=sm, name="upload-1", input=scenario.start_input)
         end = time.time() + deadline
         while time.time() < end:
             execs = sfn.list_executions(stateMachineArn=sm)["executions"]
@@ -436,6 +448,53 @@ def already_running(defn):
     assert entered(execs[0]["events"]) == ["Prepare Run", "Get Config", "Run Claimed?", "Already Running"]
     assert run_item["runId"]["S"] == "r-other", "another run's claim must not be touched"
     return "claimed by another execution: Already Running, claim untouched"
+
+
+@check
+def idle_sweep_releases_without_lanes(defn):
+    s = Scenario(idle=True, start_input=json.dumps({"source": "schedule"}))
+    execs, run_item = run(defn, s)
+    assert len(execs) == 1, [e["name"] for e in execs]
+    assert entered(execs[0]["events"]) == ["Prepare Run", "Get Config", "Run Claimed?", "Release Finished Run",
+                                           "Recount Contacts", "Contacts Arrived?", "Run Finished"], entered(execs[0]["events"])
+    assert run_item is None and s.placed == 0
+    assert s.get_config_inputs[0]["source"] == "schedule", s.get_config_inputs[0]
+    return "a sweep with nothing due: 7 transitions, no lanes, run released"
+
+
+@check
+def due_contacts_go_to_the_next_wave_at_once(defn):
+    s = Scenario(contacts=2, lanes=1, contacts_answers=[{"due": True}])
+    execs, run_item = run(defn, s, deadline=30)
+    names = [e["name"] for e in execs]
+    assert len(execs) == 2 and names[1] == "r-0001-w1", names
+    first = entered(execs[0]["events"])
+    assert "Wait For Stragglers" not in first and "Wait For Due Contacts" not in first, first
+    assert first[-3:] == ["Contacts In Flight?", "Start Next Wave", "Wave Handed Over"], first
+    assert final_state(execs[1]["events"]) == "Run Finished" and run_item is None
+    return "due now: Start Next Wave without waiting (the next wave's feeder sends them)"
+
+
+@check
+def redials_due_soon_are_waited_for(defn):
+    s = Scenario(contacts=1, lanes=1, contacts_answers=[{"waitSeconds": 1}])
+    execs, _ = run(defn, s, deadline=30)
+    names = [e["name"] for e in execs]
+    assert len(execs) == 2 and names[1] == "r-0001-w1", names
+    first = entered(execs[0]["events"])
+    assert first[-4:] == ["Contacts In Flight?", "Wait For Due Contacts", "Start Next Wave", "Wave Handed Over"], first
+    return "due within DUE_WAIT_SECONDS: Wait For Due Contacts (SecondsPath) -> Start Next Wave"
+
+
+@check
+def recount_finds_contacts_due(defn):
+    s = Scenario(contacts=1, lanes=1, contacts_answers=[{}, {"due": True}])
+    execs, run_item = run(defn, s, deadline=30)
+    assert len(execs) == 2, [e["name"] for e in execs]
+    first = entered(execs[0]["events"])
+    assert first[-4:] == ["Recount Contacts", "Contacts Arrived?", "Start Fresh Run", "Run Finished"], first
+    assert final_state(execs[1]["events"]) == "Run Finished" and run_item is None
+    return "due at the recount after the release: Start Fresh Run"
 
 
 def main() -> int:

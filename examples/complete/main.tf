@@ -131,6 +131,35 @@ module "outbound_voice" {
     max_receive_count         = 10
   }
 
+  # Redials (the campaign ledger decides them, not the queue). After each attempt: an outcome in
+  # final_outcomes ends the contact; any other is dialed again after its delay, up to
+  # max_attempts calls in all. A CSV may override these with its x-amz-meta-redial metadata.
+  dialer_redial = {
+    max_attempts = 3
+    delay_minutes = {
+      busy      = 10  # the line was busy: try again soon
+      no_answer = 120 # nobody answered
+      failed    = 30  # Connect could not place the call
+      timeout   = 30  # only used if timeout is taken out of final_outcomes
+      error     = 60  # likewise for error
+      connected = 60  # likewise for connected
+    }
+    final_outcomes = ["connected", "timeout", "error"]
+  }
+
+  dialer_ledger = {
+    # Finished contacts (and their numbers) are kept this long as the campaign's duplicate filter.
+    final_retention_days = 90
+    # A contact fed to the queue stays reserved for its run this long; then it is due again.
+    lease_minutes = 60
+    # A run with nothing left to dial waits this long for redials due soon, instead of ending.
+    wait_for_due_minutes = 5
+    # Starts a run while contacts are due: redials due after the last run, a run that failed.
+    sweep_schedule_expression = "rate(10 minutes)"
+    # The ledger is the campaign's history: terraform destroy must not delete it by accident.
+    deletion_protection = true
+  }
+
   state_machine_logging = {
     level                  = "ERROR"
     include_execution_data = false # execution data holds phone numbers

@@ -33,6 +33,11 @@ output "dead_letter_queue_url" {
   value       = module.outbound_voice.dead_letter_queue_url
 }
 
+output "campaign_ledger_table_name" {
+  description = "Campaign ledger: one item per contact and campaign (state, attempts, outcome)."
+  value       = module.outbound_voice.campaign_ledger_table_name
+}
+
 output "table_name" {
   description = "ActiveDialing table."
   value       = module.outbound_voice.table_name

@@ -76,6 +76,17 @@ module "outbound_voice" {
     max_receive_count         = 10
   }
 
+  # A busy, unanswered or failed call is dialed again a minute later, so a demo sees a redial;
+  # a run whose lanes found nothing waits up to 3 minutes for such redials instead of ending.
+  dialer_redial = {
+    delay_minutes = { busy = 1, no_answer = 1, failed = 1 }
+  }
+  # The demo is torn down with its ledger.
+  dialer_ledger = {
+    deletion_protection  = false
+    wait_for_due_minutes = 3
+  }
+
   state_machine_logging = {
     level                  = "ALL"
     include_execution_data = true # local, fictional numbers only

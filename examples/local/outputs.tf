@@ -56,6 +56,11 @@ output "dead_letter_queue_url" {
   value       = module.outbound_voice.dead_letter_queue_url
 }
 
+output "campaign_ledger_table_name" {
+  description = "Campaign ledger: one item per contact and campaign (state, attempts, outcome)."
+  value       = module.outbound_voice.campaign_ledger_table_name
+}
+
 output "state_machine_arn" {
   description = "Dialer state machine."
   value       = module.outbound_voice.state_machine_arn

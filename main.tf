@@ -170,8 +170,6 @@ module "pinpoint_channel" {
 
   ledger_table_name = module.dialer[0].campaign_ledger_table_name
   ledger_table_arn  = module.dialer[0].campaign_ledger_table_arn
-  table_name        = module.dialer[0].table_name
-  table_arn         = module.dialer[0].table_arn
   results_bucket    = module.dialer[0].results_bucket_name
   state_machine_arn = module.dialer[0].state_machine_arn
   ssm_prefix        = module.dialer[0].ssm_prefix

@@ -138,13 +138,13 @@ run "ledger_environment_defaults" {
   assert {
     condition = toset([
       for binary, env in output.lambda_function_environments : binary if contains(keys(env), "REDIAL_RULES")
-    ]) == toset(["load-list", "dial", "process-contact-events", "connect-status"])
-    error_message = "REDIAL_RULES goes to the intake (a file's override is checked like the variable) and to the functions that finish attempts, and to no other."
+    ]) == toset(["load-list", "get-config", "dial", "process-contact-events", "connect-status"])
+    error_message = "REDIAL_RULES goes to the intake (a file's override is checked like the variable) and to the functions that finish attempts (the feeder finishes those a dead run abandoned), and to no other."
   }
 
   assert {
     condition = alltrue([
-      for binary in ["load-list", "dial", "process-contact-events", "connect-status"] :
+      for binary in ["load-list", "get-config", "dial", "process-contact-events", "connect-status"] :
       jsondecode(output.lambda_function_environments[binary].REDIAL_RULES) == {
         max_attempts   = 3
         delay_minutes  = { connected = 60, no_answer = 120, busy = 10, failed = 30, timeout = 30, error = 60 }
@@ -158,7 +158,7 @@ run "ledger_environment_defaults" {
     # The example the functions' own tests read (functions/<binary>/environment.json) is exactly
     # what Terraform sets by default, so those tests exercise the deployed value.
     condition = alltrue([
-      for binary in ["load-list", "dial", "process-contact-events", "connect-status"] :
+      for binary in ["load-list", "get-config", "dial", "process-contact-events", "connect-status"] :
       output.lambda_function_environments[binary].REDIAL_RULES == jsondecode(file("functions/${binary}/environment.json")).variables.REDIAL_RULES.example
     ])
     error_message = "functions/<binary>/environment.json's REDIAL_RULES example must be the default rendering: ${output.lambda_function_environments["dial"].REDIAL_RULES}"
@@ -166,8 +166,8 @@ run "ledger_environment_defaults" {
 
   assert {
     condition = (
-      toset([for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FINAL_RETENTION_DAYS")]) == toset(["dial", "process-contact-events", "connect-status"]) &&
-      alltrue([for binary in ["dial", "process-contact-events", "connect-status"] : output.lambda_function_environments[binary].FINAL_RETENTION_DAYS == "90"])
+      toset([for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FINAL_RETENTION_DAYS")]) == toset(["get-config", "dial", "process-contact-events", "connect-status"]) &&
+      alltrue([for binary in ["get-config", "dial", "process-contact-events", "connect-status"] : output.lambda_function_environments[binary].FINAL_RETENTION_DAYS == "90"])
     )
     error_message = "FINAL_RETENTION_DAYS (default 90) goes to the functions that finish attempts, and to no other."
   }

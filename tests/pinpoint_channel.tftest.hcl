@@ -10,8 +10,6 @@ variables {
   lambda_artifacts_dir    = "./tests/fixtures/artifacts/x86_64"
   ledger_table_name       = "blaster-campaign-ledger"
   ledger_table_arn        = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"
-  table_name              = "blaster-active-dialing"
-  table_arn               = "arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-active-dialing"
   results_bucket          = "blaster-results"
   state_machine_arn       = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
   ssm_prefix              = "/connect/blaster/blaster/"
@@ -49,18 +47,16 @@ run "created_app_and_permission_scoped_to_its_campaigns" {
       ALLOWED_COUNTRIES       = "GB,IE"
       CONTACT_KEY_KMS_KEY_ARN = var.contact_key_kms_key_arn
       LEDGER_TABLE_NAME       = var.ledger_table_name
-      TABLE_NAME              = var.table_name
       RESULTS_BUCKET          = var.results_bucket
       STATE_MACHINE_ARN       = var.state_machine_arn
       SSM_PREFIX              = var.ssm_prefix
     })
-    error_message = "queue-contacts must get LEDGER_TABLE_NAME, TABLE_NAME, RESULTS_BUCKET, STATE_MACHINE_ARN and SSM_PREFIX (no QUEUE_URL: the dialer's feeder sends to the queue)."
+    error_message = "queue-contacts must get LEDGER_TABLE_NAME, RESULTS_BUCKET, STATE_MACHINE_ARN and SSM_PREFIX (no QUEUE_URL: the dialer's feeder sends to the queue)."
   }
 
   assert {
     condition = [for s in data.aws_iam_policy_document.queue_contacts[0].statement : s.resources] == [
       toset([var.ledger_table_arn]),
-      toset([var.table_arn]),
       toset(["arn:aws:s3:::blaster-results/rejects/*"]),
       toset([var.state_machine_arn]),
       toset([var.contact_key_kms_key_arn]),

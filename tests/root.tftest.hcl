@@ -185,12 +185,11 @@ run "pinpoint_channel_feeds_the_dialer" {
       ALLOWED_COUNTRIES       = "GB"
       CONTACT_KEY_KMS_KEY_ARN = "arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
       LEDGER_TABLE_NAME       = "blaster-campaign-ledger"
-      TABLE_NAME              = "blaster-active-dialing"
       RESULTS_BUCKET          = "blaster-results"
       STATE_MACHINE_ARN       = "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"
       SSM_PREFIX              = "/connect/blaster/blaster/"
     })
-    error_message = "queue-contacts must be wired to the dialer's campaign ledger, table, bucket, state machine and parameters."
+    error_message = "queue-contacts must be wired to the dialer's campaign ledger, bucket, state machine and parameters."
   }
 
   assert {

@@ -76,11 +76,10 @@ module "outbound_voice" {
     max_receive_count         = 10
   }
 
-  # A busy, unanswered or failed call is dialed again a minute later, so a demo sees a redial;
-  # a run whose lanes found nothing waits up to 3 minutes for such redials instead of ending.
-  dialer_redial = {
-    delay_minutes = { busy = 1, no_answer = 1, failed = 1 }
-  }
+  # A busy, unanswered or failed call is dialed again a minute later (var.redial), so a demo
+  # sees a redial; a run whose lanes found nothing waits up to 3 minutes for such redials
+  # instead of ending.
+  dialer_redial = var.redial
   # The demo is torn down with its ledger.
   dialer_ledger = {
     deletion_protection  = false

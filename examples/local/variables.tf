@@ -74,3 +74,20 @@ variable "lambda_artifacts_dir" {
   type        = string
   default     = null
 }
+
+variable "redial" {
+  description = "Redial rules (the module's `dialer_redial`). By default a busy, unanswered or failed call is dialed again a minute later, so the demo sees a redial; the end-to-end tests that count one call per contact set `max_attempts = 1`."
+  type = object({
+    max_attempts = optional(number, 3)
+    delay_minutes = optional(object({
+      connected = optional(number, 60)
+      no_answer = optional(number, 1)
+      busy      = optional(number, 1)
+      failed    = optional(number, 1)
+      timeout   = optional(number, 30)
+      error     = optional(number, 60)
+    }), {})
+    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+  })
+  default = {}
+}

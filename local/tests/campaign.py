@@ -27,7 +27,9 @@ def say(msg: str) -> None:
 
 @pytest.fixture(scope="module")
 def stack():
-    with Stack(log=say) as s:
+    # One attempt per contact: these files count one call and one record per contact. Redials
+    # have their own file (test_campaign_ledger.py).
+    with Stack(log=say, variables={"redial": {"max_attempts": 1}}) as s:
         yield s
 
 
@@ -71,9 +73,12 @@ def check_exactly_once(stack: Stack, campaign: str, expected: int) -> list[dict[
     wrong = [(r["contact_key"], r.get("caller_id"), source[r["contact_key"]])
              for r in results if r.get("caller_id") != source[r["contact_key"]]]
     assert not wrong, f"results whose caller_id is not the call's SourcePhoneNumber: {wrong[:5]}"
+    finals = stack.finals(campaign)
+    final_keys = [f["contact_key"] for f in finals]
+    assert sorted(final_keys) == sorted(keys), f"{len(finals)} final records for {len(keys)} results"
     q = stack.queue_counts()
     assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
-    say(f"{expected} contacts dialed exactly once, {len(results)} results records, queue and DLQ empty")
+    say(f"{expected} contacts dialed exactly once, {len(results)} results and final records, queue and DLQ empty")
     return results
 
 

@@ -201,6 +201,22 @@ class Stack:
     def results(self, campaign: str) -> list[dict[str, Any]]:
         return self.read_jsonl(self.out["results_bucket_name"], f"results/campaign={campaign}/")
 
+    def finals(self, campaign: str) -> list[dict[str, Any]]:
+        """The final records: one per loaded contact once it is final."""
+        return self.read_jsonl(self.out["results_bucket_name"], f"finals/campaign={campaign}/")
+
+    def campaign_ledger_items(self, campaign: str) -> list[dict[str, Any]]:
+        """The campaign's contact items in the campaign ledger, as plain values."""
+        pages = self.ddb.get_paginator("scan").paginate(
+            TableName=self.out["campaign_ledger_table_name"],
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": f"CONTACT#{campaign}#"}})
+        items = []
+        for page in pages:
+            for item in page["Items"]:
+                items.append({k: next(iter(v.values())) for k, v in item.items()})
+        return items
+
     def rejects(self, campaign: str) -> list[dict[str, Any]]:
         return self.read_jsonl(self.out["results_bucket_name"], f"rejects/campaign={campaign}/")
 
@@ -307,6 +323,16 @@ def transitions(stack: Stack, since: float = 0.0) -> dict[str, Any]:
             largest, largest_arn = len(events), e["executionArn"]
     return {"executions": count, "state_transitions": entered, "largest_history": largest,
             "largest_history_execution": largest_arn}
+
+
+def dialed_per_attempt(calls: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """How many distinct Connect contacts each (contact key, attempt) produced: more than one is
+    a contact dialed twice for the same attempt."""
+    per: Counter[tuple[str, str]] = Counter()
+    for c in calls:
+        attrs = c.get("attributes", {})
+        per[(attrs.get("contactKey") or c.get("destinationHash"), attrs.get("attempt", "1"))] += 1
+    return per
 
 
 def dialed_per_contact(calls: list[dict[str, Any]]) -> Counter[str]:

@@ -94,9 +94,11 @@ locals {
       RESULTS_BUCKET          = local.results_bucket_name
       STATE_MACHINE_ARN       = local.state_machine_arn
     })
-    # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue.
-    "get-config" = merge(local.common_environment, local.ledger_environment, {
+    # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue; it finishes
+    # attempts a dead run abandoned (redial rules, final records in the results bucket).
+    "get-config" = merge(local.common_environment, local.finish_environment, {
       TABLE_NAME           = local.table_name
+      RESULTS_BUCKET       = local.results_bucket_name
       QUEUE_URL            = local.queue_url
       HISTORY_BUDGET       = tostring(var.history_budget)
       MAX_CONCURRENT_CALLS = tostring(var.max_concurrent_calls)

@@ -34,6 +34,8 @@ locals {
     routing_file  = "arn:${local.partition}:s3:::${coalesce(var.routing_bucket_name, "-")}/${coalesce(var.routing_object_key, "-")}"
     results_write = "${local.results_bucket_arn}/results/*"
     rejects_write = "${local.results_bucket_arn}/rejects/*"
+    # One record per contact once it is final (outbound_core::ledger::Finisher).
+    finals_write = "${local.results_bucket_arn}/finals/*"
   }
 
   # Each function reads its configuration with one SSM action, on the parameters it reads
@@ -89,8 +91,11 @@ locals {
       merge(local.ledger.query, { sid = "FindDueContacts" }),
       merge(local.ledger.finish, { sid = "LeaseContacts" }),
       { sid = "FeedQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
+      # Attempts a dead run abandoned are finished here: their final records.
+      { sid = "WriteFinalRecords", actions = ["s3:PutObject"], resources = [local.connect.finals_write] },
       ], local.kms_enabled ? [
-      # SQS requires both of a producer to an encrypted queue.
+      # SQS requires both of a producer to an encrypted queue; GenerateDataKey also for the
+      # final records.
       { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])
 
@@ -113,7 +118,7 @@ locals {
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
       # Results of calls it completes, and rejects of damaged queue messages.
-      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.rejects_write] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.rejects_write, local.connect.finals_write] },
       # SendTaskSuccess takes a task token, not an ARN: the Service Authorization Reference
       # (Step Functions) lists no resource type and no condition key for it, so it cannot be
       # scoped to this state machine or its Distributed Map children; "*" is the only form.
@@ -127,7 +132,7 @@ locals {
     "process-contact-events" = concat([
       { sid = "RecordDisconnects", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       merge(local.ledger.finish, { sid = "FinishAttempts" }),
-      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.finals_write] },
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
       ], local.kms_enabled ? [
       # GenerateDataKey for its results objects; Decrypt too for the encrypted failed-invocations
@@ -142,7 +147,7 @@ locals {
       { sid = "ReconcileCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },
       { sid = "RecordReconciledCalls", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       merge(local.ledger.finish, { sid = "FinishReconciledAttempts" }),
-      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
+      { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.finals_write] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])

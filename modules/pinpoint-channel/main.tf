@@ -30,7 +30,6 @@ locals {
     ALLOWED_COUNTRIES       = join(",", var.allowed_countries)
     CONTACT_KEY_KMS_KEY_ARN = var.contact_key_kms_key_arn
     LEDGER_TABLE_NAME       = var.ledger_table_name
-    TABLE_NAME              = var.table_name
     RESULTS_BUCKET          = var.results_bucket
     STATE_MACHINE_ARN       = var.state_machine_arn
     SSM_PREFIX              = var.ssm_prefix
@@ -63,15 +62,6 @@ data "aws_iam_policy_document" "queue_contacts" {
     effect    = "Allow"
     actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [var.ledger_table_arn]
-  }
-
-  statement {
-    sid    = "RecordQueuedContacts"
-    effect = "Allow"
-    # PutItem claims a contact for the batch, UpdateItem confirms it as queued, DeleteItem
-    # releases a claim whose message did not reach the queue (a redelivered batch queues it).
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [var.table_arn]
   }
 
   statement {

@@ -66,16 +66,6 @@ variable "ledger_table_arn" {
   type        = string
 }
 
-variable "table_name" {
-  description = "Name of the ActiveDialing table (`TABLE_NAME`): `QUEUED#` items make a retried batch queue nothing twice."
-  type        = string
-}
-
-variable "table_arn" {
-  description = "ARN of the ActiveDialing table, where the function claims each contact of a batch (`dynamodb:PutItem`/`UpdateItem`/`DeleteItem`, nothing else)."
-  type        = string
-}
-
 variable "results_bucket" {
   description = "Name of the results bucket (`RESULTS_BUCKET`): rejected endpoints go to `rejects/`."
   type        = string

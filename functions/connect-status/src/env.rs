@@ -10,6 +10,9 @@ pub struct Env {
     pub ssm_prefix: String,
     /// `TABLE_NAME` and `RESULTS_BUCKET`: reconciled calls are recorded there.
     pub ledger: LedgerEnv,
+    /// `LEDGER_TABLE_NAME`, `REDIAL_RULES` and `FINAL_RETENTION_DAYS`: the campaign ledger
+    /// where a call's end ends its attempt.
+    pub attempts: outbound_core::ledger::FinisherEnv,
 }
 
 impl FromEnv for Env {
@@ -17,6 +20,7 @@ impl FromEnv for Env {
         Env {
             ssm_prefix: env.ssm_prefix(),
             ledger: LedgerEnv::from_env(env),
+            attempts: outbound_core::ledger::FinisherEnv::from_env(env),
         }
     }
 }

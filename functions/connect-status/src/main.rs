@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
     let status = Status {
         ssm: aws_sdk_ssm::Client::new(&sdk),
         connect: aws_sdk_connect::Client::new(&sdk),
-        ledger: Ledger::new(&sdk, &env.ledger),
+        ledger: Ledger::new(&sdk, &env.ledger)
+            .with_finisher(outbound_core::ledger::Finisher::new(&sdk, &env.attempts)),
         ssm_prefix: env.ssm_prefix,
     };
     let status = &status;

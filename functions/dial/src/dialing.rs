@@ -10,36 +10,42 @@
 //! 4. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
 //!    `Throttled`, never "empty";
 //! 5. a malformed message is rejected (reject record), deleted, and the next one taken;
-//! 6. `DIAL#<runId>#<contactKey>` is put conditionally (`PLACING`, `clientToken`): `PLACED`
-//!    means this run dialed it already (a redelivery): delete, next; `PLACING` means an earlier
-//!    attempt died mid-way: place again with the same `ClientToken`, which Connect treats as the
-//!    same request;
+//! 6. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
+//!    message's attempt): the `ClientToken` is the attempt's, never the run's. A message whose
+//!    contact moved on (final, due again, a later attempt) is deleted; one whose attempt is
+//!    already dialing is recovered (`ledger::recover`): a call already placed is never placed
+//!    again, a placement of unknown outcome is placed again with the same token while Connect
+//!    keeps it, and finished as `failed` beyond;
+//!    a number no longer allowed is made final (`rejected`) with a reject record;
 //! 7. the shared calls-per-second limit ([`crate::rate_limit`]);
 //! 8. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message visible
 //!    again, `Throttled`; 5xx → visible again, `Retryable`; a destination or parameter Connect
 //!    rejects → `error` result record, message deleted, next contact (the lane goes on);
-//! 9. `CONTACT#` (token side of the race, lane state with `calls + 1`), `LANE#` pointer,
-//!    `DIAL#` → `PLACED`, and only then the message is deleted; if the disconnect was already
-//!    recorded, this invocation completes the contact itself.
+//! 9. the contact id into the ledger's attempt (from now on it is only reconciled), `LANE#`
+//!    pointer, `CONTACT#` (token side of the race, lane state with `calls + 1`), and only then
+//!    the message is deleted; if the disconnect was already recorded, this invocation completes
+//!    the contact itself (which ends the attempt in the ledger).
 //!
 //! An invocation that only met duplicates and rejects (at most `max_messages` of them) sends
 //! its own token back with the lane state unchanged, so the lane goes round again without
 //! counting a call.
 
 use crate::rate_limit::{self, RateLimit};
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::Message;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
 use outbound_core::completion::{
-    self, dial_pk, put_reject_record, put_result_record, rfc3339, sdk_code, store_error, Ledger,
-    PlacedCall, TokenRecorded, DIAL_TTL_SECONDS,
+    self, put_reject_record, put_result_record, rfc3339, sdk_code, Ledger, PlacedCall,
+    TokenRecorded,
 };
 use outbound_core::contact::{fallback_client_token, Contact, ContactSource};
 use outbound_core::destinations::DestinationRules;
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
 use outbound_core::hours::{evaluate_queue, StatusCache};
+use outbound_core::ledger::{
+    begin_attempt, record_placed, recover, AttemptBegun, AttemptId, FinalReason, Finisher, Recovery,
+};
 use outbound_core::mask::mask_phone;
 use outbound_core::records::{LaneState, Outcome, RejectRecord, ResultRecord};
 use outbound_core::routing_cache::{RoutingCache, RoutingSource};
@@ -161,7 +167,10 @@ pub struct Dialer<C> {
     pub sqs: aws_sdk_sqs::Client,
     pub connect: aws_sdk_connect::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The ActiveDialing table and the results bucket (the completion race).
     pub ledger: Ledger,
+    /// The campaign ledger, where each attempt begins and, when dial learns its end, ends.
+    pub attempts: Finisher,
     pub status: StatusCache,
     pub chooser: C,
     pub settings: DialSettings,
@@ -172,11 +181,9 @@ enum Step {
     Done(DialOutput),
 }
 
-enum DialMark {
-    New,
-    Placing,
-    Placed,
-}
+/// How long past the lane's own wait an attempt stays `dialing` before whoever finds it
+/// overdue recovers it (the lane's reconcile path normally ends it first).
+const ATTEMPT_SLACK: chrono::Duration = chrono::Duration::minutes(5);
 
 enum Placement {
     Placed(String),
@@ -389,8 +396,8 @@ impl<C: SourceNumberChooser> Dialer<C> {
             .send()
             .await
         {
-            // The message comes back after its visibility timeout and meets its DIAL# marker
-            // (or its reject again): nothing is dialed twice.
+            // The message comes back after its visibility timeout and meets its attempt in the
+            // campaign ledger            // (or its reject again): nothing is dialed twice.
             tracing::warn!(error = %sdk_code(&e), why, "SQS DeleteMessage failed; the message will be redelivered");
         }
     }
@@ -423,9 +430,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
             ));
         };
         let message_id = message.message_id().unwrap_or("unknown").to_string();
-        let contact = match parse_contact(message.body().unwrap_or_default())
-            .and_then(|c| self.allowed_destination(c))
-        {
+        let contact = match parse_contact(message.body().unwrap_or_default()) {
             Ok(contact) => contact,
             Err((campaign, reason)) => {
                 tracing::warn!(message_id = %message_id, campaign = %campaign, reason = %reason, "contact message rejected");
@@ -448,21 +453,74 @@ impl<C: SourceNumberChooser> Dialer<C> {
             }
         };
         let contact_key = contact.contact_key.clone();
-        let client_token = contact.client_token(&lane.run_id);
-        match self
-            .mark_placing(&lane.run_id, &contact_key, &client_token, contact.attempt)
+        let attempt = AttemptId::new(&contact.campaign, &contact_key, contact.attempt);
+        let now = Utc::now();
+        let deadline =
+            now + chrono::Duration::seconds(i64::from(lane.timeout_seconds)) + ATTEMPT_SLACK;
+        let client_token = match begin_attempt(&self.attempts.ledger, &attempt, deadline, now)
             .await?
         {
-            DialMark::Placed => {
-                tracing::info!(run_id = %lane.run_id, contact_key = %contact_key, "contact already dialed in this run; message deleted");
-                self.delete(receipt, "duplicate").await;
+            AttemptBegun::Begun(_) => attempt.client_token(),
+            AttemptBegun::Stale(item) => {
+                tracing::info!(
+                    campaign = %attempt.campaign,
+                    contact_key = %contact_key,
+                    attempt = attempt.attempt,
+                    state = item.as_ref().map(|i| i.state.as_str()).unwrap_or("absent"),
+                    "the contact moved on since this message was queued; message deleted"
+                );
+                self.delete(receipt, "stale").await;
                 return Ok(Step::Next);
             }
-            DialMark::Placing => {
-                tracing::info!(run_id = %lane.run_id, contact_key = %contact_key, "an earlier attempt did not finish; placing again with the same ClientToken");
+            AttemptBegun::AlreadyDialing(item) => match recover(&item, attempt.attempt, now) {
+                Recovery::Replay { client_token } => {
+                    tracing::info!(contact_key = %contact_key, attempt = attempt.attempt, "an earlier placement of this attempt did not finish; placing again with the same ClientToken");
+                    client_token
+                }
+                Recovery::Reconcile { contact_id } => {
+                    tracing::info!(contact_key = %contact_key, attempt = attempt.attempt, contact_id = %contact_id, "this attempt's call is placed already; message deleted");
+                    self.delete(receipt, "duplicate").await;
+                    return Ok(Step::Next);
+                }
+                Recovery::Abandon => {
+                    tracing::warn!(contact_key = %contact_key, attempt = attempt.attempt, "a placement of unknown outcome is past Connect's token window; finished as failed");
+                    self.attempts
+                        .finish_attempt(&self.ledger, &attempt, Outcome::Failed, now)
+                        .await?;
+                    self.delete(receipt, "abandoned").await;
+                    return Ok(Step::Next);
+                }
+                Recovery::NotDialing => {
+                    self.delete(receipt, "stale").await;
+                    return Ok(Step::Next);
+                }
+            },
+        };
+        let contact = match self.allowed_destination(contact) {
+            Ok(contact) => contact,
+            Err((campaign, reason)) => {
+                tracing::warn!(message_id = %message_id, campaign = %campaign, contact_key = %contact_key, reason = %reason, "contact no longer allowed; final as rejected");
+                let record = RejectRecord {
+                    line: 0,
+                    reason,
+                    customer_key: None,
+                    phone_masked: None,
+                    source: format!("sqs:{message_id}"),
+                };
+                put_reject_record(
+                    &self.ledger,
+                    &campaign,
+                    &format!("dial-{message_id}"),
+                    &record,
+                )
+                .await?;
+                self.attempts
+                    .settle_final(&self.ledger, &attempt, FinalReason::Rejected, None, now)
+                    .await?;
+                self.delete(receipt, "rejected").await;
+                return Ok(Step::Next);
             }
-            DialMark::New => {}
-        }
+        };
 
         let source_number = self.chooser.choose(&contact.phone).await;
         if let Err(e) = rate_limit::acquire(
@@ -527,6 +585,9 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     source: source_json(&contact.source),
                 };
                 put_result_record(&self.ledger, &record).await?;
+                self.attempts
+                    .finish_attempt(&self.ledger, &attempt, Outcome::Error, now)
+                    .await?;
                 self.delete(receipt, "refused").await;
                 return Ok(Step::Next);
             }
@@ -536,9 +597,25 @@ impl<C: SourceNumberChooser> Dialer<C> {
             }
         };
 
-        // The call is placed. Record it before the message may go: if anything below fails,
-        // the message comes back, meets DIAL# PLACING and is placed again with the same
-        // ClientToken, which Connect answers with this same contact.
+        // The call is placed: the attempt names it first, so from now on it is only ever
+        // reconciled, never placed again. If anything before this write fails, the message
+        // comes back, meets the attempt dialing without a contact id and is placed again with
+        // the same ClientToken, which Connect answers with this same contact.
+        if let outbound_core::ledger::Placed::Refused(item) =
+            record_placed(&self.attempts.ledger, &attempt, &contact_id).await?
+        {
+            // Another copy of this message placed and ended the attempt meanwhile (the same
+            // token gave it this same contact): the call is that copy's, not this lane's.
+            tracing::warn!(
+                contact_key = %contact_key,
+                attempt = attempt.attempt,
+                contact_id = %contact_id,
+                state = item.as_ref().map(|i| i.state.as_str()).unwrap_or("absent"),
+                "the attempt moved on while its call was placed; not recorded for this lane"
+            );
+            self.delete(receipt, "duplicate").await;
+            return Ok(Step::Next);
+        }
         let now = Utc::now();
         let next_state = LaneState {
             calls: lane.calls + 1,
@@ -571,8 +648,6 @@ impl<C: SourceNumberChooser> Dialer<C> {
             },
         )
         .await?;
-        self.mark_placed(&lane.run_id, &contact_key, &contact_id)
-            .await?;
         self.delete(receipt, "placed").await;
         tracing::info!(
             run_id = %lane.run_id,
@@ -622,72 +697,6 @@ impl<C: SourceNumberChooser> Dialer<C> {
             .map_err(|e| refused(format!("invalid phone: {e}")))?;
         self.settings.destinations.check(&number).map_err(refused)?;
         Ok(contact)
-    }
-
-    /// Conditional put of `DIAL#<runId>#<contactKey>`; tells a new contact from a redelivered one.
-    async fn mark_placing(
-        &self,
-        run_id: &str,
-        contact_key: &str,
-        client_token: &str,
-        attempt: u32,
-    ) -> Result<DialMark, FunctionError> {
-        let pk = dial_pk(run_id, contact_key);
-        let expires = Utc::now().timestamp() + DIAL_TTL_SECONDS;
-        let put = self
-            .ledger
-            .dynamodb
-            .put_item()
-            .table_name(&self.ledger.table_name)
-            .item("pk", AttributeValue::S(pk.clone()))
-            .item("state", AttributeValue::S("PLACING".into()))
-            .item("clientToken", AttributeValue::S(client_token.to_string()))
-            .item("attempt", AttributeValue::N(attempt.to_string()))
-            .item("expiresAt", AttributeValue::N(expires.to_string()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(DialMark::New),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                let item = completion::get_item(&self.ledger, &pk).await?;
-                let state = item
-                    .as_ref()
-                    .and_then(|i| i.get("state"))
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str);
-                Ok(match state {
-                    Some("PLACED") => DialMark::Placed,
-                    _ => DialMark::Placing,
-                })
-            }
-            Err(e) => Err(store_error("PutItem (DIAL marker)", &e)),
-        }
-    }
-
-    async fn mark_placed(
-        &self,
-        run_id: &str,
-        contact_key: &str,
-        contact_id: &str,
-    ) -> Result<(), FunctionError> {
-        self.ledger
-            .dynamodb
-            .update_item()
-            .table_name(&self.ledger.table_name)
-            .key("pk", AttributeValue::S(dial_pk(run_id, contact_key)))
-            .update_expression("SET #state = :placed, #contactId = :contactId")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#contactId", "contactId")
-            .expression_attribute_values(":placed", AttributeValue::S("PLACED".into()))
-            .expression_attribute_values(":contactId", AttributeValue::S(contact_id.to_string()))
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem (DIAL placed)", &e))?;
-        Ok(())
     }
 
     /// Places the call with the routed caller ID; when Connect refuses that request, places
@@ -762,6 +771,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
         // disposition rely on them.
         attributes.insert("campaign".into(), contact.campaign.clone());
         attributes.insert("contactKey".into(), contact_key.to_string());
+        attributes.insert("attempt".into(), contact.attempt.to_string());
         let attempts = self.settings.throttle_attempts.max(1);
         let mut backoff = self.settings.throttle_backoff;
         for attempt in 1..=attempts {
@@ -850,7 +860,9 @@ fn placement_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Failur
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use outbound_core::completion::contact_pk;
+    use outbound_core::ledger::{CampaignLedger, ContactState, LedgerContact, RedialRules};
     use outbound_core::testkit::{
         FakeBucket, FakeConnect, FakeParams, FakeQueue, FakeSfn, FakeTable, Log, Start,
     };
@@ -861,6 +873,8 @@ mod tests {
     struct World {
         log: Log,
         table: FakeTable,
+        /// The campaign ledger.
+        attempts: FakeTable,
         bucket: FakeBucket,
         sfn: FakeSfn,
         queue: FakeQueue,
@@ -882,6 +896,7 @@ mod tests {
         );
         World {
             table: FakeTable::new(&log),
+            attempts: FakeTable::new(&log),
             bucket: FakeBucket::new(&log),
             sfn: FakeSfn::new(&log),
             queue: FakeQueue::new(&log),
@@ -901,6 +916,14 @@ mod tests {
             );
             settings.throttle_backoff = Duration::from_millis(2);
             settings.rate_max_wait = Duration::from_secs(3);
+            let attempts = Finisher {
+                ledger: CampaignLedger {
+                    dynamodb: self.attempts.client(),
+                    table_name: "ledger".into(),
+                    final_retention: None,
+                },
+                rules: RedialRules::default(),
+            };
             Dialer {
                 ssm: self.params.client(),
                 sqs: self.queue.client(),
@@ -911,7 +934,9 @@ mod tests {
                     s3: self.bucket.client(),
                     table_name: "ActiveDialing".into(),
                     results_bucket: "results".into(),
+                    finisher: Some(attempts.clone()),
                 },
+                attempts,
                 status: StatusCache::new(Duration::ZERO),
                 chooser,
                 settings,
@@ -921,6 +946,72 @@ mod tests {
         fn dialer(&self) -> Dialer<QueueNumber> {
             self.dialer_with(QueueNumber)
         }
+
+        /// Queues a contact message as the feeder does: its contact leased in the ledger for
+        /// the message's attempt. A body that is not a contact is queued as it is.
+        fn offer(&self, body: &str) {
+            if let Ok(c) = serde_json::from_str::<Contact>(body) {
+                self.lease(&c);
+            }
+            self.queue.send(body);
+        }
+
+        fn lease(&self, c: &Contact) {
+            use outbound_core::ledger::item::{held_shard_key, millis, new_item, shard_of};
+            let now = Utc::now();
+            let mut item = new_item(c, now, None, now).unwrap();
+            item.remove("dueShard");
+            for (name, value) in [
+                ("state", AttributeValue::S("leased".into())),
+                ("attempt", AttributeValue::N(c.attempt.to_string())),
+                (
+                    "leaseUntil",
+                    AttributeValue::N(millis(now + chrono::Duration::hours(1)).to_string()),
+                ),
+                (
+                    "heldShard",
+                    AttributeValue::S(held_shard_key(
+                        &c.campaign,
+                        ContactState::Leased,
+                        shard_of(&c.contact_key),
+                    )),
+                ),
+            ] {
+                item.insert(name.into(), value);
+            }
+            let pk = item["pk"].as_s().unwrap().clone();
+            self.attempts.items.lock().unwrap().insert(pk, item);
+        }
+
+        /// Sets attributes of a contact's ledger item (to put it where a test needs it).
+        fn set(&self, c: &Contact, attrs: &[(&str, AttributeValue)]) {
+            let pk = outbound_core::ledger::item::contact_pk(&c.campaign, &c.contact_key);
+            let mut items = self.attempts.items.lock().unwrap();
+            let item = items.get_mut(&pk).expect("the contact is in the ledger");
+            for (name, value) in attrs {
+                item.insert(name.to_string(), value.clone());
+            }
+        }
+
+        /// The contact's ledger item.
+        fn attempt(&self, c: &Contact) -> LedgerContact {
+            let pk = outbound_core::ledger::item::contact_pk(&c.campaign, &c.contact_key);
+            LedgerContact::from_item(&self.attempts.get(&pk).expect("in the ledger")).unwrap()
+        }
+    }
+
+    /// The log positions of every entry starting with `prefix`.
+    fn positions(log: &Log, prefix: &str) -> Vec<usize> {
+        log.entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.starts_with(prefix))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn attempt_token(c: &Contact) -> String {
+        AttemptId::new(&c.campaign, &c.contact_key, c.attempt).client_token()
     }
 
     fn contact(key: &str, phone: &str) -> Contact {
@@ -979,7 +1070,7 @@ mod tests {
     #[tokio::test]
     async fn places_the_call_and_deletes_the_message_only_after_recording_it() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(17)).await.unwrap();
         assert_eq!(
@@ -997,29 +1088,37 @@ mod tests {
                 .position(p)
                 .unwrap_or_else(|| panic!("{p} not called: {:?}", w.log.entries()))
         };
-        let dial_marker = order(&format!("ddb:PutItem DIAL#r-1#{ck}"));
+        let ledger_writes = positions(&w.log, &format!("ddb:UpdateItem CONTACT#spring#{ck}"));
+        assert_eq!(ledger_writes.len(), 2, "{:?}", w.log.entries());
+        let (begin, placed) = (ledger_writes[0], ledger_writes[1]);
         let rate = order("ddb:UpdateItem RATE#");
         let start = order("connect:StartOutboundVoiceContact");
         let lane_ptr = order("ddb:PutItem LANE#r-1#3");
         let contact_rec = order("ddb:UpdateItem CONTACT#c-1");
-        let placed = order(&format!("ddb:UpdateItem DIAL#r-1#{ck}"));
         let delete = order("sqs:DeleteMessage");
-        assert!(dial_marker < rate && rate < start, "{:?}", w.log.entries());
-        // The pointer before the token: once the token is stored the lane may move on.
-        assert!(start < lane_ptr && lane_ptr < contact_rec && contact_rec < placed);
+        assert!(begin < rate && rate < start, "{:?}", w.log.entries());
+        // The contact id in the ledger first (never placed again from then on), then the
+        // pointer before the token: once the token is stored the lane may move on.
+        assert!(start < placed && placed < lane_ptr && lane_ptr < contact_rec);
         assert!(
-            placed < delete,
+            contact_rec < delete,
             "deleted before recording: {:?}",
             w.log.entries()
         );
         assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
 
-        let dial = format!("DIAL#r-1#{ck}");
-        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACED"));
-        assert_eq!(w.table.s(&dial, "contactId").as_deref(), Some("c-1"));
+        let item = w.attempt(&c);
+        assert_eq!(item.state, ContactState::Dialing);
+        assert_eq!(item.attempt, 1);
+        assert_eq!(item.contact_id.as_deref(), Some("c-1"));
         assert_eq!(
-            w.table.s(&dial, "clientToken").as_deref(),
-            Some(c.client_token("r-1").as_str())
+            item.client_token.as_deref(),
+            Some(attempt_token(&c).as_str())
+        );
+        assert_ne!(
+            attempt_token(&c),
+            c.client_token("r-1"),
+            "not the run's token"
         );
         let stored: LaneState =
             serde_json::from_str(&w.table.s("CONTACT#c-1", "laneState").unwrap()).unwrap();
@@ -1040,7 +1139,7 @@ mod tests {
         let req = &w.connect.requests()[0];
         assert_eq!(req.destination, "+442079460123");
         assert_eq!(req.source, None, "no routing: the queue's number");
-        assert_eq!(req.client_token, c.client_token("r-1"));
+        assert_eq!(req.client_token, attempt_token(&c));
         assert_eq!(
             (req.queue_id.as_str(), req.flow_id.as_str()),
             ("q-1", "f-1")
@@ -1055,7 +1154,7 @@ mod tests {
     #[tokio::test]
     async fn the_chosen_caller_id_is_sent() {
         let w = world();
-        w.queue.send(&body("C-1", "+12125550123"));
+        w.offer(&body("C-1", "+12125550123"));
         w.connect.script(&[Start::Placed("c-1")]);
         w.dialer_with(Fixed("+12125550142"))
             .handle(input(0))
@@ -1075,7 +1174,7 @@ mod tests {
     #[tokio::test]
     async fn the_queue_number_leaves_no_caller_id_on_the_contact() {
         let w = world();
-        w.queue.send(&body("C-1", "+12125550123"));
+        w.offer(&body("C-1", "+12125550123"));
         w.connect.script(&[Start::Placed("c-1")]);
         w.dialer().handle(input(0)).await.unwrap();
         assert_eq!(w.connect.requests()[0].source, None);
@@ -1087,7 +1186,7 @@ mod tests {
     async fn a_refused_caller_id_falls_back_to_the_queue_number_and_says_so() {
         for refusal in ["InvalidParameterException", "AccessDeniedException"] {
             let w = world();
-            w.queue.send(&body("C-1", "+442079460123"));
+            w.offer(&body("C-1", "+442079460123"));
             w.connect
                 .script(&[Start::Fail(refusal), Start::Placed("c-1")]);
             let out = w
@@ -1103,7 +1202,7 @@ mod tests {
                 requests[1].source, None,
                 "the second request uses the queue's number"
             );
-            let token = contact("C-1", "+442079460123").client_token("r-1");
+            let token = attempt_token(&contact("C-1", "+442079460123"));
             assert_eq!(requests[0].client_token, token);
             assert_eq!(requests[1].client_token, fallback_client_token(&token));
             assert_ne!(requests[1].client_token, token);
@@ -1121,8 +1220,8 @@ mod tests {
     async fn a_destination_outside_the_allowed_ones_is_rejected_without_a_call() {
         let w = world();
         // Premium rate (UK 09) and a country not allowed: both reached the queue somehow.
-        w.queue.send(&body("C-1", "+449098790000"));
-        w.queue.send(&body("C-2", "+390212345678"));
+        w.offer(&body("C-1", "+449098790000"));
+        w.offer(&body("C-2", "+390212345678"));
         w.connect.script(&[]);
         // Both are rejected, then the queue is empty: the lane ends as for any empty queue.
         let err = w.dialer().handle(input(0)).await.unwrap_err();
@@ -1149,12 +1248,29 @@ mod tests {
             !text.contains("9098790000") && !text.contains("212345678"),
             "{text}"
         );
+        // Final as rejected, with one final record each.
+        for c in [
+            contact("C-1", "+449098790000"),
+            contact("C-2", "+390212345678"),
+        ] {
+            let item = w.attempt(&c);
+            assert_eq!(item.state, ContactState::Final);
+            assert_eq!(item.final_reason, Some(FinalReason::Rejected));
+            let record = w
+                .bucket
+                .object(&outbound_core::records::final_object_key(
+                    "spring",
+                    &c.contact_key,
+                ))
+                .expect("a final record");
+            assert!(record.contains("\"final_reason\":\"rejected\""), "{record}");
+        }
     }
 
     #[tokio::test]
     async fn a_destination_refused_with_both_numbers_is_an_error_record() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[
             Start::Fail("DestinationNotAllowedException"),
             Start::Fail("DestinationNotAllowedException"),
@@ -1172,7 +1288,7 @@ mod tests {
     #[tokio::test]
     async fn a_configuration_refusal_without_a_routed_caller_id_keeps_the_contact() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Fail("AccessDeniedException")]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::ConfigError);
@@ -1183,7 +1299,7 @@ mod tests {
     #[tokio::test]
     async fn the_stop_switch_ends_the_lane_without_taking_a_message() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.params.set("/connect/blaster/test/activeBlaster", "False");
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::CampaignStopped);
@@ -1198,7 +1314,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_queue_ends_the_lane_without_taking_a_message() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         *w.connect.queue_status.lock().unwrap() = "DISABLED".into();
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::QueueClosed);
@@ -1243,7 +1359,7 @@ mod tests {
     #[tokio::test]
     async fn throttling_then_success_places_the_call_once_with_one_client_token() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[
             Start::Fail("TooManyRequestsException"),
             Start::Fail("ThrottlingException"),
@@ -1265,7 +1381,7 @@ mod tests {
     #[tokio::test]
     async fn still_throttled_puts_the_contact_back_and_answers_throttled() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect
             .script(&[Start::Fail("LimitExceededException"); 4]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
@@ -1273,7 +1389,11 @@ mod tests {
         assert_eq!(w.log.count("sqs:ChangeMessageVisibility 0"), 1);
         assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
         assert!(w.queue.deleted().is_empty());
-        assert_eq!(w.log.count("ddb:UpdateItem CONTACT#"), 0);
+        assert_eq!(
+            w.log.count("ddb:UpdateItem CONTACT#c-"),
+            0,
+            "nothing recorded"
+        );
         // The retry places it with the same ClientToken.
         w.connect.script(&[Start::Placed("c-1")]);
         assert_eq!(w.dialer().handle(input(0)).await.unwrap().status, "placed");
@@ -1287,7 +1407,7 @@ mod tests {
     #[tokio::test]
     async fn a_connect_5xx_is_retryable_and_keeps_the_contact() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Fail("InternalServiceException")]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::Retryable);
@@ -1304,8 +1424,8 @@ mod tests {
     #[tokio::test]
     async fn a_refused_destination_is_recorded_as_error_and_the_lane_goes_on() {
         let w = world();
-        w.queue.send(&body("C-1", "+442079460123"));
-        w.queue.send(&body("C-2", "+442079460124"));
+        w.offer(&body("C-1", "+442079460123"));
+        w.offer(&body("C-2", "+442079460124"));
         w.connect.script(&[
             Start::Fail("DestinationNotAllowedException"),
             Start::Placed("c-2"),
@@ -1331,8 +1451,8 @@ mod tests {
     async fn malformed_messages_are_rejected_deleted_and_skipped() {
         let w = world();
         w.queue.send("not json at all +447700900999");
-        w.queue.send(&body("C-3", "+44 7700 900 125x"));
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-3", "+44 7700 900 125x"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(0)).await.unwrap();
         assert_eq!(out.contact_id.as_deref(), Some("c-1"));
@@ -1353,48 +1473,141 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_contact_already_placed_in_this_run_is_deleted_without_dialing() {
+    async fn an_attempt_already_placed_is_deleted_without_dialing_whatever_the_run() {
         let w = world();
         let c = contact("C-1", "+442079460123");
-        w.table.insert(
-            &format!("DIAL#r-1#{}", c.contact_key),
-            &[("state", AttributeValue::S("PLACED".into()))],
+        w.offer(&body("C-1", "+442079460123"));
+        // An earlier run placed this attempt and recorded its call.
+        w.set(
+            &c,
+            &[
+                ("state", AttributeValue::S("dialing".into())),
+                ("contactId", AttributeValue::S("c-0".into())),
+                ("clientToken", AttributeValue::S(attempt_token(&c))),
+                (
+                    "attemptStartedAt",
+                    AttributeValue::N(Utc::now().timestamp_millis().to_string()),
+                ),
+            ],
         );
-        w.queue.send(&body("C-1", "+442079460123"));
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::QueueEmpty);
         assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
         assert!(w.connect.requests().is_empty());
+        assert_eq!(w.attempt(&c).contact_id.as_deref(), Some("c-0"));
     }
 
     #[tokio::test]
-    async fn an_attempt_that_died_mid_way_is_placed_again_with_the_same_client_token() {
+    async fn a_message_of_a_contact_that_moved_on_is_deleted_without_dialing() {
         let w = world();
         let c = contact("C-1", "+442079460123");
-        w.queue.send(&body("C-1", "+442079460123"));
-        // The call is placed but recording it fails: the message stays in flight (it comes
-        // back after its visibility timeout), DIAL# stays PLACING.
-        w.table
-            .fail_next("UpdateItem", "CONTACT#", "InternalServerError");
-        w.connect.script(&[Start::Placed("c-1")]);
+        w.offer(&body("C-1", "+442079460123"));
+        for (state, attempt) in [("final", "1"), ("due", "2"), ("leased", "2")] {
+            w.set(
+                &c,
+                &[
+                    ("state", AttributeValue::S(state.into())),
+                    ("attempt", AttributeValue::N(attempt.into())),
+                ],
+            );
+            w.queue.send(&body("C-1", "+442079460123"));
+        }
+        w.queue
+            .send(&serde_json::to_string(&contact("C-9", "+442079460999")).unwrap());
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        assert_eq!(
+            w.queue.deleted().len(),
+            5,
+            "every stale copy and the unknown contact"
+        );
+        assert!(w.connect.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_placement_of_unknown_outcome_is_placed_again_with_the_same_client_token() {
+        let w = world();
+        let c = contact("C-1", "+442079460123");
+        w.offer(&body("C-1", "+442079460123"));
+        // Connect fails the request: whether a call was started is unknown. The message comes
+        // back; the attempt stays dialing without a contact id.
+        w.connect.script(&[Start::Fail("InternalServiceException")]);
         let err = w.dialer().handle(input(0)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::Retryable);
-        assert!(w.queue.deleted().is_empty());
-        assert_eq!(w.queue.in_flight_ids(), vec!["m-1".to_string()]);
-        let dial = format!("DIAL#r-1#{}", c.contact_key);
-        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACING"));
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        let item = w.attempt(&c);
+        assert_eq!(
+            (item.state, item.contact_id.clone()),
+            (ContactState::Dialing, None)
+        );
 
-        // Redelivery: Connect answers the same ClientToken with the same contact.
-        let (_, m) = w.queue.in_flight.lock().unwrap().drain().next().unwrap();
-        w.queue.visible.lock().unwrap().push_back(m);
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(0)).await.unwrap();
         assert_eq!(out.contact_id.as_deref(), Some("c-1"));
         let reqs = w.connect.requests();
         assert_eq!(reqs.len(), 2);
         assert_eq!(reqs[0].client_token, reqs[1].client_token);
-        assert_eq!(w.table.s(&dial, "state").as_deref(), Some("PLACED"));
+        assert_eq!(reqs[0].client_token, attempt_token(&c));
+        assert_eq!(w.attempt(&c).contact_id.as_deref(), Some("c-1"));
         assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_call_recorded_in_the_ledger_is_never_placed_again() {
+        let w = world();
+        let c = contact("C-1", "+442079460123");
+        w.offer(&body("C-1", "+442079460123"));
+        // The call is placed and named in the ledger, but recording its token fails: the
+        // message stays in flight (it comes back after its visibility timeout).
+        w.table
+            .fail_next("UpdateItem", "CONTACT#c-1", "InternalServerError");
+        w.connect.script(&[Start::Placed("c-1")]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::Retryable);
+        assert!(w.queue.deleted().is_empty());
+        assert_eq!(w.attempt(&c).contact_id.as_deref(), Some("c-1"));
+
+        // Redelivery: the attempt names its call; it is reconciled, never placed again.
+        let (_, m) = w.queue.in_flight.lock().unwrap().drain().next().unwrap();
+        w.queue.visible.lock().unwrap().push_back(m);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        assert_eq!(w.connect.requests().len(), 1);
+        assert_eq!(w.queue.deleted(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn beyond_the_token_window_an_unknown_placement_is_finished_as_failed_and_redialed() {
+        let w = world();
+        let c = contact("C-1", "+442079460123");
+        w.offer(&body("C-1", "+442079460123"));
+        let long_ago = Utc::now() - chrono::Duration::days(8);
+        w.set(
+            &c,
+            &[
+                ("state", AttributeValue::S("dialing".into())),
+                ("clientToken", AttributeValue::S(attempt_token(&c))),
+                (
+                    "attemptStartedAt",
+                    AttributeValue::N(long_ago.timestamp_millis().to_string()),
+                ),
+            ],
+        );
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueEmpty);
+        assert!(
+            w.connect.requests().is_empty(),
+            "a replay would be a new call"
+        );
+        let item = w.attempt(&c);
+        assert_eq!(
+            item.state,
+            ContactState::Due,
+            "failed is not final by default"
+        );
+        assert_eq!(item.attempt, 2);
+        assert_eq!(item.last_outcome, Some(Outcome::Failed));
+        assert!(item.due_at > Utc::now() + chrono::Duration::minutes(29));
     }
 
     #[tokio::test]
@@ -1411,7 +1624,7 @@ mod tests {
                 ("outcome", AttributeValue::S("no_answer".into())),
             ],
         );
-        w.queue.send(&body("C-1", "+442079460123"));
+        w.offer(&body("C-1", "+442079460123"));
         w.connect.script(&[Start::Placed("c-1")]);
         let out = w.dialer().handle(input(6)).await.unwrap();
         assert_eq!(out.status, "completed");
@@ -1438,11 +1651,14 @@ mod tests {
         let w = world();
         for i in 0..3 {
             let c = contact(&format!("C-{i}"), "+442079460123");
-            w.table.insert(
-                &format!("DIAL#r-1#{}", c.contact_key),
-                &[("state", AttributeValue::S("PLACED".into()))],
+            w.offer(&serde_json::to_string(&c).unwrap());
+            w.set(
+                &c,
+                &[
+                    ("state", AttributeValue::S("dialing".into())),
+                    ("contactId", AttributeValue::S(format!("c-{i}"))),
+                ],
             );
-            w.queue.send(&serde_json::to_string(&c).unwrap());
         }
         let mut dialer = w.dialer();
         dialer.settings.max_messages = 2;

@@ -15,6 +15,9 @@ pub struct Env {
     pub queue_url: String,
     /// `TABLE_NAME` and `RESULTS_BUCKET`.
     pub ledger: LedgerEnv,
+    /// `LEDGER_TABLE_NAME`, `REDIAL_RULES` and `FINAL_RETENTION_DAYS`: the campaign ledger
+    /// where attempts begin and end.
+    pub attempts: outbound_core::ledger::FinisherEnv,
     /// Long poll of one receive, 0–20 s (`RECEIVE_WAIT_SECONDS`, default 2).
     pub receive_wait_seconds: i32,
     /// How long the queue status and hours are reused (`STATUS_CACHE_SECONDS`, 0–3600, default
@@ -33,6 +36,7 @@ impl FromEnv for Env {
             ssm_prefix: env.ssm_prefix(),
             queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
             ledger: LedgerEnv::from_env(env),
+            attempts: outbound_core::ledger::FinisherEnv::from_env(env),
             receive_wait_seconds: env.number(
                 "RECEIVE_WAIT_SECONDS",
                 2,
@@ -66,7 +70,7 @@ impl Env {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 5] = [
+    const BASE: [(&str, &str); 7] = [
         ("SSM_PREFIX", "/connect/blaster/demo/"),
         ("ALLOWED_COUNTRIES", "GB,IE"),
         (
@@ -75,6 +79,8 @@ mod tests {
         ),
         ("TABLE_NAME", "demo-active-dialing"),
         ("RESULTS_BUCKET", "demo-results"),
+        ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
+        ("REDIAL_RULES", "{}"),
     ];
 
     fn read(vars: &[(&str, &str)]) -> Result<Env, outbound_core::env::EnvError> {

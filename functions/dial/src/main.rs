@@ -34,6 +34,7 @@ async fn main() -> Result<(), Error> {
             None
         }
     };
+    let attempts = outbound_core::ledger::Finisher::new(&sdk, &env.attempts);
     let dialer = Dialer {
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -44,7 +45,9 @@ async fn main() -> Result<(), Error> {
             s3,
             table_name: env.ledger.table_name.clone(),
             results_bucket: env.ledger.results_bucket.clone(),
+            finisher: Some(attempts.clone()),
         },
+        attempts,
         status: StatusCache::new(env.status_cache),
         chooser,
         settings: env.settings(),

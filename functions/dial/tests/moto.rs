@@ -1,5 +1,5 @@
-//! dial against moto over HTTP: real DynamoDB conditional writes (the DIAL marker, the rate
-//! limit's windows), SQS and S3. Amazon Connect and Step Functions are faked in process (moto has
+//! dial against moto over HTTP: real DynamoDB conditional writes (the campaign ledger's attempt,
+//! the rate limit's windows), SQS and S3. Amazon Connect and Step Functions are faked in process (moto has
 //! no outbound contacts), so the tests can assert what was placed and which lane was woken.
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (see `make test`).
@@ -12,9 +12,12 @@ use dial_handler::rate_limit::{acquire, RateLimit};
 use outbound_core::completion::{record_disconnect, DisconnectRecorded};
 use outbound_core::error::ErrorName;
 use outbound_core::hours::StatusCache;
+use outbound_core::ledger::{
+    admit, lease, AdmitOptions, AttemptId, ContactState, Finisher, RedialRules,
+};
 use outbound_core::records::Outcome;
 use outbound_core::testkit::moto::{
-    contact, end, lane, ledger, parse_record, result_objects, sdk, sfn, unique,
+    campaign_ledger, contact, end, lane, ledger, parse_record, result_objects, sdk, sfn, unique,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -93,9 +96,13 @@ fn connect() -> (aws_sdk_connect::Client, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test]
 #[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
-async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
+async fn dial_places_records_redials_a_busy_contact_later_and_never_twice_now() {
     let sdk = sdk().await;
-    let ledger = ledger(&sdk).await;
+    let attempts = Finisher {
+        ledger: campaign_ledger(&sdk, Some(90)).await,
+        rules: RedialRules::default(),
+    };
+    let ledger = ledger(&sdk).await.with_finisher(attempts.clone());
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let queue_url = sqs
@@ -135,6 +142,7 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
         connect,
         sfn: sfn.clone(),
         ledger: ledger.clone(),
+        attempts: attempts.clone(),
         status: StatusCache::new(Duration::ZERO),
         chooser: QueueNumber,
         settings: DialSettings::new(
@@ -144,6 +152,28 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
             outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU").unwrap(),
         ),
     };
+    // The feeder's part: admitted, leased, queued.
+    let now = Utc::now();
+    let options = AdmitOptions {
+        due_at: now,
+        rules: None,
+        round: None,
+    };
+    admit(&attempts.ledger, &contact(), &options, now)
+        .await
+        .unwrap();
+    let c = contact();
+    lease(
+        &attempts.ledger,
+        &c.campaign,
+        &c.contact_key,
+        now,
+        now + chrono::Duration::hours(1),
+        "r-d",
+    )
+    .await
+    .unwrap()
+    .expect("due, so leased");
     let body = serde_json::to_string(&contact()).unwrap();
     sqs.send_message()
         .queue_url(&queue_url)
@@ -158,7 +188,7 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
     assert_eq!(out.contact_id.as_deref(), Some("c-1"));
     assert_eq!(
         tokens.lock().unwrap().clone(),
-        vec![contact().client_token("r-d")]
+        vec![AttemptId::new(&c.campaign, &c.contact_key, 1).client_token()]
     );
 
     // The message is gone only because it was placed and recorded.
@@ -200,8 +230,16 @@ async fn dial_places_records_and_never_dials_a_contact_twice_in_a_run() {
     let objects = result_objects(&ledger).await;
     assert_eq!(objects.len(), 1);
     assert_eq!(parse_record(&objects[0].1).outcome, Outcome::Busy);
+    // Busy is not final: the contact is due again, for its second attempt, ten minutes on.
+    let item = outbound_core::ledger::read_contact(&attempts.ledger, &c.campaign, &c.contact_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((item.state, item.attempt), (ContactState::Due, 2));
+    assert_eq!(item.last_outcome, Some(Outcome::Busy));
+    assert!(item.due_at >= now + chrono::Duration::minutes(10));
 
-    // The same contact queued again in the same run is deleted without a call.
+    // The same message queued again is deleted without a call: its attempt is over.
     sqs.send_message()
         .queue_url(&queue_url)
         .message_body(&body)

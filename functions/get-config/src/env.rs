@@ -4,6 +4,10 @@
 use outbound_core::config::{DEFAULT_HISTORY_BUDGET, DEFAULT_MAX_CONCURRENT_CALLS, MAX_LANES};
 use outbound_core::env::{EnvReader, FromEnv};
 
+/// How long a fed contact stays leased unless `LEASE_SECONDS` says otherwise: longer than a
+/// wave's queue takes to drain, short enough that a dead run's contacts come back the same hour.
+pub const DEFAULT_LEASE_SECONDS: i64 = 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
     /// `SSM_PREFIX`, normalised to start and end with `/`.
@@ -14,6 +18,15 @@ pub struct Env {
     pub history_budget: u32,
     /// `MAX_CONCURRENT_CALLS`: upper bound on `concurrentcalls`.
     pub max_concurrent_calls: u32,
+    /// `LEDGER_TABLE_NAME`, `REDIAL_RULES`, `FINAL_RETENTION_DAYS`: the campaign ledger the
+    /// feeder leases from (and where it finishes attempts abandoned by a dead run).
+    pub attempts: outbound_core::ledger::FinisherEnv,
+    /// `RESULTS_BUCKET`: final records of attempts the feeder finishes.
+    pub results_bucket: String,
+    /// `QUEUE_URL`: the lanes' queue the feeder fills.
+    pub queue_url: String,
+    /// `LEASE_SECONDS` (default 3600, 60–86400): how long a fed contact stays leased.
+    pub lease_seconds: i64,
 }
 
 impl FromEnv for Env {
@@ -33,6 +46,15 @@ impl FromEnv for Env {
                 1..=MAX_LANES,
                 "a whole number from 1 to 1000 (the lane list must fit Step Functions' 256 KiB payload)",
             ),
+            attempts: outbound_core::ledger::FinisherEnv::from_env(env),
+            results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
+            queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
+            lease_seconds: env.number(
+                "LEASE_SECONDS",
+                DEFAULT_LEASE_SECONDS,
+                60..=86_400,
+                "whole seconds from 60 to 86400",
+            ),
         }
     }
 }
@@ -46,18 +68,22 @@ mod tests {
         let env: Env = EnvReader::from_map([
             ("SSM_PREFIX", "/connect/blaster/demo"),
             ("TABLE_NAME", "demo-activedialing"),
+            ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
+            ("REDIAL_RULES", "{}"),
+            ("RESULTS_BUCKET", "demo-results"),
+            (
+                "QUEUE_URL",
+                "https://sqs.eu-west-2.amazonaws.com/1/demo-contacts",
+            ),
         ])
         .read()
         .unwrap();
-        assert_eq!(
-            env,
-            Env {
-                ssm_prefix: "/connect/blaster/demo/".into(),
-                table_name: "demo-activedialing".into(),
-                history_budget: DEFAULT_HISTORY_BUDGET,
-                max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
-            }
-        );
+        assert_eq!(env.ssm_prefix, "/connect/blaster/demo/");
+        assert_eq!(env.table_name, "demo-activedialing");
+        assert_eq!(env.history_budget, DEFAULT_HISTORY_BUDGET);
+        assert_eq!(env.max_concurrent_calls, DEFAULT_MAX_CONCURRENT_CALLS);
+        assert_eq!(env.lease_seconds, DEFAULT_LEASE_SECONDS);
+        assert_eq!(env.attempts.final_retention_days, Some(90));
     }
 
     outbound_core::env_contract_tests!(Env, include_str!("../environment.json"));

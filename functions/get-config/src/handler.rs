@@ -41,6 +41,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// Feeds the lanes' queue from the campaign ledger once the run is claimed.
+    pub feeder: crate::feeder::Feeder,
 }
 
 /// The task's payload: the execution's input (`runId`, `wave`, `laneCalls` when it continues a
@@ -78,6 +80,12 @@ pub struct Output {
     /// The stale execution whose claim this one took over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub took_over: Option<String>,
+    /// Contacts fed to the lanes' queue from the campaign ledger for this wave.
+    pub fed: u64,
+    /// Claimed and active, but nothing to dial: nothing fed and the queue empty. The state
+    /// machine then releases the run without starting lanes (a scheduled sweep with nothing
+    /// due costs a few transitions).
+    pub idle: bool,
 }
 
 /// The name of an execution from its ARN (`arn:…:execution:<state machine>:<name>`), or the
@@ -199,6 +207,22 @@ pub async fn handle(
         _ => new_run_id(&input.execution),
     };
 
+    // Fed before the claim, so a feeder that fails leaves no claim behind. An execution that
+    // then finds the run held by a live one has fed that run's queue: the same conditional
+    // leases, within the same room, whoever feeds.
+    let lanes_n = config.lanes(env.max_concurrent_calls);
+    let budget = lane_budget(env.history_budget, lanes_n);
+    let feed = if config.active {
+        Some(
+            clients
+                .feeder
+                .feed(&run_id, lanes_n, budget, chrono::Utc::now())
+                .await?,
+        )
+    } else {
+        None
+    };
+
     let claim = claim_run(
         clients,
         &env.table_name,
@@ -209,8 +233,6 @@ pub async fn handle(
         policy,
     )
     .await?;
-    let lanes_n = config.lanes(env.max_concurrent_calls);
-    let budget = lane_budget(env.history_budget, lanes_n);
     let mut out = Output {
         claimed: false,
         run_id: run_id.clone(),
@@ -221,6 +243,8 @@ pub async fn handle(
         timeout_seconds: config.timeout_seconds,
         held_by: None,
         took_over: None,
+        fed: feed.as_ref().map_or(0, |f| f.fed),
+        idle: feed.as_ref().is_some_and(|f| f.fed == 0 && f.buffered == 0),
         config,
     };
     match claim {
@@ -253,6 +277,8 @@ pub async fn handle(
                 lanes = out.lanes.len(),
                 lane_budget = budget,
                 active = out.active,
+                fed = out.fed,
+                idle = out.idle,
                 "run claimed"
             );
         }
@@ -550,6 +576,16 @@ mod tests {
             table_name: "active-dialing".into(),
             history_budget: 8_000,
             max_concurrent_calls: max,
+            attempts: outbound_core::ledger::FinisherEnv {
+                ledger: outbound_core::ledger::CampaignLedgerEnv {
+                    table_name: "ledger".into(),
+                },
+                rules: Default::default(),
+                final_retention_days: None,
+            },
+            results_bucket: "b".into(),
+            queue_url: "q".into(),
+            lease_seconds: 3600,
         }
     }
 
@@ -697,10 +733,42 @@ mod tests {
                 ssm: mocked!(aws_sdk_ssm, [&s[0], &s[1], &s[2]]),
                 ddb: mocked!(aws_sdk_dynamodb, [&t[0], &t[1]]),
                 sfn: mocked!(aws_sdk_sfn, [&describe]),
+                feeder: empty_feeder(),
             },
             table,
             ssm_puts,
             rules: vec![t[0].clone(), describe],
+        }
+    }
+
+    /// A feeder over an empty ledger and an empty queue (the feeder's own tests run against
+    /// moto: tests/feeder_moto.rs).
+    fn empty_feeder() -> crate::feeder::Feeder {
+        use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+        let log = outbound_core::testkit::Log::default();
+        let table = outbound_core::testkit::FakeTable::new(&log);
+        let attributes = mock!(aws_sdk_sqs::Client::get_queue_attributes)
+            .then_output(|| GetQueueAttributesOutput::builder().build());
+        let attempts = outbound_core::ledger::Finisher {
+            ledger: outbound_core::ledger::CampaignLedger {
+                dynamodb: table.client(),
+                table_name: "ledger".into(),
+                final_retention: None,
+            },
+            rules: Default::default(),
+        };
+        crate::feeder::Feeder {
+            results: outbound_core::completion::Ledger {
+                dynamodb: table.client(),
+                s3: mocked!(aws_sdk_s3, []),
+                table_name: "t".into(),
+                results_bucket: "b".into(),
+                finisher: None,
+            },
+            attempts,
+            sqs: mocked!(aws_sdk_sqs, [&attributes]),
+            queue_url: "q".into(),
+            lease: chrono::Duration::hours(1),
         }
     }
 

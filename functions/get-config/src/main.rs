@@ -2,8 +2,10 @@
 //! every task payload to [`get_config::handle`].
 
 use aws_config::BehaviorVersion;
-use get_config::{Clients, Env, Input};
+use get_config::{Clients, Env, Feeder, Input};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use outbound_core::clients::LedgerEnv;
+use outbound_core::completion::Ledger;
 use outbound_core::error::FunctionError;
 use outbound_core::intake::RetryPolicy;
 use serde_json::Value;
@@ -13,10 +15,26 @@ async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
     let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let attempts = outbound_core::ledger::Finisher::new(&sdk, &env.attempts);
+    let results = Ledger::new(
+        &sdk,
+        &LedgerEnv {
+            table_name: env.table_name.clone(),
+            results_bucket: env.results_bucket.clone(),
+        },
+    )
+    .with_finisher(attempts.clone());
     let clients = Clients {
         ssm: aws_sdk_ssm::Client::new(&sdk),
         ddb: aws_sdk_dynamodb::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
+        feeder: Feeder {
+            attempts,
+            results,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url: env.queue_url.clone(),
+            lease: chrono::Duration::seconds(env.lease_seconds),
+        },
     };
     let (clients, env) = (&clients, &env);
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -3,22 +3,67 @@
 
 use crate::env::Env;
 pub use crate::queue_stats::QueueCounts;
+use chrono::{DateTime, Utc};
 use outbound_core::error::FunctionError;
+use outbound_core::ledger::{campaigns, item::millis, CampaignLedger};
+use serde::Serialize;
+
+/// The queue's counts and what the campaign ledger holds in store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    #[serde(flatten)]
+    pub queue: QueueCounts,
+    /// Contacts of some campaign are due now: the next wave's feeder has work.
+    pub due: bool,
+    /// Seconds until the earliest contact due later (a redial), when that is within
+    /// `DUE_WAIT_SECONDS`: the run waits for it instead of ending. `None` otherwise.
+    pub wait_seconds: Option<u64>,
+}
+
+/// When the earliest due contact over every listed campaign is due (epoch ms).
+async fn next_due(ledger: &CampaignLedger) -> Result<Option<i64>, FunctionError> {
+    let mut next: Option<i64> = None;
+    for campaign in campaigns::active(ledger).await?.keys() {
+        if let Some(at) = campaigns::next_due_at(ledger, campaign).await? {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+    }
+    Ok(next)
+}
 
 /// Handles one task: the input (`{}`) carries nothing.
-pub async fn handle(sqs: &aws_sdk_sqs::Client, env: &Env) -> Result<QueueCounts, FunctionError> {
-    let counts =
+pub async fn handle(
+    sqs: &aws_sdk_sqs::Client,
+    ledger: &CampaignLedger,
+    env: &Env,
+    now: DateTime<Utc>,
+) -> Result<Counts, FunctionError> {
+    let queue =
         crate::queue_stats::queue_counts(sqs, &env.queue_url, env.dead_letter_queue_url.as_deref())
             .await?;
+    let next = next_due(ledger).await?;
+    let now_ms = millis(now);
+    let due = next.is_some_and(|at| at <= now_ms);
+    let wait_seconds = next
+        .filter(|at| *at > now_ms)
+        .map(|at| ((at - now_ms) as u64).div_ceil(1000))
+        .filter(|s| *s <= env.due_wait_seconds);
     tracing::info!(
-        available = counts.available,
-        in_flight = counts.in_flight,
-        delayed = counts.delayed,
-        dead_lettered = counts.dead_lettered,
-        more = counts.more,
-        "queue counted"
+        available = queue.available,
+        in_flight = queue.in_flight,
+        delayed = queue.delayed,
+        dead_lettered = queue.dead_lettered,
+        more = queue.more,
+        due,
+        wait_seconds,
+        "queue and ledger counted"
     );
-    Ok(counts)
+    Ok(Counts {
+        queue,
+        due,
+        wait_seconds,
+    })
 }
 
 #[cfg(test)]
@@ -36,6 +81,20 @@ mod tests {
         Env {
             queue_url: "q".into(),
             dead_letter_queue_url: Some("dlq".into()),
+            ledger: outbound_core::ledger::CampaignLedgerEnv {
+                table_name: "ledger".into(),
+            },
+            due_wait_seconds: 300,
+        }
+    }
+
+    /// A ledger listing no campaign (the ledger side runs against moto in tests/moto.rs).
+    fn empty_ledger() -> CampaignLedger {
+        let table = outbound_core::testkit::FakeTable::new(&Default::default());
+        CampaignLedger {
+            dynamodb: table.client(),
+            table_name: "ledger".into(),
+            final_retention: None,
         }
     }
 
@@ -58,10 +117,13 @@ mod tests {
                     .build()
             });
         let sqs = mocked!(aws_sdk_sqs, [&main, &dlq]);
-        let counts = handle(&sqs, &env()).await.unwrap();
+        let counts = handle(&sqs, &empty_ledger(), &env(), Utc::now())
+            .await
+            .unwrap();
         assert_eq!(
             serde_json::to_value(counts).unwrap(),
-            serde_json::json!({"available": 0, "inFlight": 2, "delayed": 0, "deadLettered": 1, "more": true})
+            serde_json::json!({"available": 0, "inFlight": 2, "delayed": 0, "deadLettered": 1, "more": true,
+                               "due": false, "waitSeconds": null})
         );
     }
 
@@ -75,7 +137,9 @@ mod tests {
             )
         });
         let sqs = mocked!(aws_sdk_sqs, [&down]);
-        let err = handle(&sqs, &env()).await.unwrap_err();
+        let err = handle(&sqs, &empty_ledger(), &env(), Utc::now())
+            .await
+            .unwrap_err();
         assert_eq!(err.name, ErrorName::Retryable);
     }
 }

@@ -11,9 +11,10 @@ async fn main() -> Result<(), Error> {
     let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (sqs, env) = (&sqs, &env);
+    let ledger = outbound_core::ledger::CampaignLedger::new(&sdk, &env.ledger, None);
+    let (sqs, ledger, env) = (&sqs, &ledger, &env);
     run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        get_contacts::handle(sqs, env).await.inspect_err(|e| {
+        get_contacts::handle(sqs, ledger, env, chrono::Utc::now()).await.inspect_err(|e| {
             tracing::error!(error_type = e.name.as_str(), error = %e.message, "get-contacts failed")
         })
     }))

@@ -120,6 +120,46 @@ impl FileError {
     }
 }
 
+/// A campaign id the operator gives (object metadata or key prefix): the characters keys,
+/// execution names and result partitions accept, at most [`MAX_CAMPAIGN_CHARS`].
+fn valid_campaign_id(id: &str) -> bool {
+    (1..=MAX_CAMPAIGN_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The campaign of an uploaded list, in this order (docs/architecture.md, "The campaign id"):
+/// the object's metadata `campaign` (`x-amz-meta-campaign`), the key prefix
+/// `campaigns/<id>/…`, else the file's stem ([`campaign_from_key`]). An id given by metadata or
+/// prefix that is not `[A-Za-z0-9_-]{1,64}` refuses the file (`Err` says why): it is never
+/// loaded under another name.
+pub fn campaign_of_object(key: &str, metadata_campaign: Option<&str>) -> Result<String, String> {
+    if let Some(id) = metadata_campaign.map(str::trim) {
+        return if valid_campaign_id(id) {
+            Ok(id.to_string())
+        } else {
+            Err(format!(
+                "the object's campaign metadata must be 1 to {MAX_CAMPAIGN_CHARS} letters, digits, '-' or '_'"
+            ))
+        };
+    }
+    if let Some(rest) = key.strip_prefix("campaigns/") {
+        if let Some((id, file)) = rest.split_once('/') {
+            if !file.is_empty() {
+                return if valid_campaign_id(id) {
+                    Ok(id.to_string())
+                } else {
+                    Err(format!(
+                        "the campaign in the key prefix campaigns/<id>/ must be 1 to {MAX_CAMPAIGN_CHARS} letters, digits, '-' or '_'"
+                    ))
+                };
+            }
+        }
+    }
+    Ok(campaign_from_key(key))
+}
+
 /// The campaign of a list: the object's file name without its extension
 /// (`uploads/spring-renewals.csv` → `spring-renewals`), or `default` when that is empty. A name
 /// longer than [`MAX_CAMPAIGN_CHARS`] is bounded ([`bounded_name`]): keys, execution names and
@@ -1195,6 +1235,43 @@ mod tests {
         // A short row simply lacks the attribute.
         assert!(contact(&rows[2]).attributes.is_empty());
         assert_eq!(rejected(&rows[3]).reason, "column a is not valid UTF-8");
+    }
+
+    #[test]
+    fn campaign_comes_from_metadata_then_prefix_then_stem() {
+        assert_eq!(
+            campaign_of_object("uploads/week1.csv", Some("spring-renewals")),
+            Ok("spring-renewals".to_string())
+        );
+        // Metadata wins over the prefix.
+        assert_eq!(
+            campaign_of_object("campaigns/a/week1.csv", Some("b")),
+            Ok("b".to_string())
+        );
+        assert_eq!(
+            campaign_of_object("campaigns/spring_2026/week1.csv", None),
+            Ok("spring_2026".to_string())
+        );
+        assert_eq!(
+            campaign_of_object("uploads/week1.csv", None),
+            Ok("week1".to_string())
+        );
+        // A file directly under campaigns/ has no prefix id: its stem.
+        assert_eq!(
+            campaign_of_object("campaigns/week1.csv", None),
+            Ok("week1".to_string())
+        );
+    }
+
+    #[test]
+    fn a_campaign_id_given_that_keys_cannot_hold_refuses_the_file() {
+        for bad in ["", "spring renewals", "a#b", "é", &"x".repeat(65)] {
+            let err = campaign_of_object("uploads/a.csv", Some(bad)).unwrap_err();
+            assert!(err.contains("metadata"), "{bad:?}: {err}");
+        }
+        let err = campaign_of_object("campaigns/a b/week1.csv", None).unwrap_err();
+        assert!(err.contains("prefix"), "{err}");
+        assert!(campaign_of_object("uploads/a.csv", Some(&"x".repeat(64))).is_ok());
     }
 
     #[test]

@@ -9,8 +9,11 @@ pub struct Env {
     pub input_bucket: String,
     /// `ALLOWED_COUNTRIES`: rows to other destinations are rejected.
     pub destinations: outbound_core::destinations::DestinationRules,
-    /// `QUEUE_URL`: the contacts queue.
-    pub queue_url: String,
+    /// `LEDGER_TABLE_NAME`: the campaign ledger contacts are admitted into.
+    pub ledger: outbound_core::ledger::CampaignLedgerEnv,
+    /// `REDIAL_RULES`: the deployment's redial rules, which a file's `redial` metadata
+    /// overrides (validated at intake: an invalid override refuses the file).
+    pub rules: outbound_core::ledger::RedialRules,
     /// `RESULTS_BUCKET`: the rejects report goes there.
     pub results_bucket: String,
     /// `STATE_MACHINE_ARN`: the campaign's run is started there.
@@ -26,7 +29,8 @@ impl FromEnv for Env {
         Env {
             input_bucket: env.required("INPUT_BUCKET", "the input bucket name"),
             destinations: env.allowed_countries(),
-            queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
+            ledger: outbound_core::ledger::CampaignLedgerEnv::from_env(env),
+            rules: env.redial_rules(),
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
             ssm_prefix: env.ssm_prefix(),

@@ -1,30 +1,37 @@
-//! load-list: an uploaded CSV → contacts in the queue, a reject report, and a campaign run.
+//! load-list: an uploaded CSV → contacts in the campaign ledger, a reject report, and a campaign
+//! run.
 //!
 //! For each `ObjectCreated` record of the S3 event (usually one): the object is streamed from S3
-//! through the CSV reader (never held whole), valid contacts go to SQS in batches of 10,
+//! through the CSV reader (never held whole), valid contacts are admitted into the campaign
+//! ledger (one conditional put each: a contact the campaign already holds is a duplicate),
 //! rejected rows go to `rejects/campaign=<campaign>/<object>.jsonl` in the results bucket,
-//! `totalRecords` grows by the number queued, and the campaign's execution is started (or the
-//! running one joined).
+//! `totalRecords` grows by the number admitted, and the campaign's execution is started (or the
+//! running one joined); its feeder moves due contacts from the ledger to the lanes' queue.
+//!
+//! The campaign is the object's metadata `campaign`, else its key prefix `campaigns/<id>/`, else
+//! the file's stem; the object's metadata `redial` overrides the deployment's redial rules for
+//! the file's contacts (docs/architecture.md, "The campaign id").
 //!
 //! Failure behaviour:
 //! - a file without `custID`/`phone` is refused whole: its report says why, nothing is queued;
 //! - an S3 stream that breaks mid-file is resumed from the byte where it broke (ranged
 //!   `GetObject` pinned to the object's ETag), so a long download does not restart the file;
-//! - SQS unreachable after the retries fails the invocation (`Retryable`/`Throttled`): S3's
-//!   asynchronous invocation retries it. The file is then read again from the start, so the
-//!   contacts sent before the failure are sent again; dial's `DIAL#<runId>#<contactKey>` item
-//!   keeps them from being dialed twice in one run.
+//! - the ledger unreachable after the retries fails the invocation (`Retryable`/`Throttled`):
+//!   S3's asynchronous invocation retries it. The file is then read again from the start; the
+//!   contacts admitted before the failure answer "already present" and are not admitted twice.
 
 use crate::csv_intake::{
-    campaign_from_key, AsyncCsvReader, CsvOptions, FileError, IntakeCounts, RowOutcome,
+    campaign_from_key, campaign_of_object, AsyncCsvReader, CsvOptions, FileError, IntakeCounts,
+    RowOutcome,
 };
 use crate::env::Env;
 use outbound_core::config::read_default_region;
 use outbound_core::error::FunctionError;
+use outbound_core::intake::admitter::{LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
-use outbound_core::intake::sender::{Outgoing, QueueSender, DEFAULT_MAX_IN_FLIGHT};
 use outbound_core::intake::{sdk_error, RetryPolicy};
+use outbound_core::ledger::{campaigns, CampaignLedger, RedialRules};
 use outbound_core::records::{reject_object_key, RejectRecord};
 use phonenumber::country;
 use serde::{Deserialize, Serialize};
@@ -34,7 +41,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    /// The campaign ledger contacts are admitted into.
+    pub ledger: CampaignLedger,
     pub ssm: aws_sdk_ssm::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub keyer: outbound_core::contact_key::ContactKeyer,
@@ -52,7 +60,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             policy: RetryPolicy::DEFAULT,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight: DEFAULT_ADMIT_IN_FLIGHT,
             report_part_bytes: outbound_core::intake::report::PART_BYTES,
         }
     }
@@ -64,9 +72,14 @@ impl Default for Tuning {
 pub struct ObjectResult {
     /// The object key.
     pub object: String,
+    /// The file's campaign.
+    pub campaign: String,
+    /// Contacts admitted into the campaign (new to it).
     pub queued: u64,
-    /// Rows rejected (with a reason in the report), including rows SQS refused.
+    /// Rows rejected (with a reason in the report), including rows the ledger refused.
     pub rejected: u64,
+    /// Rows repeating a contact: within the file, or already in the campaign (an earlier or
+    /// overlapping file, or this file again).
     pub duplicates: u64,
     /// The execution started or joined; `None` when nothing was queued.
     pub execution: Option<String>,
@@ -200,6 +213,17 @@ pub async fn handle(
     })
 }
 
+/// The file's redial rules: the deployment's, with the object's metadata `redial` (a JSON
+/// object of the `redial` variable's shape, any subset) applied. `Ok(None)`: no override.
+fn file_rules(deployment: &RedialRules, raw: Option<&str>) -> Result<Option<RedialRules>, String> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(raw) => deployment.overridden_by(raw).map(Some).map_err(|why| {
+            format!("the object's redial metadata is not valid redial rules: {why}")
+        }),
+    }
+}
+
 /// Why an object named by an event is not a contact list of this deployment, if it is not.
 fn refuse_source(env: &Env, bucket: &str, key: &str) -> Option<&'static str> {
     if bucket != env.input_bucket {
@@ -223,9 +247,9 @@ pub async fn load_object(
     version: &str,
 ) -> Result<ObjectResult, FunctionError> {
     use aws_sdk_s3::operation::get_object::GetObjectError;
-    let campaign = campaign_from_key(key);
     let mut result = ObjectResult {
         object: key.to_string(),
+        campaign: campaign_from_key(key),
         ..Default::default()
     };
     let object = match clients.s3.get_object().bucket(bucket).key(key).send().await {
@@ -237,6 +261,39 @@ pub async fn load_object(
         }
         Err(e) => return Err(sdk_error("GetObject", &e)),
     };
+    let metadata = object.metadata().cloned().unwrap_or_default();
+    let settings = campaign_of_object(key, metadata.get("campaign").map(String::as_str)).and_then(
+        |campaign| {
+            let rules = file_rules(&env.rules, metadata.get("redial").map(String::as_str))?;
+            Ok((campaign, rules))
+        },
+    );
+    let (campaign, rules) = match settings {
+        Ok(settings) => settings,
+        Err(why) => {
+            // Refused whole, before any row: the report (under the file's stem) says why.
+            tracing::warn!(bucket, key, reason = %why, "file refused");
+            let mut rejects = RejectWriter::new(
+                clients.s3.clone(),
+                &env.results_bucket,
+                reject_object_key(&result.campaign, key),
+            )
+            .with_policy(tuning.policy);
+            rejects
+                .push(&RejectRecord {
+                    line: 1,
+                    reason: format!("file rejected: {why}"),
+                    customer_key: None,
+                    phone_masked: None,
+                    source: key.to_string(),
+                })
+                .await?;
+            result.reject_report = rejects.finish(true).await?;
+            result.error = Some(why);
+            return Ok(result);
+        }
+    };
+    result.campaign = campaign.clone();
     let etag = object.e_tag().map(str::to_string);
     let mut reader = AsyncCsvReader::new(
         object.body.into_async_read(),
@@ -255,7 +312,12 @@ pub async fn load_object(
     )
     .with_policy(tuning.policy)
     .with_part_bytes(tuning.report_part_bytes);
-    let mut sender = QueueSender::new(clients.sqs.clone(), &env.queue_url)
+    // Listed before the first admission, so a feeder looking for work finds the campaign.
+    tuning
+        .policy
+        .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
+        .await?;
+    let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules)
         .with_policy(tuning.policy)
         .with_max_in_flight(tuning.max_in_flight);
 
@@ -264,8 +326,8 @@ pub async fn load_object(
     loop {
         match reader.next_row().await {
             Ok(Some(RowOutcome::Contact(contact))) => {
-                if sender.push(Outgoing::new(&contact, None)).await.is_err() {
-                    // The queue is unreachable: stop reading, finish() reports what happened.
+                if sender.push(contact, None).await.is_err() {
+                    // The ledger is unreachable: stop reading, finish() reports what happened.
                     break;
                 }
             }
@@ -327,15 +389,15 @@ pub async fn load_object(
             rejects.abort().await;
             tracing::error!(
                 key,
-                queued = abort.sent,
-                not_queued = abort.unsent.len(),
-                "queue unreachable: the file will be loaded again by the invocation's retry"
+                admitted = abort.admitted,
+                not_admitted = abort.unsent.len(),
+                "campaign ledger unreachable: the file will be loaded again by the invocation's retry"
             );
             return Err(FunctionError::new(
                 abort.error.name,
                 format!(
-                    "{} after {} contacts of s3://{bucket}/{key} were queued",
-                    abort.error.message, abort.sent
+                    "{} after {} contacts of s3://{bucket}/{key} were admitted",
+                    abort.error.message, abort.admitted
                 ),
             ));
         }
@@ -357,12 +419,25 @@ pub async fn load_object(
     }
     // Always written, even empty: a file uploaded again without rejects replaces its old report.
     result.reject_report = rejects.finish(true).await?;
-    result.queued = summary.sent;
+    result.queued = summary.admitted;
     result.rejected = counts.rejected + summary.failed.len() as u64;
-    result.duplicates = counts.duplicates;
-
+    result.duplicates = counts.duplicates + summary.already_present;
     if result.queued > 0 {
-        add_total_records(&clients.ssm, &env.ssm_prefix, result.queued, tuning.policy).await;
+        // Stamped again after the last admission: a feeder that found the campaign empty while
+        // the file was read (and retired it) sees it listed again.
+        tuning
+            .policy
+            .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
+            .await?;
+    }
+
+    // Contacts already present count too: a retry of an invocation that admitted them but died
+    // before starting the run must still start it (the execution name, from the object's
+    // version, makes a redelivered event join the run it started).
+    if result.queued + summary.already_present > 0 {
+        if result.queued > 0 {
+            add_total_records(&clients.ssm, &env.ssm_prefix, result.queued, tuning.policy).await;
+        }
         let run = start_or_join_run(
             &clients.sfn,
             &env.state_machine_arn,
@@ -398,18 +473,16 @@ mod tests {
     use aws_sdk_s3::primitives::ByteStream;
     use aws_sdk_s3::types::error::NoSuchKey;
     use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
-    use aws_sdk_sqs::operation::send_message_batch::{
-        SendMessageBatchError, SendMessageBatchOutput,
-    };
-    use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_sdk_ssm::types::error::ParameterNotFound;
     use aws_sdk_ssm::types::Parameter;
     use aws_smithy_mocks::{mock, Rule};
-    use outbound_core::contact::{Contact, ContactSource};
+    use outbound_core::contact::ContactSource;
     use outbound_core::error::ErrorName;
+    use outbound_core::ledger::LedgerContact;
     use outbound_core::mocked;
+    use outbound_core::testkit::{FakeTable, Log};
     use serde_json::json;
     use std::sync::{Arc, Mutex};
 
@@ -419,7 +492,10 @@ mod tests {
         Env {
             input_bucket: "input".into(),
             destinations: outbound_core::destinations::DestinationRules::parse("GB,US").unwrap(),
-            queue_url: "https://sqs.eu-west-2.amazonaws.com/123456789012/blaster-contacts".into(),
+            ledger: outbound_core::ledger::CampaignLedgerEnv {
+                table_name: "ledger".into(),
+            },
+            rules: RedialRules::default(),
             results_bucket: "results".into(),
             state_machine_arn: SM.into(),
             ssm_prefix: "/connect/blaster/test/".into(),
@@ -453,7 +529,6 @@ mod tests {
     /// Everything a run of the handler did, captured from the mocks.
     #[derive(Default)]
     struct Seen {
-        bodies: Vec<String>,
         report: Option<(String, String)>,
         starts: Vec<(String, String)>,
         total_records: Vec<String>,
@@ -462,11 +537,52 @@ mod tests {
     struct World {
         clients: Clients,
         seen: Arc<Mutex<Seen>>,
+        table: FakeTable,
         rules: Vec<Rule>,
     }
 
-    /// Mocks for a healthy world; `sqs` replaces the SQS rule when given.
-    fn world(csv: &'static str, sqs: Option<Rule>) -> World {
+    impl World {
+        /// The contacts admitted into the ledger, by customer key.
+        fn admitted(&self) -> Vec<LedgerContact> {
+            let mut contacts: Vec<LedgerContact> = self
+                .table
+                .items
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(pk, _)| pk.starts_with("CONTACT#"))
+                .map(|(_, item)| LedgerContact::from_item(item).unwrap())
+                .collect();
+            contacts.sort_by(|a, b| a.key.cmp(&b.key));
+            contacts
+        }
+
+        /// The campaigns the ledger lists as having work.
+        fn listed(&self) -> Vec<String> {
+            self.table
+                .get(outbound_core::ledger::campaigns::CAMPAIGNS_PK)
+                .and_then(|i| i.get("active").and_then(|v| v.as_ss().ok()).cloned())
+                .unwrap_or_default()
+        }
+    }
+
+    fn campaign_ledger(table: &FakeTable) -> CampaignLedger {
+        CampaignLedger {
+            dynamodb: table.client(),
+            table_name: "ledger".into(),
+            final_retention: None,
+        }
+    }
+
+    /// Mocks for a healthy world: the object `uploads/spring renewals+.csv` holds `csv`.
+    fn world(csv: &'static str) -> World {
+        world_with_metadata(csv, &[])
+    }
+
+    fn world_with_metadata(
+        csv: &'static str,
+        metadata: &'static [(&'static str, &'static str)],
+    ) -> World {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let get = mock!(aws_sdk_s3::Client::get_object)
             .match_requests(|r| {
@@ -475,6 +591,12 @@ mod tests {
             .then_output(move || {
                 GetObjectOutput::builder()
                     .e_tag("e1")
+                    .set_metadata(Some(
+                        metadata
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    ))
                     .body(ByteStream::from_static(csv.as_bytes()))
                     .build()
             });
@@ -486,24 +608,6 @@ mod tests {
                 body,
             ));
             PutObjectOutput::builder().build()
-        });
-        let s = seen.clone();
-        let send = sqs.unwrap_or_else(|| {
-            mock!(aws_sdk_sqs::Client::send_message_batch).then_compute_output(move |r| {
-                let mut out = SendMessageBatchOutput::builder().set_failed(Some(vec![]));
-                for e in r.entries() {
-                    s.lock().unwrap().bodies.push(e.message_body().to_string());
-                    out = out.successful(
-                        SendMessageBatchResultEntry::builder()
-                            .id(e.id())
-                            .message_id("m")
-                            .md5_of_message_body("x")
-                            .build()
-                            .unwrap(),
-                    );
-                }
-                out.build().unwrap()
-            })
         });
         let iso = mock!(aws_sdk_ssm::Client::get_parameter)
             .match_requests(|r| r.name() == Some("/connect/blaster/test/isocountrycode"))
@@ -541,9 +645,10 @@ mod tests {
                 .build()
                 .unwrap()
         });
+        let table = FakeTable::new(&Log::default());
         let clients = Clients {
             s3: mocked!(aws_sdk_s3, [&get, &put]),
-            sqs: mocked!(aws_sdk_sqs, [&send]),
+            ledger: campaign_ledger(&table),
             ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total]),
             sfn: mocked!(aws_sdk_sfn, [&start]),
             keyer: outbound_core::testkit::contact_keyer(),
@@ -551,13 +656,14 @@ mod tests {
         World {
             clients,
             seen,
-            rules: vec![get, put, send, start],
+            table,
+            rules: vec![get, put, start],
         }
     }
 
     #[tokio::test]
-    async fn a_list_is_queued_reported_counted_and_started() {
-        let w = world(CSV, None);
+    async fn a_list_is_admitted_reported_counted_and_started() {
+        let w = world(CSV);
         let out = handle(
             &w.clients,
             &env(),
@@ -576,14 +682,15 @@ mod tests {
             "rejects/campaign=spring_renewals_/uploads_spring renewals+.csv.jsonl"
         );
 
-        let seen = w.seen.lock().unwrap();
-        let mut contacts: Vec<Contact> = seen
-            .bodies
-            .iter()
-            .map(|b| serde_json::from_str(b).unwrap())
-            .collect();
-        contacts.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(out["campaign"], "spring renewals+");
+        let contacts = w.admitted();
         assert_eq!(contacts.len(), 2);
+        assert!(contacts
+            .iter()
+            .all(|c| c.state == outbound_core::ledger::ContactState::Due && c.attempt == 1));
+        assert!(contacts.iter().all(|c| c.rules.is_none()));
+        assert_eq!(w.listed(), vec!["spring renewals+".to_string()]);
+        let seen = w.seen.lock().unwrap();
         assert_eq!(contacts[0].key, "C-1");
         assert_eq!(contacts[0].phone, "+442079460001");
         assert_eq!(contacts[0].campaign, "spring renewals+");
@@ -633,7 +740,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_without_the_mandatory_columns_is_refused_whole() {
-        let w = world("id,number\n1,020 7946 0001\n", None);
+        let w = world("id,number\n1,020 7946 0001\n");
         let out = handle(
             &w.clients,
             &env(),
@@ -645,26 +752,23 @@ mod tests {
         assert_eq!(out["queued"], 0);
         assert!(out["error"].as_str().unwrap().contains("custID and phone"));
         assert_eq!(out["execution"], Value::Null);
+        assert!(w.admitted().is_empty());
         let seen = w.seen.lock().unwrap();
-        assert!(seen.bodies.is_empty());
         assert!(seen.starts.is_empty());
         let (_, report) = seen.report.clone().unwrap();
         let line: RejectRecord = serde_json::from_str(report.trim()).unwrap();
         assert_eq!(line.line, 1);
         assert!(line.reason.starts_with("file rejected"), "{}", line.reason);
-        assert_eq!(w.rules[2].num_calls(), 0, "nothing sent to SQS");
+        assert_eq!(w.rules[2].num_calls(), 0, "no run started");
     }
 
     #[tokio::test]
-    async fn unreachable_queue_fails_the_invocation_without_starting_a_run() {
-        let down = mock!(aws_sdk_sqs::Client::send_message_batch).then_error(|| {
-            SendMessageBatchError::generic(
-                aws_smithy_types::error::ErrorMetadata::builder()
-                    .code("InternalError")
-                    .build(),
-            )
-        });
-        let w = world(CSV, Some(down));
+    async fn an_unreachable_ledger_fails_the_invocation_without_starting_a_run() {
+        let w = world(CSV);
+        for _ in 0..20 {
+            w.table
+                .fail_next("PutItem", "CONTACT#", "InternalServerError");
+        }
         let err = handle(
             &w.clients,
             &env(),
@@ -676,43 +780,55 @@ mod tests {
         assert_eq!(err.name, ErrorName::Retryable);
         assert!(err.message.contains("0 contacts"), "{}", err.message);
         assert!(w.seen.lock().unwrap().starts.is_empty());
-        // Not a silent "nothing to do": the retry policy was used up.
-        assert_eq!(w.rules[2].num_calls(), 3);
+        // Not a silent "nothing to do": the retry policy was used up (3 attempts per contact).
+        assert!(w.admitted().is_empty());
+        assert!(w.table.log.count("ddb:PutItem CONTACT#") >= 3);
     }
 
     #[tokio::test]
-    async fn a_message_sqs_refuses_is_reported_as_a_reject() {
-        let s = Arc::new(Mutex::new(Vec::<String>::new()));
-        let seen = s.clone();
-        let picky = mock!(aws_sdk_sqs::Client::send_message_batch).then_compute_output(move |r| {
-            let mut out = SendMessageBatchOutput::builder()
-                .set_successful(Some(vec![]))
-                .set_failed(Some(vec![]));
-            for e in r.entries() {
-                if e.message_body().contains("\"C-2\"") {
-                    out = out.failed(
-                        BatchResultErrorEntry::builder()
-                            .id(e.id())
-                            .code("InvalidMessageContents")
-                            .sender_fault(true)
-                            .build()
-                            .unwrap(),
-                    );
-                } else {
-                    seen.lock().unwrap().push(e.message_body().to_string());
-                    out = out.successful(
-                        SendMessageBatchResultEntry::builder()
-                            .id(e.id())
-                            .message_id("m")
-                            .md5_of_message_body("x")
-                            .build()
-                            .unwrap(),
-                    );
-                }
-            }
-            out.build().unwrap()
-        });
-        let w = world(CSV, Some(picky));
+    async fn the_same_file_again_admits_nothing_twice() {
+        let w = world(CSV);
+        let key = "uploads/spring+renewals%2B.csv";
+        let first = handle(&w.clients, &env(), &tuning(), event(&[key]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first["queued"].as_u64(), first["duplicates"].as_u64()),
+            (Some(2), Some(1))
+        );
+        // A contact already dialed keeps its state when the file comes again.
+        let dialed = w.admitted()[0].clone();
+        let pk = outbound_core::ledger::item::contact_pk(&dialed.campaign, &dialed.contact_key);
+        w.table.items.lock().unwrap().get_mut(&pk).unwrap().insert(
+            "state".into(),
+            aws_sdk_dynamodb::types::AttributeValue::S("final".into()),
+        );
+        let again = handle(&w.clients, &env(), &tuning(), event(&[key]))
+            .await
+            .unwrap();
+        assert_eq!(again["queued"], 0);
+        assert_eq!(
+            again["duplicates"], 3,
+            "1 within the file, 2 already in the campaign"
+        );
+        // Started (or joined) all the same: the first invocation may have died before it could.
+        assert!(again["execution"].is_string(), "{again}");
+        assert_eq!(w.admitted().len(), 2);
+        assert_eq!(
+            w.admitted()[0].state,
+            outbound_core::ledger::ContactState::Final
+        );
+    }
+
+    #[tokio::test]
+    async fn a_contact_the_ledger_refuses_is_reported_as_a_reject() {
+        let w = world(CSV);
+        let c2 = outbound_core::testkit::contact_key("spring renewals+", "C-2", "+12125550123");
+        w.table.fail_next(
+            "PutItem",
+            &format!("CONTACT#spring renewals+#{c2}"),
+            "ValidationException",
+        );
         let out = handle(
             &w.clients,
             &env(),
@@ -727,12 +843,78 @@ mod tests {
         let refused: Vec<RejectRecord> = report
             .lines()
             .map(|l| serde_json::from_str::<RejectRecord>(l).unwrap())
-            .filter(|r| r.reason.contains("InvalidMessageContents"))
+            .filter(|r| r.reason.contains("ValidationException"))
             .collect();
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].line, 3);
         assert_eq!(refused[0].customer_key.as_deref(), Some("C-2"));
-        assert_eq!(s.lock().unwrap().len(), 1);
+        assert_eq!(w.admitted().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn metadata_names_the_campaign_and_overrides_the_redial_rules() {
+        let w = world_with_metadata(
+            CSV,
+            &[
+                ("campaign", "spring-2026"),
+                ("redial", r#"{"max_attempts":5,"delay_minutes":{"busy":2}}"#),
+            ],
+        );
+        let out = handle(
+            &w.clients,
+            &env(),
+            &tuning(),
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["campaign"], "spring-2026");
+        assert_eq!(out["queued"], 2);
+        let contacts = w.admitted();
+        assert!(contacts.iter().all(|c| c.campaign == "spring-2026"));
+        let rules = contacts[0]
+            .rules
+            .clone()
+            .expect("the file's rules are stored");
+        assert_eq!(rules.max_attempts, 5);
+        assert_eq!(rules.delay_minutes.busy, 2);
+        assert_eq!(
+            rules.delay_minutes.no_answer, 120,
+            "the rest stays the deployment's"
+        );
+        assert_eq!(w.listed(), vec!["spring-2026".to_string()]);
+        let seen = w.seen.lock().unwrap();
+        assert!(
+            seen.starts[0].0.starts_with("csv-spring-2026-"),
+            "{}",
+            seen.starts[0].0
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_campaign_or_redial_metadata_refuses_the_file() {
+        for metadata in [
+            &[("campaign", "spring 2026")][..],
+            &[("redial", r#"{"max_attempts":0}"#)][..],
+            &[("redial", "not json")][..],
+        ] {
+            let w = world_with_metadata(CSV, metadata);
+            let out = handle(
+                &w.clients,
+                &env(),
+                &tuning(),
+                event(&["uploads/spring+renewals%2B.csv"]),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out["queued"], 0, "{metadata:?}");
+            assert!(out["error"].as_str().unwrap().contains("metadata"), "{out}");
+            assert!(w.admitted().is_empty());
+            assert!(w.seen.lock().unwrap().starts.is_empty());
+            let (key, report) = w.seen.lock().unwrap().report.clone().unwrap();
+            assert!(key.contains("campaign=spring_renewals_"), "{key}");
+            assert!(report.contains("file rejected"), "{report}");
+        }
     }
 
     #[tokio::test]
@@ -746,7 +928,7 @@ mod tests {
         });
         let clients = Clients {
             s3: mocked!(aws_sdk_s3, [&gone]),
-            sqs: mocked!(aws_sdk_sqs, []),
+            ledger: campaign_ledger(&FakeTable::new(&Log::default())),
             ssm: mocked!(aws_sdk_ssm, [&iso]),
             sfn: mocked!(aws_sdk_sfn, []),
             keyer: outbound_core::testkit::contact_keyer(),
@@ -761,9 +943,8 @@ mod tests {
     #[tokio::test]
     async fn only_csv_objects_of_the_input_bucket_are_loaded() {
         // No rule: any read, queueing or run start fails the test.
-        let mut w = world(CSV, None);
+        let mut w = world(CSV);
         w.clients.s3 = mocked!(aws_sdk_s3, []);
-        w.clients.sqs = mocked!(aws_sdk_sqs, []);
         w.clients.sfn = mocked!(aws_sdk_sfn, []);
         let mut other_bucket = event(&["uploads/a.csv"]);
         other_bucket["Records"][0]["s3"]["bucket"]["name"] = json!("someone-elses");
@@ -782,7 +963,7 @@ mod tests {
 
     #[tokio::test]
     async fn several_records_give_one_result_each() {
-        let w = world(CSV, None);
+        let w = world(CSV);
         let out = handle(
             &w.clients,
             &env(),
@@ -796,15 +977,21 @@ mod tests {
         .unwrap();
         let results = out.as_array().unwrap();
         assert_eq!(results.len(), 2);
-        assert!(results.iter().all(|r| r["queued"] == 2));
+        assert_eq!(results[0]["queued"], 2);
+        assert_eq!(
+            results[1]["queued"], 0,
+            "the second record admits nothing twice"
+        );
+        assert_eq!(results[1]["duplicates"], 3);
         // The same object version names the same execution: the second start joins the first.
         let seen = w.seen.lock().unwrap();
+        assert_eq!(seen.starts.len(), 2);
         assert_eq!(seen.starts[0].0, seen.starts[1].0);
     }
 
     #[tokio::test]
     async fn other_events_and_missing_configuration() {
-        let w = world(CSV, None);
+        let w = world(CSV);
         let removed = json!({"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "input"}, "object": {"key": "a.csv"}}}]});
         assert_eq!(
             handle(&w.clients, &env(), &tuning(), removed)

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let clients = Clients {
         s3: outbound_core::clients::s3_client(&sdk),
-        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ledger: outbound_core::ledger::CampaignLedger::new(&sdk, &env.ledger, None),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
         keyer: ContactKeyer::from_kms(

@@ -1,16 +1,24 @@
-//! load-list against moto over HTTP: S3, SQS, SSM and Step Functions for real (locally).
+//! load-list against moto over HTTP: S3, DynamoDB (the campaign ledger), SSM and Step Functions
+//! for real (locally).
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (`make test` does both).
-//! Every test makes its own buckets, queue and parameters, so they share one moto server.
+//! Every test makes its own buckets, ledger table and parameters, so they share one moto server.
 
+use chrono::{Duration, Utc};
 use load_list::{handle, Clients, Env, Tuning};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::intake::RetryPolicy;
-use outbound_core::records::RejectRecord;
+use outbound_core::ledger::{
+    self, begin_attempt, campaigns, finish, lease, lease_due, AttemptId, ContactState, FinalReason,
+    LedgerContact, RedialRules,
+};
+use outbound_core::records::{Outcome, RejectRecord};
+use outbound_core::testkit::moto::{
+    self, campaign_ledger, ledger_contacts, ledger_item, sdk, unique,
+};
 use serde_json::{json, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Counts live heap bytes and their high-water mark, to show memory stays flat.
 struct Counting;
@@ -55,31 +63,6 @@ static ALLOCATOR: Counting = Counting;
 /// test's allocations do not show in another's figure.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT must point at a moto server (e.g. http://127.0.0.1:5103) for these tests",
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{:x}", nanos & 0xffff_ffff_ffff)
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await
-}
-
 struct Stack {
     clients: Clients,
     env: Env,
@@ -88,40 +71,19 @@ struct Stack {
 
 async fn stack(name: &str) -> Stack {
     let sdk = sdk().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
     let clients = Clients {
-        s3,
-        sqs: aws_sdk_sqs::Client::new(&sdk),
+        s3: moto::s3(&sdk),
+        ledger: campaign_ledger(&sdk, None).await,
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
-        keyer: outbound_core::testkit::moto::contact_keyer(&sdk).await,
+        keyer: moto::contact_keyer(&sdk).await,
     };
     let id = unique(name);
     let input_bucket = format!("{id}-input");
     let results_bucket = format!("{id}-results");
     for b in [&input_bucket, &results_bucket] {
-        clients
-            .s3
-            .create_bucket()
-            .bucket(b)
-            .send()
-            .await
-            .expect("create bucket");
+        moto::create_bucket(&clients.s3, b).await;
     }
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("{id}-contacts"))
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .unwrap()
-        .to_string();
     let prefix = format!("/connect/blaster/{id}/");
     for (k, v) in [("isocountrycode", "GB"), ("countrycode", "44")] {
         clients
@@ -146,12 +108,14 @@ async fn stack(name: &str) -> Stack {
         .state_machine_arn()
         .to_string();
     Stack {
-        clients,
         env: Env {
             input_bucket: input_bucket.clone(),
             destinations: outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU")
                 .unwrap(),
-            queue_url,
+            ledger: ledger::CampaignLedgerEnv {
+                table_name: clients.ledger.table_name.clone(),
+            },
+            rules: RedialRules::default(),
             results_bucket,
             state_machine_arn,
             ssm_prefix: prefix,
@@ -159,11 +123,35 @@ async fn stack(name: &str) -> Stack {
             contact_key_kms_key_arn:
                 "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
         },
+        clients,
         input_bucket,
     }
 }
 
-fn s3_event(bucket: &str, key: &str) -> Value {
+fn tuning() -> Tuning {
+    Tuning {
+        policy: RetryPolicy::immediate(3),
+        ..Tuning::default()
+    }
+}
+
+/// Uploads `body` as `key`, with the user metadata `metadata` (`x-amz-meta-<name>`).
+async fn upload(s: &Stack, key: &str, body: &[u8], metadata: Metadata<'_>) {
+    let mut put = s
+        .clients
+        .s3
+        .put_object()
+        .bucket(&s.input_bucket)
+        .key(key)
+        .body(body.to_vec().into());
+    for (name, value) in metadata {
+        put = put.metadata(*name, *value);
+    }
+    put.send().await.expect("upload");
+}
+
+/// The `ObjectCreated` event of one upload; `sequencer` tells uploads of the same key apart.
+fn s3_event_of(bucket: &str, key: &str, sequencer: &str) -> Value {
     // The event URL-encodes the key, as S3 does.
     let encoded: String = key
         .bytes()
@@ -176,27 +164,24 @@ fn s3_event(bucket: &str, key: &str) -> Value {
         })
         .collect();
     json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": bucket}, "object": {"key": encoded, "sequencer": "0A1B2C"}}}]})
+        "bucket": {"name": bucket}, "object": {"key": encoded, "sequencer": sequencer}}}]})
 }
 
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Contact> {
-    let mut out = Vec::new();
-    loop {
-        let page = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .send()
-            .await
-            .expect("receive");
-        let msgs = page.messages();
-        if msgs.is_empty() {
-            return out;
-        }
-        for m in msgs {
-            out.push(serde_json::from_str(m.body().unwrap()).expect("contract message"));
-        }
+fn s3_event(bucket: &str, key: &str) -> Value {
+    s3_event_of(bucket, key, "0A1B2C")
+}
+
+fn line_of(c: &LedgerContact) -> u64 {
+    match c.source {
+        ContactSource::Csv { line, .. } => line,
+        _ => 0,
+    }
+}
+
+fn object_of(c: &LedgerContact) -> &str {
+    match &c.source {
+        ContactSource::Csv { object, .. } => object,
+        _ => "",
     }
 }
 
@@ -222,9 +207,63 @@ async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The inputs of the state machine's executions, oldest first.
+async fn execution_inputs(s: &Stack) -> Vec<Value> {
+    let list = s
+        .clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(&s.env.state_machine_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut inputs = Vec::new();
+    for e in list.executions() {
+        let described = s
+            .clients
+            .sfn
+            .describe_execution()
+            .execution_arn(e.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        inputs.push(serde_json::from_str(described.input().unwrap()).unwrap());
+    }
+    inputs
+}
+
+/// The campaigns the ledger lists as having work.
+async fn listed(s: &Stack) -> Vec<String> {
+    campaigns::active(&s.clients.ledger)
+        .await
+        .unwrap()
+        .into_keys()
+        .collect()
+}
+
+/// An object's user metadata, as (name, value) pairs.
+type Metadata<'a> = &'a [(&'a str, &'a str)];
+
+/// A small clean list: `custID` C-`i` with a valid London number each.
+fn csv_of(rows: std::ops::RangeInclusive<u32>) -> Vec<u8> {
+    let mut csv = String::from("custID,phone,firstName\n");
+    for i in rows {
+        csv.push_str(&format!("C-{i},+44 20 7946 {:04},Name{i}\n", 100 + i));
+    }
+    csv.into_bytes()
+}
+
+fn counts(out: &Value) -> (Option<u64>, Option<u64>, Option<u64>) {
+    (
+        out["queued"].as_u64(),
+        out["rejected"].as_u64(),
+        out["duplicates"].as_u64(),
+    )
+}
+
 #[tokio::test]
 #[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
-async fn sample_list_ends_with_the_exact_queue_and_reject_report() {
+async fn sample_list_ends_with_the_exact_ledger_and_reject_report() {
     let _serial = SERIAL.lock().await;
     let s = stack("ll-sample").await;
     let csv = std::fs::read(concat!(
@@ -233,49 +272,29 @@ async fn sample_list_ends_with_the_exact_queue_and_reject_report() {
     ))
     .unwrap();
     let key = "uploads/spring renewals.csv";
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.input_bucket)
-        .key(key)
-        .body(csv.into())
-        .send()
-        .await
-        .unwrap();
-    let tuning = Tuning {
-        policy: RetryPolicy::immediate(3),
-        ..Tuning::default()
-    };
+    upload(&s, key, &csv, &[]).await;
+    let before = Utc::now();
 
-    let out = handle(&s.clients, &s.env, &tuning, s3_event(&s.input_bucket, key))
-        .await
-        .unwrap();
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["object"], key);
-    assert_eq!(
-        (
-            out["queued"].as_u64(),
-            out["rejected"].as_u64(),
-            out["duplicates"].as_u64()
-        ),
-        (Some(8), Some(4), Some(1))
-    );
+    assert_eq!(out["campaign"], "spring renewals");
+    assert_eq!(counts(&out), (Some(8), Some(4), Some(1)));
     assert_eq!(out["error"], Value::Null);
 
-    // The queue holds exactly the valid rows, once, with their line and attributes.
-    let mut queued = drain(&s.clients.sqs, &s.env.queue_url).await;
-    queued.sort_by_key(|c| match c.source {
-        ContactSource::Csv { line, .. } => line,
-        _ => 0,
-    });
-    let got: Vec<(String, String, u64)> = queued
+    // The ledger holds exactly the valid rows, once, due now at attempt 1, with their line and
+    // attributes.
+    let mut admitted = ledger_contacts(&s.clients.ledger).await;
+    admitted.sort_by_key(line_of);
+    let got: Vec<(String, String, u64)> = admitted
         .iter()
-        .map(|c| {
-            let line = match c.source {
-                ContactSource::Csv { line, .. } => line,
-                _ => 0,
-            };
-            (c.key.clone(), c.phone.clone(), line)
-        })
+        .map(|c| (c.key.clone(), c.phone.clone(), line_of(c)))
         .collect();
     let expected: Vec<(String, String, u64)> = [
         ("C-1001", "+442079460001", 2),
@@ -291,16 +310,29 @@ async fn sample_list_ends_with_the_exact_queue_and_reject_report() {
     .map(|(k, p, l)| (k.to_string(), p.to_string(), l))
     .collect();
     assert_eq!(got, expected);
-    assert!(queued
-        .iter()
-        .all(|c| c.campaign == "spring renewals" && c.attempt == 1));
-    assert_eq!(queued[1].attributes["notes"], "prefers mornings, before 11");
+    let now = Utc::now();
+    for c in &admitted {
+        assert_eq!(c.campaign, "spring renewals");
+        assert_eq!((c.state, c.attempt), (ContactState::Due, 1), "{c:?}");
+        assert!(c.due_at >= before - Duration::seconds(1) && c.due_at <= now);
+        assert!(c.admitted_at.is_some());
+        assert_eq!(c.rules, None, "no override: the deployment's rules");
+        assert_eq!(c.round, None);
+        assert_eq!(object_of(c), key);
+        assert_eq!(c.contact_key.len(), 32, "a keyed hash, not the number");
+    }
     assert_eq!(
-        queued[3].attributes["notes"],
+        admitted[1].attributes["notes"],
+        "prefers mornings, before 11"
+    );
+    assert_eq!(
+        admitted[3].attributes["notes"],
         "Toronto office\r\nask for Dev"
     );
-    assert_eq!(queued[6].attributes["lastName"], "O\"Neil");
-    assert_eq!(queued[0].attributes["Preferred_Language"], "en");
+    assert_eq!(admitted[6].attributes["lastName"], "O\"Neil");
+    assert_eq!(admitted[0].attributes["Preferred_Language"], "en");
+    // The feeder finds the campaign.
+    assert_eq!(listed(&s).await, vec!["spring renewals".to_string()]);
 
     // The reject report, line by line.
     let report_key = out["rejectReport"].as_str().unwrap();
@@ -341,42 +373,42 @@ async fn sample_list_ends_with_the_exact_queue_and_reject_report() {
         "no number in clear in the report"
     );
 
-    // totalRecords grew by what was queued; the run was started with the contract input.
+    // totalRecords grew by what was admitted; the run was started with the contract input.
+    let total = format!("{}totalRecords", s.env.ssm_prefix);
     assert_eq!(
-        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix))
-            .await
-            .as_deref(),
+        parameter(&s.clients.ssm, &total).await.as_deref(),
         Some("8")
     );
-    let executions = s
-        .clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(&s.env.state_machine_arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(executions.executions().len(), 1);
-    let exec_arn = executions.executions()[0].execution_arn();
-    assert_eq!(out["execution"], exec_arn);
-    let described = s
-        .clients
-        .sfn
-        .describe_execution()
-        .execution_arn(exec_arn)
-        .send()
-        .await
-        .unwrap();
+    assert!(out["execution"].as_str().unwrap().contains(":execution:"));
     assert_eq!(
-        serde_json::from_str::<Value>(described.input().unwrap()).unwrap(),
-        json!({"source": format!("csv:{}/{key}", s.input_bucket), "campaign": "spring renewals"})
+        execution_inputs(&s).await,
+        vec![
+            json!({"source": format!("csv:{}/{key}", s.input_bucket), "campaign": "spring renewals"})
+        ]
     );
 
-    // The same event again (S3 delivers at least once): same execution name, joined, not doubled.
-    let again = handle(&s.clients, &s.env, &tuning, s3_event(&s.input_bucket, key))
-        .await
-        .unwrap();
-    assert_eq!(again["execution"], exec_arn);
+    // The same event again (S3 delivers at least once): every contact is already in the
+    // campaign, so nothing is admitted or counted twice, and the run it started is joined.
+    let again = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&again), (Some(0), Some(4), Some(9)));
+    // The redelivered event joins the run it started (a retry after a failure to start it
+    // starts it then).
+    assert_eq!(again["execution"], out["execution"]);
+    assert_eq!(execution_inputs(&s).await.len(), 1);
+    assert_eq!(
+        parameter(&s.clients.ssm, &total).await.as_deref(),
+        Some("8")
+    );
+    let mut after = ledger_contacts(&s.clients.ledger).await;
+    after.sort_by_key(line_of);
+    assert_eq!(after, admitted, "the ledger is unchanged");
 }
 
 #[tokio::test]
@@ -385,15 +417,7 @@ async fn a_file_without_custid_is_refused_with_a_report() {
     let _serial = SERIAL.lock().await;
     let s = stack("ll-refused").await;
     let key = "uploads/bad.csv";
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.input_bucket)
-        .key(key)
-        .body(b"id,telephone\n1,020 7946 0001\n".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    upload(&s, key, b"id,telephone\n1,020 7946 0001\n", &[]).await;
     let out = handle(
         &s.clients,
         &s.env,
@@ -404,6 +428,7 @@ async fn a_file_without_custid_is_refused_with_a_report() {
     .unwrap();
     assert_eq!(out["queued"], 0);
     assert!(out["error"].as_str().unwrap().contains("custID and phone"));
+    assert_eq!(out["execution"], Value::Null);
     let report = read_object(
         &s.clients.s3,
         &s.env.results_bucket,
@@ -412,33 +437,381 @@ async fn a_file_without_custid_is_refused_with_a_report() {
     .await;
     let line: RejectRecord = serde_json::from_str(report.trim()).unwrap();
     assert_eq!(line.line, 1);
-    assert!(drain(&s.clients.sqs, &s.env.queue_url).await.is_empty());
+    assert!(ledger_contacts(&s.clients.ledger).await.is_empty());
+    assert!(execution_inputs(&s).await.is_empty());
 }
 
-/// A minimal SQS endpoint (JSON protocol, `SendMessageBatch` only) that accepts every message
-/// and ticks its CSV line in a bitset.
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn the_same_file_uploaded_twice_admits_nothing_twice() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-twice").await;
+    let key = "uploads/weekly.csv";
+    let csv = csv_of(1..=5);
+    upload(&s, key, &csv, &[]).await;
+    let first = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event_of(&s.input_bucket, key, "0001"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&first), (Some(5), Some(0), Some(0)));
+    assert_eq!(first["campaign"], "weekly");
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(admitted.len(), 5);
+
+    // One contact is dialed to its end before the file comes again.
+    let reached = &admitted[0];
+    let t = Utc::now();
+    lease(
+        &s.clients.ledger,
+        "weekly",
+        &reached.contact_key,
+        t,
+        t + Duration::minutes(5),
+        "run-1",
+    )
+    .await
+    .unwrap()
+    .expect("due contact leased");
+    let id = AttemptId::new("weekly", &reached.contact_key, 1);
+    begin_attempt(&s.clients.ledger, &id, t + Duration::minutes(5), t)
+        .await
+        .unwrap();
+    finish(
+        &s.clients.ledger,
+        &id,
+        Outcome::Connected,
+        &RedialRules::default(),
+        t,
+    )
+    .await
+    .unwrap();
+
+    // The same file uploaded again: a new object version, a new event.
+    upload(&s, key, &csv, &[]).await;
+    let second = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event_of(&s.input_bucket, key, "0002"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        counts(&second),
+        (Some(0), Some(0), Some(5)),
+        "every row is a duplicate"
+    );
+    assert!(
+        second["execution"].is_string(),
+        "started or joined all the same: {second}"
+    );
+    assert_eq!(second["error"], Value::Null);
+
+    let after = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(after.len(), 5);
+    // The contact already reached stays final: never reset to due, never dialed again.
+    assert_eq!(after[0].contact_key, reached.contact_key);
+    assert_eq!(after[0].state, ContactState::Final);
+    assert_eq!(
+        after[0].final_reason,
+        Some(FinalReason::Outcome(Outcome::Connected))
+    );
+    // The others are untouched: same attempt, same place in line.
+    for (now, then) in after[1..].iter().zip(&admitted[1..]) {
+        assert_eq!(now, then);
+    }
+    assert!(execution_inputs(&s).await.len() <= 2);
+    assert_eq!(
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix))
+            .await
+            .as_deref(),
+        Some("5")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn overlapping_files_of_one_campaign_admit_the_shared_contacts_once() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-overlap").await;
+    let campaign = unique("spring");
+    let a = format!("campaigns/{campaign}/a.csv");
+    let b = format!("campaigns/{campaign}/b.csv");
+    // C-3 and C-4 are in both files.
+    upload(&s, &a, &csv_of(1..=4), &[]).await;
+    upload(&s, &b, &csv_of(3..=6), &[]).await;
+
+    let out_a = handle(&s.clients, &s.env, &tuning(), s3_event(&s.input_bucket, &a))
+        .await
+        .unwrap();
+    assert_eq!(out_a["campaign"], campaign.as_str());
+    assert_eq!(counts(&out_a), (Some(4), Some(0), Some(0)));
+    let out_b = handle(&s.clients, &s.env, &tuning(), s3_event(&s.input_bucket, &b))
+        .await
+        .unwrap();
+    assert_eq!(out_b["campaign"], campaign.as_str());
+    assert_eq!(
+        counts(&out_b),
+        (Some(2), Some(0), Some(2)),
+        "C-3 and C-4 are already in the campaign"
+    );
+
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    let got: Vec<(&str, &str)> = admitted
+        .iter()
+        .map(|c| (c.key.as_str(), object_of(c)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("C-1", a.as_str()),
+            ("C-2", a.as_str()),
+            ("C-3", a.as_str()),
+            ("C-4", a.as_str()),
+            ("C-5", b.as_str()),
+            ("C-6", b.as_str()),
+        ],
+        "one item per contact, from the file that admitted it first"
+    );
+    assert!(admitted
+        .iter()
+        .all(|c| c.campaign == campaign && c.state == ContactState::Due && c.attempt == 1));
+    assert_eq!(listed(&s).await, vec![campaign.clone()]);
+    assert_eq!(
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix))
+            .await
+            .as_deref(),
+        Some("6")
+    );
+    // Each file starts (or joins) the campaign's run under the campaign's name.
+    let inputs = execution_inputs(&s).await;
+    assert_eq!(inputs.len(), 2);
+    assert!(inputs.iter().all(|i| i["campaign"] == campaign.as_str()));
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn object_metadata_names_the_campaign_and_overrides_the_redial_rules() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-meta").await;
+    let campaign = unique("renewals");
+    // The metadata wins over the key's campaigns/<id>/ prefix and over the file's stem.
+    let key = "campaigns/other/export-2026-03.csv";
+    upload(
+        &s,
+        key,
+        &csv_of(1..=3),
+        &[
+            ("campaign", campaign.as_str()),
+            ("redial", r#"{"max_attempts":5,"delay_minutes":{"busy":2}}"#),
+        ],
+    )
+    .await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["campaign"], campaign.as_str());
+    assert_eq!(counts(&out), (Some(3), Some(0), Some(0)));
+    assert_eq!(out["error"], Value::Null);
+    assert_eq!(
+        out["rejectReport"],
+        format!("rejects/campaign={campaign}/campaigns_other_export-2026-03.csv.jsonl")
+    );
+
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(admitted.len(), 3);
+    for c in &admitted {
+        assert_eq!(c.campaign, campaign);
+        let rules = c
+            .rules
+            .as_ref()
+            .expect("the file's rules are on the contact");
+        assert_eq!(rules.max_attempts, 5);
+        assert_eq!(rules.delay_minutes.busy, 2);
+        assert_eq!(
+            rules.delay_minutes.no_answer,
+            RedialRules::default().delay_minutes.no_answer,
+            "what the override leaves out stays the deployment's"
+        );
+        assert_eq!(rules.final_outcomes, RedialRules::default().final_outcomes);
+    }
+    assert_eq!(listed(&s).await, vec![campaign.clone()]);
+    let inputs = execution_inputs(&s).await;
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(inputs[0]["campaign"], campaign.as_str());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn invalid_campaign_or_redial_settings_refuse_the_file_with_a_report() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-badmeta").await;
+    let too_long = "x".repeat(65);
+    let cases: [(&str, Metadata, &str); 5] = [
+        (
+            "uploads/spaced.csv",
+            &[("campaign", "spring 2026")],
+            "campaign metadata",
+        ),
+        (
+            "uploads/long.csv",
+            &[("campaign", too_long.as_str())],
+            "campaign metadata",
+        ),
+        (
+            "uploads/zero.csv",
+            &[("redial", r#"{"max_attempts":0}"#)],
+            "redial metadata",
+        ),
+        (
+            "uploads/text.csv",
+            &[("redial", "not json")],
+            "redial metadata",
+        ),
+        ("campaigns/bad id!/list.csv", &[], "key prefix"),
+    ];
+    for (key, metadata, why) in cases {
+        upload(&s, key, &csv_of(1..=3), metadata).await;
+        let out = handle(
+            &s.clients,
+            &s.env,
+            &tuning(),
+            s3_event(&s.input_bucket, key),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["queued"], 0, "{key}");
+        assert_eq!(out["execution"], Value::Null, "{key}");
+        let error = out["error"].as_str().unwrap();
+        assert!(error.contains(why), "{key}: {error}");
+        // Refused under the file's stem, never loaded under another name.
+        let stem = key.rsplit('/').next().unwrap().trim_end_matches(".csv");
+        assert_eq!(out["campaign"], stem, "{key}");
+        let report_key = out["rejectReport"].as_str().unwrap();
+        let report = read_object(&s.clients.s3, &s.env.results_bucket, report_key).await;
+        let line: RejectRecord = serde_json::from_str(report.trim()).unwrap();
+        assert_eq!(line.line, 1);
+        assert!(
+            line.reason.starts_with("file rejected: "),
+            "{}",
+            line.reason
+        );
+        assert_eq!(line.source, key);
+    }
+    assert!(ledger_contacts(&s.clients.ledger).await.is_empty());
+    assert!(listed(&s).await.is_empty(), "no campaign listed");
+    assert!(execution_inputs(&s).await.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_stop_longer_than_any_queue_retention_loses_nothing() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-stop").await;
+    let campaign = unique("winter");
+    let key = format!("campaigns/{campaign}/list.csv");
+    upload(&s, &key, &csv_of(1..=3), &[]).await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, &key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["queued"], 3);
+    let now = Utc::now();
+
+    // Admitted contacts wait in the ledger, not in a queue: due, and without any expiry.
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(admitted.len(), 3);
+    for c in &admitted {
+        assert_eq!(c.state, ContactState::Due);
+        assert!(c.due_at <= now);
+        let item = ledger_item(&s.clients.ledger, &c.pk()).await.unwrap();
+        assert!(
+            !item.contains_key("expiresAt"),
+            "a contact that is not final never expires"
+        );
+        assert!(item.contains_key("dueShard"), "in the due index");
+    }
+
+    // The dialer is stopped for longer than SQS keeps any message (14 days at most): when it
+    // starts again, every contact is still due, in its place, and is fed.
+    let back = now + Duration::days(30);
+    assert_eq!(listed(&s).await, vec![campaign.clone()]);
+    let batch = lease_due(
+        &s.clients.ledger,
+        &campaign,
+        back,
+        100,
+        back + Duration::hours(1),
+        "run-after-the-stop",
+    )
+    .await
+    .unwrap();
+    let mut keys: Vec<&str> = batch.leased.iter().map(|c| c.key.as_str()).collect();
+    keys.sort();
+    assert_eq!(keys, ["C-1", "C-2", "C-3"]);
+    assert!(batch
+        .leased
+        .iter()
+        .all(|c| c.attempt == 1 && c.state == ContactState::Leased));
+    let original: Vec<_> = admitted.iter().map(|c| (c.key.clone(), c.due_at)).collect();
+    let mut leased: Vec<_> = batch
+        .leased
+        .iter()
+        .map(|c| (c.key.clone(), c.due_at))
+        .collect();
+    leased.sort();
+    assert_eq!(leased, original, "their place in line kept");
+}
+
+/// A minimal DynamoDB endpoint (JSON protocol: `PutItem` and `UpdateItem` only) that accepts
+/// every write and ticks each admitted contact's CSV line in a bitset.
 ///
-/// Why not moto's SQS for this test: moto's `SendMessageBatch` slows down with every message a
-/// queue has seen (about 50 ms per call at first, several hundred ms after a few thousand
-/// messages, even when the queue is drained), so 10,000 batches would take hours. S3, SSM and
-/// Step Functions stay moto; the sample-file test above covers the exact queue contents on
-/// moto's SQS.
-struct RecordingSqs {
+/// Why not moto's DynamoDB for this test: moto keeps every item in Python objects and evaluates
+/// the sparse indexes on every write, so 100,000 conditional puts would take a very long time and
+/// a lot of moto's memory. S3, SSM and Step Functions stay moto; the tests above cover the exact
+/// ledger contents on moto's DynamoDB.
+struct RecordingTable {
     url: String,
-    lines: std::sync::Arc<std::sync::Mutex<(Vec<u64>, u64, u64)>>,
+    seen: std::sync::Arc<std::sync::Mutex<Recorded>>,
 }
 
-async fn recording_sqs(rows: u64) -> RecordingSqs {
+/// What the recording table saw.
+#[derive(Clone, Default)]
+struct Recorded {
+    /// Bitset of the CSV lines admitted.
+    lines: Vec<u64>,
+    /// Contacts admitted (`PutItem`).
+    admitted: u64,
+    /// Admissions of a line already admitted.
+    twice: u64,
+    /// Admissions without the `attribute_not_exists` condition.
+    unconditional: u64,
+    /// Updates of the `CAMPAIGNS` item.
+    registrations: u64,
+}
+
+async fn recording_table(rows: u64) -> RecordingTable {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    // (bitset of lines seen, messages, duplicates)
-    let lines = std::sync::Arc::new(std::sync::Mutex::new((
-        vec![0u64; (rows as usize + 2) / 64 + 1],
-        0u64,
-        0u64,
-    )));
-    let shared = lines.clone();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Recorded {
+        lines: vec![0u64; (rows as usize + 2) / 64 + 1],
+        ..Recorded::default()
+    }));
+    let shared = seen.clone();
     tokio::spawn(async move {
         loop {
             let (mut conn, _) = listener.accept().await.unwrap();
@@ -473,27 +846,30 @@ async fn recording_sqs(rows: u64) -> RecordingSqs {
                     let body: Value =
                         serde_json::from_slice(&buf[head_end..head_end + length]).unwrap();
                     buf.drain(..head_end + length);
-                    assert!(
-                        head.contains("amazonsqs.sendmessagebatch"),
-                        "only SendMessageBatch is expected"
-                    );
-                    let mut ok = Vec::new();
-                    for e in body["Entries"].as_array().unwrap() {
-                        let contact: Contact =
-                            serde_json::from_str(e["MessageBody"].as_str().unwrap()).unwrap();
-                        let ContactSource::Csv { line, .. } = contact.source else {
+                    if head.contains("dynamodb_20120810.putitem") {
+                        let source: ContactSource =
+                            serde_json::from_str(body["Item"]["source"]["S"].as_str().unwrap())
+                                .unwrap();
+                        let ContactSource::Csv { line, .. } = source else {
                             panic!("csv source")
                         };
                         let mut s = shared.lock().unwrap();
                         let (word, bit) = ((line / 64) as usize, line % 64);
-                        if s.0[word] & (1 << bit) != 0 {
-                            s.2 += 1;
+                        if s.lines[word] & (1 << bit) != 0 {
+                            s.twice += 1;
                         }
-                        s.0[word] |= 1 << bit;
-                        s.1 += 1;
-                        ok.push(json!({"Id": e["Id"], "MessageId": format!("m-{line}"), "MD5OfMessageBody": "0"}));
+                        s.lines[word] |= 1 << bit;
+                        s.admitted += 1;
+                        if body["ConditionExpression"] != "attribute_not_exists(#pk)" {
+                            s.unconditional += 1;
+                        }
+                    } else if head.contains("dynamodb_20120810.updateitem") {
+                        assert_eq!(body["Key"]["pk"]["S"], "CAMPAIGNS");
+                        shared.lock().unwrap().registrations += 1;
+                    } else {
+                        panic!("only PutItem and UpdateItem are expected: {head}");
                     }
-                    let reply = json!({"Successful": ok, "Failed": []}).to_string();
+                    let reply = "{}";
                     let response = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{}",
                         reply.len(),
@@ -506,9 +882,9 @@ async fn recording_sqs(rows: u64) -> RecordingSqs {
             });
         }
     });
-    RecordingSqs {
-        url: format!("http://127.0.0.1:{port}/123456789012/contacts"),
-        lines,
+    RecordingTable {
+        url: format!("http://127.0.0.1:{port}"),
+        seen,
     }
 }
 
@@ -518,13 +894,12 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
     let _serial = SERIAL.lock().await;
     let mut s = stack("ll-100k").await;
     let rows = 100_000u64;
-    let fake = recording_sqs(rows).await;
-    s.clients.sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk().await)
-            .endpoint_url(fake.url.rsplit_once("/123456789012").unwrap().0)
+    let fake = recording_table(rows).await;
+    s.clients.ledger.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk().await)
+            .endpoint_url(&fake.url)
             .build(),
     );
-    s.env.queue_url = fake.url.clone();
 
     let mut csv = String::from("custID,phone,firstName,lastName,plan,notes\n");
     for i in 0..rows {
@@ -535,15 +910,8 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
     }
     let file_bytes = csv.len();
     let key = "uploads/big.csv";
-    s.clients
-        .s3
-        .put_object()
-        .bucket(&s.input_bucket)
-        .key(key)
-        .body(csv.into_bytes().into())
-        .send()
-        .await
-        .unwrap();
+    upload(&s, key, csv.as_bytes(), &[]).await;
+    drop(csv);
     // The number metadata and the compiled patterns are loaded once per process (static, ~5 MB):
     // load them before measuring, so the figure is what the file costs.
     let _ = outbound_core::phone::normalise("+44 20 7946 0000", None);
@@ -569,18 +937,23 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
     assert_eq!(out["rejected"].as_u64(), Some(0));
     assert_eq!(out["duplicates"].as_u64(), Some(0));
 
-    // Every row arrived once: lines 2..=rows+1.
-    let (bits, messages, duplicates) = fake.lines.lock().unwrap().clone();
-    assert_eq!((messages, duplicates), (rows, 0));
+    // Every row was admitted once, each with a conditional put: lines 2..=rows+1. The campaign
+    // was listed before the first admission and stamped again after the last.
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(
+        (seen.admitted, seen.twice, seen.unconditional),
+        (rows, 0, 0)
+    );
+    assert_eq!(seen.registrations, 2);
     for line in 2..=rows + 1 {
         assert!(
-            bits[(line / 64) as usize] & (1 << (line % 64)) != 0,
+            seen.lines[(line / 64) as usize] & (1 << (line % 64)) != 0,
             "line {line} missing"
         );
     }
 
     // Holding the file (or its contacts) would need at least its size; streaming needs the
-    // buffers, the batches in flight and the duplicate filter (~2 MB for 100k contacts).
+    // buffers, the admissions in flight and the duplicate filter (~2 MB for 100k contacts).
     assert!(
         file_bytes > 15_000_000,
         "the test file must be large enough to tell: {file_bytes}"
@@ -590,4 +963,46 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
         "peak heap {peak} bytes: the file was not streamed"
     );
     assert!(peak < file_bytes / 2);
+}
+
+/// `Contact` is what the ledger gives back to the feeder: the admitted contact, whole.
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn an_admitted_contact_reads_back_as_the_contract_message() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-contact").await;
+    let key = "uploads/one.csv";
+    upload(
+        &s,
+        key,
+        b"custID,phone,firstName,Account Ref\nC-9,020 7946 0909,Zoe,A-17\n",
+        &[],
+    )
+    .await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["queued"], 1);
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    let contact: Contact = admitted[0].to_contact();
+    let via_get = ledger::read_contact(&s.clients.ledger, "one", &contact.contact_key)
+        .await
+        .unwrap()
+        .expect("ledger::read_contact finds the admitted contact");
+    assert_eq!(via_get, admitted[0]);
+    let expected_key = s.clients.keyer.key("one", "C-9", "+442079460909");
+    assert_eq!(
+        serde_json::to_value(&contact).unwrap(),
+        json!({
+            "campaign": "one", "key": "C-9", "phone": "+442079460909",
+            "contactKey": expected_key, "attempt": 1,
+            "attributes": {"firstName": "Zoe", "Account_Ref": "A-17"},
+            "source": {"kind": "csv", "object": key, "line": 2}
+        })
+    );
 }

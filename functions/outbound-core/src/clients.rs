@@ -45,6 +45,13 @@ impl Ledger {
             s3: s3_client(sdk),
             table_name: env.table_name.clone(),
             results_bucket: env.results_bucket.clone(),
+            finisher: None,
         }
+    }
+
+    /// This ledger, ending attempts in the campaign ledger through `finisher`.
+    pub fn with_finisher(mut self, finisher: crate::ledger::Finisher) -> Ledger {
+        self.finisher = Some(finisher);
+        self
     }
 }

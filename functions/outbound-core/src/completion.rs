@@ -54,6 +54,9 @@ pub struct Ledger {
     pub s3: aws_sdk_s3::Client,
     pub table_name: String,
     pub results_bucket: String,
+    /// The campaign ledger, where a completed call ends its attempt (final or due again).
+    /// `None` only in tests of the completion race alone.
+    pub finisher: Option<crate::ledger::Finisher>,
 }
 
 pub fn contact_pk(contact_id: &str) -> String {
@@ -619,12 +622,12 @@ pub async fn complete(
         }
         Err(e) => return Err(store_error("UpdateItem (claim completion)", &e)),
     };
-    finish(ledger, sfn, item, now).await?;
+    finish_completion(ledger, sfn, item, now).await?;
     Ok(Completion::Completed)
 }
 
 /// Steps 2–4 of a completion: result record, `SendTaskSuccess`, `notifiedAt`.
-async fn finish(
+async fn finish_completion(
     ledger: &Ledger,
     sfn: &aws_sdk_sfn::Client,
     item: ContactItem,
@@ -634,6 +637,7 @@ async fn finish(
     let token = item.task_token.clone();
     let state = item.lane_state.clone();
     let (run_id, lane, outcome) = (item.run_id.clone(), item.lane, item.outcome);
+    end_attempt(ledger, &item, now).await?;
     write_result(ledger, item).await?;
     if let (Some(token), Some(state)) = (token, state) {
         let delivered = send_task_success(sfn, &token, &state).await?;
@@ -756,6 +760,26 @@ pub async fn put_reject_record(
     .await
 }
 
+/// Ends the call's attempt in the campaign ledger (final with its record, or due again), before
+/// the result record and the lane's wake-up: a completion retried after a failure here ends it
+/// then (`finish` is conditional on the attempt, so ending it twice writes nothing twice).
+pub async fn end_attempt(
+    ledger: &Ledger,
+    item: &ContactItem,
+    now: DateTime<Utc>,
+) -> Result<(), FunctionError> {
+    let Some(finisher) = &ledger.finisher else {
+        return Ok(());
+    };
+    let (Some(campaign), Some(contact_key)) = (&item.campaign, &item.contact_key) else {
+        return Ok(());
+    };
+    let id = crate::ledger::AttemptId::new(campaign, contact_key, item.attempt.unwrap_or(1));
+    let outcome = item.outcome.unwrap_or(Outcome::Timeout);
+    finisher.finish_attempt(ledger, &id, outcome, now).await?;
+    Ok(())
+}
+
 /// Writes the result record of a completed contact, then re-reads the item and writes again
 /// while it changed (at most three times). A disposition recorded while the completer was
 /// writing is therefore never overwritten by an older copy: whichever writer reads last, writes
@@ -862,6 +886,7 @@ pub async fn reconcile(
         outcome = item.outcome.map(Outcome::as_str).unwrap_or(""),
         "reconciled a call whose end did not reach the lane in time"
     );
+    end_attempt(ledger, &item, now).await?;
     write_result(ledger, item).await?;
     // The task that held the token timed out: the lane gets its state from this answer.
     mark_notified(ledger, &contact_id, now).await?;
@@ -981,6 +1006,7 @@ mod tests {
             s3: bucket.client(),
             table_name: "ActiveDialing".into(),
             results_bucket: "results".into(),
+            finisher: None,
         };
         let sfn_client = sfn.client();
         World {

@@ -238,6 +238,25 @@ impl EnvReader {
         }
     }
 
+    /// `REDIAL_RULES`, required: the deployment's redial rules as JSON (the Terraform variable
+    /// `redial`, jsonencoded), validated like the variable. Malformed: start-up fails naming it
+    /// and why.
+    pub fn redial_rules(&mut self) -> crate::ledger::RedialRules {
+        const NAME: &str = "REDIAL_RULES";
+        const EXPECTED: &str = "the redial rules as JSON, such as {\"max_attempts\":3}";
+        let raw = self.required(NAME, EXPECTED);
+        if raw.is_empty() {
+            return crate::ledger::RedialRules::default();
+        }
+        match crate::ledger::RedialRules::from_json(&raw) {
+            Ok(rules) => rules,
+            Err(why) => {
+                self.malformed(NAME, &raw, format!("{EXPECTED} ({why})"));
+                crate::ledger::RedialRules::default()
+            }
+        }
+    }
+
     /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
     /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
     /// at the root of the account's store: a problem.

@@ -3,14 +3,18 @@
 //! - number validation to E.164 is [`crate::phone::normalise`] (lock-free after each region's
 //!   first number);
 //! - [`dedupe`]: the per-file duplicate filter (one `u64` per queued contact);
-//! - [`sender`]: `SendMessageBatch` in batches of 10 with partial failures retried;
+//! - [`admitter`]: conditional puts into the campaign ledger, the duplicate filter across files
+//!   and retries;
+//! - [`sender`]: `SendMessageBatch` in batches of 10 with partial failures retried (the feeder);
 //! - [`report`]: the reject report (JSON Lines, streamed to S3 in parts);
 //! - [`run`]: starting or joining the campaign run, and the `totalRecords` counter.
 //!
 //! Connect's rules for contact attributes are applied here too, so both sources give the dialer
 //! attributes it can pass to `StartOutboundVoiceContact` as they are.
 
+pub mod admitter;
 pub mod dedupe;
+pub mod origin;
 pub mod report;
 pub mod run;
 pub mod sender;

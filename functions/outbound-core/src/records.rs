@@ -88,6 +88,55 @@ impl ResultRecord {
     }
 }
 
+/// One line per loaded contact, written once it is final (whatever the number of attempts): the
+/// campaign's answer for that contact. Rewritten at the same key when written again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalRecord {
+    pub campaign: String,
+    pub contact_key: String,
+    pub customer_key: String,
+    pub phone_masked: String,
+    /// Attempts made (the last one's number; 0 when the contact was settled before any).
+    pub attempts: u32,
+    /// `connected`, `no_answer`, …, `attempts_exhausted`, `rejected`, `campaign_ended`,
+    /// `do_not_call`.
+    pub final_reason: String,
+    /// The outcome of the last attempt, when one was made.
+    pub last_outcome: Option<Outcome>,
+    /// The Connect contact of the last attempt, when one was placed.
+    pub contact_id: Option<String>,
+    /// RFC 3339 UTC.
+    pub final_at: String,
+    pub source: serde_json::Value,
+    /// The round of a recurring source (a Pinpoint activity) the contact was admitted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<String>,
+}
+
+impl FinalRecord {
+    pub fn object_key(&self) -> String {
+        match &self.round {
+            None => final_object_key(&self.campaign, &self.contact_key),
+            Some(round) => format!(
+                "finals/campaign={}/{}-{}.jsonl",
+                partition_safe(&self.campaign),
+                self.contact_key,
+                partition_safe(&bounded_name(round, 64))
+            ),
+        }
+    }
+}
+
+/// `finals/campaign=<campaign>/<contactKey>.jsonl`: one object per contact and campaign (a round
+/// of a recurring source adds `-<round>` to the name).
+pub fn final_object_key(campaign: &str, contact_key: &str) -> String {
+    format!(
+        "finals/campaign={}/{}.jsonl",
+        partition_safe(campaign),
+        contact_key
+    )
+}
+
 /// `results/campaign=<campaign>/run=<runId>/<contactKey>-<attempt>.jsonl`
 pub fn result_object_key(campaign: &str, run_id: &str, contact_key: &str, attempt: u32) -> String {
     format!(

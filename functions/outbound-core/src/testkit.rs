@@ -88,9 +88,21 @@ pub fn meta(code: &str) -> ErrorMetadata {
         .build()
 }
 
-fn conditional_failed() -> ConditionalCheckFailedException {
+/// A failed condition; with `ALL_OLD`, the item as it was (DynamoDB returns it when asked with
+/// `ReturnValuesOnConditionCheckFailure`).
+fn conditional_failed_with(
+    existing: Option<&Item>,
+    return_old: Option<&aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure>,
+) -> ConditionalCheckFailedException {
+    let old = match return_old {
+        Some(aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld) => {
+            existing.cloned()
+        }
+        _ => None,
+    };
     ConditionalCheckFailedException::builder()
         .message("The conditional request failed")
+        .set_item(old)
         .meta(meta("ConditionalCheckFailedException"))
         .build()
 }
@@ -140,80 +152,210 @@ fn number(v: &AttributeValue) -> f64 {
     v.as_n().unwrap().parse().unwrap()
 }
 
-/// Evaluates a condition of the dialer's shape (no parentheses around AND/OR).
+/// Splits on the word `sep` (` AND `, ` OR `) outside parentheses.
+fn split_words(s: &str, sep: &str) -> Vec<String> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0usize);
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && s[i..].starts_with(sep) {
+            out.push(s[start..i].trim().to_string());
+            i += sep.len();
+            start = i;
+            continue;
+        }
+        i += 1;
+    }
+    out.push(s[start..].trim().to_string());
+    out
+}
+
+/// `(x)` → `x` when the parentheses enclose the whole expression.
+fn strip_outer_parens(s: &str) -> &str {
+    let s = s.trim();
+    if !(s.starts_with('(') && s.ends_with(')')) {
+        return s;
+    }
+    let mut depth = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 && i != s.len() - 1 {
+                    return s;
+                }
+            }
+            _ => {}
+        }
+    }
+    &s[1..s.len() - 1]
+}
+
+/// An operand: a value placeholder (`:v`) or an attribute of the item (`#name` or `name`).
+fn operand(
+    raw: &str,
+    item: Option<&Item>,
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+) -> Option<AttributeValue> {
+    let raw = raw.trim();
+    if raw.starts_with(':') {
+        Some(value(raw, values))
+    } else {
+        item.and_then(|i| i.get(&resolve(raw, names))).cloned()
+    }
+}
+
+/// Compares two values as DynamoDB does: numbers by value, strings by their bytes; values of
+/// different types (or a missing attribute) never compare.
+fn compare(a: &AttributeValue, b: &AttributeValue) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (AttributeValue::N(x), AttributeValue::N(y)) => {
+            x.parse::<f64>().ok()?.partial_cmp(&y.parse::<f64>().ok()?)
+        }
+        (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// Evaluates a condition of the dialer's shape: AND, OR and parentheses over
+/// `attribute_exists`, `attribute_not_exists` and the comparisons `=`, `<>`, `<`, `<=`, `>`,
+/// `>=`.
 fn condition(
     expr: &str,
     item: Option<&Item>,
     names: Option<&HashMap<String, String>>,
     values: Option<&HashMap<String, AttributeValue>>,
 ) -> bool {
-    expr.split(" OR ").any(|disjunct| {
-        disjunct.split(" AND ").all(|term| {
-            let term = term.trim();
-            if let Some(arg) = term
-                .strip_prefix("attribute_not_exists(")
-                .and_then(|t| t.strip_suffix(')'))
-            {
-                !item.is_some_and(|i| i.contains_key(&resolve(arg, names)))
-            } else if let Some(arg) = term
-                .strip_prefix("attribute_exists(")
-                .and_then(|t| t.strip_suffix(')'))
-            {
-                item.is_some_and(|i| i.contains_key(&resolve(arg, names)))
-            } else if let Some((lhs, rhs)) = term.split_once(" < ") {
-                let current = item.and_then(|i| i.get(&resolve(lhs, names)));
-                current.is_some_and(|c| number(c) < number(&value(rhs, values)))
-            } else {
-                panic!("condition term not supported by the fake: {term}")
-            }
-        })
-    })
+    let expr = strip_outer_parens(expr);
+    let disjuncts = split_words(expr, " OR ");
+    if disjuncts.len() > 1 {
+        return disjuncts.iter().any(|d| condition(d, item, names, values));
+    }
+    let conjuncts = split_words(expr, " AND ");
+    if conjuncts.len() > 1 {
+        return conjuncts.iter().all(|c| condition(c, item, names, values));
+    }
+    let term = expr.trim();
+    if let Some(arg) = term
+        .strip_prefix("attribute_not_exists(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
+        return !item.is_some_and(|i| i.contains_key(&resolve(arg, names)));
+    }
+    if let Some(arg) = term
+        .strip_prefix("attribute_exists(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
+        return item.is_some_and(|i| i.contains_key(&resolve(arg, names)));
+    }
+    use std::cmp::Ordering::*;
+    for (op, accept) in [
+        (" <> ", &[Less, Greater][..]),
+        (" <= ", &[Less, Equal][..]),
+        (" >= ", &[Greater, Equal][..]),
+        (" < ", &[Less][..]),
+        (" > ", &[Greater][..]),
+        (" = ", &[Equal][..]),
+    ] {
+        if let Some((lhs, rhs)) = term.split_once(op) {
+            let (a, b) = (
+                operand(lhs, item, names, values),
+                operand(rhs, item, names, values),
+            );
+            return match (a, b) {
+                (Some(a), Some(b)) => compare(&a, &b).is_some_and(|o| accept.contains(&o)),
+                // A missing attribute is never equal, and so always "not equal".
+                _ => op == " <> ",
+            };
+        }
+    }
+    panic!("condition term not supported by the fake: {term}")
 }
 
-/// Applies `SET a = :v, b = if_not_exists(b, :w) REMOVE c ADD n :one` (each clause optional,
-/// in this order).
+/// Applies an update of `SET a = :v, b = if_not_exists(b, :w)`, `REMOVE c, d` and `ADD n :one`
+/// clauses, each optional, in any order.
 fn apply_update(
     expr: &str,
     item: &mut Item,
     names: Option<&HashMap<String, String>>,
     values: Option<&HashMap<String, AttributeValue>>,
 ) {
-    let (expr, add_part) = match expr.split_once(" ADD ") {
-        Some((s, a)) => (s, Some(a)),
-        None => (expr, None),
-    };
-    let (set_part, remove_part) = match expr.split_once(" REMOVE ") {
-        Some((s, a)) => (s, Some(a)),
-        None => (expr, None),
-    };
-    if let Some(set) = set_part.trim().strip_prefix("SET ") {
-        for assignment in split_top(set, ',') {
-            let (lhs, rhs) = assignment.split_once('=').expect("SET a = b");
-            let target = resolve(lhs, names);
-            let rhs = rhs.trim();
-            let new = if let Some(args) = rhs
-                .strip_prefix("if_not_exists(")
-                .and_then(|r| r.strip_suffix(')'))
-            {
-                let (path, default) = args.split_once(',').unwrap();
-                item.get(&resolve(path, names))
-                    .cloned()
-                    .unwrap_or_else(|| value(default, values))
-            } else {
-                value(rhs, values)
-            };
-            item.insert(target, new);
+    let mut clauses: Vec<(&str, String)> = Vec::new();
+    let padded = format!(" {expr}");
+    let mut rest = padded.as_str();
+    let keywords = [" SET ", " REMOVE ", " ADD "];
+    while let Some((pos, kw)) = keywords
+        .iter()
+        .filter_map(|k| rest.find(k).map(|p| (p, *k)))
+        .min()
+    {
+        let body_start = pos + kw.len();
+        let next = keywords
+            .iter()
+            .filter_map(|k| rest[body_start..].find(k).map(|p| body_start + p))
+            .min()
+            .unwrap_or(rest.len());
+        clauses.push((kw.trim(), rest[body_start..next].trim().to_string()));
+        rest = &rest[next..];
+    }
+    for (kw, body) in clauses {
+        match kw {
+            "SET" => {
+                for assignment in split_top(&body, ',') {
+                    let (lhs, rhs) = assignment.split_once('=').expect("SET a = b");
+                    let target = resolve(lhs, names);
+                    let rhs = rhs.trim();
+                    let new = if let Some(args) = rhs
+                        .strip_prefix("if_not_exists(")
+                        .and_then(|r| r.strip_suffix(')'))
+                    {
+                        let (path, default) = args.split_once(',').unwrap();
+                        item.get(&resolve(path, names))
+                            .cloned()
+                            .unwrap_or_else(|| value(default, values))
+                    } else {
+                        value(rhs, values)
+                    };
+                    item.insert(target, new);
+                }
+            }
+            "REMOVE" => {
+                for path in split_top(&body, ',') {
+                    item.remove(&resolve(&path, names));
+                }
+            }
+            _ => {
+                for addition in split_top(&body, ',') {
+                    let (path, v) = addition.trim().split_once(' ').unwrap();
+                    let target = resolve(path, names);
+                    let added = value(v, values);
+                    if let AttributeValue::Ss(new) = added {
+                        // ADD to a string set: the union.
+                        let mut set = match item.get(&target) {
+                            Some(AttributeValue::Ss(old)) => old.clone(),
+                            _ => Vec::new(),
+                        };
+                        for s in new {
+                            if !set.contains(&s) {
+                                set.push(s);
+                            }
+                        }
+                        item.insert(target, AttributeValue::Ss(set));
+                        continue;
+                    }
+                    let current = item.get(&target).map(number).unwrap_or(0.0);
+                    let sum = current + number(&added);
+                    item.insert(target, AttributeValue::N(format!("{sum}")));
+                }
+            }
         }
-    }
-    for path in remove_part.map(|r| split_top(r, ',')).unwrap_or_default() {
-        item.remove(&resolve(&path, names));
-    }
-    if let Some(add) = add_part {
-        let (path, v) = add.trim().split_once(' ').unwrap();
-        let target = resolve(path, names);
-        let current = item.get(&target).map(number).unwrap_or(0.0);
-        let sum = current + number(&value(v, values));
-        item.insert(target, AttributeValue::N(format!("{sum}")));
     }
 }
 
@@ -295,7 +437,10 @@ impl FakeTable {
                     r.expression_attribute_values(),
                 ) {
                     return MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
-                        conditional_failed(),
+                        conditional_failed_with(
+                            existing,
+                            r.return_values_on_condition_check_failure(),
+                        ),
                     ));
                 }
             }
@@ -336,7 +481,10 @@ impl FakeTable {
                     r.expression_attribute_values(),
                 ) {
                     return MockResponse::Error(PutItemError::ConditionalCheckFailedException(
-                        conditional_failed(),
+                        conditional_failed_with(
+                            items.get(&pk),
+                            r.return_values_on_condition_check_failure(),
+                        ),
                     ));
                 }
             }

@@ -42,6 +42,7 @@ fn due_now(at: DateTime<Utc>) -> AdmitOptions<'static> {
     AdmitOptions {
         due_at: at,
         rules: None,
+        round: None,
     }
 }
 
@@ -50,7 +51,7 @@ async fn fresh() -> CampaignLedger {
 }
 
 async fn state_of(ledger: &CampaignLedger, c: &Contact) -> ledger::LedgerContact {
-    ledger::get(ledger, &c.campaign, &c.contact_key)
+    ledger::read_contact(ledger, &c.campaign, &c.contact_key)
         .await
         .unwrap()
         .expect("the contact is in the ledger")
@@ -424,7 +425,7 @@ async fn an_attempt_begins_once_and_a_lease_that_moved_on_is_stale() {
         begin_attempt(&ledger, &ghost, deadline, t).await.unwrap(),
         AttemptBegun::Stale(None)
     );
-    assert!(ledger::get(&ledger, "spring", &"0".repeat(32))
+    assert!(ledger::read_contact(&ledger, "spring", &"0".repeat(32))
         .await
         .unwrap()
         .is_none());
@@ -623,6 +624,7 @@ async fn attempts_run_out_and_a_files_override_is_followed() {
     let options = AdmitOptions {
         due_at: t,
         rules: Some(&override_rules),
+        round: None,
     };
     admit(&ledger, &c, &options, t).await.unwrap();
     for attempt in 1..=2u32 {

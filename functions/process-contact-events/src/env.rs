@@ -8,6 +8,9 @@ use outbound_core::env::{EnvReader, FromEnv};
 pub struct Env {
     /// `TABLE_NAME` and `RESULTS_BUCKET`: the ledger the function records into.
     pub ledger: LedgerEnv,
+    /// `LEDGER_TABLE_NAME`, `REDIAL_RULES` and `FINAL_RETENTION_DAYS`: the campaign ledger
+    /// where a call's end ends its attempt.
+    pub attempts: outbound_core::ledger::FinisherEnv,
     /// `CONNECT_INSTANCE_ARN`: events of other instances are ignored.
     pub instance_arn: String,
 }
@@ -16,6 +19,7 @@ impl FromEnv for Env {
     fn from_env(env: &mut EnvReader) -> Self {
         Env {
             ledger: LedgerEnv::from_env(env),
+            attempts: outbound_core::ledger::FinisherEnv::from_env(env),
             instance_arn: env.required(
                 "CONNECT_INSTANCE_ARN",
                 "the ARN of this deployment's Amazon Connect instance",

@@ -57,6 +57,7 @@ mod tests {
                 s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules),
                 table_name: "t".into(),
                 results_bucket: "b".into(),
+                finisher: None,
             },
             mock_client!(aws_sdk_sfn, RuleMode::MatchAny, no_rules),
         )

@@ -11,7 +11,8 @@ async fn main() -> Result<(), Error> {
     outbound_core::telemetry::init();
     let env: Env = outbound_core::env::load()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let ledger = Ledger::new(&sdk, &env.ledger);
+    let ledger = Ledger::new(&sdk, &env.ledger)
+        .with_finisher(outbound_core::ledger::Finisher::new(&sdk, &env.attempts));
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let (ledger, sfn, instance_arn) = (&ledger, &sfn, env.instance_arn.as_str());
     run(service_fn(move |event: LambdaEvent<Value>| async move {

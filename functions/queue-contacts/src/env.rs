@@ -5,10 +5,8 @@ use outbound_core::env::{EnvReader, FromEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
-    /// `QUEUE_URL`: the contacts queue.
-    pub queue_url: String,
-    /// `TABLE_NAME`: the `QUEUED#` claims are kept there.
-    pub table_name: String,
+    /// `LEDGER_TABLE_NAME`: the campaign ledger contacts are admitted into.
+    pub ledger: outbound_core::ledger::CampaignLedgerEnv,
     /// `RESULTS_BUCKET`: the rejects report goes there.
     pub results_bucket: String,
     /// `STATE_MACHINE_ARN`: the campaign's run is started there.
@@ -24,8 +22,7 @@ pub struct Env {
 impl FromEnv for Env {
     fn from_env(env: &mut EnvReader) -> Self {
         Env {
-            queue_url: env.required("QUEUE_URL", "the contacts queue URL"),
-            table_name: env.required("TABLE_NAME", "the ActiveDialing table name"),
+            ledger: outbound_core::ledger::CampaignLedgerEnv::from_env(env),
             results_bucket: env.required("RESULTS_BUCKET", "the results bucket name"),
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
             ssm_prefix: env.ssm_prefix(),

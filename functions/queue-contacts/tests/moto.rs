@@ -1,27 +1,21 @@
-//! queue-contacts against moto over HTTP: a Pinpoint batch delivered twice is queued once.
+//! queue-contacts against moto over HTTP: a Pinpoint batch is admitted into the campaign ledger
+//! once, and a later activity of the campaign admits again only the contacts that are final.
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (`make test` does both).
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use outbound_core::contact::Contact;
+use chrono::{Duration, Utc};
+use outbound_core::contact::ContactSource;
 use outbound_core::intake::RetryPolicy;
-use queue_contacts::{handle, Clients, Clock, Env, Tuning};
+use outbound_core::ledger::{
+    begin_attempt, campaigns, finish, lease, AttemptId, CampaignLedger, CampaignLedgerEnv,
+    ContactState, FinalReason, Finished, LedgerContact, RedialRules,
+};
+use outbound_core::records::Outcome;
+use outbound_core::testkit::moto::{
+    self, campaign_ledger, ledger_contacts, ledger_item, sdk, unique,
+};
+use queue_contacts::{handle, Clients, Env, Tuning};
 use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT must point at a moto server (e.g. http://127.0.0.1:5103) for these tests",
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{:x}", nanos & 0xffff_ffff_ffff)
-}
 
 /// The sample segment (`sample-files/pinpoint-segment.csv`) as Pinpoint would deliver it.
 fn batch(activity: &str) -> serde_json::Value {
@@ -59,49 +53,22 @@ fn batch(activity: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
-async fn a_batch_delivered_twice_is_queued_once() {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await;
+struct Stack {
+    clients: Clients,
+    env: Env,
+}
+
+async fn stack(name: &str) -> Stack {
+    let sdk = sdk().await;
     let clients = Clients {
-        sqs: aws_sdk_sqs::Client::new(&sdk),
-        ddb: aws_sdk_dynamodb::Client::new(&sdk),
-        s3: aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        ),
+        ledger: campaign_ledger(&sdk, None).await,
+        s3: moto::s3(&sdk),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
-        keyer: outbound_core::testkit::moto::contact_keyer(&sdk).await,
+        keyer: moto::contact_keyer(&sdk).await,
     };
-    let id = unique("qc");
-    let table = format!("{id}-active-dialing");
-    outbound_core::testkit::moto::create_table(&clients.ddb, &table).await;
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("{id}-contacts"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    clients
-        .s3
-        .create_bucket()
-        .bucket(format!("{id}-results"))
-        .send()
-        .await
-        .unwrap();
+    let id = unique(name);
+    moto::create_bucket(&clients.s3, &format!("{id}-results")).await;
     let prefix = format!("/connect/blaster/{id}/");
     clients
         .ssm
@@ -124,60 +91,101 @@ async fn a_batch_delivered_twice_is_queued_once() {
         .state_machine_arn()
         .to_string();
     let env = Env {
-        queue_url: queue_url.clone(),
-        table_name: table.clone(),
+        ledger: CampaignLedgerEnv {
+            table_name: clients.ledger.table_name.clone(),
+        },
         results_bucket: format!("{id}-results"),
-        state_machine_arn: state_machine_arn.clone(),
-        ssm_prefix: prefix.clone(),
+        state_machine_arn,
+        ssm_prefix: prefix,
         destinations: outbound_core::destinations::DestinationRules::parse("GB,US,CA,AU").unwrap(),
         // Read only by main; the clients above carry the keyer derived from moto's KMS.
         contact_key_kms_key_arn:
             "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
     };
-    let tuning = Tuning {
+    Stack { clients, env }
+}
+
+fn tuning() -> Tuning {
+    Tuning {
         policy: RetryPolicy::immediate(3),
         ..Tuning::default()
-    };
-    let clock = Clock {
-        now: 1_714_554_000,
-        deadline: 1_714_554_060,
-    };
+    }
+}
 
-    let first = handle(&clients, &env, &tuning, clock, batch("act-1"))
+async fn total_records(s: &Stack) -> Option<String> {
+    s.clients
+        .ssm
+        .get_parameter()
+        .name(format!("{}totalRecords", s.env.ssm_prefix))
+        .send()
+        .await
+        .ok()?
+        .parameter()?
+        .value()
+        .map(str::to_string)
+}
+
+async fn executions(s: &Stack) -> usize {
+    s.clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(&s.env.state_machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .len()
+}
+
+/// Takes a due contact through one attempt that ends with `outcome`.
+async fn dial(ledger: &CampaignLedger, c: &LedgerContact, outcome: Outcome) -> Finished {
+    let t = Utc::now();
+    lease(
+        ledger,
+        &c.campaign,
+        &c.contact_key,
+        t,
+        t + Duration::minutes(5),
+        "run-1",
+    )
+    .await
+    .unwrap()
+    .expect("due contact leased");
+    let id = AttemptId::new(&c.campaign, &c.contact_key, c.attempt);
+    begin_attempt(ledger, &id, t + Duration::minutes(5), t)
+        .await
+        .unwrap();
+    finish(ledger, &id, outcome, &RedialRules::default(), t)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_batch_delivered_twice_is_admitted_once() {
+    let s = stack("qc").await;
+    let before = Utc::now();
+    let first = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
         .await
         .unwrap();
     assert_eq!(first.queued, 4);
     assert_eq!(first.skipped.get("opted_out"), Some(&1));
     assert_eq!(first.skipped.get("inactive"), Some(&1));
     assert_eq!((first.rejected, first.duplicates), (0, 0));
+    assert!(first.execution.is_some());
+    let admitted = ledger_contacts(&s.clients.ledger).await;
 
     // Pinpoint delivers the same batch again.
-    let second = handle(&clients, &env, &tuning, clock, batch("act-1"))
+    let second = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
         .await
         .unwrap();
     assert_eq!((second.queued, second.duplicates), (0, 4));
+    // The first delivery may have died before starting the run: the retry starts or joins it.
+    assert_eq!(second.execution, first.execution);
 
-    let mut queued: Vec<Contact> = Vec::new();
-    loop {
-        let page = clients
-            .sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if page.messages().is_empty() {
-            break;
-        }
-        queued.extend(
-            page.messages()
-                .iter()
-                .map(|m| serde_json::from_str::<Contact>(m.body().unwrap()).unwrap()),
-        );
-    }
-    queued.sort_by(|a, b| a.key.cmp(&b.key));
-    let got: Vec<(&str, &str)> = queued
+    let contacts = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(contacts, admitted, "nothing written the second time");
+    let got: Vec<(&str, &str)> = contacts
         .iter()
         .map(|c| (c.key.as_str(), c.phone.as_str()))
         .collect();
@@ -190,55 +198,129 @@ async fn a_batch_delivered_twice_is_queued_once() {
             ("C-1005", "+61491570157"),
         ]
     );
-    assert_eq!(queued[0].attributes["greeting"], "Hello Ann");
-    assert_eq!(queued[0].attributes["plan"], "gold");
-    assert_eq!(queued[0].attributes["PinpointCampaignId"], "camp-1");
-
-    // Each queued contact's claim is QUEUED, with its TTL.
-    for c in &queued {
-        let item = clients
-            .ddb
-            .get_item()
-            .table_name(&table)
-            .key(
-                "pk",
-                AttributeValue::S(format!("QUEUED#camp-1#{}", c.contact_key)),
-            )
-            .send()
-            .await
-            .unwrap()
-            .item()
-            .cloned()
-            .expect("claim recorded");
-        assert_eq!(item["state"].as_s().unwrap(), "QUEUED");
-        assert!(!item.contains_key("pendingUntil"));
-        assert_eq!(
-            item["expiresAt"].as_n().unwrap(),
-            &(clock.now + queue_contacts::QUEUED_TTL_SECONDS).to_string()
-        );
+    assert_eq!(contacts[0].attributes["greeting"], "Hello Ann");
+    assert_eq!(contacts[0].attributes["plan"], "gold");
+    assert_eq!(contacts[0].attributes["PinpointCampaignId"], "camp-1");
+    let now = Utc::now();
+    for c in &contacts {
+        // Due now, attempt 1, of this activity's round; not final, so without any expiry.
+        assert_eq!(c.campaign, "camp-1");
+        assert_eq!((c.state, c.attempt), (ContactState::Due, 1));
+        assert!(c.due_at >= before - Duration::seconds(1) && c.due_at <= now);
+        assert_eq!(c.round.as_deref(), Some("act-1"));
+        assert!(matches!(
+            &c.source,
+            ContactSource::Pinpoint { application_id, campaign_id, .. }
+                if application_id == "app-1" && campaign_id == "camp-1"
+        ));
+        let item = ledger_item(&s.clients.ledger, &c.pk()).await.unwrap();
+        assert!(!item.contains_key("expiresAt"));
     }
+    let listed = campaigns::active(&s.clients.ledger).await.unwrap();
+    assert_eq!(listed.keys().collect::<Vec<_>>(), ["camp-1"]);
 
-    // Next week's activity of the same campaign queues the contacts again.
-    let next_week = handle(&clients, &env, &tuning, clock, batch("act-2"))
-        .await
-        .unwrap();
-    assert_eq!(next_week.queued, 4);
+    assert_eq!(total_records(&s).await.as_deref(), Some("4"));
+    assert_eq!(executions(&s).await, 1, "started, then joined");
+}
 
-    let total = clients
-        .ssm
-        .get_parameter()
-        .name(format!("{prefix}totalRecords"))
-        .send()
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_later_activity_admits_again_the_final_contacts_only() {
+    let s = stack("qc-round").await;
+    let first = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
         .await
         .unwrap();
-    assert_eq!(total.parameter().unwrap().value(), Some("8"));
-    let executions = clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(&state_machine_arn)
-        .send()
+    assert_eq!(first.queued, 4);
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    // Last week: C-1001 was reached; C-1003 ran out of attempts (set final on the item); C-1004
+    // is being dialed; C-1005 waits for a redial, still due.
+    assert!(matches!(
+        dial(&s.clients.ledger, &admitted[0], Outcome::Connected).await,
+        Finished::Final(_)
+    ));
+    moto::set_ledger_attributes(
+        &s.clients.ledger,
+        &admitted[1].pk(),
+        &[
+            (
+                "state",
+                aws_sdk_dynamodb::types::AttributeValue::S("final".into()),
+            ),
+            (
+                "finalReason",
+                aws_sdk_dynamodb::types::AttributeValue::S("attempts_exhausted".into()),
+            ),
+        ],
+    )
+    .await;
+    let t = Utc::now();
+    lease(
+        &s.clients.ledger,
+        "camp-1",
+        &admitted[2].contact_key,
+        t,
+        t + Duration::minutes(5),
+        "run-1",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    begin_attempt(
+        &s.clients.ledger,
+        &AttemptId::new("camp-1", &admitted[2].contact_key, 1),
+        t + Duration::minutes(5),
+        t,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        dial(&s.clients.ledger, &admitted[3], Outcome::NoAnswer).await,
+        Finished::Redialed(_)
+    ));
+    let last_week = ledger_contacts(&s.clients.ledger).await;
+
+    // The same activity again still admits nothing, final or not.
+    let again = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
         .await
         .unwrap();
+    assert_eq!((again.queued, again.duplicates), (0, 4));
+    assert_eq!(ledger_contacts(&s.clients.ledger).await, last_week);
+
+    // This week's activity of the recurring campaign: the two final contacts are a new round.
+    let next_week = handle(&s.clients, &s.env, &tuning(), batch("act-2"))
+        .await
+        .unwrap();
+    assert_eq!((next_week.queued, next_week.duplicates), (2, 2));
+    let now = ledger_contacts(&s.clients.ledger).await;
+    let summary: Vec<(&str, ContactState, u32, Option<&str>)> = now
+        .iter()
+        .map(|c| (c.key.as_str(), c.state, c.attempt, c.round.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("C-1001", ContactState::Due, 1, Some("act-2")),
+            ("C-1003", ContactState::Due, 1, Some("act-2")),
+            ("C-1004", ContactState::Dialing, 1, Some("act-1")),
+            ("C-1005", ContactState::Due, 2, Some("act-1")),
+        ]
+    );
+    // Admitted again as new: nothing of last week's round is left on the item.
+    for c in &now[..2] {
+        assert_eq!(c.last_outcome, None);
+        assert_eq!(c.final_reason, None);
+        assert_eq!(c.contact_id, None);
+    }
+    // The ones still in last week's round are untouched.
+    assert_eq!(now[2], last_week[2]);
+    assert_eq!(now[3], last_week[3]);
+    assert_eq!(last_week[3].last_outcome, Some(Outcome::NoAnswer));
+    assert_eq!(
+        last_week[1].final_reason,
+        Some(FinalReason::AttemptsExhausted)
+    );
+
+    assert_eq!(total_records(&s).await.as_deref(), Some("6"));
     // act-1 (started, then joined by the redelivery) and act-2.
-    assert_eq!(executions.executions().len(), 2);
+    assert_eq!(executions(&s).await, 2);
 }

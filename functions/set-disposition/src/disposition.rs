@@ -243,6 +243,7 @@ mod tests {
             s3: bucket.client(),
             table_name: "t".into(),
             results_bucket: "b".into(),
+            finisher: None,
         };
         World {
             table,

@@ -100,6 +100,9 @@ impl Default for Hours {
 pub struct SimConfig {
     /// Seeds every draw (outcomes, durations, dropped and duplicated events, contact ids).
     pub seed: u64,
+    /// Destinations (E.164) whose first call is busy whatever the draw: a scripted outcome, so a
+    /// test or the demo sees a redial.
+    pub busy_first_call: Vec<String>,
     /// Shares of calls answered, busy and failed; the rest rings out (no answer).
     pub answer_rate: f64,
     pub busy_rate: f64,
@@ -147,6 +150,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             seed: 42,
+            busy_first_call: Vec::new(),
             answer_rate: 0.7,
             busy_rate: 0.1,
             fail_rate: 0.05,

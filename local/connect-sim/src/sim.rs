@@ -647,8 +647,16 @@ impl Simulator {
         *nth += 1;
         // Keyed by number and its call count, not arrival order: the same list dials the
         // same outcomes for the same seed however the lanes interleave.
+        let first_call = *nth == 1;
         let mut rng = Rng::derived(self.config.seed, &format!("call|{dest_hash}|{nth}"));
-        let plan = plan_call(&self.config, &mut rng, req.ring_timeout);
+        let mut plan = plan_call(&self.config, &mut rng, req.ring_timeout);
+        if first_call && self.config.busy_first_call.contains(&req.destination) {
+            // A test script, not Connect behaviour: this number is busy the first time it is
+            // called (a redial is then expected), whatever the draw said.
+            plan.outcome = Outcome::Busy;
+            plan.answer_after = None;
+            plan.end_after = self.config.busy_seconds.min * self.config.time_scale;
+        }
         let contact_id = self.new_contact_id(&req, &mut rng);
 
         let status = self.queue_status(mono);
@@ -1555,5 +1563,26 @@ mod tests {
             StartRequest::from_json(&json!({"InstanceId": "i", "DestinationPhoneNumber": 5}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_number_scripted_busy_is_busy_on_its_first_call_only() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                busy_first_call: vec!["+442079460001".into()],
+                answer_rate: 1.0,
+                busy_rate: 0.0,
+                fail_rate: 0.0,
+                ..unlimited()
+            },
+            0.0,
+        );
+        let mut outcome = |dest: &str, token: &str, at: f64| {
+            let started = sim.start_outbound(req(dest, token), at, wall(at)).unwrap();
+            started.plan.expect("a new call").outcome
+        };
+        assert_eq!(outcome("+442079460001", "t-1", 0.0), Outcome::Busy);
+        assert_eq!(outcome("+442079460001", "t-2", 1.0), Outcome::Connected);
+        assert_eq!(outcome("+442079460002", "t-3", 2.0), Outcome::Connected);
     }
 }

@@ -27,15 +27,7 @@ pub const MAX_BATCH_BYTES: usize = 262_144;
 /// time limit, few enough not to trip SQS's per-queue throttling.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
-/// What the caller needs to report a message that did not reach the queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    /// CSV line, or the endpoint's position in a Pinpoint batch.
-    pub line: u64,
-    pub customer_key: String,
-    pub phone_masked: String,
-    pub contact_key: String,
-}
+pub use super::origin::{Failed, Origin};
 
 /// One message ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +54,6 @@ impl Outgoing {
             },
         }
     }
-}
-
-/// A message that could not be queued, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failed {
-    pub origin: Origin,
-    pub reason: String,
 }
 
 /// Groups messages into batches SQS accepts.

@@ -226,6 +226,7 @@ mod tests {
             lease_expiries: 0,
             rules: None,
             admitted_at: None,
+            round: None,
         }
     }
 

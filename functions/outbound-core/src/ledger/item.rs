@@ -190,6 +190,9 @@ pub struct LedgerContact {
     /// The per-file redial override, when the contact's file had one.
     pub rules: Option<RedialRules>,
     pub admitted_at: Option<DateTime<Utc>>,
+    /// The round of a recurring source (a Pinpoint campaign's activity) that admitted the
+    /// contact: a later round may admit it again once it is final.
+    pub round: Option<String>,
 }
 
 impl fmt::Debug for LedgerContact {
@@ -276,6 +279,7 @@ impl LedgerContact {
                 .unwrap_or(0),
             rules,
             admitted_at: attr_time(item, "admittedAt"),
+            round: attr_s(item, "round"),
         })
     }
 
@@ -308,6 +312,17 @@ pub fn new_item(
     contact: &Contact,
     due_at: DateTime<Utc>,
     rules: Option<&RedialRules>,
+    now: DateTime<Utc>,
+) -> Result<Item, serde_json::Error> {
+    new_item_of_round(contact, due_at, rules, None, now)
+}
+
+/// [`new_item`] for a round of a recurring source (`round`: its activity).
+pub fn new_item_of_round(
+    contact: &Contact,
+    due_at: DateTime<Utc>,
+    rules: Option<&RedialRules>,
+    round: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Item, serde_json::Error> {
     let shard = shard_of(&contact.contact_key);
@@ -347,6 +362,9 @@ pub fn new_item(
     }
     if let Some(rules) = rules {
         item.insert("rules".to_string(), s(rules.to_json()));
+    }
+    if let Some(round) = round {
+        item.insert("round".to_string(), s(round));
     }
     Ok(item)
 }

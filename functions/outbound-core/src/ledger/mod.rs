@@ -19,16 +19,21 @@
 //! them), so it lives in the shared library.
 
 pub mod attempt;
+pub mod campaigns;
+pub mod env;
+pub mod finisher;
 pub mod item;
 pub mod ops;
 pub mod rules;
 
 pub use attempt::{recover, AttemptId, Recovery, REPLAY_UNKNOWN_PLACEMENT, TOKEN_WINDOW};
+pub use env::{CampaignLedgerEnv, FinisherEnv};
+pub use finisher::{final_record, Finisher};
 pub use item::{ContactState, FinalReason, LedgerContact, SHARDS};
 pub use ops::{
-    admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, get, lease, lease_due,
-    overdue_attempts, record_placed, settle, Admission, AdmitOptions, AttemptBegun, CampaignLedger,
-    ExpiredLeases, Finished, LeasedBatch, Placed,
+    admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, lease, lease_due,
+    overdue_attempts, read_contact, record_placed, settle, Admission, AdmitOptions, AttemptBegun,
+    CampaignLedger, ExpiredLeases, Finished, LeasedBatch, Placed, MAX_BATCH,
 };
 pub use rules::{Decision, RedialRules};
 

@@ -5,8 +5,8 @@
 
 use super::attempt::AttemptId;
 use super::item::{
-    due_shard_key, held_shard_key, millis, n, new_item, s, shard_of, ContactState, Item,
-    LedgerContact, SHARDS,
+    due_shard_key, held_shard_key, millis, n, s, shard_of, ContactState, Item, LedgerContact,
+    SHARDS,
 };
 use super::rules::{Decision, RedialRules};
 use super::{DUE_INDEX, HELD_INDEX};
@@ -75,7 +75,7 @@ fn parse_old(old: Option<Item>) -> Result<Option<LedgerContact>, FunctionError> 
 }
 
 /// Reads a contact (consistent read).
-pub async fn get(
+pub async fn read_contact(
     ledger: &CampaignLedger,
     campaign: &str,
     contact_key: &str,
@@ -105,6 +105,10 @@ pub struct AdmitOptions<'a> {
     pub due_at: DateTime<Utc>,
     /// The file's redial override, stored on the contact; `None`: the deployment's rules.
     pub rules: Option<&'a RedialRules>,
+    /// The round of a recurring source (a Pinpoint campaign's activity). A contact the campaign
+    /// holds as `final` from another round is admitted again as new; one still being dialed,
+    /// or from this same round, is not.
+    pub round: Option<&'a str>,
 }
 
 /// What `admit` did.
@@ -125,15 +129,27 @@ pub async fn admit(
     options: &AdmitOptions<'_>,
     now: DateTime<Utc>,
 ) -> Result<Admission, FunctionError> {
-    let item = new_item(contact, options.due_at, options.rules, now)
-        .map_err(|e| FunctionError::invalid_input(format!("contact source: {e}")))?;
-    let result = ledger
+    let item =
+        super::item::new_item_of_round(contact, options.due_at, options.rules, options.round, now)
+            .map_err(|e| FunctionError::invalid_input(format!("contact source: {e}")))?;
+    let mut request = ledger
         .dynamodb
         .put_item()
         .table_name(&ledger.table_name)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .set_expression_attribute_names(Some(names(&["pk"])))
+        .set_item(Some(item));
+    request = match options.round {
+        None => request
+            .condition_expression("attribute_not_exists(#pk)")
+            .set_expression_attribute_names(Some(names(&["pk"]))),
+        Some(round) => request
+            .condition_expression(
+                "attribute_not_exists(#pk) OR (#state = :final AND (attribute_not_exists(#round) OR #round <> :round))",
+            )
+            .set_expression_attribute_names(Some(names(&["pk", "state", "round"])))
+            .expression_attribute_values(":final", s(ContactState::Final.as_str()))
+            .expression_attribute_values(":round", s(round)),
+    };
+    let result = request
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
@@ -147,6 +163,18 @@ pub async fn admit(
                     .and_then(|v| v.as_s().ok())
                     .and_then(|raw| ContactState::parse(raw)),
             }),
+            // The item itself is refused (too large, say): this contact's problem, not the
+            // table's.
+            None if e
+                .as_service_error()
+                .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)
+                == Some("ValidationException") =>
+            {
+                Err(FunctionError::invalid_input(format!(
+                    "PutItem (ledger admit) refused the contact: {}",
+                    crate::completion::sdk_code(&e)
+                )))
+            }
             None => Err(store_error("PutItem (ledger admit)", &e)),
         },
     }
@@ -685,7 +713,7 @@ pub async fn finish(
     deployment: &RedialRules,
     now: DateTime<Utc>,
 ) -> Result<Finished, FunctionError> {
-    let current = get(ledger, &id.campaign, &id.contact_key).await?;
+    let current = read_contact(ledger, &id.campaign, &id.contact_key).await?;
     let decision = match &current {
         Some(item) if item.state == ContactState::Dialing && item.attempt == id.attempt => {
             item.rules(deployment).decide(id.attempt, outcome, now)
@@ -790,6 +818,7 @@ pub async fn settle(
 
 #[cfg(test)]
 mod tests {
+    use super::super::item::new_item;
     use super::*;
 
     #[test]

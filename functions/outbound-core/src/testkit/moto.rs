@@ -188,6 +188,7 @@ pub async fn ledger(sdk: &aws_config::SdkConfig) -> Ledger {
         s3,
         table_name,
         results_bucket,
+        finisher: None,
     }
 }
 
@@ -304,4 +305,147 @@ pub async fn result_objects(ledger: &Ledger) -> Vec<(String, String)> {
 pub fn parse_record(body: &str) -> ResultRecord {
     assert_eq!(body.matches('\n').count(), 1, "one JSON line: {body}");
     serde_json::from_str(body.trim_end()).unwrap()
+}
+
+/// An S3 client for moto: path-style addressing (moto cannot resolve virtual-hosted buckets).
+pub fn s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Creates `bucket` in moto, in the region of [`sdk`].
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket in moto");
+}
+
+/// Creates a standard queue in moto: its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue in moto")
+        .queue_url()
+        .expect("a created queue has a URL")
+        .to_string()
+}
+
+/// Every message body the queue holds now (received and deleted).
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let page = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .send()
+            .await
+            .expect("receive from moto");
+        if page.messages().is_empty() {
+            return bodies;
+        }
+        for m in page.messages() {
+            bodies.push(m.body().unwrap_or_default().to_string());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete from moto");
+        }
+    }
+}
+
+/// Every contact item of the campaign ledger, by campaign then customer key (a scan: tests
+/// only).
+pub async fn ledger_contacts(
+    ledger: &crate::ledger::CampaignLedger,
+) -> Vec<crate::ledger::LedgerContact> {
+    let mut contacts = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ledger
+            .dynamodb
+            .scan()
+            .table_name(&ledger.table_name)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the ledger in moto");
+        for item in page.items() {
+            if item
+                .get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("CONTACT#"))
+            {
+                contacts.push(
+                    crate::ledger::LedgerContact::from_item(item).expect("a ledger contact item"),
+                );
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    contacts.sort_by(|a, b| (&a.campaign, &a.key).cmp(&(&b.campaign, &b.key)));
+    contacts
+}
+
+/// The raw item `pk` of the campaign ledger (consistent read).
+pub async fn ledger_item(
+    ledger: &crate::ledger::CampaignLedger,
+    pk: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    ledger
+        .dynamodb
+        .get_item()
+        .table_name(&ledger.table_name)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get a ledger item from moto")
+        .item()
+        .cloned()
+}
+
+/// Sets attributes of the ledger item `pk` directly, past the operations and their conditions:
+/// a test's way to put a contact where the operations alone would take long to get it.
+pub async fn set_ledger_attributes(
+    ledger: &crate::ledger::CampaignLedger,
+    pk: &str,
+    attributes: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) {
+    let mut request = ledger
+        .dynamodb
+        .update_item()
+        .table_name(&ledger.table_name)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()));
+    let mut sets = Vec::new();
+    for (i, (name, value)) in attributes.iter().enumerate() {
+        sets.push(format!("#a{i} = :v{i}"));
+        request = request
+            .expression_attribute_names(format!("#a{i}"), *name)
+            .expression_attribute_values(format!(":v{i}"), value.clone());
+    }
+    request
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .send()
+        .await
+        .expect("update a ledger item in moto");
 }

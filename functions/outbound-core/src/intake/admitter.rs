@@ -1,0 +1,188 @@
+//! Admits contacts into the campaign ledger as the intake reads them: one conditional put per
+//! contact (`ledger::admit`), many in flight, so a contact the campaign already holds (the same
+//! file again, an overlapping file, a retried invocation) is counted, never written twice.
+//!
+//! Like the queue sender (`super::sender`) it never drops a contact silently: a contact the table
+//! refuses for its content comes back as [`Failed`] (for the reject report), and a table that
+//! keeps failing stops the admitter ([`AdmitAbort`]), so the caller fails the invocation and its
+//! retry admits what is missing.
+
+use super::origin::{Failed, Origin};
+use super::{is_transient, RetryPolicy};
+use crate::contact::{Contact, ContactSource};
+use crate::error::FunctionError;
+use crate::ledger::{admit, Admission, AdmitOptions, CampaignLedger, RedialRules};
+use crate::mask::mask_phone;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::sync::Arc;
+
+/// Conditional puts in flight at once by default.
+pub const DEFAULT_ADMIT_IN_FLIGHT: usize = crate::ledger::ops::ADMIT_CONCURRENCY;
+
+/// The admitter gave up: the ledger cannot be reached (or refuses the function).
+#[derive(Debug)]
+pub struct AdmitAbort {
+    pub error: FunctionError,
+    pub admitted: u64,
+    pub already_present: u64,
+    pub failed: Vec<Failed>,
+    /// Contacts pushed whose admission is not known to have happened.
+    pub unsent: Vec<Origin>,
+}
+
+/// What a finished admitter did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AdmitSummary {
+    /// New contacts, now due.
+    pub admitted: u64,
+    /// Contacts the campaign already held: nothing written.
+    pub already_present: u64,
+    /// Contacts the table refused for their content.
+    pub failed: Vec<Failed>,
+}
+
+type Answer = (Origin, Result<Admission, FunctionError>);
+
+/// Admits contacts, [`DEFAULT_ADMIT_IN_FLIGHT`] at a time.
+pub struct LedgerAdmitter {
+    ledger: CampaignLedger,
+    due_at: DateTime<Utc>,
+    rules: Option<Arc<RedialRules>>,
+    round: Option<Arc<str>>,
+    policy: RetryPolicy,
+    max_in_flight: usize,
+    in_flight: FuturesUnordered<BoxFuture<'static, Answer>>,
+    summary: AdmitSummary,
+    abort: Option<FunctionError>,
+    unsent: Vec<Origin>,
+}
+
+fn origin_of(contact: &Contact, line: Option<u64>) -> Origin {
+    Origin {
+        line: line.unwrap_or(match &contact.source {
+            ContactSource::Csv { line, .. } => *line,
+            ContactSource::Pinpoint { .. } => 0,
+        }),
+        customer_key: contact.key.clone(),
+        phone_masked: mask_phone(&contact.phone),
+        contact_key: contact.contact_key.clone(),
+    }
+}
+
+impl LedgerAdmitter {
+    /// Contacts are admitted due at `due_at`, with the file's redial override `rules` (`None`:
+    /// the deployment's rules).
+    pub fn new(ledger: CampaignLedger, due_at: DateTime<Utc>, rules: Option<RedialRules>) -> Self {
+        Self {
+            ledger,
+            due_at,
+            rules: rules.map(Arc::new),
+            round: None,
+            policy: RetryPolicy::DEFAULT,
+            max_in_flight: DEFAULT_ADMIT_IN_FLIGHT,
+            in_flight: FuturesUnordered::new(),
+            summary: AdmitSummary::default(),
+            abort: None,
+            unsent: Vec::new(),
+        }
+    }
+
+    /// Admits as round `round` of a recurring source (see `ledger::AdmitOptions::round`).
+    pub fn with_round(mut self, round: impl Into<String>) -> Self {
+        self.round = Some(Arc::from(round.into()));
+        self
+    }
+
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Admits a contact (`line`: its position when the source has no line of its own). Fails
+    /// once the ledger is unreachable: the caller stops reading and calls
+    /// [`LedgerAdmitter::finish`].
+    pub async fn push(&mut self, contact: Contact, line: Option<u64>) -> Result<(), FunctionError> {
+        let origin = origin_of(&contact, line);
+        if let Some(err) = &self.abort {
+            self.unsent.push(origin);
+            return Err(err.clone());
+        }
+        let (ledger, due_at, rules, round, policy) = (
+            self.ledger.clone(),
+            self.due_at,
+            self.rules.clone(),
+            self.round.clone(),
+            self.policy,
+        );
+        self.in_flight.push(Box::pin(async move {
+            let options = AdmitOptions {
+                due_at,
+                rules: rules.as_deref(),
+                round: round.as_deref(),
+            };
+            let answer = policy
+                .retry(|| admit(&ledger, &contact, &options, Utc::now()))
+                .await;
+            (origin, answer)
+        }));
+        while self.in_flight.len() >= self.max_in_flight {
+            self.collect_one().await;
+        }
+        match &self.abort {
+            Some(err) => Err(err.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for every admission in flight.
+    pub async fn finish(mut self) -> Result<AdmitSummary, AdmitAbort> {
+        while !self.in_flight.is_empty() {
+            self.collect_one().await;
+        }
+        match self.abort {
+            Some(error) => Err(AdmitAbort {
+                error,
+                admitted: self.summary.admitted,
+                already_present: self.summary.already_present,
+                failed: self.summary.failed,
+                unsent: self.unsent,
+            }),
+            None => Ok(self.summary),
+        }
+    }
+
+    async fn collect_one(&mut self) {
+        let Some((origin, answer)) = self.in_flight.next().await else {
+            return;
+        };
+        match answer {
+            Ok(Admission::Admitted) => self.summary.admitted += 1,
+            Ok(Admission::AlreadyPresent { .. }) => self.summary.already_present += 1,
+            Err(e) if e.name == crate::error::ErrorName::InvalidInput => {
+                self.summary.failed.push(Failed {
+                    origin,
+                    reason: format!("the campaign ledger refused the contact: {}", e.message),
+                })
+            }
+            Err(e) => {
+                // Transient past the retries, or the table itself refused (missing, access
+                // denied): every other contact would fail the same way.
+                debug_assert!(
+                    is_transient(e.name) || e.name == crate::error::ErrorName::ConfigError
+                );
+                self.unsent.push(origin);
+                if self.abort.is_none() {
+                    tracing::error!(error = %e, "the campaign ledger keeps failing: stopping");
+                    self.abort = Some(e);
+                }
+            }
+        }
+    }
+}

@@ -213,6 +213,14 @@ def _install_eventbridge_lambda_targets(runtime: Any) -> None:
         return len(parts) >= 7 and parts[2] == "lambda"
 
     def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        # A scheduled rule (the dialer's sweep) is run by its schedule, never by events: "You can
+        # create rules that run on a schedule ... or rules that react to events", and a
+        # scheduled rule has no event pattern
+        # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html).
+        # moto treats its missing pattern as matching every event and then raises on its Step
+        # Functions target, failing the whole PutEvents. The local stack does not run schedules.
+        if getattr(self, "scheduled_expression", None):
+            return
         # moto's SQS path rewrites the event's time in place: keep our own copy first.
         event = copy.deepcopy(original_event)
         lambdas = [t for t in self.targets if is_lambda(t)]

@@ -629,6 +629,39 @@ run "caller_id_refused_alarm" {
   }
 }
 
+run "lease_expiries_alarm" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { alarm_actions = ["arn:aws:sns:eu-west-2:123456789012:oncall"] }
+  }
+
+  assert {
+    # The pattern must match the feeder's summary line (functions/get-config/src/feeder.rs).
+    condition = (
+      aws_cloudwatch_log_metric_filter.lease_expiries[0].pattern == "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.expired > 0 }" &&
+      aws_cloudwatch_log_metric_filter.lease_expiries[0].log_group_name == "/aws/lambda/blaster-get-config" &&
+      aws_cloudwatch_log_metric_filter.lease_expiries[0].metric_transformation[0].value == "$.fields.expired"
+    )
+    error_message = "The metric filter must sum the expired leases the feeder reports."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lease_expiries[0].metric_name == "LeaseExpiries" &&
+      aws_cloudwatch_metric_alarm.lease_expiries[0].period == 3600 &&
+      aws_cloudwatch_metric_alarm.lease_expiries[0].evaluation_periods == 3 &&
+      aws_cloudwatch_metric_alarm.lease_expiries[0].datapoints_to_alarm == 3 &&
+      contains(aws_cloudwatch_metric_alarm.lease_expiries[0].alarm_actions, "arn:aws:sns:eu-west-2:123456789012:oncall")
+    )
+    error_message = "Leases expiring in each of three hours in a row must alarm."
+  }
+}
+
 run "alarms_off_and_bad_actions" {
   command = plan
 

@@ -63,7 +63,9 @@ run "least_privilege_defaults" {
       FindDueContacts        = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
       LeaseContacts          = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       FeedQueue              = { e = "Allow", a = toset(["sqs:SendMessage", "sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
-      WriteFinalRecords      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
+      ReconcileOrphanCalls   = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
+      RecordOrphanCalls      = { e = "Allow", a = toset(["dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      WriteFinalRecords      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
     }
     error_message = "get-config's policy: ${output.policy_documents["get-config"]}"
   }

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +162,10 @@ class Stack:
 
     def start_run(self) -> str:
         """What an operator does to resume: start an execution (the claim makes it safe)."""
-        return self.sfn.start_execution(stateMachineArn=self.out["state_machine_arn"], input="{}")["executionArn"]
+        # Named as AWS would (a random id): moto names an unnamed execution "None", so a second
+        # start in the same deployment would collide with the first.
+        return self.sfn.start_execution(stateMachineArn=self.out["state_machine_arn"], name=f"run-{uuid.uuid4().hex}",
+                                        input="{}")["executionArn"]
 
     def invoke(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
         name = self.out["lambda_function_names"].get(function) or function

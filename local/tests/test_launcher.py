@@ -331,12 +331,19 @@ def test_async_paths_reach_the_function(launcher, role, tmp_path):
     queue_url = sqs.create_queue(QueueName="also-sqs")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_targets(Rule="connect-disconnected", Targets=[{"Id": "q", "Arn": queue_arn}])
+    # A scheduled rule with a Step Functions target (the dialer's sweep) receives no events, and
+    # must not fail the PutEvents of others (moto would take its missing pattern for match-all).
+    events.put_rule(Name="sweep", ScheduleExpression="rate(10 minutes)")
+    events.put_targets(Rule="sweep", Targets=[{
+        "Id": "sm", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:sweep-target",
+        "RoleArn": role}])
     detail = {"eventType": "DISCONNECTED", "contactId": "c-42"}
-    events.put_events(Entries=[
+    put = events.put_events(Entries=[
         {"Source": "aws.connect", "DetailType": "Amazon Connect Contact Event", "Detail": json.dumps(detail)},
         {"Source": "aws.connect", "DetailType": "Amazon Connect Contact Event",
          "Detail": json.dumps({"eventType": "CONNECTED_TO_SYSTEM", "contactId": "c-42"})},
     ])
+    assert put["FailedEntryCount"] == 0, put
     s3 = client(launcher, "s3")
     s3.create_bucket(Bucket="uploads-bucket")
     s3.put_bucket_notification_configuration(Bucket="uploads-bucket", NotificationConfiguration={

@@ -49,6 +49,44 @@ resource "aws_cloudwatch_metric_alarm" "caller_id_refused" {
 
 # An upload that was never loaded or a disconnect that was never recorded, after Lambda's
 # retries (queue.tf, failed invocations).
+# Leases that run out: a contact fed to the queue was not dialed within `ledger.lease_minutes`
+# (its message lost or dead-lettered, its run stopped). Now and then that is a stop; every hour
+# for three hours is a stuck deployment (feeder and lanes out of step, a broken dial).
+resource "aws_cloudwatch_log_metric_filter" "lease_expiries" {
+  count = var.alarms.create ? 1 : 0
+
+  name           = "${var.name}-lease-expiries"
+  log_group_name = module.function["get-config"].log_group_name
+  pattern        = "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.expired > 0 }"
+
+  metric_transformation {
+    name      = "LeaseExpiries"
+    namespace = local.metric_namespace
+    value     = "$.fields.expired"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "lease_expiries" {
+  count = var.alarms.create ? 1 : 0
+
+  alarm_name        = "${var.name}-lease-expiries"
+  alarm_description = "Contacts fed to the dialer's queue keep coming back to the campaign ledger unanswered: their leases ran out in each of the last three hours. Look for dead-lettered messages (the ${var.name}-contacts-dlq queue), dial errors in its log, or runs that fail (the executions alarms). No contact is lost: each expired lease makes its contact due again."
+
+  namespace           = local.metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.lease_expiries[0].metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
   count = var.alarms.create ? 1 : 0
 

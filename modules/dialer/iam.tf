@@ -91,8 +91,11 @@ locals {
       merge(local.ledger.query, { sid = "FindDueContacts" }),
       merge(local.ledger.finish, { sid = "LeaseContacts" }),
       { sid = "FeedQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
-      # Attempts a dead run abandoned are finished here: their final records.
-      { sid = "WriteFinalRecords", actions = ["s3:PutObject"], resources = [local.connect.finals_write] },
+      # Attempts a dead run abandoned are finished here: a call whose event was lost is asked of
+      # Connect, its end recorded and completed (results record), the attempt ended (final record).
+      { sid = "ReconcileOrphanCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },
+      { sid = "RecordOrphanCalls", actions = ["dynamodb:UpdateItem"], resources = [local.table_arn] },
+      { sid = "WriteFinalRecords", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.finals_write] },
       ], local.kms_enabled ? [
       # SQS requires both of a producer to an encrypted queue; GenerateDataKey also for the
       # final records.

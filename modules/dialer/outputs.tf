@@ -137,12 +137,13 @@ output "lambda_function_environments" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `executions_failed`, `executions_timed_out`, `executions_aborted`); empty when `alarms.create` is false."
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `lease_expiries`, `executions_failed`, `executions_timed_out`, `executions_aborted`); empty when `alarms.create` is false."
   value = merge(
     {
       for name, alarm in {
         caller_id_refused  = aws_cloudwatch_metric_alarm.caller_id_refused
         failed_invocations = aws_cloudwatch_metric_alarm.failed_invocations
+        lease_expiries     = aws_cloudwatch_metric_alarm.lease_expiries
       } : name => alarm[0].arn if length(alarm) > 0
     },
     { for name, alarm in aws_cloudwatch_metric_alarm.executions : name => alarm.arn },

@@ -7,8 +7,9 @@
 //! 2. attempts still `dialing` past their deadline (a dial or a run that died) are recovered
 //!    (`ledger::recover`): a placement of unknown outcome is queued again (dial places it with
 //!    the same `ClientToken`); one beyond Connect's token window is finished as `failed`; a call
-//!    that was placed is finished with the outcome its contact event recorded, or given more
-//!    time while its end is unknown;
+//!    that was placed is finished with the outcome its contact event recorded or, when that
+//!    event never came, the end `DescribeContact` reports; it is given more time while the call
+//!    is up;
 //! 3. due contacts are leased (`leaseUntil` = now + `LEASE_SECONDS`) and sent to the queue, up to
 //!    what the lanes can dial in one wave, less what the queue already holds;
 //! 4. a campaign with nothing due, leased or dialing leaves the list.
@@ -16,7 +17,7 @@
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
 use chrono::{DateTime, Duration, Utc};
-use outbound_core::completion::{get_contact, Ledger};
+use outbound_core::completion::{reconcile_orphan, Ledger};
 use outbound_core::error::FunctionError;
 use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
@@ -29,16 +30,19 @@ use serde::Serialize;
 /// Overdue attempts one wave recovers per campaign (the rest wait for the next wave).
 const OVERDUE_PER_WAVE: usize = 100;
 
-/// How long an attempt whose call was placed may stay without a known end before it is
-/// finished as `timeout`: far beyond any call, so only a lost contact event gets here.
+/// How long an attempt whose call was placed may stay without a known end (no contact event,
+/// and `DescribeContact` says it is up or does not know it) before it is finished as
+/// `timeout`: far beyond any call.
 const UNKNOWN_END_LIMIT: Duration = Duration::hours(24);
 
 /// What the feeder needs: the campaign ledger with the rules (it finishes abandoned attempts),
-/// the ActiveDialing table and results bucket (a placed call's recorded end), the queue.
+/// the ActiveDialing table and results bucket (a placed call's recorded end), Connect (the end of
+/// a call whose event was lost), the queue.
 #[derive(Debug, Clone)]
 pub struct Feeder {
     pub attempts: Finisher,
     pub results: Ledger,
+    pub connect: aws_sdk_connect::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
     /// How long a fed contact stays leased to the lanes (`LEASE_SECONDS`).
@@ -63,10 +67,11 @@ pub struct FeedReport {
 
 impl Feeder {
     /// Feeds the queue for a wave of `lanes` lanes of `lane_budget` calls each, the contacts
-    /// leased by `run_id`.
+    /// leased by `run_id`; `instance_id` is the Connect instance the calls were placed on.
     pub async fn feed(
         &self,
         run_id: &str,
+        instance_id: &str,
         lanes: u32,
         lane_budget: u32,
         now: DateTime<Utc>,
@@ -86,7 +91,10 @@ impl Feeder {
             report.expired += expired.expired.len() as u64;
             let overdue = overdue_attempts(ledger, campaign, now, OVERDUE_PER_WAVE).await?;
             for item in &overdue {
-                if self.recover_overdue(item, now, &mut sender).await? {
+                if self
+                    .recover_overdue(item, instance_id, now, &mut sender)
+                    .await?
+                {
                     report.fed += 1;
                     room = room.saturating_sub(1);
                 }
@@ -132,6 +140,8 @@ impl Feeder {
                 return Err(abort.error);
             }
         }
+        // modules/dialer/alarms.tf (lease_expiries) sums `expired` from this line: keep its
+        // message and field names.
         tracing::info!(
             run_id,
             fed = report.fed,
@@ -167,6 +177,7 @@ impl Feeder {
     async fn recover_overdue(
         &self,
         item: &LedgerContact,
+        instance_id: &str,
         now: DateTime<Utc>,
         sender: &mut QueueSender,
     ) -> Result<bool, FunctionError> {
@@ -190,11 +201,9 @@ impl Feeder {
                 Ok(false)
             }
             Recovery::Reconcile { contact_id } => {
-                let recorded = get_contact(&self.results, &contact_id).await?;
-                let outcome = recorded
-                    .as_ref()
-                    .filter(|c| c.disconnected_at.is_some())
-                    .and_then(|c| c.outcome);
+                let outcome =
+                    reconcile_orphan(&self.results, &self.connect, instance_id, &contact_id, now)
+                        .await?;
                 let started = item.attempt_started_at.unwrap_or(now);
                 match outcome {
                     Some(outcome) => {
@@ -203,12 +212,13 @@ impl Feeder {
                             .await?;
                     }
                     None if now - started > UNKNOWN_END_LIMIT => {
-                        tracing::warn!(contact_id = %contact_id, "no end of this call was ever recorded; finished as timeout");
+                        tracing::warn!(contact_id = %contact_id, "no end of this call was ever known; finished as timeout");
                         self.attempts
                             .finish_attempt(&self.results, &id, Outcome::Timeout, now)
                             .await?;
                     }
                     None => {
+                        // Still up (or not known to Connect yet): look again after a lease.
                         extend_attempt(&self.attempts.ledger, &id, now + self.lease).await?;
                     }
                 }

@@ -216,7 +216,13 @@ pub async fn handle(
         Some(
             clients
                 .feeder
-                .feed(&run_id, lanes_n, budget, chrono::Utc::now())
+                .feed(
+                    &run_id,
+                    &config.connect_id,
+                    lanes_n,
+                    budget,
+                    chrono::Utc::now(),
+                )
                 .await?,
         )
     } else {
@@ -766,6 +772,7 @@ mod tests {
                 finisher: None,
             },
             attempts,
+            connect: mocked!(aws_sdk_connect, []),
             sqs: mocked!(aws_sdk_sqs, [&attributes]),
             queue_url: "q".into(),
             lease: chrono::Duration::hours(1),

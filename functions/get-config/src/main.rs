@@ -31,6 +31,7 @@ async fn main() -> Result<(), Error> {
         feeder: Feeder {
             attempts,
             results,
+            connect: aws_sdk_connect::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: env.queue_url.clone(),
             lease: chrono::Duration::seconds(env.lease_seconds),

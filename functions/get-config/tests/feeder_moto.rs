@@ -25,6 +25,34 @@ fn now() -> DateTime<Utc> {
         .unwrap()
 }
 
+/// Connect in process (moto has no contacts): `ct-dropped` ended busy 5 minutes ago (its
+/// DISCONNECTED event never came); every other contact is still up.
+fn connect() -> aws_sdk_connect::Client {
+    use aws_sdk_connect::operation::describe_contact::DescribeContactOutput;
+    use aws_sdk_connect::types::Contact;
+    use aws_smithy_mocks::mock;
+    let ended = mock!(aws_sdk_connect::Client::describe_contact)
+        .match_requests(|r| r.contact_id() == Some("ct-dropped") && r.instance_id() == Some("i-1"))
+        .then_output(|| {
+            let at = chrono::Utc::now() - Duration::minutes(5);
+            DescribeContactOutput::builder()
+                .contact(
+                    Contact::builder()
+                        .id("ct-dropped")
+                        .disconnect_timestamp(aws_smithy_types::DateTime::from_secs(at.timestamp()))
+                        .disconnect_reason("TELECOM_BUSY")
+                        .build(),
+                )
+                .build()
+        });
+    let up = mock!(aws_sdk_connect::Client::describe_contact).then_output(|| {
+        DescribeContactOutput::builder()
+            .contact(aws_sdk_connect::types::Contact::builder().id("up").build())
+            .build()
+    });
+    outbound_core::mocked!(aws_sdk_connect, [&ended, &up])
+}
+
 /// A feeder over fresh tables, bucket and queue, leasing for `lease`.
 async fn feeder(lease: Duration) -> Feeder {
     let sdk = sdk().await;
@@ -38,6 +66,7 @@ async fn feeder(lease: Duration) -> Feeder {
     Feeder {
         attempts,
         results,
+        connect: connect(),
         sqs,
         queue_url,
         lease,
@@ -191,7 +220,7 @@ async fn due_contacts_are_leased_and_queued_up_to_the_room_the_lanes_have() {
         .unwrap();
 
     // 2 lanes of 2 calls: room for 4, less the 1 the queue holds.
-    let first = f.feed("run-1", 2, 2, t).await.unwrap();
+    let first = f.feed("run-1", "i-1", 2, 2, t).await.unwrap();
     assert_eq!(first, report(3, 1, 0, 0, 1));
     let leased: Vec<LedgerContact> = {
         let mut items = Vec::new();
@@ -215,7 +244,7 @@ async fn due_contacts_are_leased_and_queued_up_to_the_room_the_lanes_have() {
     assert_eq!(item(&f, &tomorrow).await.state, Due);
 
     // The queue is full: nothing more this time.
-    let full = f.feed("run-1", 2, 2, t).await.unwrap();
+    let full = f.feed("run-1", "i-1", 2, 2, t).await.unwrap();
     assert_eq!(full, report(0, 4, 0, 0, 1));
 
     // The lanes dialed what was queued: each message is the contract's contact message of the
@@ -241,7 +270,7 @@ async fn due_contacts_are_leased_and_queued_up_to_the_room_the_lanes_have() {
     .await
     .unwrap();
     assert!(matches!(redialed, Finished::Redialed(ref c) if c.attempt == 2));
-    let second = f.feed("run-1", 10, 10, t).await.unwrap();
+    let second = f.feed("run-1", "i-1", 10, 10, t).await.unwrap();
     assert_eq!(second, report(4, 0, 0, 0, 1), "C-0 again, and C-3 to C-5");
     let messages = queued(&f).await;
     let got: Vec<(&str, u32)> = messages
@@ -265,7 +294,7 @@ async fn the_room_of_a_wave_is_shared_by_every_campaign() {
         admit_due(&f, "alpha", i, t - Duration::minutes(1)).await;
         admit_due(&f, "beta", i, t - Duration::minutes(1)).await;
     }
-    let fed = f.feed("run-1", 1, 4, t).await.unwrap();
+    let fed = f.feed("run-1", "i-1", 1, 4, t).await.unwrap();
     assert_eq!(fed, report(4, 0, 0, 0, 2));
     let messages = queued(&f).await;
     assert_eq!(messages.len(), 4, "one wave's room, over both campaigns");
@@ -284,7 +313,7 @@ async fn an_expired_lease_makes_the_contact_due_again_and_it_is_fed_again() {
     let t = now();
     let c = admit_due(&f, "spring", 1, t).await;
     assert_eq!(
-        f.feed("run-1", 1, 10, t).await.unwrap(),
+        f.feed("run-1", "i-1", 1, 10, t).await.unwrap(),
         report(1, 0, 0, 0, 1)
     );
     // The message is lost (dead-lettered, or its run stopped): the queue is empty again.
@@ -292,7 +321,7 @@ async fn an_expired_lease_makes_the_contact_due_again_and_it_is_fed_again() {
 
     // Within the lease: the contact stays leased and nothing is fed.
     assert_eq!(
-        f.feed("run-2", 1, 10, t + Duration::seconds(30))
+        f.feed("run-2", "i-1", 1, 10, t + Duration::seconds(30))
             .await
             .unwrap(),
         report(0, 0, 0, 0, 1)
@@ -302,7 +331,7 @@ async fn an_expired_lease_makes_the_contact_due_again_and_it_is_fed_again() {
     // The lease ran out: due again at its place in line, and fed again in the same wave.
     let later = t + Duration::seconds(61);
     assert_eq!(
-        f.feed("run-2", 1, 10, later).await.unwrap(),
+        f.feed("run-2", "i-1", 1, 10, later).await.unwrap(),
         report(1, 0, 1, 0, 1)
     );
     let again = item(&f, &c).await;
@@ -327,7 +356,7 @@ async fn an_expired_lease_makes_the_contact_due_again_and_it_is_fed_again() {
     .await
     .unwrap()
     .unwrap();
-    let fed = f.feed("run-3", 1, 10, t).await.unwrap();
+    let fed = f.feed("run-3", "i-1", 1, 10, t).await.unwrap();
     assert_eq!(fed, report(1, 0, 1, 0, 1));
     assert_eq!(item(&f, &d).await.leased_by.as_deref(), Some("run-3"));
     assert_eq!(queued(&f).await, vec![d]);
@@ -395,16 +424,29 @@ async fn overdue_attempts_are_queued_again_finished_or_given_time() {
     )
     .await;
     record_placed(ledger(&f), &g_id, "ct-lost").await.unwrap();
+    // G: placed 10 minutes ago and busy, but its DISCONNECTED event never came (and its run
+    // died with its lane): DescribeContact tells the end.
+    let dropped = admit_due(&f, "spring", 8, t - Duration::minutes(20)).await;
+    let dropped_id = dialing(
+        &f,
+        &dropped,
+        t - Duration::minutes(10),
+        t - Duration::minutes(1),
+    )
+    .await;
+    record_placed(ledger(&f), &dropped_id, "ct-dropped")
+        .await
+        .unwrap();
     // An attempt still within its deadline is none of the feeder's business.
     let h = admit_due(&f, "spring", 7, t - Duration::minutes(20)).await;
     dialing(&f, &h, t - Duration::minutes(1), t + Duration::minutes(4)).await;
     let h_before = item(&f, &h).await;
 
-    let fed = f.feed("run-2", 10, 10, t).await.unwrap();
+    let fed = f.feed("run-2", "i-1", 10, 10, t).await.unwrap();
     assert_eq!(
         fed,
-        report(1, 0, 0, 6, 1),
-        "A queued again; six overdue attempts dealt with"
+        report(1, 0, 0, 7, 1),
+        "A queued again; seven overdue attempts dealt with"
     );
 
     // A: still dialing the same attempt with the same token, deadline moved, message queued.
@@ -466,6 +508,21 @@ async fn overdue_attempts_are_queued_again_finished_or_given_time() {
     assert_eq!(e_now.contact_id.as_deref(), Some("ct-unknown"));
     assert_eq!(e_now.lease_until, Some(t + lease_for));
 
+    // G: busy according to Connect: redialed under the rules (not final), its disconnect
+    // recorded for the results.
+    let dropped_now = item(&f, &dropped).await;
+    assert_eq!(
+        (dropped_now.state, dropped_now.attempt),
+        (ContactState::Due, 2)
+    );
+    assert_eq!(dropped_now.last_outcome, Some(Outcome::Busy));
+    let recorded = outbound_core::completion::get_contact(&f.results, "ct-dropped")
+        .await
+        .unwrap()
+        .expect("the disconnect is recorded");
+    assert_eq!(recorded.outcome, Some(Outcome::Busy));
+    assert!(recorded.completed_at.is_some() && recorded.notified_at.is_some());
+
     // F: no end in two days: finished as timeout, a final outcome.
     let g_now = item(&f, &g).await;
     assert_eq!(g_now.state, ContactState::Final);
@@ -483,7 +540,7 @@ async fn overdue_attempts_are_queued_again_finished_or_given_time() {
 
     // The next wave finds nothing overdue: A and E have new deadlines, the rest moved on.
     assert_eq!(
-        f.feed("run-2", 10, 10, t + Duration::minutes(1))
+        f.feed("run-2", "i-1", 10, 10, t + Duration::minutes(1))
             .await
             .unwrap(),
         report(0, 0, 0, 0, 1)
@@ -530,7 +587,7 @@ async fn a_campaign_with_nothing_left_is_retired_after_its_grace() {
     let before = campaigns::active(ledger).await.unwrap();
     assert_eq!(before.len(), 5);
 
-    let fed = f.feed("run-2", 1, 1, t).await.unwrap();
+    let fed = f.feed("run-2", "i-1", 1, 1, t).await.unwrap();
     assert_eq!(fed, report(0, 0, 0, 0, 3));
     let after = campaigns::active(ledger).await.unwrap();
     assert_eq!(

@@ -56,6 +56,8 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
         feeder: Feeder {
             attempts,
             results,
+            // No overdue attempt with a call in these tests: Connect is never asked.
+            connect: outbound_core::mocked!(aws_sdk_connect, []),
             sqs,
             queue_url,
             lease: Duration::seconds(env.lease_seconds),

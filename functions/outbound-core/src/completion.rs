@@ -893,6 +893,42 @@ pub async fn reconcile(
     Ok(next)
 }
 
+/// A call whose lane is gone (its run died) and whose attempt is past its deadline: its end from
+/// the table, else from `DescribeContact`; recorded and completed like the lane's reconcile path
+/// (result record, `notifiedAt`), without waking anyone (the task token is dead). Returns the
+/// outcome, or `None` while the call is up or Connect does not know it (yet).
+pub async fn reconcile_orphan(
+    ledger: &Ledger,
+    connect: &aws_sdk_connect::Client,
+    instance_id: &str,
+    contact_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Outcome>, FunctionError> {
+    let item = get_contact(ledger, contact_id).await?;
+    if let Some(done) = item.as_ref().filter(|i| i.completed_at.is_some()) {
+        return Ok(done.outcome);
+    }
+    if item.as_ref().is_none_or(|i| i.disconnected_at.is_none()) {
+        let Some(end) = describe_end(connect, instance_id, contact_id).await? else {
+            return Ok(None);
+        };
+        write_disconnect(ledger, contact_id, &end, now).await?;
+    }
+    match claim_reconciled(ledger, contact_id, now).await? {
+        Some(claimed) => {
+            let outcome = claimed.outcome;
+            tracing::info!(contact_id = %contact_id, outcome = outcome.map(Outcome::as_str).unwrap_or(""), "reconciled a call whose run was gone");
+            write_result(ledger, claimed).await?;
+            mark_notified(ledger, contact_id, now).await?;
+            Ok(outcome)
+        }
+        // Completed meanwhile (its event arrived): that completion wrote the record.
+        None => Ok(get_contact(ledger, contact_id)
+            .await?
+            .and_then(|i| i.outcome)),
+    }
+}
+
 /// `DescribeContact`: the call's end, or `None` while it is in progress or unknown to Connect.
 async fn describe_end(
     connect: &aws_sdk_connect::Client,

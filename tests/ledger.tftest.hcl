@@ -541,9 +541,9 @@ run "execution_alarms" {
     condition = (
       aws_cloudwatch_metric_alarm.executions["executions_failed"].alarm_name == "blaster-dialer-executions-failed" &&
       output.cloudwatch_metric_alarm_arns["executions_timed_out"] == aws_cloudwatch_metric_alarm.executions["executions_timed_out"].arn &&
-      length(output.cloudwatch_metric_alarm_arns) == 5
+      length(output.cloudwatch_metric_alarm_arns) == 6
     )
-    error_message = "The execution alarms are named <name>-dialer-executions-* and listed in cloudwatch_metric_alarm_arns with the other two."
+    error_message = "The execution alarms are named <name>-dialer-executions-* and listed in cloudwatch_metric_alarm_arns with the other three (caller_id_refused, failed_invocations, lease_expiries)."
   }
 
   assert {

@@ -23,13 +23,21 @@ pub fn endpoint() -> String {
         .expect("MOTO_ENDPOINT is not set: start moto (.venv/bin/moto_server -p 5104) and export MOTO_ENDPOINT=http://127.0.0.1:5104")
 }
 
-/// A name no earlier test run used: the moto server outlives the tests.
+/// A name no earlier test run used (the moto server outlives the tests) and no other test of
+/// this run uses: the clock alone is not enough, two tests running side by side can read the
+/// same time, so the process id and a counter come with it. Short enough for a bucket name.
 pub fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{prefix}-{}", nanos % 1_000_000_000_000)
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "{prefix}-{}-{}-{n}",
+        nanos % 1_000_000_000_000,
+        std::process::id()
+    )
 }
 
 /// SDK configuration for moto: fixed region and dummy credentials.
@@ -448,4 +456,18 @@ pub async fn set_ledger_attributes(
         .send()
         .await
         .expect("update a ledger item in moto");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique;
+
+    #[test]
+    fn names_differ_even_when_taken_at_the_same_time() {
+        let names: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| unique("it-results")).collect();
+        assert_eq!(names.len(), 1000);
+        // Bucket names stop at 63 characters.
+        assert!(names.iter().all(|n| n.len() <= 63), "{names:?}");
+    }
 }

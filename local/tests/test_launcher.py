@@ -401,7 +401,10 @@ def test_async_failures_after_the_retries_reach_the_dead_letter_queue(launcher, 
     attributes = got[0]["MessageAttributes"]
     assert {"RequestID", "ErrorCode", "ErrorMessage"} <= set(attributes), attributes
     assert len(record.read_text().splitlines()) == 3, "after the first attempt and both retries"
-    assert launcher.stats()["functions"]["async-dead-letter"]["deadLetters"] == 1
+    # The runtime counts the dead letter once SendMessage has answered, which may be just after
+    # the receive above saw the message.
+    wait_for(lambda: launcher.stats()["functions"]["async-dead-letter"]["deadLetters"] == 1,
+             timeout=10, what="the dead letter counted")
 
 
 def test_sqs_attributes_are_changed_only_when_named(launcher):

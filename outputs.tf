@@ -58,7 +58,7 @@ output "routing_object_key" {
 ################################################################################
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `executions_failed`, `executions_timed_out`, `executions_aborted`)."
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `lease_expiries`, `contacts_dead_lettered`, `no_run_started` (with the sweep), `executions_failed`, `executions_timed_out`, `executions_aborted`)."
   value       = try(module.dialer[0].cloudwatch_metric_alarm_arns, {})
 }
 

@@ -414,13 +414,19 @@ variable "start_on_activation" {
 }
 
 variable "dialer_alarms" {
-  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file); `failed_invocations` fires when a CSV upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue); `executions_failed`, `executions_timed_out` and `executions_aborted` fire when a run of the state machine failed, timed out or was stopped by hand. `alarm_actions`: SNS topic ARNs to notify. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` they notify (output `alarm_sns_topic_arn`), under `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or a key created for it."
+  description = "The dialer's CloudWatch alarms: `caller_id_refused` fires when Connect refuses a routed caller ID and calls go out with the queue's own number (fix the routing file); `failed_invocations` fires when a CSV upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue); `executions_failed`, `executions_timed_out` and `executions_aborted` fire when a run of the state machine failed, timed out or was stopped by hand; `lease_expiries` when fed contacts came back unanswered in each of three hours; `contacts_dead_lettered` when a contact message failed dial `max_receive_count` times; `no_run_started` (with the sweep) when no execution started for `no_run_minutes` (default 30, longer than the sweep's interval): contacts due in the ledger have no run. `alarm_actions`: SNS topic ARNs to notify. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` they notify (output `alarm_sns_topic_arn`), under `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or a key created for it."
   type = object({
     create             = optional(bool, true)
     alarm_actions      = optional(list(string), [])
     create_alarm_topic = optional(bool, false)
+    no_run_minutes     = optional(number, 30)
   })
   default = {}
+
+  validation {
+    condition     = var.dialer_alarms.no_run_minutes >= 10 && var.dialer_alarms.no_run_minutes <= 1440 && var.dialer_alarms.no_run_minutes % 5 == 0
+    error_message = "dialer_alarms.no_run_minutes must be a multiple of 5 from 10 to 1440 (the alarm counts 5-minute periods without a started execution)."
+  }
 
   validation {
     condition     = alltrue([for arn in var.dialer_alarms.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])

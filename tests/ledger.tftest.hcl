@@ -541,15 +541,119 @@ run "execution_alarms" {
     condition = (
       aws_cloudwatch_metric_alarm.executions["executions_failed"].alarm_name == "blaster-dialer-executions-failed" &&
       output.cloudwatch_metric_alarm_arns["executions_timed_out"] == aws_cloudwatch_metric_alarm.executions["executions_timed_out"].arn &&
-      length(output.cloudwatch_metric_alarm_arns) == 6
+      length(output.cloudwatch_metric_alarm_arns) == 8
     )
-    error_message = "The execution alarms are named <name>-dialer-executions-* and listed in cloudwatch_metric_alarm_arns with the other three (caller_id_refused, failed_invocations, lease_expiries)."
+    error_message = "The execution alarms are named <name>-dialer-executions-* and listed in cloudwatch_metric_alarm_arns with the other five (caller_id_refused, failed_invocations, lease_expiries, contacts_dead_lettered, no_run_started)."
   }
 
   assert {
     condition     = length(aws_sns_topic.alarms) == 0 && output.alarm_sns_topic_arn == null && length(aws_kms_key.alarm_topic) == 0
     error_message = "No alarm topic unless alarms.create_alarm_topic."
   }
+}
+
+run "dead_letters_and_no_run_alarms" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { alarm_actions = ["arn:aws:sns:eu-west-2:123456789012:oncall"] }
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].dimensions["QueueName"] == "blaster-contacts-dlq" &&
+      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].comparison_operator == "GreaterThanThreshold" &&
+      contains(aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].alarm_actions, "arn:aws:sns:eu-west-2:123456789012:oncall")
+    )
+    error_message = "One message in the contacts dead-letter queue must alarm."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.no_run_started[0].alarm_name == "blaster-dialer-no-run-started" &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].namespace == "AWS/States" &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].metric_name == "ExecutionsStarted" &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].dimensions == tomap({ StateMachineArn = aws_sfn_state_machine.dialer.arn }) &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].period == 300 &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].evaluation_periods == 6 &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].datapoints_to_alarm == 6 &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].threshold == 1 &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.no_run_started[0].treat_missing_data == "breaching"
+    )
+    error_message = "No execution started in 30 minutes (six 5-minute periods, missing data breaching: nothing starts, nothing is reported) must alarm."
+  }
+}
+
+run "no_run_alarm_without_the_sweep" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    ledger = { create_sweep_rule = false }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.no_run_started) == 0 && !contains(keys(output.cloudwatch_metric_alarm_arns), "no_run_started")
+    error_message = "Without the sweep nothing starts runs on a schedule: a missing start is not an alarm."
+  }
+}
+
+run "no_run_alarm_longer_than_the_sweep" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { no_run_minutes = 60 }
+    ledger = { sweep_schedule_expression = "rate(1 hour)" }
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.no_run_started]
+}
+
+run "no_run_alarm_custom_window" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { no_run_minutes = 90 }
+    ledger = { sweep_schedule_expression = "rate(1 hour)" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.no_run_started[0].evaluation_periods == 18
+    error_message = "no_run_minutes = 90 is eighteen 5-minute periods."
+  }
+}
+
+run "no_run_minutes_not_a_multiple_of_five" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    alarms = { no_run_minutes = 12 }
+  }
+
+  expect_failures = [var.alarms]
 }
 
 run "alarm_topic_with_its_own_key" {

@@ -108,6 +108,76 @@ resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
   tags = var.tags
 }
 
+# A contact message dial failed `queue.max_receive_count` times. The ledger feeds the contact
+# again when its lease runs out (nothing is lost), but a message that keeps failing is a dial that
+# cannot place it: the dead-letter queue keeps the message for the diagnosis.
+resource "aws_cloudwatch_metric_alarm" "contacts_dead_lettered" {
+  count = var.alarms.create ? 1 : 0
+
+  alarm_name        = "${var.name}-contacts-dead-lettered"
+  alarm_description = "A contact message failed dial ${var.queue.max_receive_count} times and is in the ${aws_sqs_queue.dead_letter.name} queue. Its contact is not lost (the campaign ledger makes it due again when its lease runs out), but dial could not place it: read dial's log for the message id's errors, fix the cause, then delete the dead-lettered message."
+
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+# Contacts due with no run: the sweep starts an execution on every tick, idle or not (an idle
+# one ends at once), so no execution started for `alarms.no_run_minutes` means nothing will dial
+# what the ledger holds: the rule is disabled, EventBridge cannot start the state machine (its
+# role, a deleted state machine) or Step Functions refuses. The metric is missing, not zero, when
+# nothing starts: missing data breaches.
+locals {
+  create_no_run_alarm = var.alarms.create && local.create_sweep_rule
+  # rate(N unit) schedules only: a cron schedule's interval is not checked.
+  sweep_rate = try(
+    regex("^rate\\((?P<n>[0-9]+) (?P<unit>minutes?|hours?|days?)\\)$", var.ledger.sweep_schedule_expression),
+    { n = "0", unit = "minutes" }
+  )
+  sweep_interval_minutes = tonumber(local.sweep_rate.n) * lookup(
+    { minute = 1, minutes = 1, hour = 60, hours = 60, day = 1440, days = 1440 }, local.sweep_rate.unit, 0
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "no_run_started" {
+  count = local.create_no_run_alarm ? 1 : 0
+
+  alarm_name        = "${var.name}-dialer-no-run-started"
+  alarm_description = "No execution of the ${local.state_machine_name} state machine started for ${var.alarms.no_run_minutes} minutes although the sweep (${var.ledger.sweep_schedule_expression}) starts one on every tick: contacts due in the campaign ledger have no run to dial them. Check that the ${local.sweep_rule_name} rule is enabled and its FailedInvocations metric, and that the state machine exists."
+
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsStarted"
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.dialer.arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = var.alarms.no_run_minutes / 5
+  datapoints_to_alarm = var.alarms.no_run_minutes / 5
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.alarms.no_run_minutes > local.sweep_interval_minutes
+      error_message = "alarms.no_run_minutes (${var.alarms.no_run_minutes}) must be longer than the sweep's interval (ledger.sweep_schedule_expression = ${var.ledger.sweep_schedule_expression}), or the alarm fires between two ticks."
+    }
+  }
+}
+
 # A run that ended on an error, timed out or was stopped by hand. Nothing is lost (its leased
 # contacts come back when their leases run out and the sweep starts the next run), but the
 # cause needs a look: "Run Failed" is a step that failed after its retries.

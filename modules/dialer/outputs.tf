@@ -137,13 +137,15 @@ output "lambda_function_environments" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `lease_expiries`, `executions_failed`, `executions_timed_out`, `executions_aborted`); empty when `alarms.create` is false."
+  description = "ARNs of the dialer's CloudWatch alarms, keyed by name (`caller_id_refused`, `failed_invocations`, `lease_expiries`, `contacts_dead_lettered`, `no_run_started` (with the sweep), `executions_failed`, `executions_timed_out`, `executions_aborted`); empty when `alarms.create` is false."
   value = merge(
     {
       for name, alarm in {
-        caller_id_refused  = aws_cloudwatch_metric_alarm.caller_id_refused
-        failed_invocations = aws_cloudwatch_metric_alarm.failed_invocations
-        lease_expiries     = aws_cloudwatch_metric_alarm.lease_expiries
+        caller_id_refused      = aws_cloudwatch_metric_alarm.caller_id_refused
+        failed_invocations     = aws_cloudwatch_metric_alarm.failed_invocations
+        lease_expiries         = aws_cloudwatch_metric_alarm.lease_expiries
+        contacts_dead_lettered = aws_cloudwatch_metric_alarm.contacts_dead_lettered
+        no_run_started         = aws_cloudwatch_metric_alarm.no_run_started
       } : name => alarm[0].arn if length(alarm) > 0
     },
     { for name, alarm in aws_cloudwatch_metric_alarm.executions : name => alarm.arn },

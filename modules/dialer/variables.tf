@@ -566,13 +566,19 @@ variable "start_on_activation" {
 }
 
 variable "alarms" {
-  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `failed_invocations` fires when an upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `executions_failed`, `executions_timed_out`, `executions_aborted` fire when a run of the state machine ended other than by finishing, stopping or handing over (its leased contacts come back when their leases run out, and the sweep starts the next run). `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` for them (the `alarm_sns_topic_arn` output; subscribe to it), encrypted with `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or, without one, with a key created for the topic: CloudWatch cannot publish to a topic under the AWS managed `aws/sns` key."
+  description = "CloudWatch alarms of the dialer. `caller_id_refused` fires when Connect refused a routed caller ID and the call went out with the queue's own number instead (a number not claimed in the instance, or not allowed for the destination: fix the routing file; results carry `caller_id_refused`). `failed_invocations` fires when an upload or a contact event failed after Lambda's retries (its event is kept in the failed-invocations queue). `executions_failed`, `executions_timed_out`, `executions_aborted` fire when a run of the state machine ended other than by finishing, stopping or handing over (its leased contacts come back when their leases run out, and the sweep starts the next run). `lease_expiries` fires when fed contacts came back unanswered in each of three hours; `contacts_dead_lettered` when a contact message failed dial `queue.max_receive_count` times. `no_run_started` (with the sweep, `ledger.create_sweep_rule`) fires when no execution started for `no_run_minutes` (default 30, longer than the sweep's interval): contacts due in the ledger have no run. `alarm_actions`: SNS topic ARNs notified when an alarm fires and clears. `create_alarm_topic`: also create an encrypted SNS topic `<name>-alarms` for them (the `alarm_sns_topic_arn` output; subscribe to it), encrypted with `kms_key_arn` (whose key policy must then let `cloudwatch.amazonaws.com` use it) or, without one, with a key created for the topic: CloudWatch cannot publish to a topic under the AWS managed `aws/sns` key."
   type = object({
     create             = optional(bool, true)
     alarm_actions      = optional(list(string), [])
     create_alarm_topic = optional(bool, false)
+    no_run_minutes     = optional(number, 30)
   })
   default = {}
+
+  validation {
+    condition     = var.alarms.no_run_minutes >= 10 && var.alarms.no_run_minutes <= 1440 && var.alarms.no_run_minutes % 5 == 0
+    error_message = "alarms.no_run_minutes must be a multiple of 5 from 10 to 1440 (the alarm counts 5-minute periods without a started execution)."
+  }
 
   validation {
     condition     = alltrue([for arn in var.alarms.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])

@@ -11,7 +11,9 @@
 //!    event never came, the end `DescribeContact` reports; it is given more time while the call
 //!    is up;
 //! 3. due contacts are leased (`leaseUntil` = now + `LEASE_SECONDS`) and sent to the queue, up to
-//!    what the lanes can dial in one wave, less what the queue already holds;
+//!    what the lanes can dial in one wave, less what the queue already holds; that room is shared
+//!    evenly between the campaigns with due contacts (a campaign that needs less leaves the rest
+//!    to the others), so a large campaign does not hold a small one back until it is done;
 //! 4. a campaign with nothing due, leased or dialing leaves the list.
 //!
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
@@ -29,6 +31,30 @@ use serde::Serialize;
 
 /// Overdue attempts one wave recovers per campaign (the rest wait for the next wave).
 const OVERDUE_PER_WAVE: usize = 100;
+
+/// Rounds of sharing a wave's room: a campaign with fewer due contacts than its share leaves its
+/// rest to the others in the next round. Bounded, as each round costs a query per campaign.
+const FAIR_SHARE_ROUNDS: usize = 3;
+
+/// One campaign's part of a feeding.
+struct CampaignWork {
+    campaign: String,
+    stamp: i64,
+    /// Leases expired or overdue attempts dealt with: the campaign had work.
+    recovered_any: bool,
+    leased: u64,
+}
+
+/// The order campaigns are offered the room in: every campaign in turn, starting from one that
+/// changes every minute, so that when the room is smaller than the number of campaigns the
+/// same campaign is not always the one left out.
+fn fair_order(campaigns: usize, now: DateTime<Utc>) -> Vec<usize> {
+    if campaigns == 0 {
+        return Vec::new();
+    }
+    let first = (now.timestamp().div_euclid(60) as usize) % campaigns;
+    (0..campaigns).map(|i| (first + i) % campaigns).collect()
+}
 
 /// How long an attempt whose call was placed may stay without a known end (no contact event,
 /// and `DescribeContact` says it is up or does not know it) before it is finished as
@@ -85,8 +111,10 @@ impl Feeder {
         let active = campaigns::active(&self.attempts.ledger).await?;
         let mut sender =
             QueueSender::new(self.sqs.clone(), &self.queue_url).with_policy(RetryPolicy::DEFAULT);
+        let ledger = &self.attempts.ledger;
+        // 1-2: what dead runs left behind comes first, in every campaign.
+        let mut work: Vec<CampaignWork> = Vec::with_capacity(active.len());
         for (campaign, stamp) in &active {
-            let ledger = &self.attempts.ledger;
             let expired = expire_leases(ledger, campaign, now, MAX_BATCH).await?;
             report.expired += expired.expired.len() as u64;
             let overdue = overdue_attempts(ledger, campaign, now, OVERDUE_PER_WAVE).await?;
@@ -100,30 +128,63 @@ impl Feeder {
                 }
                 report.recovered += 1;
             }
-            let mut leased_any = false;
-            if room > 0 {
+            work.push(CampaignWork {
+                campaign: campaign.clone(),
+                stamp: *stamp,
+                recovered_any: !expired.expired.is_empty() || !overdue.is_empty(),
+                leased: 0,
+            });
+        }
+        // 3: the room is shared between the campaigns with due contacts.
+        let mut wanting: Vec<usize> = fair_order(work.len(), now);
+        for _ in 0..FAIR_SHARE_ROUNDS {
+            if room == 0 || wanting.is_empty() {
+                break;
+            }
+            let share = (room / wanting.len() as u64).max(1);
+            let mut still_wanting = Vec::with_capacity(wanting.len());
+            for index in wanting {
+                if room == 0 {
+                    break;
+                }
+                let ask = share.min(room);
+                let w = &mut work[index];
                 let batch = lease_due(
                     ledger,
-                    campaign,
+                    &w.campaign,
                     now,
-                    room as usize,
+                    ask as usize,
                     now + self.lease,
                     run_id,
                 )
                 .await?;
-                leased_any = !batch.leased.is_empty();
+                let mut queued = 0u64;
                 for item in &batch.leased {
-                    let contact = item.to_contact();
-                    if sender.push(Outgoing::new(&contact, None)).await.is_err() {
+                    if sender
+                        .push(Outgoing::new(&item.to_contact(), None))
+                        .await
+                        .is_err()
+                    {
+                        // The rest stay leased and come back when their leases run out.
                         break;
                     }
+                    queued += 1;
                 }
-                room = room.saturating_sub(batch.leased.len() as u64);
-                report.fed += batch.leased.len() as u64;
+                let leased = batch.leased.len() as u64;
+                w.leased += leased;
+                room = room.saturating_sub(leased);
+                report.fed += queued;
+                if leased == ask {
+                    still_wanting.push(index);
+                }
             }
-            let quiet = !leased_any && expired.expired.is_empty() && overdue.is_empty();
-            if quiet && campaigns::retire_if_done(ledger, campaign, *stamp, now).await? {
-                tracing::info!(campaign = %campaign, "campaign has no contact left to dial");
+            wanting = still_wanting;
+        }
+        // 4: a campaign with nothing to do leaves the list.
+        for w in &work {
+            let quiet = w.leased == 0 && !w.recovered_any;
+            if quiet && campaigns::retire_if_done(ledger, &w.campaign, w.stamp, now).await? {
+                tracing::info!(campaign = %w.campaign, "campaign has no contact left to dial");
                 continue;
             }
             report.campaigns += 1;
@@ -225,5 +286,38 @@ impl Feeder {
                 Ok(false)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fair_order;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn every_campaign_is_offered_the_room_once_from_a_start_that_turns_every_minute() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        assert_eq!(fair_order(0, t), Vec::<usize>::new());
+        assert_eq!(fair_order(1, t), vec![0]);
+        let firsts: Vec<usize> = (0..3)
+            .map(|m| fair_order(3, t + chrono::Duration::minutes(m))[0])
+            .collect();
+        let mut sorted = firsts.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            vec![0, 1, 2],
+            "each campaign goes first in turn: {firsts:?}"
+        );
+        for m in 0..5 {
+            let mut order = fair_order(3, t + chrono::Duration::minutes(m));
+            order.sort_unstable();
+            assert_eq!(order, vec![0, 1, 2]);
+        }
+        assert_eq!(
+            fair_order(3, t + chrono::Duration::seconds(59)),
+            fair_order(3, t),
+            "the same within a minute"
+        );
     }
 }

@@ -298,12 +298,45 @@ async fn the_room_of_a_wave_is_shared_by_every_campaign() {
     assert_eq!(fed, report(4, 0, 0, 0, 2));
     let messages = queued(&f).await;
     assert_eq!(messages.len(), 4, "one wave's room, over both campaigns");
+    let per_campaign = |messages: &[Contact], campaign: &str| {
+        messages.iter().filter(|c| c.campaign == campaign).count()
+    };
+    assert_eq!(
+        (
+            per_campaign(&messages, "alpha"),
+            per_campaign(&messages, "beta")
+        ),
+        (2, 2),
+        "an even share each, not the first campaign first"
+    );
     let leased = moto::ledger_contacts(ledger(&f))
         .await
         .into_iter()
         .filter(|c| c.state == ContactState::Leased)
         .count();
     assert_eq!(leased, 4, "exactly what was queued is leased");
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_campaign_needing_less_than_its_share_leaves_the_rest_to_the_others() {
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    admit_due(&f, "small", 0, t - Duration::minutes(1)).await;
+    for i in 0..5 {
+        admit_due(&f, "large", i, t - Duration::minutes(1)).await;
+    }
+    // A contact of a third campaign due later takes no room now.
+    admit_due(&f, "later", 0, t + Duration::hours(1)).await;
+    let fed = f.feed("run-1", "i-1", 2, 3, t).await.unwrap();
+    assert_eq!(fed, report(6, 0, 0, 0, 3));
+    let messages = queued(&f).await;
+    let count = |campaign: &str| messages.iter().filter(|c| c.campaign == campaign).count();
+    assert_eq!(
+        (count("small"), count("large"), count("later")),
+        (1, 5, 0),
+        "room 6: small takes its 1, large the 5 it has, later nothing before its time"
+    );
 }
 
 #[tokio::test]

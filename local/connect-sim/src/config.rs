@@ -103,6 +103,11 @@ pub struct SimConfig {
     /// Destinations (E.164) whose first call is busy whatever the draw: a scripted outcome, so a
     /// test or the demo sees a redial.
     pub busy_first_call: Vec<String>,
+    /// Destinations (E.164) whose first `StartOutboundVoiceContact` places the call at once but
+    /// answers only `stallSeconds` real seconds later: a test script, so the caller's Lambda
+    /// times out after Connect placed the call (a placement of unknown outcome).
+    pub stall_first_call: Vec<String>,
+    pub stall_seconds: f64,
     /// Shares of calls answered, busy and failed; the rest rings out (no answer).
     pub answer_rate: f64,
     pub busy_rate: f64,
@@ -151,6 +156,8 @@ impl Default for SimConfig {
         SimConfig {
             seed: 42,
             busy_first_call: Vec::new(),
+            stall_first_call: Vec::new(),
+            stall_seconds: 0.0,
             answer_rate: 0.7,
             busy_rate: 0.1,
             fail_rate: 0.05,
@@ -230,6 +237,9 @@ impl SimConfig {
         }
         if self.duplicate_delay_seconds.is_nan() || self.duplicate_delay_seconds < 0.0 {
             return Err("duplicateDelaySeconds must be >= 0".to_string());
+        }
+        if !(self.stall_seconds >= 0.0 && self.stall_seconds <= 900.0) {
+            return Err("stallSeconds must be between 0 and 900".to_string());
         }
         if self.queue_status != "ENABLED" && self.queue_status != "DISABLED" {
             return Err("queueStatus must be ENABLED or DISABLED".to_string());

@@ -242,6 +242,10 @@ async fn start_outbound(app: Shared, req: Request<Incoming>) -> Resp {
             if let Some(plan) = s.plan {
                 schedule_call(app.clone(), s.contact_id, plan, s.generation);
             }
+            if s.stall_seconds > 0.0 {
+                // The call rings (and may end) while the caller still waits for this answer.
+                tokio::time::sleep(Duration::from_secs_f64(s.stall_seconds)).await;
+            }
             json_response(&app, 200, &json!({ "ContactId": id }))
         }
         Err(e) => error_response(&app, &e),

@@ -395,6 +395,8 @@ pub struct Started {
     pub replay: bool,
     pub plan: Option<CallPlan>,
     pub generation: u64,
+    /// Real seconds the answer waits after the call is placed (`stallFirstCall`).
+    pub stall_seconds: f64,
 }
 
 /// A contact event to deliver with `PutEvents`, and how many copies.
@@ -624,6 +626,7 @@ impl Simulator {
                     replay: true,
                     plan: None,
                     generation: self.generation,
+                    stall_seconds: 0.0,
                 });
             }
         }
@@ -657,6 +660,13 @@ impl Simulator {
             plan.answer_after = None;
             plan.end_after = self.config.busy_seconds.min * self.config.time_scale;
         }
+        // A test script, not Connect behaviour: the call is placed now, its answer is late.
+        let stall_seconds = if first_call && self.config.stall_first_call.contains(&req.destination)
+        {
+            self.config.stall_seconds
+        } else {
+            0.0
+        };
         let contact_id = self.new_contact_id(&req, &mut rng);
 
         let status = self.queue_status(mono);
@@ -714,6 +724,7 @@ impl Simulator {
             replay: false,
             plan: Some(plan),
             generation: self.generation,
+            stall_seconds,
         })
     }
 
@@ -1584,5 +1595,47 @@ mod tests {
         assert_eq!(outcome("+442079460001", "t-1", 0.0), Outcome::Busy);
         assert_eq!(outcome("+442079460001", "t-2", 1.0), Outcome::Connected);
         assert_eq!(outcome("+442079460002", "t-3", 2.0), Outcome::Connected);
+    }
+
+    #[test]
+    fn a_number_scripted_to_stall_answers_late_on_its_first_call_only() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                stall_first_call: vec!["+442079460001".into()],
+                stall_seconds: 12.0,
+                ..unlimited()
+            },
+            0.0,
+        );
+        let first = sim
+            .start_outbound(req("+442079460001", "t-1"), 0.0, wall(0.0))
+            .unwrap();
+        assert_eq!(first.stall_seconds, 12.0);
+        assert!(first.plan.is_some(), "the stalled call is placed at once");
+        let replay = sim
+            .start_outbound(req("+442079460001", "t-1"), 1.0, wall(1.0))
+            .unwrap();
+        assert!(
+            replay.replay && replay.stall_seconds == 0.0,
+            "a replay answers at once"
+        );
+        assert_eq!(replay.contact_id, first.contact_id);
+        let second = sim
+            .start_outbound(req("+442079460001", "t-2"), 2.0, wall(2.0))
+            .unwrap();
+        assert_eq!(second.stall_seconds, 0.0, "only the first call stalls");
+        let other = sim
+            .start_outbound(req("+442079460002", "t-3"), 3.0, wall(3.0))
+            .unwrap();
+        assert_eq!(other.stall_seconds, 0.0);
+    }
+
+    #[test]
+    fn a_negative_stall_is_refused() {
+        let config = SimConfig {
+            stall_seconds: -1.0,
+            ..SimConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("stallSeconds"));
     }
 }

@@ -72,8 +72,12 @@ module "outbound_voice" {
   status_cache_seconds = 1
 
   dialer_queue = {
-    message_retention_seconds = 3600
-    max_receive_count         = 10
+    message_retention_seconds  = 3600
+    visibility_timeout_seconds = var.queue_visibility_timeout_seconds
+    max_receive_count          = 10
+  }
+  dialer_function_settings = {
+    dial = { timeout = var.dial_timeout_seconds }
   }
 
   # A busy, unanswered or failed call is dialed again a minute later (var.redial), so a demo

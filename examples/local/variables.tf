@@ -51,6 +51,23 @@ variable "call_timeout_seconds" {
   default     = 20
 }
 
+variable "dial_timeout_seconds" {
+  description = "The dial function's timeout. The end-to-end tests turn it down (with `queue_visibility_timeout_seconds`) to see a dial that times out after Connect placed its call."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.dial_timeout_seconds >= 3 && var.dial_timeout_seconds <= 900
+    error_message = "dial_timeout_seconds must be from 3 to 900 seconds (Lambda's range, and time to place a call)."
+  }
+}
+
+variable "queue_visibility_timeout_seconds" {
+  description = "How long a contact taken by dial stays invisible in the queue: longer than `dial_timeout_seconds`. A contact whose dial died comes back after it."
+  type        = number
+  default     = 300
+}
+
 variable "calls_per_second" {
   description = "Dial rate limit; the simulator's quota defaults to Connect's 2 per second."
   type        = number

@@ -1,10 +1,11 @@
 """End-to-end: the campaign ledger on the local stack. Redials after their delay, the same and
-overlapping files admitted once, a run killed mid-wave, and a stop longer than the queue keeps
-messages: in each, every contact gets exactly one call per attempt and exactly one final record.
+overlapping files admitted once, a run killed mid-wave, a stop longer than the queue keeps
+messages, and a dial Lambda that times out after Connect placed its call: in each, every contact gets exactly one call per attempt and exactly one final record.
 
 This file has its own deployment, with the demo's redial rules (a busy, unanswered or failed call
 is dialed again a minute later) and a simulator where every call is answered except the numbers
-scripted busy on their first call, so every outcome is known in advance.
+scripted busy on their first call, so every outcome is known in advance. Its dial function times
+out after 10 s, so a call whose answer the simulator holds back ends that dial.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ def say(msg: str) -> None:
     print(f"    {msg}", flush=True)
 
 
+# dial times out after 10 s; a contact it held comes back 20 s after it was received.
+DIAL_TIMEOUT = 10
+
+
 @pytest.fixture(scope="module")
 def stack():
-    with Stack(log=say, sim_config={"answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0}) as s:
+    with Stack(log=say, sim_config={"answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0},
+               variables={"dial_timeout_seconds": DIAL_TIMEOUT, "queue_visibility_timeout_seconds": 20}) as s:
         yield s
 
 
@@ -144,6 +150,56 @@ def test_a_stop_longer_than_the_queue_keeps_messages_loses_nothing(stack: Stack)
     stack.start_run()
     stack.wait_until_idle(campaign, expected_results=10, timeout=600, progress=say)
     check_once_per_attempt(stack, campaign, 10)
+
+
+def test_a_dial_that_times_out_after_placing_its_call_rings_once(stack: Stack):
+    campaign = "e2e-dial-timeout"
+    body = contacts_csv(6, start=7300)
+    stalled = phones(body)[0]
+    # Connect places the call at once but answers StartOutboundVoiceContact only after dial's
+    # timeout: the Lambda dies with the call ringing and nothing recorded but the attempt begun.
+    stack.sim.configure(busyFirstCall=[], stallFirstCall=[stalled], stallSeconds=DIAL_TIMEOUT + 5)
+    try:
+        timed_out_before = _dial_timeouts(stack)
+        failed_before = _failed_runs(stack)
+        replays_before = stack.sim.stats(contacts=False)["idempotentReplays"]
+        stack.upload_csv(f"{campaign}.csv", body)
+        # The lane whose dial died fails, and with it the run (the executions_failed alarm): the
+        # contact's message is still in flight, its attempt dialing with no contact id.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not (
+                _dial_timeouts(stack) > timed_out_before and _failed_runs(stack) > failed_before
+                and not any(e["status"] == "RUNNING" for e in stack.executions())):
+            time.sleep(1)
+        assert _dial_timeouts(stack) > timed_out_before, "dial never timed out: the scenario did not happen"
+        assert _failed_runs(stack) > failed_before, "a lane that failed fails its run"
+        say("dial timed out after Connect placed the call; its run failed")
+        # What the sweep does on its next tick: start a run, which finds the message back in the
+        # queue (or the attempt overdue) and places it again with the attempt's ClientToken.
+        stack.start_run()
+        stack.wait_until_idle(campaign, expected_results=6, timeout=600, progress=say)
+    finally:
+        stack.sim.configure(stallFirstCall=[], stallSeconds=0)
+    finals = check_once_per_attempt(stack, campaign, 6)
+    calls = stack.sim_calls(campaign)
+    replayed = [c for c in calls if c["requests"] > 1]
+    assert len(replayed) == 1, f"{len(replayed)} calls asked for more than once, 1 expected"
+    assert stack.sim.stats(contacts=False)["idempotentReplays"] > replays_before
+    key = replayed[0]["attributes"]["contactKey"]
+    final = next(f for f in finals if f["contact_key"] == key)
+    # The call placed by the dial that died is the attempt's call: recorded, not placed again.
+    assert (final["attempts"], final["final_reason"], final["contact_id"]) == (1, "connected", replayed[0]["contactId"]), final
+    say("the next run placed it again with the same ClientToken and found that call: one ring, one final record")
+
+
+def _failed_runs(stack: Stack) -> int:
+    return sum(1 for e in stack.executions() if e["status"] == "FAILED")
+
+
+def _dial_timeouts(stack: Stack) -> int:
+    functions = stack.launcher.stats()["functions"]
+    dial = [s for name, s in functions.items() if name.endswith("-dial")]
+    return sum(s["errorTypes"].get("Sandbox.Timedout", 0) for s in dial)
 
 
 def _seconds(rfc3339: str) -> float:

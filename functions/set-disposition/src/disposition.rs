@@ -132,7 +132,9 @@ pub fn callback_request(
             Ok(m) => match Duration::try_minutes(m).and_then(|d| now.checked_add_signed(d)) {
                 Some(at) => at,
                 // Beyond what the clock holds: far out of bounds either way.
-                None if m < 0 => return CallbackRequest::Invalid(CallbackProblem::TooSoon.as_str()),
+                None if m < 0 => {
+                    return CallbackRequest::Invalid(CallbackProblem::TooSoon.as_str())
+                }
                 None => return CallbackRequest::Invalid(CallbackProblem::TooFar.as_str()),
             },
             Err(_) => return CallbackRequest::Invalid(problem::UNPARSEABLE),
@@ -232,7 +234,9 @@ pub async fn set_disposition(
                 CallbackRequest::At(at) => match schedule(callbacks, &item, at).await? {
                     Ok(()) => {
                         out.insert("callbackAt".into(), rfc3339(at));
-                        record_callback(ledger, contact_id, at).await?.unwrap_or(item)
+                        record_callback(ledger, contact_id, at)
+                            .await?
+                            .unwrap_or(item)
                     }
                     Err(refusal) => {
                         out.insert("status".into(), refusal.into());
@@ -414,10 +418,10 @@ mod tests {
     use outbound_core::completion::{record_disconnect, record_token, PlacedCall};
     use outbound_core::contact::{Contact, ContactSource};
     use outbound_core::events::CallEnd;
-    use outbound_core::records::{LaneState, Outcome, ResultRecord};
     use outbound_core::ledger::ops::{admit, begin_attempt, lease, AdmitOptions, AttemptBegun};
     use outbound_core::ledger::{ContactState, FinalReason, Finisher, LedgerContact, RedialRules};
     use outbound_core::records::FinalRecord;
+    use outbound_core::records::{LaneState, Outcome, ResultRecord};
     use outbound_core::testkit::{FakeBucket, FakeSfn, FakeTable, Log};
     use serde_json::json;
 
@@ -589,9 +593,14 @@ mod tests {
     async fn a_guide_records_on_the_related_voice_contact() {
         let w = world();
         placed(&w).await;
-        let out = set_disposition(&w.ledger, &w.callbacks, &guide_event(json!("c-1"), "SALE"), Utc::now())
-            .await
-            .unwrap();
+        let out = set_disposition(
+            &w.ledger,
+            &w.callbacks,
+            &guide_event(json!("c-1"), "SALE"),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(out["status"], status::RECORDED);
         let item = w.table.get("CONTACT#c-1").unwrap();
         assert_eq!(item["disposition"].as_s().unwrap(), "SALE");
@@ -735,10 +744,16 @@ mod tests {
         .unwrap();
         assert_eq!(out["status"], status::RECORDED);
         assert_eq!(out["callbackAt"], rfc3339(at));
-        assert_eq!(ledger_item(&w).callback_at.map(|t| t.timestamp_millis()), Some(at.timestamp_millis()));
+        assert_eq!(
+            ledger_item(&w).callback_at.map(|t| t.timestamp_millis()),
+            Some(at.timestamp_millis())
+        );
         // Not a disposition attribute: a field of its own.
         let item = w.table.get("CONTACT#c-1").unwrap();
-        assert!(!item["dispositionAttributes"].as_m().unwrap().contains_key("callbackAt"));
+        assert!(!item["dispositionAttributes"]
+            .as_m()
+            .unwrap()
+            .contains_key("callbackAt"));
         // Connected is final under the default rules; the agent's promise wins.
         ended(&w).await;
         let after = ledger_item(&w);
@@ -777,7 +792,14 @@ mod tests {
         // The completed call's record is rewritten with the callback, in place.
         let record = record(&w).unwrap();
         assert_eq!(record.callback_at.as_deref(), Some(rfc3339(at).as_str()));
-        assert_eq!(w.bucket.keys().iter().filter(|k| k.starts_with("results/")).count(), 1);
+        assert_eq!(
+            w.bucket
+                .keys()
+                .iter()
+                .filter(|k| k.starts_with("results/"))
+                .count(),
+            1
+        );
         // The callback's attempt ends: the one final record is rewritten, not added.
         let l = &w.callbacks.ledger;
         let key = contact().contact_key;
@@ -826,9 +848,16 @@ mod tests {
         .unwrap();
         assert_eq!(out["status"], status::CALLBACK_TOO_LATE);
         assert!(!out.contains_key("callbackAt"));
-        assert_eq!(w.contacts.get(&ledger_pk()).unwrap(), before, "nothing moved");
+        assert_eq!(
+            w.contacts.get(&ledger_pk()).unwrap(),
+            before,
+            "nothing moved"
+        );
         // The disposition itself is recorded, without a callback.
-        assert_eq!(w.table.s("CONTACT#c-1", "disposition").as_deref(), Some("Busy later"));
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "disposition").as_deref(),
+            Some("Busy later")
+        );
         assert!(w.table.s("CONTACT#c-1", "callbackAt").is_none());
     }
 
@@ -840,7 +869,10 @@ mod tests {
         let past = (now - Duration::hours(1)).to_rfc3339();
         for (parameters, problem) in [
             (json!({"callbackAt": "tomorrow"}), problem::UNPARSEABLE),
-            (json!({"callbackAt": "2026-12-07T15:00:00"}), problem::UNPARSEABLE),
+            (
+                json!({"callbackAt": "2026-12-07T15:00:00"}),
+                problem::UNPARSEABLE,
+            ),
             (json!({"callbackAt": too_far}), "too_far"),
             (json!({"callbackAt": too_soon}), "too_soon"),
             (json!({"callbackAt": past}), "too_soon"),
@@ -848,8 +880,14 @@ mod tests {
             (json!({"callbackInMinutes": "1.5"}), problem::UNPARSEABLE),
             (json!({"callbackInMinutes": 43201}), "too_far"),
             (json!({"callbackInMinutes": "99999999999999999"}), "too_far"),
-            (json!({"callbackInMinutes": "-99999999999999999"}), "too_soon"),
-            (json!({"callbackAt": "2099-01-01T00:00:00Z", "callbackInMinutes": 5}), problem::AMBIGUOUS),
+            (
+                json!({"callbackInMinutes": "-99999999999999999"}),
+                "too_soon",
+            ),
+            (
+                json!({"callbackAt": "2099-01-01T00:00:00Z", "callbackInMinutes": 5}),
+                problem::AMBIGUOUS,
+            ),
         ] {
             let w = world();
             dialing(&w, now).await;
@@ -857,13 +895,25 @@ mod tests {
             let before = w.contacts.get(&ledger_pk()).unwrap();
             let mut parameters = parameters.as_object().unwrap().clone();
             parameters.insert("disposition".into(), json!("Call back later"));
-            let out = set_disposition(&w.ledger, &w.callbacks, &callback_event(Value::Object(parameters.clone())), now)
-                .await
-                .unwrap();
+            let out = set_disposition(
+                &w.ledger,
+                &w.callbacks,
+                &callback_event(Value::Object(parameters.clone())),
+                now,
+            )
+            .await
+            .unwrap();
             assert_eq!(out["status"], status::INVALID_CALLBACK, "{parameters:?}");
             assert_eq!(out["callbackProblem"], problem, "{parameters:?}");
-            assert_eq!(w.table.s("CONTACT#c-1", "disposition").as_deref(), Some("Call back later"));
-            assert_eq!(w.contacts.get(&ledger_pk()).unwrap(), before, "{parameters:?}");
+            assert_eq!(
+                w.table.s("CONTACT#c-1", "disposition").as_deref(),
+                Some("Call back later")
+            );
+            assert_eq!(
+                w.contacts.get(&ledger_pk()).unwrap(),
+                before,
+                "{parameters:?}"
+            );
         }
         // Blank callback parameters are no callback.
         let w = world();
@@ -871,7 +921,9 @@ mod tests {
         let out = set_disposition(
             &w.ledger,
             &w.callbacks,
-            &callback_event(json!({"disposition": "SALE", "callbackAt": " ", "callbackInMinutes": ""})),
+            &callback_event(
+                json!({"disposition": "SALE", "callbackAt": " ", "callbackInMinutes": ""}),
+            ),
             now,
         )
         .await

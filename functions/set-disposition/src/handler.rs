@@ -20,11 +20,11 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disposition::Callbacks;
     use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
-    use crate::disposition::Callbacks;
     use outbound_core::ledger::CampaignLedger;
     use serde_json::json;
     use std::collections::HashMap;
@@ -80,7 +80,9 @@ mod tests {
             assert_eq!(out["status"], "missing_disposition");
             assert_eq!(out["disposition"], "");
         }
-        let out = handle(&l, &no_callbacks(), &json!({}), Utc::now()).await.unwrap();
+        let out = handle(&l, &no_callbacks(), &json!({}), Utc::now())
+            .await
+            .unwrap();
         assert_eq!(out["status"], "missing_disposition");
         let out = handle(
             &l,
@@ -293,7 +295,10 @@ mod tests {
             ("contactKey", AttributeValue::S("k-1".into())),
             ("key", AttributeValue::S("C-1".into())),
             ("phone", AttributeValue::S("+442079460123".into())),
-            ("source", AttributeValue::S(r#"{"kind":"csv","object":"a.csv","line":2}"#.into())),
+            (
+                "source",
+                AttributeValue::S(r#"{"kind":"csv","object":"a.csv","line":2}"#.into()),
+            ),
             ("state", AttributeValue::S("final".into())),
             ("attempt", AttributeValue::N("3".into())),
             ("dueAt", AttributeValue::N("0".into())),
@@ -321,7 +326,11 @@ mod tests {
                 let mut reopened = answer_item.clone();
                 reopened.insert("state".into(), AttributeValue::S("due".into()));
                 reopened.insert("attempt".into(), AttributeValue::N("4".into()));
-                MockResponse::Output(UpdateItemOutput::builder().set_attributes(Some(reopened)).build())
+                MockResponse::Output(
+                    UpdateItemOutput::builder()
+                        .set_attributes(Some(reopened))
+                        .build(),
+                )
             }
         });
         let callbacks = Callbacks {
@@ -355,7 +364,11 @@ mod tests {
         assert_eq!(writes[1].2[":attempt"], AttributeValue::N("3".into()));
         assert_eq!(writes[1].2[":next"], AttributeValue::N("4".into()));
         assert_eq!(writes[1].2[":at"], at);
-        assert!(writes[1].1.contains("#dueShard = :dueShard"), "{}", writes[1].1);
+        assert!(
+            writes[1].1.contains("#dueShard = :dueShard"),
+            "{}",
+            writes[1].1
+        );
         assert!(writes[1].1.contains("#expiresAt"), "{}", writes[1].1);
     }
 

@@ -36,7 +36,9 @@ async fn result_records_are_written_once_and_rewritten_in_place() {
     // The agent's disposition after the call replaces the record at the same key.
     let event = serde_json::json!({"Details": {"ContactData": {"ContactId": "c-c"},
                                                "Parameters": {"disposition": "SALE", "note": "x"}}});
-    let answer = set_disposition(&ledger, &callbacks, &event, Utc::now()).await.unwrap();
+    let answer = set_disposition(&ledger, &callbacks, &event, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(answer["status"], "recorded");
     let objects = result_objects(&ledger).await;
     assert_eq!(objects.len(), 1, "{objects:?}");
@@ -98,7 +100,9 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
 
     let event = serde_json::json!({"Details": {"ContactData": {"ContactId": "c-cb"},
         "Parameters": {"disposition": "Call back later", "callbackInMinutes": "45"}}});
-    let answer = set_disposition(&ledger, &callbacks, &event, now).await.unwrap();
+    let answer = set_disposition(&ledger, &callbacks, &event, now)
+        .await
+        .unwrap();
     assert_eq!(answer["status"], "recorded", "{answer:?}");
     let at = now + Duration::minutes(45);
     let item = outbound_core::ledger::read_contact(&campaign, "spring", &c.contact_key)
@@ -108,12 +112,17 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
     assert_eq!((item.state, item.attempt), (ContactState::Due, 2));
     assert_eq!(item.due_at, at);
     // In the due index: leased at the callback time, not a millisecond before.
-    assert!(
-        lease(&campaign, "spring", &c.contact_key, at - Duration::milliseconds(1), at, "f")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(lease(
+        &campaign,
+        "spring",
+        &c.contact_key,
+        at - Duration::milliseconds(1),
+        at,
+        "f"
+    )
+    .await
+    .unwrap()
+    .is_none());
     let leased = outbound_core::ledger::lease_due(
         &campaign,
         "spring",
@@ -147,6 +156,8 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
     )
     .await
     .unwrap();
-    let answer = set_disposition(&ledger, &callbacks, &event, now).await.unwrap();
+    let answer = set_disposition(&ledger, &callbacks, &event, now)
+        .await
+        .unwrap();
     assert_eq!(answer["status"], "callback_too_late", "{answer:?}");
 }

@@ -881,10 +881,7 @@ pub enum CallbackScheduled {
     Pending(LedgerContact),
     /// The attempt had ended: the contact is `due` for its next attempt at the callback time
     /// (`reopened`: it was `final`; otherwise its pending redial was moved).
-    Due {
-        item: LedgerContact,
-        reopened: bool,
-    },
+    Due { item: LedgerContact, reopened: bool },
     /// The contact has moved on past this attempt (a later attempt is dialing or done):
     /// nothing written.
     TooLate(LedgerContact),
@@ -998,7 +995,8 @@ async fn write_callback(
     write: CallbackWrite,
 ) -> Result<Result<LedgerContact, Option<LedgerContact>>, FunctionError> {
     let due_shard = s(due_shard_key(&id.campaign, shard_of(&id.contact_key)));
-    let mut values: HashMap<String, AttributeValue> = HashMap::from([(":at".into(), n(millis(at)))]);
+    let mut values: HashMap<String, AttributeValue> =
+        HashMap::from([(":at".into(), n(millis(at)))]);
     let (expression, condition, attributes): (&str, &str, &[&str]) = match write {
         CallbackWrite::Store => {
             values.insert(":dialing".into(), s(ContactState::Dialing.as_str()));
@@ -1215,7 +1213,9 @@ mod tests {
             ));
             if a < attempt {
                 assert!(matches!(
-                    finish(ledger, &id, Outcome::Busy, &rules, at).await.unwrap(),
+                    finish(ledger, &id, Outcome::Busy, &rules, at)
+                        .await
+                        .unwrap(),
                     Finished::Redialed(_)
                 ));
                 at += Duration::minutes(1);
@@ -1243,9 +1243,15 @@ mod tests {
         assert_eq!(table.s(PK, "state").as_deref(), Some("dialing"));
         // Connected is a final outcome under the default rules: the promise wins.
         let end = now + Duration::minutes(3);
-        let finished = finish(&ledger, &id, Outcome::Connected, &RedialRules::default(), end)
-            .await
-            .unwrap();
+        let finished = finish(
+            &ledger,
+            &id,
+            Outcome::Connected,
+            &RedialRules::default(),
+            end,
+        )
+        .await
+        .unwrap();
         let item = match finished {
             Finished::CallbackDue(item) => item,
             other => panic!("{other:?}"),
@@ -1253,24 +1259,37 @@ mod tests {
         assert_eq!(item.state, ContactState::Due);
         assert_eq!(item.attempt, 2);
         assert_eq!(item.due_at, at);
-        assert_eq!(item.callback_at, None, "consumed by the attempt it was set in");
+        assert_eq!(
+            item.callback_at, None,
+            "consumed by the attempt it was set in"
+        );
         assert_eq!(item.last_outcome, Some(Outcome::Connected));
         assert_eq!(
             table.s(PK, "dueShard"),
             Some(due_shard_key("spring", shard_of(KEY)))
         );
-        for gone in ["heldShard", "leaseUntil", "clientToken", "finalReason", "callbackAt"] {
+        for gone in [
+            "heldShard",
+            "leaseUntil",
+            "clientToken",
+            "finalReason",
+            "callbackAt",
+        ] {
             assert!(attr(&table, gone).is_none(), "{gone}");
         }
         // Not leased before the callback time; leased at it.
-        assert!(lease(&ledger, "spring", KEY, at - Duration::seconds(1), at, "f")
-            .await
-            .unwrap()
-            .is_none());
-        assert!(lease(&ledger, "spring", KEY, at, at + Duration::minutes(5), "f")
-            .await
-            .unwrap()
-            .is_some());
+        assert!(
+            lease(&ledger, "spring", KEY, at - Duration::seconds(1), at, "f")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            lease(&ledger, "spring", KEY, at, at + Duration::minutes(5), "f")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]
@@ -1337,9 +1356,15 @@ mod tests {
         let at = t("2026-03-04T18:00:00Z");
         let id = dialing_at(&ledger, 1, now).await;
         assert!(matches!(
-            finish(&ledger, &id, Outcome::Connected, &RedialRules::default(), now)
-                .await
-                .unwrap(),
+            finish(
+                &ledger,
+                &id,
+                Outcome::Connected,
+                &RedialRules::default(),
+                now
+            )
+            .await
+            .unwrap(),
             Finished::Final(_)
         ));
         assert!(attr(&table, "expiresAt").is_some());
@@ -1390,10 +1415,17 @@ mod tests {
             Finished::Redialed(ref i) if i.due_at == now + Duration::minutes(10)
         ));
         // The feeder leased the redial already: the lease is given back.
-        lease(&ledger, "spring", KEY, now + Duration::minutes(10), now + Duration::hours(1), "f")
-            .await
-            .unwrap()
-            .unwrap();
+        lease(
+            &ledger,
+            "spring",
+            KEY,
+            now + Duration::minutes(10),
+            now + Duration::hours(1),
+            "f",
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let scheduled = schedule_callback(&ledger, &id, at).await.unwrap();
         assert!(
             matches!(&scheduled, CallbackScheduled::Due { item, reopened: false }
@@ -1474,9 +1506,15 @@ mod tests {
         begin_attempt(&ledger, &id, now + Duration::minutes(5), now)
             .await
             .unwrap();
-        settle(&ledger, &id, Decision::Final(FinalReason::DoNotCall), None, now)
-            .await
-            .unwrap();
+        settle(
+            &ledger,
+            &id,
+            Decision::Final(FinalReason::DoNotCall),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
         assert!(matches!(
             schedule_callback(&ledger, &id, at).await.unwrap(),
             CallbackScheduled::Closed(_)
@@ -1493,9 +1531,15 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            settle(&ledger, &id, Decision::Final(FinalReason::Rejected), None, now)
-                .await
-                .unwrap(),
+            settle(
+                &ledger,
+                &id,
+                Decision::Final(FinalReason::Rejected),
+                None,
+                now
+            )
+            .await
+            .unwrap(),
             Finished::Final(_)
         ));
         assert!(attr(&table, "callbackAt").is_none());

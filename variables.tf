@@ -435,7 +435,7 @@ variable "dialer_alarms" {
 }
 
 variable "dialer_redial" {
-  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset with its `x-amz-meta-redial` object metadata (a JSON object of this shape)."
+  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset of these with its `x-amz-meta-redial` object metadata (a JSON object of this shape). `callback_max_days` (1 to 365, default 30): how far ahead an agent's callback may be."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -446,7 +446,8 @@ variable "dialer_redial" {
       timeout   = optional(number, 30)
       error     = optional(number, 60)
     }), {})
-    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+    final_outcomes    = optional(list(string), ["connected", "timeout", "error"])
+    callback_max_days = optional(number, 30)
   })
   default  = {}
   nullable = false

@@ -130,6 +130,7 @@ run "least_privilege_defaults" {
       for s in jsondecode(output.policy_documents["set-disposition"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
       RecordDispositions = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      ScheduleCallbacks  = { e = "Allow", a = toset(["dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       RewriteResults     = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
     }
     error_message = "set-disposition's policy: ${output.policy_documents["set-disposition"]}"

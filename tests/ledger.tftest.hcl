@@ -130,7 +130,7 @@ run "ledger_environment_defaults" {
       "dial"                   = "blaster-campaign-ledger"
       "process-contact-events" = "blaster-campaign-ledger"
       "connect-status"         = "blaster-campaign-ledger"
-      "set-disposition"        = ""
+      "set-disposition"        = "blaster-campaign-ledger"
     }
     error_message = "LEDGER_TABLE_NAME goes to every function that reads or writes the ledger, and only to them: ${jsonencode({ for b, e in output.lambda_function_environments : b => lookup(e, "LEDGER_TABLE_NAME", null) })}"
   }
@@ -140,6 +140,14 @@ run "ledger_environment_defaults" {
       for binary, env in output.lambda_function_environments : binary if contains(keys(env), "REDIAL_RULES")
     ]) == toset(["load-list", "get-config", "dial", "process-contact-events", "connect-status"])
     error_message = "REDIAL_RULES goes to the intake (a file's override is checked like the variable) and to the functions that finish attempts (the feeder finishes those a dead run abandoned), and to no other."
+  }
+
+  assert {
+    condition = (
+      [for binary, env in output.lambda_function_environments : binary if contains(keys(env), "CALLBACK_MAX_DAYS")] == ["set-disposition"] &&
+      output.lambda_function_environments["set-disposition"].CALLBACK_MAX_DAYS == "30"
+    )
+    error_message = "CALLBACK_MAX_DAYS (30 days by default) goes to set-disposition, which schedules agents' callbacks, and to no other."
   }
 
   assert {
@@ -200,9 +208,10 @@ run "ledger_environment_given" {
 
   variables {
     redial = {
-      max_attempts   = 5
-      delay_minutes  = { busy = 1, no_answer = 43200 }
-      final_outcomes = ["connected", "failed"]
+      max_attempts      = 5
+      delay_minutes     = { busy = 1, no_answer = 43200 }
+      final_outcomes    = ["connected", "failed"]
+      callback_max_days = 7
     }
     ledger = {
       final_retention_days = 0
@@ -217,7 +226,12 @@ run "ledger_environment_given" {
       delay_minutes  = { connected = 60, no_answer = 43200, busy = 1, failed = 30, timeout = 30, error = 60 }
       final_outcomes = ["connected", "failed"]
     }
-    error_message = "REDIAL_RULES holds the given rules, the outcomes not given keeping their default delay: ${output.lambda_function_environments["process-contact-events"].REDIAL_RULES}"
+    error_message = "REDIAL_RULES holds the given rules (and not callback_max_days, set-disposition's own), the outcomes not given keeping their default delay: ${output.lambda_function_environments["process-contact-events"].REDIAL_RULES}"
+  }
+
+  assert {
+    condition     = output.lambda_function_environments["set-disposition"].CALLBACK_MAX_DAYS == "7"
+    error_message = "redial.callback_max_days reaches set-disposition as CALLBACK_MAX_DAYS."
   }
 
   assert {
@@ -318,6 +332,39 @@ run "redial_final_outcome_twice" {
   }
   variables {
     redial = { final_outcomes = ["connected", "busy", "connected"] }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_callback_max_days_zero" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { callback_max_days = 0 }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_callback_max_days_above_a_year" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { callback_max_days = 366 }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_callback_max_days_not_whole" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { callback_max_days = 1.5 }
   }
   expect_failures = [var.redial]
 }

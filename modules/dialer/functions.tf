@@ -64,8 +64,13 @@ locals {
     LEDGER_TABLE_NAME = local.ledger_table_name
   }
   # outbound_core::ledger::RedialRules reads this JSON: {"max_attempts":..,"delay_minutes":{..},"final_outcomes":[..]}.
+  # callback_max_days is set-disposition's alone (CALLBACK_MAX_DAYS), so not part of the rules.
   redial_environment = {
-    REDIAL_RULES = jsonencode(var.redial)
+    REDIAL_RULES = jsonencode({
+      max_attempts   = var.redial.max_attempts
+      delay_minutes  = var.redial.delay_minutes
+      final_outcomes = var.redial.final_outcomes
+    })
   }
   # The functions that finish attempts: the redial rules decide, final items expire.
   finish_environment = merge(local.ledger_environment, local.redial_environment, {
@@ -130,10 +135,12 @@ locals {
       TABLE_NAME     = local.table_name
       RESULTS_BUCKET = local.results_bucket_name
     })
-    "set-disposition" = {
-      TABLE_NAME     = local.table_name
-      RESULTS_BUCKET = local.results_bucket_name
-    }
+    # Callbacks are scheduled on the contact's ledger item, at most CALLBACK_MAX_DAYS ahead.
+    "set-disposition" = merge(local.ledger_environment, {
+      TABLE_NAME        = local.table_name
+      RESULTS_BUCKET    = local.results_bucket_name
+      CALLBACK_MAX_DAYS = tostring(var.redial.callback_max_days)
+    })
   }
 }
 

@@ -157,6 +157,9 @@ locals {
 
     "set-disposition" = concat([
       { sid = "RecordDispositions", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
+      # An agent's callback: one conditional UpdateItem on the contact's ledger item (its
+      # answer on a lost condition carries the item: no read). No final record is written.
+      { sid = "ScheduleCallbacks", actions = ["dynamodb:UpdateItem"], resources = [local.ledger_table_arn] },
       { sid = "RewriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },

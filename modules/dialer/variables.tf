@@ -417,7 +417,7 @@ variable "force_destroy_buckets" {
 ################################################################################
 
 variable "redial" {
-  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid). A file may override any subset with its `x-amz-meta-redial` object metadata."
+  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid). A file may override any subset of these with its `x-amz-meta-redial` object metadata. `callback_max_days`: how far ahead an agent's callback (set-disposition's `callbackAt`) may be, 1 to 365 days (`CALLBACK_MAX_DAYS`; a deployment setting, not part of `REDIAL_RULES` nor of a file's override)."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -428,10 +428,16 @@ variable "redial" {
       timeout   = optional(number, 30)
       error     = optional(number, 60)
     }), {})
-    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+    final_outcomes    = optional(list(string), ["connected", "timeout", "error"])
+    callback_max_days = optional(number, 30)
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = var.redial.callback_max_days >= 1 && var.redial.callback_max_days <= 365 && floor(var.redial.callback_max_days) == var.redial.callback_max_days
+    error_message = "redial.callback_max_days must be a whole number of days from 1 to 365: how far ahead an agent may schedule a callback."
+  }
 
   validation {
     condition     = var.redial.max_attempts >= 1 && var.redial.max_attempts <= 10 && floor(var.redial.max_attempts) == var.redial.max_attempts

@@ -576,6 +576,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     contact_id: None,
                     outcome: Outcome::Error,
                     disposition: None,
+                    callback_at: None,
                     lane: Some(lane.lane),
                     caller_id: source_number.clone(),
                     caller_id_refused: refused_caller_id.clone(),

@@ -103,6 +103,8 @@ pub struct ContactItem {
     pub completed_at: Option<String>,
     pub notified_at: Option<String>,
     pub disposition: Option<String>,
+    /// The callback set-disposition scheduled in the campaign ledger (RFC 3339 UTC).
+    pub callback_at: Option<String>,
 }
 
 /// Never prints the task token.
@@ -126,6 +128,7 @@ impl fmt::Debug for ContactItem {
             .field("completed_at", &self.completed_at)
             .field("notified_at", &self.notified_at)
             .field("disposition", &self.disposition)
+            .field("callback_at", &self.callback_at)
             .finish()
     }
 }
@@ -169,6 +172,7 @@ impl ContactItem {
             completed_at: attr_s(item, "completedAt"),
             notified_at: attr_s(item, "notifiedAt"),
             disposition: attr_s(item, "disposition"),
+            callback_at: attr_s(item, "callbackAt"),
         }
     }
 
@@ -193,6 +197,7 @@ impl ContactItem {
             // if a writer before this version did not store one.
             outcome: self.outcome.unwrap_or(Outcome::Timeout),
             disposition: self.disposition.clone(),
+            callback_at: self.callback_at.clone(),
             lane: self.lane,
             caller_id: self.caller_id.clone(),
             caller_id_refused: self.caller_id_refused.clone(),

@@ -59,6 +59,10 @@ pub struct ResultRecord {
     pub contact_id: Option<String>,
     pub outcome: Outcome,
     pub disposition: Option<String>,
+    /// The callback the agent set with the disposition (RFC 3339 UTC): the contact is due
+    /// again at that time. Absent when none was scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_at: Option<String>,
     pub lane: Option<u32>,
     /// The caller ID dial asked Connect to present: the caller-id routing file's answer for the
     /// destination. `None` when the call went out with the queue's own outbound caller ID (no

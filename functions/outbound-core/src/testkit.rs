@@ -373,6 +373,7 @@ struct Fault {
 pub struct FakeTable {
     pub items: Arc<Mutex<HashMap<String, Item>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    after_get: Hook,
     pub log: Log,
 }
 
@@ -409,6 +410,12 @@ impl FakeTable {
             pk_prefix: pk_prefix.into(),
             code: code.into(),
         });
+    }
+
+    /// Runs `action` right after the next GetItem has read its item (to interleave another
+    /// writer between a read and the write that follows it).
+    pub fn after_next_get(&self, action: impl FnOnce() + Send + 'static) {
+        *self.after_get.lock().unwrap() = Some(Box::new(action));
     }
 
     fn take_fault(&self, op: &str, pk: &str) -> Option<String> {
@@ -501,6 +508,10 @@ impl FakeTable {
                 );
             }
             let item = t.items.lock().unwrap().get(&pk).cloned();
+            let action = t.after_get.lock().unwrap().take();
+            if let Some(action) = action {
+                action();
+            }
             MockResponse::Output(GetItemOutput::builder().set_item(item).build())
         });
         mock_client!(

@@ -6,9 +6,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::ledger::{
     self, admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, lease, lease_due,
-    overdue_attempts, record_placed, recover, settle, Admission, AdmitOptions, AttemptBegun,
-    AttemptId, CampaignLedger, ContactState, Decision, FinalReason, Finished, Placed, Recovery,
-    RedialRules,
+    overdue_attempts, record_placed, recover, schedule_callback, settle, Admission, AdmitOptions,
+    AttemptBegun, AttemptId, CallbackScheduled, CampaignLedger, ContactState, Decision,
+    FinalReason, Finished, Placed, Recovery, RedialRules,
 };
 use outbound_core::records::Outcome;
 use outbound_core::testkit::moto::{campaign_ledger, sdk};
@@ -743,4 +743,49 @@ async fn an_attempt_past_its_deadline_is_found_for_recovery() {
     assert!(!extend_attempt(&ledger, &id, later + Duration::minutes(10))
         .await
         .unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_callback_set_during_the_call_wins_over_the_rules_and_the_due_index_has_it() {
+    let ledger = fresh().await;
+    let t = now();
+    let c = contact("cb", 1);
+    let id = dialing(&ledger, &c, t).await;
+    let at = t + Duration::hours(20);
+    assert!(matches!(
+        schedule_callback(&ledger, &id, at).await.unwrap(),
+        CallbackScheduled::Pending(ref i) if i.callback_at == Some(at)
+    ));
+    // A late disposition of an attempt never made does nothing.
+    assert!(matches!(
+        schedule_callback(&ledger, &AttemptId::new("cb", &c.contact_key, 0), at)
+            .await
+            .unwrap(),
+        CallbackScheduled::TooLate(_)
+    ));
+    // Connected is final under the default rules: the callback wins.
+    match finish(&ledger, &id, Outcome::Connected, &RedialRules::default(), t)
+        .await
+        .unwrap()
+    {
+        Finished::CallbackDue(item) => {
+            assert_eq!(
+                (item.state, item.attempt, item.due_at),
+                (ContactState::Due, 2, at)
+            );
+            assert_eq!(item.callback_at, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Through the due index: nothing before the callback, the contact at it.
+    let early = lease_due(&ledger, "cb", at - Duration::seconds(1), 10, at, "f")
+        .await
+        .unwrap();
+    assert!(early.leased.is_empty(), "{early:?}");
+    let due = lease_due(&ledger, "cb", at, 10, at + Duration::minutes(5), "f")
+        .await
+        .unwrap();
+    assert_eq!(due.leased.len(), 1);
+    assert_eq!(due.leased[0].attempt, 2);
 }

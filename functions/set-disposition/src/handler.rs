@@ -1,7 +1,7 @@
 //! One invocation of set-disposition: the documented steps, with the clients and configuration passed
 //! in (`main.rs` builds them once).
 
-use crate::disposition::set_disposition;
+use crate::disposition::{set_disposition, Callbacks};
 use chrono::{DateTime, Utc};
 use outbound_core::completion::Ledger;
 use outbound_core::error::FunctionError;
@@ -10,19 +10,22 @@ use std::collections::BTreeMap;
 
 pub async fn handle(
     ledger: &Ledger,
+    callbacks: &Callbacks,
     event: &Value,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, String>, FunctionError> {
-    set_disposition(ledger, event, now).await
+    set_disposition(ledger, callbacks, event, now).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disposition::Callbacks;
     use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+    use outbound_core::ledger::CampaignLedger;
     use serde_json::json;
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
@@ -36,6 +39,19 @@ mod tests {
                 "Parameters": parameters
             }
         })
+    }
+
+    /// A campaign ledger no test without a callback may touch (no rule matches any call).
+    fn no_callbacks() -> Callbacks {
+        let no_rules: [&aws_smithy_mocks::Rule; 0] = [];
+        Callbacks {
+            ledger: CampaignLedger {
+                dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, no_rules),
+                table_name: "l".into(),
+                final_retention: None,
+            },
+            max_days: 30,
+        }
     }
 
     fn ledger(dynamodb: aws_sdk_dynamodb::Client) -> Ledger {
@@ -58,16 +74,19 @@ mod tests {
             json!({"disposition": "  "}),
             json!({"note": "x"}),
         ] {
-            let out = handle(&l, &flow_event(parameters), Utc::now())
+            let out = handle(&l, &no_callbacks(), &flow_event(parameters), Utc::now())
                 .await
                 .unwrap();
             assert_eq!(out["status"], "missing_disposition");
             assert_eq!(out["disposition"], "");
         }
-        let out = handle(&l, &json!({}), Utc::now()).await.unwrap();
+        let out = handle(&l, &no_callbacks(), &json!({}), Utc::now())
+            .await
+            .unwrap();
         assert_eq!(out["status"], "missing_disposition");
         let out = handle(
             &l,
+            &no_callbacks(),
             &json!({"Details": {"Parameters": {"disposition": "SALE"}}}),
             Utc::now(),
         )
@@ -81,6 +100,7 @@ mod tests {
         let (l, seen) = voice_call_only();
         let out = handle(
             &l,
+            &no_callbacks(),
             &flow_event(json!({"disposition": "SALE", "callback": "tomorrow", "score": 7})),
             Utc::now(),
         )
@@ -158,6 +178,7 @@ mod tests {
         let (l, seen) = voice_call_only();
         let out = handle(
             &l,
+            &no_callbacks(),
             &guide_event(
                 json!({"ContactId": "guide-1", "InitialContactId": "guide-1",
                                 "Channel": "CHAT", "RelatedContactId": "c-1"}),
@@ -177,6 +198,7 @@ mod tests {
         let (l, seen) = voice_call_only();
         let out = handle(
             &l,
+            &no_callbacks(),
             &guide_event(json!({"ContactId": "c-1", "Channel": "VOICE"})),
             Utc::now(),
         )
@@ -197,6 +219,7 @@ mod tests {
             let (l, seen) = voice_call_only();
             let out = handle(
                 &l,
+                &no_callbacks(),
                 &guide_event(json!({"ContactId": "guide-1", "InitialContactId": "c-1",
                                     "RelatedContactId": related.clone()})),
                 Utc::now(),
@@ -210,6 +233,7 @@ mod tests {
         let (l, seen) = voice_call_only();
         let out = handle(
             &l,
+            &no_callbacks(),
             &guide_event(json!({"RelatedContactId": 7, "Channel": "CHAT"})),
             Utc::now(),
         )
@@ -233,6 +257,7 @@ mod tests {
         ));
         let out = handle(
             &l,
+            &no_callbacks(),
             &flow_event(json!({"disposition": "NO_INTEREST"})),
             Utc::now(),
         )
@@ -240,5 +265,130 @@ mod tests {
         .unwrap();
         assert_eq!(out["status"], "unknown_contact");
         assert_eq!(out["disposition"], "NO_INTEREST");
+    }
+    /// One UpdateItem as the ledger table saw it: condition, update and values.
+    type LedgerWrites = Arc<Mutex<Vec<(String, String, HashMap<String, AttributeValue>)>>>;
+
+    #[tokio::test]
+    async fn a_callback_is_scheduled_on_the_attempt_dial_stored_and_follows_the_ledger_state() {
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // The run table: the call dial placed, attempt 3 of contact k-1 in campaign spring.
+        let run = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(|_| {
+            MockResponse::Output(
+                UpdateItemOutput::builder()
+                    .attributes("campaign", AttributeValue::S("spring".into()))
+                    .attributes("contactKey", AttributeValue::S("k-1".into()))
+                    .attributes("attempt", AttributeValue::N("3".into()))
+                    .build(),
+            )
+        });
+        let l = ledger(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&run]));
+        // The campaign ledger: the call has ended and the contact is final at attempt 3. The
+        // first write (store on the attempt in progress) loses its condition and learns that.
+        let writes = LedgerWrites::default();
+        let seen = writes.clone();
+        let final_item: HashMap<String, AttributeValue> = [
+            ("pk", AttributeValue::S("CONTACT#spring#k-1".into())),
+            ("campaign", AttributeValue::S("spring".into())),
+            ("contactKey", AttributeValue::S("k-1".into())),
+            ("key", AttributeValue::S("C-1".into())),
+            ("phone", AttributeValue::S("+442079460123".into())),
+            (
+                "source",
+                AttributeValue::S(r#"{"kind":"csv","object":"a.csv","line":2}"#.into()),
+            ),
+            ("state", AttributeValue::S("final".into())),
+            ("attempt", AttributeValue::N("3".into())),
+            ("dueAt", AttributeValue::N("0".into())),
+            ("finalReason", AttributeValue::S("connected".into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let answer_item = final_item.clone();
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |r| {
+            let values = r.expression_attribute_values().cloned().unwrap_or_default();
+            let mut log = seen.lock().unwrap();
+            log.push((
+                r.condition_expression().unwrap_or_default().to_string(),
+                r.update_expression().unwrap_or_default().to_string(),
+                values,
+            ));
+            if log.len() == 1 {
+                MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .set_item(Some(answer_item.clone()))
+                        .build(),
+                ))
+            } else {
+                let mut reopened = answer_item.clone();
+                reopened.insert("state".into(), AttributeValue::S("due".into()));
+                reopened.insert("attempt".into(), AttributeValue::N("4".into()));
+                MockResponse::Output(
+                    UpdateItemOutput::builder()
+                        .set_attributes(Some(reopened))
+                        .build(),
+                )
+            }
+        });
+        let callbacks = Callbacks {
+            ledger: CampaignLedger {
+                dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&update]),
+                table_name: "l".into(),
+                final_retention: None,
+            },
+            max_days: 30,
+        };
+        let out = handle(
+            &l,
+            &callbacks,
+            &flow_event(json!({"disposition": "Call back later",
+                               "callbackAt": "2026-12-08T15:00:00+01:00"})),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "recorded");
+        assert_eq!(out["callbackAt"], "2026-12-08T14:00:00.000Z");
+        let writes = writes.lock().unwrap();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        let at = AttributeValue::N("1796738400000".into());
+        // First: store on attempt 3 while it is dialing.
+        assert_eq!(writes[0].0, "#state = :dialing AND #attempt = :attempt");
+        assert_eq!(writes[0].2[":attempt"], AttributeValue::N("3".into()));
+        assert_eq!(writes[0].2[":at"], at);
+        // Then: reopen the final contact at attempt 3 only, as attempt 4 due at the callback.
+        assert_eq!(writes[1].0, "#state = :final AND #attempt = :attempt");
+        assert_eq!(writes[1].2[":attempt"], AttributeValue::N("3".into()));
+        assert_eq!(writes[1].2[":next"], AttributeValue::N("4".into()));
+        assert_eq!(writes[1].2[":at"], at);
+        assert!(
+            writes[1].1.contains("#dueShard = :dueShard"),
+            "{}",
+            writes[1].1
+        );
+        assert!(writes[1].1.contains("#expiresAt"), "{}", writes[1].1);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_callback_never_reaches_the_campaign_ledger() {
+        let (l, seen) = voice_call_only();
+        let now = Utc::now();
+        let out = handle(
+            &l,
+            &no_callbacks(),
+            &flow_event(json!({"disposition": "SALE", "callbackAt": "next week"})),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "invalid_callback");
+        assert_eq!(out["callbackProblem"], "unparseable");
+        assert_eq!(out["disposition"], "SALE");
+        // The disposition was recorded; the callback parameter is not an attribute.
+        let attrs = seen.lock().unwrap().last().unwrap().1.clone().unwrap();
+        assert!(!attrs.contains_key("callbackAt"));
     }
 }

@@ -223,6 +223,7 @@ mod tests {
             last_outcome: None,
             final_reason: None,
             final_at: None,
+            callback_at: None,
             lease_expiries: 0,
             rules: None,
             admitted_at: None,

@@ -97,6 +97,16 @@ impl Finisher {
                 );
                 Ok(())
             }
+            Finished::CallbackDue(item) => {
+                tracing::info!(
+                    campaign = %item.campaign,
+                    contact_key = %item.contact_key,
+                    attempt = item.attempt,
+                    due_at = %rfc3339(item.due_at),
+                    "contact due again at the callback the agent set"
+                );
+                Ok(())
+            }
             Finished::AlreadyFinished(_) => Ok(()),
             Finished::Refused(item) => {
                 // Not a contact of the ledger (a message queued before the ledger existed), or

@@ -54,7 +54,13 @@ impl ContactState {
         use ContactState::*;
         matches!(
             (self, to),
-            (Due, Leased) | (Leased, Due) | (Leased, Dialing) | (Dialing, Final) | (Dialing, Due)
+            (Due, Leased)
+                | (Leased, Due)
+                | (Leased, Dialing)
+                | (Dialing, Final)
+                | (Dialing, Due)
+                // An agent's callback after the call reopens the contact.
+                | (Final, Due)
         )
     }
 }
@@ -186,6 +192,10 @@ pub struct LedgerContact {
     pub last_outcome: Option<Outcome>,
     pub final_reason: Option<FinalReason>,
     pub final_at: Option<DateTime<Utc>>,
+    /// A callback the agent promised during the `dialing` attempt: when that attempt ends, the
+    /// contact is due again at this time whatever the rules would decide (`callbackAt`; only
+    /// ever present while `dialing`).
+    pub callback_at: Option<DateTime<Utc>>,
     pub lease_expiries: u32,
     /// The per-file redial override, when the contact's file had one.
     pub rules: Option<RedialRules>,
@@ -208,6 +218,7 @@ impl fmt::Debug for LedgerContact {
             .field("contact_id", &self.contact_id)
             .field("last_outcome", &self.last_outcome)
             .field("final_reason", &self.final_reason)
+            .field("callback_at", &self.callback_at)
             .field("lease_expiries", &self.lease_expiries)
             .finish_non_exhaustive()
     }
@@ -274,6 +285,7 @@ impl LedgerContact {
                 .as_deref()
                 .and_then(FinalReason::parse),
             final_at: attr_time(item, "finalAt"),
+            callback_at: attr_time(item, "callbackAt"),
             lease_expiries: attr_i64(item, "leaseExpiries")
                 .and_then(|a| u32::try_from(a).ok())
                 .unwrap_or(0),
@@ -411,11 +423,12 @@ mod tests {
                 (Leased, Due),
                 (Leased, Dialing),
                 (Dialing, Due),
-                (Dialing, Final)
+                (Dialing, Final),
+                (Final, Due)
             ]
         );
-        // Nothing leaves final, nothing skips the lease.
-        assert!(ContactState::ALL.iter().all(|s| !Final.can_move_to(*s)));
+        // Final is left only for due (a callback), nothing skips the lease.
+        assert!(!Final.can_move_to(Leased) && !Final.can_move_to(Dialing));
         assert!(!Due.can_move_to(Dialing));
     }
 

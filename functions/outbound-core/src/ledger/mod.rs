@@ -12,7 +12,7 @@
 //!   outcome is recovered;
 //! - [`ops`]: the operations over the table (`admit`, `lease_due`, `begin_attempt`,
 //!   `record_placed`, `extend_attempt`, `finish`/`settle`, `expire_leases`,
-//!   `overdue_attempts`).
+//!   `overdue_attempts`, `schedule_callback`).
 //!
 //! Used by several functions once they are wired (load-list and queue-contacts admit, the
 //! feeder leases, dial begins attempts, the event processor and the reconcile path finish
@@ -32,10 +32,11 @@ pub use finisher::{final_record, Finisher};
 pub use item::{ContactState, FinalReason, LedgerContact, SHARDS};
 pub use ops::{
     admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, lease, lease_due,
-    overdue_attempts, read_contact, record_placed, settle, Admission, AdmitOptions, AttemptBegun,
-    CampaignLedger, ExpiredLeases, Finished, LeasedBatch, Placed, MAX_BATCH,
+    overdue_attempts, read_contact, record_placed, schedule_callback, settle, Admission,
+    AdmitOptions, AttemptBegun, CallbackScheduled, CampaignLedger, ExpiredLeases, Finished,
+    LeasedBatch, Placed, MAX_BATCH,
 };
-pub use rules::{Decision, RedialRules};
+pub use rules::{check_callback, CallbackProblem, Decision, RedialRules};
 
 /// Name of the sparse index of due contacts (partition `dueShard`, sort `dueAt`).
 pub const DUE_INDEX: &str = "due";

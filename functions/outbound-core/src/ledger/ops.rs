@@ -684,6 +684,9 @@ pub enum Finished {
     Final(LedgerContact),
     /// The contact is `due` again for its next attempt.
     Redialed(LedgerContact),
+    /// The contact is `due` again for its next attempt at the time the agent promised during
+    /// this one (a callback), whatever the rules would have decided.
+    CallbackDue(LedgerContact),
     /// This attempt was finished before (a retried or duplicate event): nothing written.
     AlreadyFinished(LedgerContact),
     /// The contact is not dialing this attempt and never finished it (not begun, or absent):
@@ -703,9 +706,16 @@ fn classify_not_dialing(item: Option<LedgerContact>, attempt: u32) -> Finished {
     }
 }
 
-/// Finishes attempt `id` with `outcome`: the contact's rules (its file's override, else
-/// `deployment`) decide between `final` and `due` again with the next attempt. Reads the item
-/// for its rules, then writes conditionally (`state = dialing AND attempt = :attempt`).
+/// Times `finish` decides again when a callback was set (or changed) on the attempt between
+/// its read and its write.
+const FINISH_ROUNDS: usize = 3;
+
+/// Finishes attempt `id` with `outcome`: a callback the agent set during the attempt
+/// (`callbackAt`) makes the contact due at that time ([`Decision::Callback`]); otherwise the
+/// contact's rules (its file's override, else `deployment`) decide between `final` and `due`
+/// again with the next attempt. Reads the item, then writes conditionally (`state = dialing AND
+/// attempt = :attempt`, and `callbackAt` as read, so a callback set in between is never lost:
+/// the decision is taken again).
 pub async fn finish(
     ledger: &CampaignLedger,
     id: &AttemptId,
@@ -713,20 +723,41 @@ pub async fn finish(
     deployment: &RedialRules,
     now: DateTime<Utc>,
 ) -> Result<Finished, FunctionError> {
-    let current = read_contact(ledger, &id.campaign, &id.contact_key).await?;
-    let decision = match &current {
-        Some(item) if item.state == ContactState::Dialing && item.attempt == id.attempt => {
-            item.rules(deployment).decide(id.attempt, outcome, now)
+    let mut current = read_contact(ledger, &id.campaign, &id.contact_key).await?;
+    for _ in 0..FINISH_ROUNDS {
+        let (decision, callback_at) = match &current {
+            Some(item) if item.state == ContactState::Dialing && item.attempt == id.attempt => (
+                Decision::after(
+                    item.rules(deployment),
+                    id.attempt,
+                    outcome,
+                    item.callback_at,
+                    now,
+                ),
+                item.callback_at,
+            ),
+            _ => return Ok(classify_not_dialing(current, id.attempt)),
+        };
+        match settle_guarded(ledger, id, decision, Some(outcome), now, Some(callback_at)).await? {
+            // Still dialing this attempt: only the callback changed since the read.
+            Finished::Refused(Some(item))
+                if item.state == ContactState::Dialing && item.attempt == id.attempt =>
+            {
+                current = Some(item);
+            }
+            finished => return Ok(finished),
         }
-        _ => return Ok(classify_not_dialing(current, id.attempt)),
-    };
-    settle(ledger, id, decision, Some(outcome), now).await
+    }
+    Err(FunctionError::retryable(format!(
+        "ledger finish: the callback of {}/{} attempt {} kept changing",
+        id.campaign, id.contact_key, id.attempt
+    )))
 }
 
 /// Applies a decision to attempt `id` (condition `state = dialing AND attempt = :attempt`):
 /// `final` with its reason, or `due` again. [`finish`] is the usual way in; callers with a
 /// reason of their own (a number no longer allowed: [`super::FinalReason::Rejected`]) call
-/// this.
+/// this. A callback the attempt held is dropped: the caller's decision stands.
 pub async fn settle(
     ledger: &CampaignLedger,
     id: &AttemptId,
@@ -734,13 +765,36 @@ pub async fn settle(
     outcome: Option<Outcome>,
     now: DateTime<Utc>,
 ) -> Result<Finished, FunctionError> {
+    settle_guarded(ledger, id, decision, outcome, now, None).await
+}
+
+/// [`settle`], and with `callback: Some(at)` also conditioned on the item's `callbackAt` being
+/// `at` (absent for `None`).
+async fn settle_guarded(
+    ledger: &CampaignLedger,
+    id: &AttemptId,
+    decision: Decision,
+    outcome: Option<Outcome>,
+    now: DateTime<Utc>,
+    callback: Option<Option<DateTime<Utc>>>,
+) -> Result<Finished, FunctionError> {
     let mut set = Vec::new();
-    let mut remove = vec!["#leaseUntil", "#heldShard"];
-    let mut attributes = vec!["state", "attempt", "leaseUntil", "heldShard"];
+    // The callback is consumed by the attempt it was set in, whatever the decision.
+    let mut remove = vec!["#leaseUntil", "#heldShard", "#callbackAt"];
+    let mut attributes = vec!["state", "attempt", "leaseUntil", "heldShard", "callbackAt"];
     let mut values: HashMap<String, AttributeValue> = HashMap::from([
         (":dialing".to_string(), s(ContactState::Dialing.as_str())),
         (":attempt".to_string(), n(i64::from(id.attempt))),
     ]);
+    let mut condition = String::from("#state = :dialing AND #attempt = :attempt");
+    match callback {
+        None => {}
+        Some(None) => condition.push_str(" AND attribute_not_exists(#callbackAt)"),
+        Some(Some(at)) => {
+            condition.push_str(" AND #callbackAt = :callbackAt");
+            values.insert(":callbackAt".into(), n(millis(at)));
+        }
+    }
     match decision {
         Decision::Final(reason) => {
             set.push("#state = :final, #finalReason = :reason, #finalAt = :now");
@@ -754,7 +808,7 @@ pub async fn settle(
                 values.insert(":expiresAt".into(), n((now + retention).timestamp()));
             }
         }
-        Decision::Redial { attempt, due_at } => {
+        Decision::Redial { attempt, due_at } | Decision::Callback { attempt, due_at } => {
             set.push("#state = :due, #attempt = :next, #dueAt = :dueAt, #dueShard = :dueShard");
             remove.extend([
                 "#clientToken",
@@ -794,7 +848,7 @@ pub async fn settle(
             s(super::item::contact_pk(&id.campaign, &id.contact_key)),
         )
         .update_expression(expression)
-        .condition_expression("#state = :dialing AND #attempt = :attempt")
+        .condition_expression(condition)
         .set_expression_attribute_names(Some(names(&attributes)))
         .set_expression_attribute_values(Some(values))
         .return_values(ReturnValue::AllNew)
@@ -807,11 +861,223 @@ pub async fn settle(
             Ok(match decision {
                 Decision::Final(_) => Finished::Final(item),
                 Decision::Redial { .. } => Finished::Redialed(item),
+                Decision::Callback { .. } => Finished::CallbackDue(item),
             })
         }
         Err(e) => match update_conflict(&e) {
             Some(old) => Ok(classify_not_dialing(parse_old(old)?, id.attempt)),
             None => Err(store_error("UpdateItem (ledger finish)", &e)),
+        },
+    }
+}
+
+// ----- callbacks -----------------------------------------------------------------------------
+
+/// What `schedule_callback` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallbackScheduled {
+    /// The attempt is still `dialing`: the callback is stored on it (`callbackAt`) and applied
+    /// when the attempt ends ([`finish`]).
+    Pending(LedgerContact),
+    /// The attempt had ended: the contact is `due` for its next attempt at the callback time
+    /// (`reopened`: it was `final`; otherwise its pending redial was moved).
+    Due { item: LedgerContact, reopened: bool },
+    /// The contact has moved on past this attempt (a later attempt is dialing or done):
+    /// nothing written.
+    TooLate(LedgerContact),
+    /// The contact is final for a reason a callback does not override (`do_not_call`,
+    /// `rejected`, `campaign_ended`): nothing written.
+    Closed(LedgerContact),
+    /// The ledger does not hold this attempt as placed (not a contact of the ledger, or an
+    /// attempt never begun): nothing written.
+    Unknown(Option<LedgerContact>),
+}
+
+/// Final reasons a callback never reopens: nobody is to be called again.
+fn closed_for_good(reason: Option<super::FinalReason>) -> bool {
+    use super::FinalReason::*;
+    matches!(reason, Some(DoNotCall | Rejected | CampaignEnded))
+}
+
+/// The write a callback for attempt `attempt` makes on an item in this state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallbackWrite {
+    /// `dialing` this attempt: store `callbackAt`.
+    Store,
+    /// `final` at this attempt: `due` again, next attempt, at the callback time.
+    Reopen,
+    /// `due` or `leased` for the next attempt (a redial pending): `due` at the callback time.
+    Move,
+}
+
+/// The write for `item`'s state, or (`Err`) the answer when there is none to make.
+fn callback_write(
+    item: &LedgerContact,
+    attempt: u32,
+) -> Result<CallbackWrite, Box<CallbackScheduled>> {
+    use ContactState::*;
+    let answer = |a: CallbackScheduled| Err(Box::new(a));
+    match (item.state, item.attempt) {
+        (Dialing, a) if a == attempt => Ok(CallbackWrite::Store),
+        (Final, a) if a == attempt && !closed_for_good(item.final_reason) => {
+            Ok(CallbackWrite::Reopen)
+        }
+        (Due | Leased, a) if a == attempt + 1 => Ok(CallbackWrite::Move),
+        (Final, a) if a == attempt => answer(CallbackScheduled::Closed(item.clone())),
+        (_, a) if a > attempt => answer(CallbackScheduled::TooLate(item.clone())),
+        _ => answer(CallbackScheduled::Unknown(Some(item.clone()))),
+    }
+}
+
+/// Times `schedule_callback` writes at most (each lost condition tells it the item's state).
+const CALLBACK_ROUNDS: usize = 4;
+
+/// Schedules the agent's callback at `at` for the contact of attempt `id` (the call the agent
+/// handled): one conditional UpdateItem on the contact's item, chosen by its state and always
+/// conditioned on the attempt number, so a late or duplicate disposition never moves a later
+/// attempt.
+///
+/// - `dialing` attempt `id.attempt`: `callbackAt` is stored; [`finish`] makes the contact due
+///   at that time when the attempt ends;
+/// - `final` at attempt `id.attempt`: `due` again for the next attempt at `at` (reopened;
+///   final and lease fields removed, `expiresAt` too, so the TTL never deletes a due contact);
+///   its final record is rewritten when it ends again;
+/// - `due` or `leased` for attempt `id.attempt + 1` (a redial pending): `due` at `at` (a leased
+///   message is then stale and dropped by dial's `begin_attempt`).
+///
+/// The first write assumes the call is still up; a lost condition returns the item
+/// (`ALL_OLD`), which chooses the next write. The caller checks `at` (see
+/// [`super::rules::check_callback`]).
+///
+/// A final item is reopened only while its reason is one a callback may override; the reason
+/// cannot change while the item stays final at this attempt, so the condition need not repeat
+/// it.
+pub async fn schedule_callback(
+    ledger: &CampaignLedger,
+    id: &AttemptId,
+    at: DateTime<Utc>,
+) -> Result<CallbackScheduled, FunctionError> {
+    let mut write = CallbackWrite::Store;
+    for _ in 0..CALLBACK_ROUNDS {
+        match write_callback(ledger, id, at, write).await? {
+            Ok(item) => {
+                return Ok(match write {
+                    CallbackWrite::Store => CallbackScheduled::Pending(item),
+                    CallbackWrite::Reopen => CallbackScheduled::Due {
+                        item,
+                        reopened: true,
+                    },
+                    CallbackWrite::Move => CallbackScheduled::Due {
+                        item,
+                        reopened: false,
+                    },
+                })
+            }
+            Err(None) => return Ok(CallbackScheduled::Unknown(None)),
+            Err(Some(item)) => match callback_write(&item, id.attempt) {
+                Ok(next) => write = next,
+                Err(answer) => return Ok(*answer),
+            },
+        }
+    }
+    Err(FunctionError::retryable(format!(
+        "ledger callback: {}/{} kept moving under attempt {}",
+        id.campaign, id.contact_key, id.attempt
+    )))
+}
+
+/// One callback write: the item after it, or (`Err`) the item as it was when the condition
+/// failed (`None`: no item).
+async fn write_callback(
+    ledger: &CampaignLedger,
+    id: &AttemptId,
+    at: DateTime<Utc>,
+    write: CallbackWrite,
+) -> Result<Result<LedgerContact, Option<LedgerContact>>, FunctionError> {
+    let due_shard = s(due_shard_key(&id.campaign, shard_of(&id.contact_key)));
+    let mut values: HashMap<String, AttributeValue> =
+        HashMap::from([(":at".into(), n(millis(at)))]);
+    let (expression, condition, attributes): (&str, &str, &[&str]) = match write {
+        CallbackWrite::Store => {
+            values.insert(":dialing".into(), s(ContactState::Dialing.as_str()));
+            values.insert(":attempt".into(), n(i64::from(id.attempt)));
+            (
+                "SET #callbackAt = :at",
+                "#state = :dialing AND #attempt = :attempt",
+                &["callbackAt", "state", "attempt"],
+            )
+        }
+        CallbackWrite::Reopen => {
+            values.insert(":final".into(), s(ContactState::Final.as_str()));
+            values.insert(":due".into(), s(ContactState::Due.as_str()));
+            values.insert(":attempt".into(), n(i64::from(id.attempt)));
+            values.insert(":next".into(), n(i64::from(id.attempt) + 1));
+            values.insert(":dueShard".into(), due_shard);
+            (
+                "SET #state = :due, #attempt = :next, #dueAt = :at, #dueShard = :dueShard \
+                 REMOVE #finalReason, #finalAt, #expiresAt, #clientToken, #contactId, \
+                 #attemptStartedAt, #leasedBy, #leaseUntil, #heldShard, #callbackAt",
+                "#state = :final AND #attempt = :attempt",
+                &[
+                    "state",
+                    "attempt",
+                    "dueAt",
+                    "dueShard",
+                    "finalReason",
+                    "finalAt",
+                    "expiresAt",
+                    "clientToken",
+                    "contactId",
+                    "attemptStartedAt",
+                    "leasedBy",
+                    "leaseUntil",
+                    "heldShard",
+                    "callbackAt",
+                ],
+            )
+        }
+        CallbackWrite::Move => {
+            values.insert(":due".into(), s(ContactState::Due.as_str()));
+            values.insert(":leased".into(), s(ContactState::Leased.as_str()));
+            values.insert(":next".into(), n(i64::from(id.attempt) + 1));
+            values.insert(":dueShard".into(), due_shard);
+            (
+                "SET #state = :due, #dueAt = :at, #dueShard = :dueShard \
+                 REMOVE #leaseUntil, #heldShard, #leasedBy",
+                "(#state = :due OR #state = :leased) AND #attempt = :next",
+                &[
+                    "state",
+                    "attempt",
+                    "dueAt",
+                    "dueShard",
+                    "leaseUntil",
+                    "heldShard",
+                    "leasedBy",
+                ],
+            )
+        }
+    };
+    let result = ledger
+        .dynamodb
+        .update_item()
+        .table_name(&ledger.table_name)
+        .key(
+            "pk",
+            s(super::item::contact_pk(&id.campaign, &id.contact_key)),
+        )
+        .update_expression(expression)
+        .condition_expression(condition)
+        .set_expression_attribute_names(Some(names(attributes)))
+        .set_expression_attribute_values(Some(values))
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(Ok(parse(out.attributes().unwrap_or(&HashMap::new()))?)),
+        Err(e) => match update_conflict(&e) {
+            Some(old) => Ok(Err(parse_old(old)?)),
+            None => Err(store_error("UpdateItem (ledger callback)", &e)),
         },
     }
 }
@@ -878,5 +1144,404 @@ mod tests {
             Finished::Refused(Some(_))
         ));
         assert_eq!(classify_not_dialing(None, 1), Finished::Refused(None));
+    }
+    // ----- callbacks, against the stateful fake table --------------------------------------
+
+    use super::super::item::FinalReason;
+    use crate::testkit::{FakeTable, Log};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    const PK: &str = "CONTACT#spring#0123456789abcdef0123456789abcdef";
+
+    fn fake() -> (FakeTable, CampaignLedger) {
+        let table = FakeTable::new(&Log::default());
+        let ledger = CampaignLedger {
+            dynamodb: table.client(),
+            table_name: "ledger".into(),
+            final_retention: Some(Duration::days(90)),
+        };
+        (table, ledger)
+    }
+
+    fn new_contact() -> Contact {
+        Contact {
+            campaign: "spring".into(),
+            key: "C-1".into(),
+            phone: "+442079460123".into(),
+            contact_key: KEY.into(),
+            attempt: 1,
+            attributes: Default::default(),
+            source: crate::contact::ContactSource::Csv {
+                object: "a.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    /// Admits the contact and takes it to `dialing` attempt `attempt` (redialing busy calls).
+    async fn dialing_at(ledger: &CampaignLedger, attempt: u32, now: DateTime<Utc>) -> AttemptId {
+        let options = AdmitOptions {
+            due_at: now,
+            rules: None,
+            round: None,
+        };
+        admit(ledger, &new_contact(), &options, now).await.unwrap();
+        let rules = RedialRules {
+            max_attempts: 10,
+            delay_minutes: super::super::rules::DelayMinutes {
+                busy: 1,
+                ..Default::default()
+            },
+            ..RedialRules::default()
+        };
+        let mut at = now;
+        for a in 1..=attempt {
+            lease(ledger, "spring", KEY, at, at + Duration::minutes(15), "f")
+                .await
+                .unwrap()
+                .expect("due");
+            let id = AttemptId::new("spring", KEY, a);
+            assert!(matches!(
+                begin_attempt(ledger, &id, at + Duration::minutes(5), at)
+                    .await
+                    .unwrap(),
+                AttemptBegun::Begun(_)
+            ));
+            if a < attempt {
+                assert!(matches!(
+                    finish(ledger, &id, Outcome::Busy, &rules, at)
+                        .await
+                        .unwrap(),
+                    Finished::Redialed(_)
+                ));
+                at += Duration::minutes(1);
+            }
+        }
+        AttemptId::new("spring", KEY, attempt)
+    }
+
+    fn attr(table: &FakeTable, name: &str) -> Option<AttributeValue> {
+        table.get(PK).unwrap().get(name).cloned()
+    }
+
+    #[tokio::test]
+    async fn a_callback_set_during_the_call_makes_the_contact_due_then_whatever_the_outcome() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-05T15:00:00Z");
+        let id = dialing_at(&ledger, 1, now).await;
+        let scheduled = schedule_callback(&ledger, &id, at).await.unwrap();
+        assert!(
+            matches!(&scheduled, CallbackScheduled::Pending(i) if i.callback_at == Some(at)),
+            "{scheduled:?}"
+        );
+        // Still dialing, still in the held index: nothing else moved.
+        assert_eq!(table.s(PK, "state").as_deref(), Some("dialing"));
+        // Connected is a final outcome under the default rules: the promise wins.
+        let end = now + Duration::minutes(3);
+        let finished = finish(
+            &ledger,
+            &id,
+            Outcome::Connected,
+            &RedialRules::default(),
+            end,
+        )
+        .await
+        .unwrap();
+        let item = match finished {
+            Finished::CallbackDue(item) => item,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(item.state, ContactState::Due);
+        assert_eq!(item.attempt, 2);
+        assert_eq!(item.due_at, at);
+        assert_eq!(
+            item.callback_at, None,
+            "consumed by the attempt it was set in"
+        );
+        assert_eq!(item.last_outcome, Some(Outcome::Connected));
+        assert_eq!(
+            table.s(PK, "dueShard"),
+            Some(due_shard_key("spring", shard_of(KEY)))
+        );
+        for gone in [
+            "heldShard",
+            "leaseUntil",
+            "clientToken",
+            "finalReason",
+            "callbackAt",
+        ] {
+            assert!(attr(&table, gone).is_none(), "{gone}");
+        }
+        // Not leased before the callback time; leased at it.
+        assert!(
+            lease(&ledger, "spring", KEY, at - Duration::seconds(1), at, "f")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            lease(&ledger, "spring", KEY, at, at + Duration::minutes(5), "f")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_callback_goes_past_max_attempts_and_the_next_end_follows_the_rules_again() {
+        let (_, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-04T12:00:00Z");
+        let once = RedialRules {
+            max_attempts: 1,
+            ..RedialRules::default()
+        };
+        let id = dialing_at(&ledger, 1, now).await;
+        schedule_callback(&ledger, &id, at).await.unwrap();
+        assert!(matches!(
+            finish(&ledger, &id, Outcome::NoAnswer, &once, now).await.unwrap(),
+            Finished::CallbackDue(ref i) if i.attempt == 2 && i.due_at == at
+        ));
+        lease(&ledger, "spring", KEY, at, at + Duration::minutes(5), "f")
+            .await
+            .unwrap()
+            .unwrap();
+        let second = AttemptId::new("spring", KEY, 2);
+        begin_attempt(&ledger, &second, at + Duration::minutes(5), at)
+            .await
+            .unwrap();
+        // No callback this time: past max_attempts, the rules end it.
+        assert!(matches!(
+            finish(&ledger, &second, Outcome::NoAnswer, &once, at).await.unwrap(),
+            Finished::Final(ref i) if i.final_reason == Some(FinalReason::AttemptsExhausted)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_callback_set_between_the_finish_read_and_its_write_is_not_lost() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-06T09:00:00Z");
+        let id = dialing_at(&ledger, 1, now).await;
+        // The agent's callback lands right after finish read the item (without it): the
+        // write schedule_callback makes on a dialing attempt, applied to the table directly
+        // (the fake's client cannot be called from inside one of its own answers).
+        let items = table.items.clone();
+        table.after_next_get(move || {
+            items
+                .lock()
+                .unwrap()
+                .get_mut(PK)
+                .unwrap()
+                .insert("callbackAt".into(), n(millis(at)));
+        });
+        let finished = finish(&ledger, &id, Outcome::Busy, &RedialRules::default(), now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&finished, Finished::CallbackDue(i) if i.due_at == at && i.attempt == 2),
+            "{finished:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_the_attempt_a_final_contact_is_reopened_at_the_callback() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-04T18:00:00Z");
+        let id = dialing_at(&ledger, 1, now).await;
+        assert!(matches!(
+            finish(
+                &ledger,
+                &id,
+                Outcome::Connected,
+                &RedialRules::default(),
+                now
+            )
+            .await
+            .unwrap(),
+            Finished::Final(_)
+        ));
+        assert!(attr(&table, "expiresAt").is_some());
+        let scheduled = schedule_callback(&ledger, &id, at).await.unwrap();
+        let item = match scheduled {
+            CallbackScheduled::Due {
+                item,
+                reopened: true,
+            } => item,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            (item.state, item.attempt, item.due_at),
+            (ContactState::Due, 2, at)
+        );
+        assert_eq!(
+            table.s(PK, "dueShard"),
+            Some(due_shard_key("spring", shard_of(KEY)))
+        );
+        // The TTL must never delete a due contact; final fields go.
+        for gone in [
+            "expiresAt",
+            "finalReason",
+            "finalAt",
+            "clientToken",
+            "heldShard",
+            "callbackAt",
+        ] {
+            assert!(attr(&table, gone).is_none(), "{gone}");
+        }
+        // The same disposition again: the pending callback is set to the same time.
+        assert!(matches!(
+            schedule_callback(&ledger, &id, at).await.unwrap(),
+            CallbackScheduled::Due { ref item, reopened: false } if item.due_at == at && item.attempt == 2
+        ));
+    }
+
+    #[tokio::test]
+    async fn after_the_attempt_a_pending_redial_moves_to_the_callback() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-04T16:30:00Z");
+        let id = dialing_at(&ledger, 1, now).await;
+        assert!(matches!(
+            finish(&ledger, &id, Outcome::Busy, &RedialRules::default(), now)
+                .await
+                .unwrap(),
+            Finished::Redialed(ref i) if i.due_at == now + Duration::minutes(10)
+        ));
+        // The feeder leased the redial already: the lease is given back.
+        lease(
+            &ledger,
+            "spring",
+            KEY,
+            now + Duration::minutes(10),
+            now + Duration::hours(1),
+            "f",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let scheduled = schedule_callback(&ledger, &id, at).await.unwrap();
+        assert!(
+            matches!(&scheduled, CallbackScheduled::Due { item, reopened: false }
+                if item.state == ContactState::Due && item.attempt == 2 && item.due_at == at),
+            "{scheduled:?}"
+        );
+        assert!(attr(&table, "heldShard").is_none() && attr(&table, "leaseUntil").is_none());
+        assert_eq!(
+            table.s(PK, "dueShard"),
+            Some(due_shard_key("spring", shard_of(KEY)))
+        );
+        // The message the feeder sent for the lease is stale now: dial drops it.
+        assert!(matches!(
+            begin_attempt(&ledger, &AttemptId::new("spring", KEY, 2), at, now)
+                .await
+                .unwrap(),
+            AttemptBegun::Stale(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_late_disposition_never_moves_a_later_attempt() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        dialing_at(&ledger, 2, now).await;
+        let before = table.get(PK).unwrap();
+        let first = AttemptId::new("spring", KEY, 1);
+        let at = t("2026-03-05T10:00:00Z");
+        assert!(matches!(
+            schedule_callback(&ledger, &first, at).await.unwrap(),
+            CallbackScheduled::TooLate(ref i) if i.attempt == 2
+        ));
+        assert_eq!(table.get(PK).unwrap(), before, "nothing written");
+        // Attempt 2 ended final: attempt 1's callback still does nothing.
+        finish(
+            &ledger,
+            &AttemptId::new("spring", KEY, 2),
+            Outcome::Connected,
+            &RedialRules::default(),
+            now,
+        )
+        .await
+        .unwrap();
+        let before = table.get(PK).unwrap();
+        assert!(matches!(
+            schedule_callback(&ledger, &first, at).await.unwrap(),
+            CallbackScheduled::TooLate(_)
+        ));
+        assert_eq!(table.get(PK).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn no_callback_for_an_unknown_attempt_or_a_closed_contact() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-05T10:00:00Z");
+        let id = AttemptId::new("spring", KEY, 1);
+        assert_eq!(
+            schedule_callback(&ledger, &id, at).await.unwrap(),
+            CallbackScheduled::Unknown(None)
+        );
+        assert!(table.get(PK).is_none(), "no item created");
+        // Admitted, never begun.
+        let options = AdmitOptions {
+            due_at: now,
+            rules: None,
+            round: None,
+        };
+        admit(&ledger, &new_contact(), &options, now).await.unwrap();
+        assert!(matches!(
+            schedule_callback(&ledger, &id, at).await.unwrap(),
+            CallbackScheduled::Unknown(Some(_))
+        ));
+        // Final as do-not-call: never reopened.
+        lease(&ledger, "spring", KEY, now, now + Duration::minutes(5), "f")
+            .await
+            .unwrap();
+        begin_attempt(&ledger, &id, now + Duration::minutes(5), now)
+            .await
+            .unwrap();
+        settle(
+            &ledger,
+            &id,
+            Decision::Final(FinalReason::DoNotCall),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            schedule_callback(&ledger, &id, at).await.unwrap(),
+            CallbackScheduled::Closed(_)
+        ));
+        assert_eq!(table.s(PK, "state").as_deref(), Some("final"));
+    }
+
+    #[tokio::test]
+    async fn a_settle_of_the_callers_own_drops_the_callback() {
+        let (table, ledger) = fake();
+        let now = t("2026-03-04T10:00:00Z");
+        let id = dialing_at(&ledger, 1, now).await;
+        schedule_callback(&ledger, &id, t("2026-03-05T10:00:00Z"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            settle(
+                &ledger,
+                &id,
+                Decision::Final(FinalReason::Rejected),
+                None,
+                now
+            )
+            .await
+            .unwrap(),
+            Finished::Final(_)
+        ));
+        assert!(attr(&table, "callbackAt").is_none());
     }
 }

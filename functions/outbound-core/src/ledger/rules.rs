@@ -20,6 +20,47 @@ pub const MAX_ATTEMPTS_RANGE: std::ops::RangeInclusive<u32> = 1..=10;
 /// A delay is at least a minute and at most 30 days.
 pub const DELAY_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=43_200;
 
+/// How far ahead an agent's callback may be, in days (`CALLBACK_MAX_DAYS`, the Terraform
+/// variable `redial.callback_max_days`, validates the same bounds).
+pub const CALLBACK_MAX_DAYS_RANGE: std::ops::RangeInclusive<u32> = 1..=365;
+pub const DEFAULT_CALLBACK_MAX_DAYS: u32 = 30;
+/// A callback is at least this far ahead when the agent sets it.
+pub const CALLBACK_MIN_LEAD: Duration = Duration::minutes(1);
+
+/// Why a callback time is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackProblem {
+    /// Less than [`CALLBACK_MIN_LEAD`] ahead (or in the past).
+    TooSoon,
+    /// More than the horizon ahead.
+    TooFar,
+}
+
+impl CallbackProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackProblem::TooSoon => "too_soon",
+            CallbackProblem::TooFar => "too_far",
+        }
+    }
+}
+
+/// Whether `at` may be a callback set at `now`: at least [`CALLBACK_MIN_LEAD`] ahead and at
+/// most `max_days` days ahead.
+pub fn check_callback(
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_days: u32,
+) -> Result<(), CallbackProblem> {
+    if at < now + CALLBACK_MIN_LEAD {
+        Err(CallbackProblem::TooSoon)
+    } else if at > now + Duration::days(i64::from(max_days)) {
+        Err(CallbackProblem::TooFar)
+    } else {
+        Ok(())
+    }
+}
+
 /// Minutes to wait before the next attempt, per outcome of the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -98,6 +139,29 @@ pub enum Decision {
     Final(FinalReason),
     /// The contact is due again: `attempt` is the next attempt's number.
     Redial { attempt: u32, due_at: DateTime<Utc> },
+    /// The contact is due again at the time the agent promised during the attempt (a callback
+    /// set with the disposition): whatever the outcome and even past `max_attempts`.
+    Callback { attempt: u32, due_at: DateTime<Utc> },
+}
+
+impl Decision {
+    /// What attempt `attempt` leads to when the agent promised a callback at `callback_at`
+    /// during it; otherwise what `rules` decide for `outcome`.
+    pub fn after(
+        rules: &RedialRules,
+        attempt: u32,
+        outcome: Outcome,
+        callback_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        match callback_at {
+            Some(due_at) => Decision::Callback {
+                attempt: attempt + 1,
+                due_at,
+            },
+            None => rules.decide(attempt, outcome, now),
+        }
+    }
 }
 
 impl RedialRules {
@@ -247,6 +311,57 @@ mod tests {
             once.decide(1, Outcome::Busy, now),
             Decision::Final(FinalReason::AttemptsExhausted)
         );
+    }
+
+    #[test]
+    fn a_callback_overrides_the_rules_whatever_the_outcome_and_attempt() {
+        let rules = RedialRules::default();
+        let now = t("2026-03-04T10:00:00Z");
+        let at = t("2026-03-05T09:30:00Z");
+        // A final outcome, the last attempt allowed, or beyond it: the agent's promise holds.
+        for (attempt, outcome) in [
+            (1, Outcome::Connected),
+            (3, Outcome::Busy),
+            (9, Outcome::Error),
+        ] {
+            assert_eq!(
+                Decision::after(&rules, attempt, outcome, Some(at), now),
+                Decision::Callback {
+                    attempt: attempt + 1,
+                    due_at: at
+                },
+                "{attempt} {outcome:?}"
+            );
+        }
+        // No callback: the rules decide.
+        assert_eq!(
+            Decision::after(&rules, 1, Outcome::Busy, None, now),
+            rules.decide(1, Outcome::Busy, now)
+        );
+        assert_eq!(
+            Decision::after(&rules, 1, Outcome::Connected, None, now),
+            Decision::Final(FinalReason::Outcome(Outcome::Connected))
+        );
+    }
+
+    #[test]
+    fn a_callback_is_between_a_minute_and_the_horizon_ahead() {
+        let now = t("2026-03-04T10:00:00Z");
+        assert_eq!(check_callback(t("2026-03-04T10:01:00Z"), now, 30), Ok(()));
+        assert_eq!(check_callback(t("2026-04-03T10:00:00Z"), now, 30), Ok(()));
+        assert_eq!(
+            check_callback(t("2026-03-04T10:00:59Z"), now, 30),
+            Err(CallbackProblem::TooSoon)
+        );
+        assert_eq!(
+            check_callback(t("2026-03-01T10:00:00Z"), now, 30),
+            Err(CallbackProblem::TooSoon)
+        );
+        assert_eq!(
+            check_callback(t("2026-04-03T10:00:01Z"), now, 30),
+            Err(CallbackProblem::TooFar)
+        );
+        assert_eq!(check_callback(t("2026-04-03T10:00:01Z"), now, 31), Ok(()));
     }
 
     #[test]

@@ -225,7 +225,7 @@ pub async fn handle_until(
             env,
             tuning,
             region,
-            Start::Continue(next),
+            Start::Continue(Box::new(next)),
             deadline,
         )
         .await?;
@@ -341,7 +341,7 @@ enum Start {
         version: String,
     },
     /// A continuation: the rest of the file from a checkpoint.
-    Continue(Checkpoint),
+    Continue(Box<Checkpoint>),
 }
 
 /// Reads one segment of a file: from its start (an upload) or from a checkpoint, until its end

@@ -27,6 +27,8 @@ cargo build --release --locked -p connect-sim
 export CONNECT_SIM_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$CARGO_BUILD_TARGET/release/connect-sim"
 run caller-id-cold "$VENV/bin/python" scripts/bench_caller_id_cold.py
 run load-list-parse cargo bench -p load-list --bench parse
+# A generated 1 GB / 10,000,000-row list read across invocations from checkpoints (no network).
+run load-list-big-file cargo bench -p load-list --bench big_file
 # The local stack (moto + launcher + Connect simulator + terraform apply of examples/local):
 # the stack's own harness builds the zips and the simulator when they are missing.
 ensure_terraform

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # SDK crate → IAM service prefix.
 SERVICES = {"s3": "s3", "sqs": "sqs", "dynamodb": "dynamodb", "ssm": "ssm", "sfn": "states",
-            "connect": "connect", "kms": "kms"}
+            "connect": "connect", "kms": "kms", "lambda": "lambda"}
 
 # Operations whose IAM action is not their own name (Service Authorization Reference).
 ACTION_OF = {
@@ -42,6 +42,7 @@ ACTION_OF = {
     ("s3", "upload_part"): "s3:PutObject",
     ("s3", "complete_multipart_upload"): "s3:PutObject",
     ("s3", "head_object"): "s3:GetObject",
+    ("lambda", "invoke"): "lambda:InvokeFunction",
     ("sqs", "send_message_batch"): "sqs:SendMessage",
     ("sqs", "delete_message_batch"): "sqs:DeleteMessage",
     ("sqs", "change_message_visibility_batch"): "sqs:ChangeMessageVisibility",

@@ -172,6 +172,7 @@ run "plan_resources_and_names" {
       output.lambda_function_environments["dial"].STATUS_CACHE_SECONDS == "30" &&
       !contains(keys(output.lambda_function_environments["dial"]), "COUNTRY_ROUTING_LIST_KEY") &&
       output.lambda_function_environments["load-list"].STATE_MACHINE_ARN == "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer" &&
+      output.lambda_function_environments["load-list"].HANDOVER_MARGIN_SECONDS == "60" &&
       output.lambda_function_environments["get-config"].HISTORY_BUDGET == "8000" &&
       output.lambda_function_environments["get-config"].MAX_CONCURRENT_CALLS == "40"
     )

@@ -48,6 +48,7 @@ run "least_privilege_defaults" {
       CountQueuedRecords = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
       StartCampaign      = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
       DeriveContactKeys  = { e = "Allow", a = toset(["kms:GenerateMac"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"]) }
+      ContinueBigFiles   = { e = "Allow", a = toset(["lambda:InvokeFunction"]), r = toset(["arn:aws:lambda:eu-west-2:123456789012:function:blaster-load-list"]) }
     }
     error_message = "load-list's policy: ${output.policy_documents["load-list"]}"
   }

@@ -49,7 +49,9 @@ locals {
     }
   }
 
-  # Invoked by S3 notifications and EventBridge, which do not wait for the result.
+  # Invoked by S3 notifications and EventBridge, which do not wait for the result (and load-list
+  # by itself: a big file's continuation). The dead-letter queue keeps the events of every
+  # asynchronous invocation that failed, a continuation's included.
   asynchronous_functions = ["load-list", "process-contact-events"]
 
   queue_url             = aws_sqs_queue.contacts.url
@@ -98,6 +100,9 @@ locals {
       INPUT_BUCKET            = local.input_bucket_name
       RESULTS_BUCKET          = local.results_bucket_name
       STATE_MACHINE_ARN       = local.state_machine_arn
+      # A big file goes on in the next invocation (continuation); this is the time kept back
+      # from the timeout to finish a segment and hand over: a fifth of it, at most 60 s.
+      HANDOVER_MARGIN_SECONDS = tostring(max(1, min(60, floor(local.function_settings["load-list"].timeout / 5))))
     })
     # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue; it finishes
     # attempts a dead run abandoned (redial rules, final records in the results bucket).

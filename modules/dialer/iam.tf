@@ -74,6 +74,9 @@ locals {
       { sid = "StartCampaign", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
       # The contact keys' secret, derived once per cold start (outbound_core::contact_key).
       { sid = "DeriveContactKeys", actions = ["kms:GenerateMac"], resources = [local.contact_key_kms_key_arn] },
+      # A big file's rest is handed to the next invocation of load-list itself (an asynchronous
+      # Invoke with a checkpoint): its own ARN only, built from the name (no dependency cycle).
+      { sid = "ContinueBigFiles", actions = ["lambda:InvokeFunction"], resources = [local.function_arns["load-list"]] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.kms_key_arn] },
     ] : [])

@@ -33,7 +33,7 @@ use outbound_core::mask::mask_phone;
 use outbound_core::phone::normalise;
 use outbound_core::records::{bounded_name, RejectRecord, MAX_CAMPAIGN_CHARS};
 use phonenumber::country;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest row accepted, in bytes after unquoting.
@@ -235,6 +235,17 @@ impl Splitter {
         }
     }
 
+    /// Starts parsing in the middle of a file: at physical line `line`, after the byte-order
+    /// mark; `after_cr`: the byte before was a CR (a LF next ends that line, not a new one).
+    fn resume_at(line: u64, after_cr: bool) -> Self {
+        let mut s = Self::new();
+        s.bom_checked = true;
+        s.line = line;
+        s.record_line = line;
+        s.prev_cr = after_cr;
+        s
+    }
+
     /// Forgets the row in progress and goes on parsing at the start of physical line `line`.
     fn restart_at_line(&mut self, line: u64) {
         self.core = csv_core::Reader::new();
@@ -423,13 +434,33 @@ fn well_quoted(raw: &[u8]) -> bool {
 // Header and rows
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug)]
-struct Header {
+/// What the header row says: where `custID` and `phone` are and which attribute key every other
+/// column becomes. Carried in a [`ReadPosition`], so a later invocation reads the rest of the file
+/// with the same columns without reading the header again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
     cust: usize,
     phone: usize,
     /// (column, attribute key) for every other column.
     attributes: Vec<(usize, String)>,
     columns: usize,
+}
+
+/// Where the next unread row of a file starts (a row boundary): what another reader needs to
+/// go on from there with the same results, given the bytes from `offset` on
+/// ([`CsvIntake::resume`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadPosition {
+    /// Byte offset (in the object) of the first byte not yet consumed: the next row, or blank
+    /// lines before it.
+    pub offset: u64,
+    /// The physical line that byte is on (the header is line 1).
+    pub line: u64,
+    /// The byte before `offset` was a CR: a LF at `offset` completes that line end (CRLF).
+    pub after_cr: bool,
+    /// The header's columns.
+    pub header: Header,
 }
 
 impl Header {
@@ -620,11 +651,39 @@ impl CsvIntake {
         }
     }
 
+    /// Goes on reading a file at `at` (from an earlier reader's [`CsvIntake::position`]): the
+    /// bytes fed from now on are the file's from `at.offset`. Line numbers stay the file's, the
+    /// header is not read again; counts and the duplicate filter start empty (a contact that
+    /// repeats one of an earlier segment is left to the ledger's conditional put).
+    pub fn resume(opts: CsvOptions, at: ReadPosition) -> Self {
+        let mut intake = Self::new(opts);
+        intake.splitter = Splitter::resume_at(at.line, at.after_cr);
+        intake.header = Some(at.header);
+        intake.bytes_read = at.offset;
+        intake
+    }
+
+    /// Where the next unread row starts, when the last step returned a row (or nothing was read
+    /// after the header yet): `None` in the middle of a row, before the header or at the end.
+    pub fn position(&self) -> Option<ReadPosition> {
+        let header = self.header.clone()?;
+        if self.done || self.splitter.in_record || self.row_start.is_some() {
+            return None;
+        }
+        Some(ReadPosition {
+            offset: self.bytes_read - (self.filled - self.pos) as u64,
+            line: self.splitter.line,
+            after_cr: self.splitter.prev_cr,
+            header,
+        })
+    }
+
     pub fn counts(&self) -> IntakeCounts {
         self.counts
     }
 
-    /// Bytes taken from the source so far: where to resume reading after the source broke.
+    /// Bytes taken from the source so far (from the start of the file, also after
+    /// [`CsvIntake::resume`]): where to resume reading after the source broke.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
@@ -804,6 +863,19 @@ impl<R: std::io::Read> CsvReader<R> {
         &self.intake
     }
 
+    /// Goes on reading at `at`: `source` gives the file's bytes from `at.offset` on.
+    pub fn resume(source: R, opts: CsvOptions, at: ReadPosition) -> Self {
+        Self {
+            source,
+            intake: CsvIntake::resume(opts, at),
+        }
+    }
+
+    /// Where the next unread row starts (see [`CsvIntake::position`]).
+    pub fn position(&self) -> Option<ReadPosition> {
+        self.intake.position()
+    }
+
     /// The next row, `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<RowOutcome>, FileError> {
         loop {
@@ -850,6 +922,20 @@ impl<R: tokio::io::AsyncRead + Unpin> AsyncCsvReader<R> {
     /// Bytes taken from the source so far.
     pub fn bytes_read(&self) -> u64 {
         self.intake.bytes_read()
+    }
+
+    /// Goes on reading at `at`: `source` gives the file's bytes from `at.offset` on (a ranged
+    /// read).
+    pub fn resume(source: R, opts: CsvOptions, at: ReadPosition) -> Self {
+        Self {
+            source,
+            intake: CsvIntake::resume(opts, at),
+        }
+    }
+
+    /// Where the next unread row starts (see [`CsvIntake::position`]).
+    pub fn position(&self) -> Option<ReadPosition> {
+        self.intake.position()
     }
 
     /// Continues from another source after the first one failed with [`FileError::Read`]: the
@@ -1405,6 +1491,76 @@ mod tests {
         cust: String,
         phone: String,
         note: String,
+    }
+
+    /// Reads `input` as two invocations would: the first reader (fed `n` bytes at a time) stops
+    /// after `stop` rows and hands its position over, through JSON as the continuation event
+    /// carries it; a second reader goes on from the bytes at its offset.
+    fn read_in_two(input: &[u8], stop: usize, n: usize) -> Vec<RowOutcome> {
+        let mut first = CsvReader::new(Trickle { data: input, n }, opts());
+        let mut rows = Vec::new();
+        for _ in 0..stop {
+            match first.next_row().unwrap() {
+                Some(row) => rows.push(row),
+                None => return rows,
+            }
+        }
+        let at = first.position().expect("a row boundary after a row");
+        let at: ReadPosition = serde_json::from_str(&serde_json::to_string(&at).unwrap()).unwrap();
+        let mut second = CsvReader::resume(&input[at.offset as usize..], opts(), at);
+        while let Some(row) = second.next_row().unwrap() {
+            rows.push(row);
+        }
+        rows
+    }
+
+    #[test]
+    fn a_file_read_in_two_from_any_row_gives_the_same_rows_at_the_same_lines() {
+        let csv = b"\xEF\xBB\xBFcustID,phone,notes\r\n\
+C-1,020 7946 0001,plain\r\n\
+\r\n\
+C-2,020 7946 0002,\"two\r\nlines\"\r\n\
+C-3,12345,bad number\r\n\
+C-4,020 7946 0004,\"open quote\r\n\
+C-5,020 7946 0005,after the open quote\n\
+\n\
+C-6,020 7946 0006,lf\n\
+C-7,020 7946 0007,lone cr\r\
+C-8,,missing phone\r\n";
+        let whole = read_all(csv).unwrap().0;
+        let lines: Vec<u64> = whole
+            .iter()
+            .map(|r| match r {
+                RowOutcome::Contact(c) => match c.source {
+                    ContactSource::Csv { line, .. } => line,
+                    _ => 0,
+                },
+                RowOutcome::Rejected(r) => r.line,
+                RowOutcome::Duplicate { line, .. } => *line,
+            })
+            .collect();
+        assert_eq!(lines, vec![2, 4, 6, 7, 8, 10, 11, 12]);
+        for n in [1, 3, 7, READ_BUFFER_BYTES] {
+            for stop in 1..=whole.len() {
+                assert_eq!(
+                    read_in_two(csv, stop, n),
+                    whole,
+                    "stopped after {stop} rows, read {n} bytes at a time"
+                );
+            }
+        }
+        // No position in the middle of a row or before the header.
+        let mut r = CsvReader::new(&csv[..], opts());
+        assert_eq!(r.position(), None, "the header is not read yet");
+        r.next_row().unwrap();
+        let at = r.position().unwrap();
+        assert_eq!(at.line, 3);
+        let before = &csv[..at.offset as usize];
+        assert!(
+            (at.after_cr && before.ends_with(b"1,plain\r"))
+                || (!at.after_cr && before.ends_with(b"1,plain\r\n")),
+            "{at:?}"
+        );
     }
 
     fn phone_strategy() -> impl Strategy<Value = String> {

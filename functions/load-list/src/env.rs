@@ -22,6 +22,10 @@ pub struct Env {
     pub ssm_prefix: String,
     /// `CONTACT_KEY_KMS_KEY_ARN`: the KMS HMAC key contact keys are derived from.
     pub contact_key_kms_key_arn: String,
+    /// `HANDOVER_MARGIN_SECONDS` (1–900, default 60): time kept back from the invocation's
+    /// deadline to finish a segment of a big file and hand the rest over
+    /// ([`crate::continuation`]). Terraform sets a fifth of the timeout, at most 60 s.
+    pub handover_margin: std::time::Duration,
 }
 
 impl FromEnv for Env {
@@ -35,6 +39,12 @@ impl FromEnv for Env {
             state_machine_arn: env.required("STATE_MACHINE_ARN", "the dialer state machine ARN"),
             ssm_prefix: env.ssm_prefix(),
             contact_key_kms_key_arn: env.contact_key_kms_key_arn(),
+            handover_margin: std::time::Duration::from_secs(env.number(
+                "HANDOVER_MARGIN_SECONDS",
+                crate::continuation::DEFAULT_HANDOVER_MARGIN.as_secs(),
+                1..=900,
+                "whole seconds from 1 to 900",
+            )),
         }
     }
 }

@@ -17,9 +17,18 @@
 //! - an S3 stream that breaks mid-file is resumed from the byte where it broke (ranged
 //!   `GetObject` pinned to the object's ETag), so a long download does not restart the file;
 //! - the ledger unreachable after the retries fails the invocation (`Retryable`/`Throttled`):
-//!   S3's asynchronous invocation retries it. The file is then read again from the start; the
-//!   contacts admitted before the failure answer "already present" and are not admitted twice.
+//!   S3's asynchronous invocation retries it. The file is then read again from the start (a
+//!   continuation: from its checkpoint); the contacts admitted before the failure answer
+//!   "already present" and are not admitted twice.
+//!
+//! Big files: an invocation whose time is running out stops at a row boundary and hands the rest
+//! of the file to its next invocation ([`crate::continuation`]); the handler accepts that
+//! `{"continuation": …}` event besides the S3 event.
 
+use crate::continuation::{
+    segment_report_key, Checkpoint, ContinuationEvent, Handover, StopRule, Totals,
+    DEFAULT_HANDOVER_MARGIN, DEFAULT_MAX_SEGMENT_CONTACTS,
+};
 use crate::csv_intake::{
     campaign_from_key, campaign_of_object, AsyncCsvReader, CsvOptions, FileError, IntakeCounts,
     RowOutcome,
@@ -36,6 +45,8 @@ use outbound_core::records::{reject_object_key, RejectRecord};
 use phonenumber::country;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The AWS clients the function uses, and the contact keyer derived through KMS: built once.
 #[derive(Debug, Clone)]
@@ -46,6 +57,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub keyer: outbound_core::contact_key::ContactKeyer,
+    /// Starts the next invocation of a big file ([`crate::continuation::LambdaHandover`]).
+    pub handover: Arc<dyn Handover>,
 }
 
 /// Knobs that tests turn down.
@@ -54,6 +67,11 @@ pub struct Tuning {
     pub policy: RetryPolicy,
     pub max_in_flight: usize,
     pub report_part_bytes: usize,
+    /// Time kept back from the invocation's deadline to finish a segment and hand the rest over
+    /// (`HANDOVER_MARGIN_SECONDS`).
+    pub handover_margin: Duration,
+    /// Contacts one invocation accepts at most before it hands the rest over.
+    pub max_segment_contacts: u64,
 }
 
 impl Default for Tuning {
@@ -62,6 +80,8 @@ impl Default for Tuning {
             policy: RetryPolicy::DEFAULT,
             max_in_flight: DEFAULT_ADMIT_IN_FLIGHT,
             report_part_bytes: outbound_core::intake::report::PART_BYTES,
+            handover_margin: DEFAULT_HANDOVER_MARGIN,
+            max_segment_contacts: DEFAULT_MAX_SEGMENT_CONTACTS,
         }
     }
 }
@@ -74,6 +94,10 @@ pub struct ObjectResult {
     pub object: String,
     /// The file's campaign.
     pub campaign: String,
+    /// Which part of the file this invocation read: 1 from the upload's event, `n` for the
+    /// `n-1`th continuation (0: nothing was read). The counts are the file's so far, all
+    /// segments up to this one.
+    pub segment: u32,
     /// Contacts admitted into the campaign (new to it).
     pub queued: u64,
     /// Rows rejected (with a reason in the report), including rows the ledger refused.
@@ -83,10 +107,23 @@ pub struct ObjectResult {
     pub duplicates: u64,
     /// The execution started or joined; `None` when nothing was queued.
     pub execution: Option<String>,
-    /// Key of the reject report in the results bucket.
+    /// Key of this segment's reject report in the results bucket.
     pub reject_report: Option<String>,
-    /// Why the file was not loaded at all (refused header, object gone).
+    /// Why the file was not loaded at all (refused header, object gone), or not to its end (the
+    /// object changed or vanished between segments).
     pub error: Option<String>,
+    /// Where the next invocation goes on, when this one handed the rest of the file over.
+    pub continues_at: Option<ContinuesAt>,
+}
+
+/// Where a continuation starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuesAt {
+    pub segment: u32,
+    /// The file's line of the next unread row (or of the blank lines before it).
+    pub line: u64,
+    pub offset: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,14 +185,52 @@ pub fn decode_key(raw: &str) -> Result<String, FunctionError> {
         .map_err(|_| FunctionError::invalid_input("S3 event key is not UTF-8 once decoded"))
 }
 
-/// Handles one S3 event. One record gives one [`ObjectResult`] object; several give an array
-/// in record order.
+/// Handles one S3 event (or continuation) without a deadline: see [`handle_until`].
 pub async fn handle(
     clients: &Clients,
     env: &Env,
     tuning: &Tuning,
     event: Value,
 ) -> Result<Value, FunctionError> {
+    handle_until(clients, env, tuning, event, None).await
+}
+
+/// Handles one S3 event: one record gives one [`ObjectResult`] object; several give an array in
+/// record order. A `{"continuation": …}` event (a big file's next segment) gives one object.
+/// With a `deadline` (the invocation's), a file not read by then less
+/// [`Tuning::handover_margin`] is handed over to the next invocation.
+pub async fn handle_until(
+    clients: &Clients,
+    env: &Env,
+    tuning: &Tuning,
+    event: Value,
+    deadline: Option<Instant>,
+) -> Result<Value, FunctionError> {
+    if event.get("continuation").is_some() {
+        let event: ContinuationEvent = serde_json::from_value(event)
+            .map_err(|e| FunctionError::invalid_input(format!("not a continuation: {e}")))?;
+        let next = event.continuation;
+        if let Some(refusal) = refuse_source(env, &next.bucket, &next.key) {
+            tracing::warn!(bucket = %next.bucket, reason = refusal, "continuation refused");
+            let result = ObjectResult {
+                object: next.key,
+                error: Some(refusal.to_string()),
+                ..ObjectResult::default()
+            };
+            return Ok(serde_json::to_value(result).expect("result serialises"));
+        }
+        let region = read_default_region(&clients.ssm, &env.ssm_prefix).await?;
+        let result = load_segment(
+            clients,
+            env,
+            tuning,
+            region,
+            Start::Continue(Box::new(next)),
+            deadline,
+        )
+        .await?;
+        return Ok(serde_json::to_value(result).expect("result serialises"));
+    }
     let event: S3Event = serde_json::from_value(event)
         .map_err(|e| FunctionError::invalid_input(format!("not an S3 event: {e}")))?;
     let records: Vec<&S3Record> = event
@@ -190,14 +265,17 @@ pub async fn handle(
             .clone()
             .or_else(|| record.s3.object.e_tag.clone())
             .unwrap_or_default();
-        let result = load_object(
+        let result = load_segment(
             clients,
             env,
             tuning,
             region,
-            &record.s3.bucket.name,
-            &key,
-            &version,
+            Start::Upload {
+                bucket: record.s3.bucket.name.clone(),
+                key,
+                version,
+            },
+            deadline,
         )
         .await?;
         results.push(result);
@@ -236,7 +314,7 @@ fn refuse_source(env: &Env, bucket: &str, key: &str) -> Option<&'static str> {
 }
 
 /// Loads one object; `version` (the event's sequencer or ETag) names the run start, so a
-/// redelivered event joins the execution it already started.
+/// redelivered event joins the execution it already started. No deadline: the whole file.
 pub async fn load_object(
     clients: &Clients,
     env: &Env,
@@ -246,43 +324,115 @@ pub async fn load_object(
     key: &str,
     version: &str,
 ) -> Result<ObjectResult, FunctionError> {
+    let start = Start::Upload {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version: version.to_string(),
+    };
+    load_segment(clients, env, tuning, region, start, None).await
+}
+
+/// What an invocation reads of a file.
+enum Start {
+    /// The upload's event: the file from its first byte.
+    Upload {
+        bucket: String,
+        key: String,
+        version: String,
+    },
+    /// A continuation: the rest of the file from a checkpoint.
+    Continue(Box<Checkpoint>),
+}
+
+/// Reads one segment of a file: from its start (an upload) or from a checkpoint, until its end
+/// or until the [`StopRule`] says to hand the rest over.
+async fn load_segment(
+    clients: &Clients,
+    env: &Env,
+    tuning: &Tuning,
+    region: country::Id,
+    start: Start,
+    deadline: Option<Instant>,
+) -> Result<ObjectResult, FunctionError> {
     use aws_sdk_s3::operation::get_object::GetObjectError;
+    let (bucket, key, version) = match &start {
+        Start::Upload {
+            bucket,
+            key,
+            version,
+        } => (bucket.clone(), key.clone(), version.clone()),
+        Start::Continue(c) => (c.bucket.clone(), c.key.clone(), c.upload.clone()),
+    };
+    let (bucket, key, version) = (bucket.as_str(), key.as_str(), version.as_str());
+    let (segment, before) = match &start {
+        Start::Upload { .. } => (1, Totals::default()),
+        Start::Continue(c) => (c.segment.max(2), c.totals),
+    };
     let mut result = ObjectResult {
         object: key.to_string(),
-        campaign: campaign_from_key(key),
+        campaign: match &start {
+            Start::Upload { .. } => campaign_from_key(key),
+            Start::Continue(c) => c.campaign.clone(),
+        },
+        segment,
+        queued: before.queued,
+        rejected: before.rejected,
+        duplicates: before.duplicates,
         ..Default::default()
     };
-    let object = match clients.s3.get_object().bucket(bucket).key(key).send().await {
+    let mut get = clients.s3.get_object().bucket(bucket).key(key);
+    if let Start::Continue(c) = &start {
+        // The rest of the same object: a replaced object (another ETag) answers 412. Read by
+        // ETag, not versionId (which would need s3:GetObjectVersion): a new version of the key
+        // is loaded by its own upload event.
+        get = get
+            .range(format!("bytes={}-", c.at.offset))
+            .if_match(&c.etag);
+    }
+    let object = match get.send().await {
         Ok(o) => o,
-        Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
-            tracing::warn!(bucket, key, "object deleted before it could be loaded");
-            result.error = Some("the object no longer exists".into());
-            return Ok(result);
+        Err(e)
+            if matches!(start, Start::Continue(_))
+                && e.raw_response().map(|r| r.status().as_u16()) == Some(416) =>
+        {
+            // The checkpoint was the end of the object: nothing is left to read.
+            aws_sdk_s3::operation::get_object::GetObjectOutput::builder()
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(b""))
+                .build()
         }
-        Err(e) => return Err(sdk_error("GetObject", &e)),
-    };
-    let metadata = object.metadata().cloned().unwrap_or_default();
-    let settings = campaign_of_object(key, metadata.get("campaign").map(String::as_str)).and_then(
-        |campaign| {
-            let rules = file_rules(&env.rules, metadata.get("redial").map(String::as_str))?;
-            Ok((campaign, rules))
-        },
-    );
-    let (campaign, rules) = match settings {
-        Ok(settings) => settings,
-        Err(why) => {
-            // Refused whole, before any row: the report (under the file's stem) says why.
-            tracing::warn!(bucket, key, reason = %why, "file refused");
+        Err(e) => {
+            let gone = matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_)));
+            let changed = e.raw_response().map(|r| r.status().as_u16()) == Some(412);
+            if !gone && !changed {
+                return Err(sdk_error("GetObject", &e));
+            }
+            let Start::Continue(c) = &start else {
+                tracing::warn!(bucket, key, "object deleted before it could be loaded");
+                result.error = Some("the object no longer exists".into());
+                return Ok(result);
+            };
+            // Refused from the checkpoint on: what the segments before admitted stays, the
+            // report of this segment says where the load stopped and why.
+            let why = if gone {
+                "the object was deleted"
+            } else {
+                "the object was replaced (its ETag changed)"
+            };
+            let why = format!(
+                "{why} while it was being loaded: rows from line {} on were not loaded; upload the file again to load them",
+                c.at.line
+            );
+            tracing::warn!(bucket, key, segment, reason = %why, "continuation refused");
             let mut rejects = RejectWriter::new(
                 clients.s3.clone(),
                 &env.results_bucket,
-                reject_object_key(&result.campaign, key),
+                segment_report_key(&reject_object_key(&c.campaign, key), segment),
             )
             .with_policy(tuning.policy);
             rejects
                 .push(&RejectRecord {
-                    line: 1,
-                    reason: format!("file rejected: {why}"),
+                    line: c.at.line,
+                    reason: format!("file rejected from this line on: {why}"),
                     customer_key: None,
                     phone_masked: None,
                     source: key.to_string(),
@@ -293,22 +443,66 @@ pub async fn load_object(
             return Ok(result);
         }
     };
+    let (campaign, rules) = match &start {
+        Start::Continue(c) => (c.campaign.clone(), c.rules.clone()),
+        Start::Upload { .. } => {
+            let metadata = object.metadata().cloned().unwrap_or_default();
+            let settings = campaign_of_object(key, metadata.get("campaign").map(String::as_str))
+                .and_then(|campaign| {
+                    let rules = file_rules(&env.rules, metadata.get("redial").map(String::as_str))?;
+                    Ok((campaign, rules))
+                });
+            match settings {
+                Ok(settings) => settings,
+                Err(why) => {
+                    // Refused whole, before any row: the report (under the file's stem) says why.
+                    tracing::warn!(bucket, key, reason = %why, "file refused");
+                    let mut rejects = RejectWriter::new(
+                        clients.s3.clone(),
+                        &env.results_bucket,
+                        reject_object_key(&result.campaign, key),
+                    )
+                    .with_policy(tuning.policy);
+                    rejects
+                        .push(&RejectRecord {
+                            line: 1,
+                            reason: format!("file rejected: {why}"),
+                            customer_key: None,
+                            phone_masked: None,
+                            source: key.to_string(),
+                        })
+                        .await?;
+                    result.reject_report = rejects.finish(true).await?;
+                    result.error = Some(why);
+                    return Ok(result);
+                }
+            }
+        }
+    };
     result.campaign = campaign.clone();
-    let etag = object.e_tag().map(str::to_string);
-    let mut reader = AsyncCsvReader::new(
-        object.body.into_async_read(),
-        CsvOptions {
-            campaign: campaign.clone(),
-            object: key.to_string(),
-            default_region: Some(region),
-            destinations: env.destinations.clone(),
-            keyer: clients.keyer.clone(),
-        },
-    );
+    let (etag, version_id) = match &start {
+        Start::Continue(c) => (Some(c.etag.clone()), c.version_id.clone()),
+        Start::Upload { .. } => (
+            object.e_tag().map(str::to_string),
+            object.version_id().map(str::to_string),
+        ),
+    };
+    let opts = CsvOptions {
+        campaign: campaign.clone(),
+        object: key.to_string(),
+        default_region: Some(region),
+        destinations: env.destinations.clone(),
+        keyer: clients.keyer.clone(),
+    };
+    let body = object.body.into_async_read();
+    let mut reader = match &start {
+        Start::Upload { .. } => AsyncCsvReader::new(body, opts),
+        Start::Continue(c) => AsyncCsvReader::resume(body, opts, c.at.clone()),
+    };
     let mut rejects = RejectWriter::new(
         clients.s3.clone(),
         &env.results_bucket,
-        reject_object_key(&campaign, key),
+        segment_report_key(&reject_object_key(&campaign, key), segment),
     )
     .with_policy(tuning.policy)
     .with_part_bytes(tuning.report_part_bytes);
@@ -317,13 +511,27 @@ pub async fn load_object(
         .policy
         .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
         .await?;
-    let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules)
+    let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules.clone())
         .with_policy(tuning.policy)
         .with_max_in_flight(tuning.max_in_flight);
 
     let mut refusal: Option<FileError> = None;
     let mut resumes = 0u32;
+    let stop = StopRule::new(
+        deadline,
+        tuning.handover_margin,
+        tuning.max_segment_contacts,
+    );
+    // Where the next invocation goes on, when this one stops before the end.
+    let mut handed_over = None;
     loop {
+        let so_far = reader.counts();
+        if stop.stop_now(Instant::now(), so_far.rows, so_far.accepted) {
+            if let Some(at) = reader.position() {
+                handed_over = Some(at);
+                break;
+            }
+        }
         match reader.next_row().await {
             Ok(Some(RowOutcome::Contact(contact))) => {
                 if sender.push(contact, None).await.is_err() {
@@ -419,10 +627,16 @@ pub async fn load_object(
     }
     // Always written, even empty: a file uploaded again without rejects replaces its old report.
     result.reject_report = rejects.finish(true).await?;
-    result.queued = summary.admitted;
-    result.rejected = counts.rejected + summary.failed.len() as u64;
-    result.duplicates = counts.duplicates + summary.already_present;
-    if result.queued > 0 {
+    let totals = Totals {
+        rows: before.rows + counts.rows,
+        queued: before.queued + summary.admitted,
+        rejected: before.rejected + counts.rejected + summary.failed.len() as u64,
+        duplicates: before.duplicates + counts.duplicates + summary.already_present,
+    };
+    result.queued = totals.queued;
+    result.rejected = totals.rejected;
+    result.duplicates = totals.duplicates;
+    if summary.admitted > 0 {
         // Stamped again after the last admission: a feeder that found the campaign empty while
         // the file was read (and retired it) sees it listed again.
         tuning
@@ -434,14 +648,26 @@ pub async fn load_object(
     // Contacts already present count too: a retry of an invocation that admitted them but died
     // before starting the run must still start it (the execution name, from the object's
     // version, makes a redelivered event join the run it started).
-    if result.queued + summary.already_present > 0 {
-        if result.queued > 0 {
-            add_total_records(&clients.ssm, &env.ssm_prefix, result.queued, tuning.policy).await;
+    // Each segment starts (or joins) its own run: the one the first segment started may have
+    // ended before this segment's contacts were admitted.
+    if summary.admitted + summary.already_present > 0 {
+        if summary.admitted > 0 {
+            add_total_records(
+                &clients.ssm,
+                &env.ssm_prefix,
+                summary.admitted,
+                tuning.policy,
+            )
+            .await;
         }
+        let unique = match segment {
+            1 => format!("{bucket}/{key}#{version}"),
+            n => format!("{bucket}/{key}#{version}#{n}"),
+        };
         let run = start_or_join_run(
             &clients.sfn,
             &env.state_machine_arn,
-            &execution_name("csv", &campaign, &format!("{bucket}/{key}#{version}")),
+            &execution_name("csv", &campaign, &unique),
             &RunInput {
                 source: format!("csv:{bucket}/{key}"),
                 campaign: campaign.clone(),
@@ -451,10 +677,41 @@ pub async fn load_object(
         .await?;
         result.execution = Some(run.execution_arn);
     }
+    if let (Some(at), None) = (handed_over, &refusal) {
+        let next = Checkpoint {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            etag: etag.unwrap_or_else(|| "*".to_string()),
+            version_id,
+            upload: version.to_string(),
+            campaign: campaign.clone(),
+            rules,
+            at,
+            totals,
+            segment: segment + 1,
+        };
+        // Every admission of this segment is acknowledged and its report written: a failed
+        // hand-over fails the invocation, whose retry reads this segment again (nothing is
+        // admitted twice) and hands over again.
+        clients.handover.hand_over(&next).await?;
+        tracing::info!(
+            key,
+            segment,
+            next_line = next.at.line,
+            next_offset = next.at.offset,
+            "time is running out: the rest of the file is handed to the next invocation"
+        );
+        result.continues_at = Some(ContinuesAt {
+            segment: next.segment,
+            line: next.at.line,
+            offset: next.at.offset,
+        });
+    }
     tracing::info!(
         key,
         campaign = %campaign,
-        rows = counts.rows,
+        segment,
+        rows = totals.rows,
         queued = result.queued,
         rejected = result.rejected,
         duplicates = result.duplicates,
@@ -468,6 +725,7 @@ pub async fn load_object(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::continuation::CapturedHandovers;
     use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
     use aws_sdk_s3::operation::put_object::PutObjectOutput;
     use aws_sdk_s3::primitives::ByteStream;
@@ -501,6 +759,7 @@ mod tests {
             ssm_prefix: "/connect/blaster/test/".into(),
             contact_key_kms_key_arn:
                 "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
+            handover_margin: Duration::from_secs(60),
         }
     }
 
@@ -509,6 +768,7 @@ mod tests {
             policy: RetryPolicy::immediate(3),
             max_in_flight: 2,
             report_part_bytes: 1 << 20,
+            ..Tuning::default()
         }
     }
 
@@ -530,6 +790,8 @@ mod tests {
     #[derive(Default)]
     struct Seen {
         report: Option<(String, String)>,
+        /// Every report written, in order.
+        reports: Vec<(String, String)>,
         starts: Vec<(String, String)>,
         total_records: Vec<String>,
     }
@@ -539,6 +801,7 @@ mod tests {
         seen: Arc<Mutex<Seen>>,
         table: FakeTable,
         rules: Vec<Rule>,
+        handovers: Arc<CapturedHandovers>,
     }
 
     impl World {
@@ -588,7 +851,12 @@ mod tests {
             .match_requests(|r| {
                 r.bucket() == Some("input") && r.key() == Some("uploads/spring renewals+.csv")
             })
-            .then_output(move || {
+            .then_compute_output(move |r| {
+                // A ranged read (a continuation) gets the bytes from its offset on.
+                let from: usize = r
+                    .range()
+                    .and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse().ok())
+                    .unwrap_or(0);
                 GetObjectOutput::builder()
                     .e_tag("e1")
                     .set_metadata(Some(
@@ -597,16 +865,18 @@ mod tests {
                             .map(|(k, v)| (k.to_string(), v.to_string()))
                             .collect(),
                     ))
-                    .body(ByteStream::from_static(csv.as_bytes()))
+                    .body(ByteStream::from_static(
+                        &csv.as_bytes()[from.min(csv.len())..],
+                    ))
                     .build()
             });
         let s = seen.clone();
         let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |r| {
             let body = String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap();
-            s.lock().unwrap().report = Some((
-                format!("{}/{}", r.bucket().unwrap(), r.key().unwrap()),
-                body,
-            ));
+            let key = format!("{}/{}", r.bucket().unwrap(), r.key().unwrap());
+            let mut s = s.lock().unwrap();
+            s.reports.push((key.clone(), body.clone()));
+            s.report = Some((key, body));
             PutObjectOutput::builder().build()
         });
         let iso = mock!(aws_sdk_ssm::Client::get_parameter)
@@ -646,18 +916,21 @@ mod tests {
                 .unwrap()
         });
         let table = FakeTable::new(&Log::default());
+        let handovers = Arc::new(CapturedHandovers::default());
         let clients = Clients {
             s3: mocked!(aws_sdk_s3, [&get, &put]),
             ledger: campaign_ledger(&table),
             ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total]),
             sfn: mocked!(aws_sdk_sfn, [&start]),
             keyer: outbound_core::testkit::contact_keyer(),
+            handover: handovers.clone(),
         };
         World {
             clients,
             seen,
             table,
             rules: vec![get, put, start],
+            handovers,
         }
     }
 
@@ -932,6 +1205,7 @@ mod tests {
             ssm: mocked!(aws_sdk_ssm, [&iso]),
             sfn: mocked!(aws_sdk_sfn, []),
             keyer: outbound_core::testkit::contact_keyer(),
+            handover: Arc::new(CapturedHandovers::default()),
         };
         let out = handle(&clients, &env(), &tuning(), event(&["uploads/x.csv"]))
             .await
@@ -1030,6 +1304,211 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// Feeds every checkpoint handed over back in as a continuation event (with a deadline that
+    /// has already passed: each segment reads one row), until one ends the file. Returns every
+    /// segment's result.
+    async fn run_to_the_end(w: &World, tuning: &Tuning, first: Value) -> Vec<Value> {
+        let mut results = vec![first];
+        loop {
+            let handed = w.handovers.take();
+            assert!(handed.len() <= 1, "one hand-over per segment");
+            let Some(next) = handed.into_iter().next() else {
+                return results;
+            };
+            let out = handle_until(
+                &w.clients,
+                &env(),
+                tuning,
+                json!({ "continuation": next }),
+                Some(Instant::now()),
+            )
+            .await
+            .unwrap();
+            results.push(out);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_whose_time_runs_out_goes_on_from_its_checkpoint_and_ends_the_same() {
+        let w = world(CSV);
+        let tuning = Tuning {
+            handover_margin: Duration::ZERO,
+            ..tuning()
+        };
+        // The deadline has passed: every segment stops after its first row.
+        let first = handle_until(
+            &w.clients,
+            &env(),
+            &tuning,
+            event(&["uploads/spring+renewals%2B.csv"]),
+            Some(Instant::now()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(first["segment"], 1);
+        assert_eq!(first["queued"], 1);
+        assert_eq!(first["continuesAt"]["segment"], 2);
+        assert_eq!(first["continuesAt"]["line"], 3);
+        assert_eq!(
+            first["continuesAt"]["offset"],
+            CSV.find("C-2").unwrap(),
+            "the byte where line 3 starts"
+        );
+        let results = run_to_the_end(&w, &tuning, first).await;
+        // Five rows, one per segment; the last one hands over at the end of the object and the
+        // segment after it finds nothing left.
+        assert!((5..=6).contains(&results.len()), "{results:?}");
+        let last = results.last().unwrap();
+        assert_eq!(last["continuesAt"], Value::Null);
+        assert_eq!(
+            (
+                last["queued"].as_u64(),
+                last["rejected"].as_u64(),
+                last["duplicates"].as_u64()
+            ),
+            (Some(2), Some(2), Some(1)),
+            "the same totals as in one invocation: {last}"
+        );
+        for (i, out) in results.iter().enumerate() {
+            assert_eq!(out["segment"], i as u64 + 1);
+            assert_eq!(out["error"], Value::Null);
+            assert_eq!(out["campaign"], "spring renewals+");
+        }
+        // The same contacts, at their own lines.
+        let contacts = w.admitted();
+        assert_eq!(contacts.len(), 2);
+        let lines: Vec<_> = contacts.iter().map(|c| c.source.clone()).collect();
+        assert_eq!(
+            lines,
+            vec![
+                ContactSource::Csv {
+                    object: "uploads/spring renewals+.csv".into(),
+                    line: 2
+                },
+                ContactSource::Csv {
+                    object: "uploads/spring renewals+.csv".into(),
+                    line: 3
+                }
+            ]
+        );
+        // One report per segment: the first under the file's key, then parts; the rejects keep
+        // the file's line numbers.
+        let seen = w.seen.lock().unwrap();
+        let base = "results/rejects/campaign=spring_renewals_/uploads_spring renewals+.csv";
+        let keys: Vec<&str> = seen.reports.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys[0], format!("{base}.jsonl"));
+        assert_eq!(keys[1], format!("{base}.part0002.jsonl"));
+        assert_eq!(keys.len(), results.len());
+        let rejects: Vec<(usize, RejectRecord)> = seen
+            .reports
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, body))| {
+                body.lines()
+                    .map(move |l| (i + 1, serde_json::from_str::<RejectRecord>(l).unwrap()))
+            })
+            .collect();
+        assert_eq!(
+            rejects
+                .iter()
+                .map(|(segment, r)| (*segment, r.line))
+                .collect::<Vec<_>>(),
+            vec![(3, 4), (5, 6)]
+        );
+        // Each segment with contacts started (or joined) a run of its own.
+        let names: Vec<&str> = seen.starts.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.len() >= 3, "{names:?}");
+        let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+    }
+
+    #[tokio::test]
+    async fn the_contact_cap_hands_over_and_a_continuation_delivered_twice_adds_nothing() {
+        let w = world(CSV);
+        let tuning = Tuning {
+            max_segment_contacts: 1,
+            ..tuning()
+        };
+        // No deadline: only the cap stops a segment.
+        let first = handle(
+            &w.clients,
+            &env(),
+            &tuning,
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(first["queued"], 1);
+        assert_eq!(first["continuesAt"]["line"], 3);
+        let next = w.handovers.take().pop().unwrap();
+        assert_eq!(next.etag, "e1");
+        assert_eq!(next.upload, "0055AED6DCD90281E5");
+        assert_eq!(next.totals.queued, 1);
+        let again = json!({ "continuation": next });
+        let second = handle(&w.clients, &env(), &tuning, again.clone())
+            .await
+            .unwrap();
+        assert_eq!(second["segment"], 2);
+        assert_eq!(second["queued"], 2);
+        let third_from_second = w.handovers.take().pop().unwrap();
+        // The same continuation again (an asynchronous event delivered twice).
+        let replay = handle(&w.clients, &env(), &tuning, again).await.unwrap();
+        assert_eq!(replay["queued"], 1, "nothing new: {replay}");
+        assert_eq!(replay["duplicates"], 1, "C-2 is already in the campaign");
+        assert_eq!(w.admitted().len(), 2);
+        // It hands over the same checkpoint, but for the counts.
+        let third_from_replay = w.handovers.take().pop().unwrap();
+        assert_eq!(third_from_replay.at, third_from_second.at);
+        // Both runs of segment 2 have the same execution name: the replay joined it.
+        let seen = w.seen.lock().unwrap();
+        assert_eq!(seen.starts[1].0, seen.starts[2].0);
+        assert_ne!(seen.starts[0].0, seen.starts[1].0);
+    }
+
+    #[tokio::test]
+    async fn a_continuation_for_another_bucket_or_malformed_is_refused() {
+        let w = world(CSV);
+        let next = Checkpoint {
+            bucket: "someone-elses".into(),
+            key: "uploads/a.csv".into(),
+            etag: "e1".into(),
+            version_id: None,
+            upload: "1".into(),
+            campaign: "a".into(),
+            rules: None,
+            at: crate::csv_intake::ReadPosition {
+                offset: 10,
+                line: 2,
+                after_cr: false,
+                header: serde_json::from_value(
+                    json!({"cust": 0, "phone": 1, "attributes": [], "columns": 2}),
+                )
+                .unwrap(),
+            },
+            totals: Totals::default(),
+            segment: 2,
+        };
+        let out = handle(
+            &w.clients,
+            &env(),
+            &tuning(),
+            json!({ "continuation": next }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["error"], "not the input bucket");
+        assert_eq!(w.rules[0].num_calls(), 0, "nothing read");
+        let err = handle(
+            &w.clients,
+            &env(),
+            &tuning(),
+            json!({"continuation": {"key": 1}}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name, ErrorName::InvalidInput);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Every test makes its own buckets, ledger table and parameters, so they share one moto server.
 
 use chrono::{Duration, Utc};
-use load_list::{handle, Clients, Env, Tuning};
+use load_list::{handle, handle_until, CapturedHandovers, Checkpoint, Clients, Env, Tuning};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::{
@@ -18,6 +18,7 @@ use outbound_core::testkit::moto::{
 };
 use serde_json::{json, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Counts live heap bytes and their high-water mark, to show memory stays flat.
@@ -67,16 +68,20 @@ struct Stack {
     clients: Clients,
     env: Env,
     input_bucket: String,
+    /// The continuations load-list handed over (instead of invoking itself).
+    handovers: std::sync::Arc<CapturedHandovers>,
 }
 
 async fn stack(name: &str) -> Stack {
     let sdk = sdk().await;
+    let handovers = std::sync::Arc::new(CapturedHandovers::default());
     let clients = Clients {
         s3: moto::s3(&sdk),
         ledger: campaign_ledger(&sdk, None).await,
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
         keyer: moto::contact_keyer(&sdk).await,
+        handover: handovers.clone(),
     };
     let id = unique(name);
     let input_bucket = format!("{id}-input");
@@ -122,9 +127,11 @@ async fn stack(name: &str) -> Stack {
             // Read only by main; the clients above carry the keyer derived from moto's KMS.
             contact_key_kms_key_arn:
                 "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
+            handover_margin: std::time::Duration::from_secs(60),
         },
         clients,
         input_bucket,
+        handovers,
     }
 }
 
@@ -1005,4 +1012,263 @@ async fn an_admitted_contact_reads_back_as_the_contract_message() {
             "source": {"kind": "csv", "object": key, "line": 2}
         })
     );
+}
+
+/// A list of `rows` rows in which every 50th number is invalid, every 97th row has no custID,
+/// the rows 7, 207, 407… repeat the row before, and every 10th row's notes run over two lines (so
+/// line numbers and row numbers part). Returns the CSV, the expected (custID → line) of the
+/// valid contacts, the lines of the rejected rows and the number of duplicates.
+fn awkward_list(rows: u32) -> (Vec<u8>, BTreeMap<String, u64>, Vec<u64>, u64) {
+    let mut csv = String::from("custID,phone,notes\r\n");
+    let (mut valid, mut rejects, mut duplicates) = (BTreeMap::new(), Vec::new(), 0u64);
+    let mut line = 2u64;
+    for i in 1..=rows {
+        let notes = if i % 10 == 0 {
+            "\"call after 5pm\nask for accounts\""
+        } else {
+            "plain"
+        };
+        let (id, phone) = if i % 200 == 7 {
+            (
+                format!("C-{}", i - 1),
+                format!("+44 20 7946 {:04}", (i - 1) % 10_000),
+            )
+        } else {
+            (format!("C-{i}"), format!("+44 20 7946 {:04}", i % 10_000))
+        };
+        let (id, phone) = match i {
+            _ if i % 97 == 0 => (String::new(), phone),
+            _ if i % 50 == 0 => (id, "12345".to_string()),
+            _ => (id, phone),
+        };
+        csv.push_str(&format!("{id},{phone},{notes}\r\n"));
+        if id.is_empty() || phone == "12345" {
+            rejects.push(line);
+        } else if i % 200 == 7 && (i - 1) % 97 != 0 && (i - 1) % 50 != 0 {
+            duplicates += 1;
+        } else {
+            valid.insert(id, line);
+        }
+        line += if i % 10 == 0 { 2 } else { 1 };
+    }
+    (csv.into_bytes(), valid, rejects, duplicates)
+}
+
+/// Invokes load-list as Lambda would with a tiny time budget (`budget` before the deadline, no
+/// margin), feeding every captured continuation back in until the file is done. Returns every
+/// invocation's result and the checkpoints handed over.
+async fn load_in_segments(
+    s: &Stack,
+    tuning: &Tuning,
+    first: Value,
+    budget: std::time::Duration,
+) -> (Vec<Value>, Vec<Checkpoint>) {
+    let mut event = first;
+    let (mut results, mut checkpoints) = (Vec::new(), Vec::new());
+    loop {
+        let deadline = std::time::Instant::now() + budget;
+        let out = handle_until(&s.clients, &s.env, tuning, event, Some(deadline))
+            .await
+            .unwrap();
+        results.push(out);
+        let mut handed = s.handovers.take();
+        assert!(handed.len() <= 1, "one hand-over per invocation");
+        let Some(next) = handed.pop() else {
+            return (results, checkpoints);
+        };
+        assert!(results.len() < 10_000, "the chain must end");
+        checkpoints.push(next.clone());
+        event = json!({ "continuation": next });
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_file_loads_across_invocations_from_checkpoints_exactly_once() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-segments").await;
+    let rows = 3_000u32;
+    let (csv, valid, reject_lines, duplicates) = awkward_list(rows);
+    let key = "uploads/segments.csv";
+    upload(&s, key, &csv, &[]).await;
+    let tuning = Tuning {
+        handover_margin: std::time::Duration::ZERO,
+        ..tuning()
+    };
+
+    let (results, checkpoints) = load_in_segments(
+        &s,
+        &tuning,
+        s3_event(&s.input_bucket, key),
+        std::time::Duration::from_millis(200),
+    )
+    .await;
+    assert!(
+        results.len() >= 3,
+        "a 200 ms budget cannot admit {rows} rows into moto in fewer than three invocations: {}",
+        results.len()
+    );
+    for (i, out) in results.iter().enumerate() {
+        assert_eq!(out["segment"], i as u64 + 1, "{out}");
+        assert_eq!(out["error"], Value::Null, "{out}");
+        let more = i + 1 < results.len();
+        assert_eq!(out["continuesAt"].is_object(), more, "{out}");
+    }
+    // Checkpoints go forward, at the file's own lines.
+    for pair in checkpoints.windows(2) {
+        assert!(pair[1].at.offset > pair[0].at.offset && pair[1].at.line > pair[0].at.line);
+        assert_eq!(pair[1].segment, pair[0].segment + 1);
+    }
+    assert!(checkpoints
+        .iter()
+        .all(|c| !c.etag.is_empty() && c.etag != "*"));
+
+    // Every valid contact once, at its line; the counts add up to the rows.
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    let got: BTreeMap<String, u64> = admitted
+        .iter()
+        .map(|c| (c.key.clone(), line_of(c)))
+        .collect();
+    assert_eq!(admitted.len(), got.len());
+    assert_eq!(got, valid);
+    let last = results.last().unwrap();
+    assert_eq!(
+        counts(last),
+        (
+            Some(valid.len() as u64),
+            Some(reject_lines.len() as u64),
+            Some(duplicates)
+        ),
+        "{last}"
+    );
+    assert_eq!(
+        valid.len() as u64 + reject_lines.len() as u64 + duplicates,
+        u64::from(rows)
+    );
+    assert_eq!(
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix)).await,
+        Some(valid.len().to_string()),
+        "totalRecords grew by the contacts admitted, once each"
+    );
+
+    // The rejects, over the segments' reports, at their true lines.
+    let mut report_lines = Vec::new();
+    for (i, out) in results.iter().enumerate() {
+        let report_key = out["rejectReport"].as_str().unwrap();
+        if i == 0 {
+            assert_eq!(
+                report_key,
+                "rejects/campaign=segments/uploads_segments.csv.jsonl"
+            );
+        } else {
+            assert_eq!(
+                report_key,
+                format!(
+                    "rejects/campaign=segments/uploads_segments.csv.part{:04}.jsonl",
+                    i + 1
+                )
+            );
+        }
+        let body = read_object(&s.clients.s3, &s.env.results_bucket, report_key).await;
+        for l in body.lines() {
+            let r: RejectRecord = serde_json::from_str(l).unwrap();
+            report_lines.push(r.line);
+        }
+    }
+    assert_eq!(report_lines, reject_lines);
+
+    // A continuation delivered twice adds nothing.
+    let replayed = &checkpoints[checkpoints.len() / 2];
+    let again = handle(
+        &s.clients,
+        &s.env,
+        &tuning,
+        json!({ "continuation": replayed }),
+    )
+    .await
+    .unwrap();
+    s.handovers.take();
+    assert_eq!(again["error"], Value::Null);
+    assert_eq!(
+        again["queued"].as_u64(),
+        Some(replayed.totals.queued),
+        "nothing new: {again}"
+    );
+    assert_eq!(ledger_contacts(&s.clients.ledger).await.len(), valid.len());
+    assert_eq!(
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix)).await,
+        Some(valid.len().to_string())
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_file_replaced_or_deleted_between_invocations_stops_cleanly() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-replaced").await;
+    let key = "uploads/replaced.csv";
+    upload(&s, key, &csv_of(1..=400), &[]).await;
+    let tuning = Tuning {
+        max_segment_contacts: 150,
+        ..tuning()
+    };
+    let first = handle(&s.clients, &s.env, &tuning, s3_event(&s.input_bucket, key))
+        .await
+        .unwrap();
+    assert_eq!(first["queued"], 150);
+    let next = s
+        .handovers
+        .take()
+        .pop()
+        .expect("handed over after 150 contacts");
+    assert_eq!(next.at.line, 152);
+
+    // Replaced by another list before the continuation runs.
+    upload(&s, key, &csv_of(1000..=1400), &[]).await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning,
+        json!({ "continuation": next.clone() }),
+    )
+    .await
+    .unwrap();
+    assert!(out["error"].as_str().unwrap().contains("replaced"), "{out}");
+    assert_eq!(
+        out["queued"], 150,
+        "what was admitted stays, nothing is added"
+    );
+    assert_eq!(out["continuesAt"], Value::Null);
+    assert!(s.handovers.take().is_empty());
+    let admitted = ledger_contacts(&s.clients.ledger).await;
+    assert_eq!(admitted.len(), 150);
+    assert!(admitted.iter().all(|c| line_of(c) <= 151));
+    let report = read_object(
+        &s.clients.s3,
+        &s.env.results_bucket,
+        out["rejectReport"].as_str().unwrap(),
+    )
+    .await;
+    let line: RejectRecord = serde_json::from_str(report.trim()).unwrap();
+    assert_eq!(line.line, 152);
+    assert!(
+        line.reason.starts_with("file rejected from this line on"),
+        "{}",
+        line.reason
+    );
+
+    // Deleted: the same.
+    s.clients
+        .s3
+        .delete_object()
+        .bucket(&s.input_bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let out = handle(&s.clients, &s.env, &tuning, json!({ "continuation": next }))
+        .await
+        .unwrap();
+    assert!(out["error"].as_str().unwrap().contains("deleted"), "{out}");
+    assert_eq!(ledger_contacts(&s.clients.ledger).await.len(), 150);
 }

@@ -1,6 +1,6 @@
 """End-to-end: the campaign ledger on the local stack. Redials after their delay, the same and
 overlapping files admitted once, a run killed mid-wave, a stop longer than the queue keeps
-messages, and a dial Lambda that times out after Connect placed its call: in each, every contact gets exactly one call per attempt and exactly one final record.
+messages, a dial Lambda that times out after Connect placed its call, and an agent's callback: in each, every contact gets exactly one call per attempt and exactly one final record.
 
 This file has its own deployment, with the demo's redial rules (a busy, unanswered or failed call
 is dialed again a minute later) and a simulator where every call is answered except the numbers
@@ -190,6 +190,39 @@ def test_a_dial_that_times_out_after_placing_its_call_rings_once(stack: Stack):
     # The call placed by the dial that died is the attempt's call: recorded, not placed again.
     assert (final["attempts"], final["final_reason"], final["contact_id"]) == (1, "connected", replayed[0]["contactId"]), final
     say("the next run placed it again with the same ClientToken and found that call: one ring, one final record")
+
+
+def test_an_agents_callback_dials_the_contact_again_at_its_time(stack: Stack):
+    campaign = "e2e-callback"
+    stack.sim.configure(busyFirstCall=[], stallFirstCall=[], stallSeconds=0)
+    stack.upload_csv(f"{campaign}.csv", contacts_csv(3, start=7400))
+    stack.wait_until_idle(campaign, expected_results=3, timeout=600, progress=say)
+    first = sorted(stack.sim_calls(campaign), key=lambda c: c["placedAt"])[0]
+    key = first["attributes"]["contactKey"]
+    # The agent's guide runs in a contact of its own, related to the call (set-disposition's
+    # module documentation); the agent promises a call back in a minute.
+    guide = {"Name": "ContactFlowEvent", "Details": {
+        "ContactData": {"ContactId": "guide-e2e-callback", "InitialContactId": "guide-e2e-callback",
+                        "Channel": "CHAT", "RelatedContactId": first["contactId"]},
+        "Parameters": {"disposition": "Call back", "callbackInMinutes": "1"}}}
+    answer = stack.invoke("set-disposition", guide)
+    assert answer["status"] == "recorded" and answer.get("callbackAt"), answer
+    promised = _seconds(answer["callbackAt"])
+    item = next(i for i in stack.campaign_ledger_items(campaign) if i["pk"].endswith(key))
+    assert (item["state"], str(item["attempt"])) == ("due", "2"), item
+    # The run of the sweep's next tick after the promised time (a run started earlier finds
+    # nothing due and ends at once).
+    time.sleep(max(0.0, promised - time.time()) + 1)
+    stack.start_run()
+    stack.wait_until_idle(campaign, expected_results=4, timeout=600, progress=say)
+    finals = check_once_per_attempt(stack, campaign, 3)
+    calls = sorted((c for c in stack.sim_calls(campaign) if c["attributes"]["contactKey"] == key),
+                   key=lambda c: c["placedAt"])
+    assert [c["attributes"]["attempt"] for c in calls] == ["1", "2"], calls
+    assert _seconds(calls[1]["placedAt"]) >= promised, "called back before the promised time"
+    final = next(f for f in finals if f["contact_key"] == key)
+    assert (final["attempts"], final["final_reason"]) == (2, "connected"), final
+    say("the agent's callback reopened the connected contact; it was called again after its time, one final record")
 
 
 def _failed_runs(stack: Stack) -> int:

@@ -39,6 +39,7 @@ use outbound_core::completion::{
 };
 use outbound_core::error::FunctionError;
 use outbound_core::ledger::attempt::AttemptId;
+use outbound_core::ledger::campaigns;
 use outbound_core::ledger::ops::{schedule_callback, CallbackScheduled, CampaignLedger};
 use outbound_core::ledger::rules::{check_callback, CallbackProblem};
 use serde_json::{Map, Value};
@@ -231,7 +232,7 @@ pub async fn set_disposition(
                     out.insert("callbackProblem".into(), problem.into());
                     item
                 }
-                CallbackRequest::At(at) => match schedule(callbacks, &item, at).await? {
+                CallbackRequest::At(at) => match schedule(callbacks, &item, at, now).await? {
                     Ok(()) => {
                         out.insert("callbackAt".into(), rfc3339(at));
                         record_callback(ledger, contact_id, at)
@@ -300,6 +301,7 @@ async fn schedule(
     callbacks: &Callbacks,
     item: &ContactItem,
     at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<Result<(), &'static str>, FunctionError> {
     let (Some(campaign), Some(contact_key)) = (&item.campaign, &item.contact_key) else {
         return Ok(Err(status::CALLBACK_UNAVAILABLE));
@@ -321,6 +323,11 @@ async fn schedule(
             "attempt not in the campaign ledger",
         ),
     };
+    if matches!(scheduled, CallbackScheduled::Due { .. }) {
+        // The campaign may have left the feeder's list (nothing was left to dial): list it
+        // again, or its reopened contact would wait for a feeder that never looks at it.
+        campaigns::register(&callbacks.ledger, campaign, now).await?;
+    }
     tracing::info!(
         contact_id = %item.contact_id,
         campaign = %id.campaign,

@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(out["status"], "recorded");
         assert_eq!(out["callbackAt"], "2026-12-08T14:00:00.000Z");
         let writes = writes.lock().unwrap();
-        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert_eq!(writes.len(), 3, "{writes:?}");
         let at = AttributeValue::N("1796738400000".into());
         // First: store on attempt 3 while it is dialing.
         assert_eq!(writes[0].0, "#state = :dialing AND #attempt = :attempt");
@@ -370,6 +370,12 @@ mod tests {
             writes[1].1
         );
         assert!(writes[1].1.contains("#expiresAt"), "{}", writes[1].1);
+        // Last: the campaign listed again for the feeder (it may have been retired).
+        assert_eq!(writes[2].1, "ADD #active :id SET #stamp = :now");
+        assert_eq!(
+            writes[2].2[":id"],
+            AttributeValue::Ss(vec!["spring".into()])
+        );
     }
 
     #[tokio::test]

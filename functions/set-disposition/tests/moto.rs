@@ -98,12 +98,25 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
         .unwrap();
     assert_eq!(item.state, ContactState::Final);
 
+    // As after the feeder retired the finished campaign: not listed.
+    let listed = || async {
+        outbound_core::ledger::campaigns::active(&campaign)
+            .await
+            .unwrap()
+            .contains_key("spring")
+    };
+    assert!(!listed().await);
+
     let event = serde_json::json!({"Details": {"ContactData": {"ContactId": "c-cb"},
         "Parameters": {"disposition": "Call back later", "callbackInMinutes": "45"}}});
     let answer = set_disposition(&ledger, &callbacks, &event, now)
         .await
         .unwrap();
     assert_eq!(answer["status"], "recorded", "{answer:?}");
+    assert!(
+        listed().await,
+        "the campaign is listed again, or no feeder looks at the reopened contact"
+    );
     let at = now + Duration::minutes(45);
     let item = outbound_core::ledger::read_contact(&campaign, "spring", &c.contact_key)
         .await

@@ -255,6 +255,29 @@ fn is_conditional_failure<R>(
         .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
+/// The contact item a conditional `UpdateItem` (`ReturnValues` `ALL_NEW`) left: `None` when its
+/// condition did not hold, a store error named `what` otherwise.
+pub fn updated_contact(
+    contact_id: &str,
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+    what: &str,
+) -> Result<Option<ContactItem>, FunctionError> {
+    match result {
+        Ok(out) => Ok(Some(ContactItem::from_item(
+            contact_id,
+            &out.attributes().cloned().unwrap_or_default(),
+        ))),
+        Err(e) if is_conditional_failure(&e) => Ok(None),
+        Err(e) => Err(store_error(what, &e)),
+    }
+}
+
 /// Reads an item with a consistent read.
 pub async fn get_item(ledger: &Ledger, pk: &str) -> Result<Option<Item>, FunctionError> {
     let out = ledger
@@ -514,14 +537,7 @@ async fn write_disconnect(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(Some(ContactItem::from_item(
-            contact_id,
-            &out.attributes().cloned().unwrap_or_default(),
-        ))),
-        Err(e) if is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(store_error("UpdateItem (record disconnect)", &e)),
-    }
+    updated_contact(contact_id, result, "UpdateItem (record disconnect)")
 }
 
 /// Disconnect side of the race (used by `process-contact-events`).
@@ -983,14 +999,7 @@ async fn write_timeout(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(Some(ContactItem::from_item(
-            contact_id,
-            &out.attributes().cloned().unwrap_or_default(),
-        ))),
-        Err(e) if is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(store_error("UpdateItem (record timeout)", &e)),
-    }
+    updated_contact(contact_id, result, "UpdateItem (record timeout)")
 }
 
 /// Claims the completion of a reconciled contact (no disconnect needed: `timeout`).
@@ -1011,14 +1020,11 @@ async fn claim_reconciled(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(Some(ContactItem::from_item(
-            contact_id,
-            &out.attributes().cloned().unwrap_or_default(),
-        ))),
-        Err(e) if is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(store_error("UpdateItem (claim reconciled completion)", &e)),
-    }
+    updated_contact(
+        contact_id,
+        result,
+        "UpdateItem (claim reconciled completion)",
+    )
 }
 
 #[cfg(test)]

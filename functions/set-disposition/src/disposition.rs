@@ -35,7 +35,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
 use outbound_core::completion::{
-    contact_pk, rfc3339, store_error, write_result, ContactItem, Ledger,
+    contact_pk, rfc3339, updated_contact, write_result, ContactItem, Ledger,
 };
 use outbound_core::error::FunctionError;
 use outbound_core::ledger::attempt::AttemptId;
@@ -360,19 +360,7 @@ async fn record_callback(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(Some(ContactItem::from_item(
-            contact_id,
-            &out.attributes().cloned().unwrap_or_default(),
-        ))),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(store_error("UpdateItem (callback)", &e)),
-    }
+    updated_contact(contact_id, result, "UpdateItem (callback)")
 }
 
 /// Updates the contact if the dialer placed it; `None` otherwise.
@@ -404,19 +392,7 @@ async fn record(
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(Some(ContactItem::from_item(
-            contact_id,
-            &out.attributes().cloned().unwrap_or_default(),
-        ))),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(store_error("UpdateItem (disposition)", &e)),
-    }
+    updated_contact(contact_id, result, "UpdateItem (disposition)")
 }
 
 #[cfg(test)]

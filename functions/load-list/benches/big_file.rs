@@ -33,6 +33,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, ReadBuf};
 
+mod common;
+use common::{gb_number, rss_kib};
+
 const TARGET_ROWS_PER_SECOND: f64 = 200_000.0;
 const TARGET_PEAK_RSS_MB: f64 = 128.0;
 const HEADER: &[u8] = b"custID,phone,firstName,lastName,plan,notes\n";
@@ -126,18 +129,6 @@ impl GeneratedCsv {
     }
 }
 
-/// Numbers in national form in Ofcom's drama ranges (020 7946 0xxx, 0113 496 0xxx, 0161 496 0xxx…).
-fn gb_number(i: u64) -> String {
-    let prefixes = [
-        "020 7946 0",
-        "0113 496 0",
-        "0161 496 0",
-        "0117 496 0",
-        "0121 496 0",
-    ];
-    format!("{}{:03}", prefixes[(i % 5) as usize], i % 1000)
-}
-
 impl AsyncRead for GeneratedCsv {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -153,17 +144,6 @@ impl AsyncRead for GeneratedCsv {
         this.at += n;
         Poll::Ready(Ok(()))
     }
-}
-
-fn rss_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

@@ -17,6 +17,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, ReadBuf};
 
+mod common;
+use common::{gb_number, rss_kib};
+
 const TARGET_ROWS_PER_SECOND: f64 = 200_000.0;
 const TARGET_PEAK_RSS_MB: f64 = 50.0;
 
@@ -58,18 +61,6 @@ impl GeneratedCsv {
     }
 }
 
-/// Numbers in national form in Ofcom's drama ranges (020 7946 0xxx, 0113 496 0xxx, 0161 496 0xxx…).
-fn gb_number(i: u64) -> String {
-    let prefixes = [
-        "020 7946 0",
-        "0113 496 0",
-        "0161 496 0",
-        "0117 496 0",
-        "0121 496 0",
-    ];
-    format!("{}{:03}", prefixes[(i % 5) as usize], i % 1000)
-}
-
 impl AsyncRead for GeneratedCsv {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -95,17 +86,6 @@ impl AsyncRead for GeneratedCsv {
         this.at += n;
         Poll::Ready(Ok(()))
     }
-}
-
-fn rss_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 fn main() {

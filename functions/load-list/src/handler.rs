@@ -293,6 +293,25 @@ pub async fn handle_until(
 
 /// The file's redial rules: the deployment's, with the object's metadata `redial` (a JSON
 /// object of the `redial` variable's shape, any subset) applied. `Ok(None)`: no override.
+/// Ends the load of a file refused from `line` on: a report holding that one line, and the
+/// reason in the result.
+async fn refuse_file(
+    clients: &Clients,
+    env: &Env,
+    tuning: &Tuning,
+    report: String,
+    line: RejectRecord,
+    why: String,
+    mut result: ObjectResult,
+) -> Result<ObjectResult, FunctionError> {
+    let mut rejects = RejectWriter::new(clients.s3.clone(), &env.results_bucket, report)
+        .with_policy(tuning.policy);
+    rejects.push(&line).await?;
+    result.reject_report = rejects.finish(true).await?;
+    result.error = Some(why);
+    Ok(result)
+}
+
 fn file_rules(deployment: &RedialRules, raw: Option<&str>) -> Result<Option<RedialRules>, String> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -423,24 +442,15 @@ async fn load_segment(
                 c.at.line
             );
             tracing::warn!(bucket, key, segment, reason = %why, "continuation refused");
-            let mut rejects = RejectWriter::new(
-                clients.s3.clone(),
-                &env.results_bucket,
-                segment_report_key(&reject_object_key(&c.campaign, key), segment),
-            )
-            .with_policy(tuning.policy);
-            rejects
-                .push(&RejectRecord {
-                    line: c.at.line,
-                    reason: format!("file rejected from this line on: {why}"),
-                    customer_key: None,
-                    phone_masked: None,
-                    source: key.to_string(),
-                })
-                .await?;
-            result.reject_report = rejects.finish(true).await?;
-            result.error = Some(why);
-            return Ok(result);
+            let report = segment_report_key(&reject_object_key(&c.campaign, key), segment);
+            let line = RejectRecord {
+                line: c.at.line,
+                reason: format!("file rejected from this line on: {why}"),
+                customer_key: None,
+                phone_masked: None,
+                source: key.to_string(),
+            };
+            return refuse_file(clients, env, tuning, report, line, why, result).await;
         }
     };
     let (campaign, rules) = match &start {
@@ -457,24 +467,15 @@ async fn load_segment(
                 Err(why) => {
                     // Refused whole, before any row: the report (under the file's stem) says why.
                     tracing::warn!(bucket, key, reason = %why, "file refused");
-                    let mut rejects = RejectWriter::new(
-                        clients.s3.clone(),
-                        &env.results_bucket,
-                        reject_object_key(&result.campaign, key),
-                    )
-                    .with_policy(tuning.policy);
-                    rejects
-                        .push(&RejectRecord {
-                            line: 1,
-                            reason: format!("file rejected: {why}"),
-                            customer_key: None,
-                            phone_masked: None,
-                            source: key.to_string(),
-                        })
-                        .await?;
-                    result.reject_report = rejects.finish(true).await?;
-                    result.error = Some(why);
-                    return Ok(result);
+                    let report = reject_object_key(&result.campaign, key);
+                    let line = RejectRecord {
+                        line: 1,
+                        reason: format!("file rejected: {why}"),
+                        customer_key: None,
+                        phone_masked: None,
+                        source: key.to_string(),
+                    };
+                    return refuse_file(clients, env, tuning, report, line, why, result).await;
                 }
             }
         }

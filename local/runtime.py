@@ -165,6 +165,20 @@ class ExecutionEnvironment:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def peak_rss_kib(self) -> int:
+        """The process's peak resident set so far (`VmHWM`, KiB), as Lambda's "Max Memory Used"
+        reports it per environment; 0 once the process is gone."""
+        if self.proc is None:
+            return 0
+        try:
+            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        return 0
+
     def stop(self, grace: float = 2.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -514,6 +528,7 @@ class FunctionStats:
         self.duration_ms_max = 0.0
         self.running = 0
         self.peak_concurrency = 0
+        self.peak_rss_kib = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -530,6 +545,7 @@ class FunctionStats:
             "durationMsMean": round(self.duration_ms_total / self.invocations, 3) if self.invocations else 0.0,
             "running": self.running,
             "peakConcurrency": self.peak_concurrency,
+            "peakRssKiB": self.peak_rss_kib,
         }
 
 
@@ -724,6 +740,9 @@ class LambdaRuntime:
             worker, cold = pool.acquire()
             worker.assign(inv)
             self._wait(pool, worker, inv)
+            rss = worker.peak_rss_kib()
+            with self.stats_lock:
+                stat.peak_rss_kib = max(stat.peak_rss_kib, rss)
         except _FunctionError as e:
             inv = inv or Invocation(fn.function_arn, payload, 0)
             inv.fail(e.error_type, e.message)

@@ -77,7 +77,8 @@ module "outbound_voice" {
     max_receive_count          = 10
   }
   dialer_function_settings = {
-    dial = { timeout = var.dial_timeout_seconds }
+    dial        = { timeout = var.dial_timeout_seconds }
+    "load-list" = { timeout = var.load_list_timeout_seconds }
   }
 
   # A busy, unanswered or failed call is dialed again a minute later (var.redial), so a demo

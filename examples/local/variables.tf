@@ -62,6 +62,17 @@ variable "dial_timeout_seconds" {
   }
 }
 
+variable "load_list_timeout_seconds" {
+  description = "The load-list function's timeout. load-list hands the rest of a file over to a new invocation a fifth of it before the end; the end-to-end tests turn it down to load a list in several segments."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.load_list_timeout_seconds >= 5 && var.load_list_timeout_seconds <= 900
+    error_message = "load_list_timeout_seconds must be from 5 to 900 seconds (Lambda's limit; a segment needs a few seconds)."
+  }
+}
+
 variable "queue_visibility_timeout_seconds" {
   description = "How long a contact taken by dial stays invisible in the queue: longer than `dial_timeout_seconds`. A contact whose dial died comes back after it."
   type        = number

@@ -26,10 +26,13 @@ def say(msg: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(request: pytest.FixtureRequest):
     # One attempt per contact: these files count one call and one record per contact. Redials
-    # have their own file (test_campaign_ledger.py).
-    with Stack(log=say, variables={"redial": {"max_attempts": 1}}) as s:
+    # have their own file (test_campaign_ledger.py). A file that sets DESTROY_STACK = True ends
+    # with `terraform destroy`, so the destroy of examples/local stays tested; the others skip it
+    # (stopping moto discards everything, and each destroy costs CI most of a minute).
+    destroy = getattr(request.module, "DESTROY_STACK", False)
+    with Stack(log=say, variables={"redial": {"max_attempts": 1}}, destroy_on_exit=destroy) as s:
         yield s
 
 

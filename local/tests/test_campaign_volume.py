@@ -9,6 +9,9 @@ from __future__ import annotations
 from campaign import check_exactly_once, say, fresh, stack  # noqa: F401, F811 (pytest fixtures)
 from harness import Stack, contacts_csv
 
+# This file's deployment is destroyed at the end (campaign.py): `terraform destroy` stays tested.
+DESTROY_STACK = True
+
 
 def test_campaign_300_contacts_at_concurrency_5(stack: Stack):
     campaign = "e2e-300"

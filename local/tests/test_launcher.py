@@ -163,6 +163,8 @@ def test_invoke_runs_the_real_rust_caller_id(launcher, role):
     assert error is None and (fr["outbound_number"], fr["routing_status"]) == ("+14155552671", "default"), fr
     stats = launcher.stats()["functions"]["caller-id"]
     assert stats["invocations"] == 2 and stats["coldStarts"] == 1, stats
+    # The process's peak resident set (Lambda's "Max Memory Used"): a Rust function, a few MiB.
+    assert 1024 < stats["peakRssKiB"] < 128 * 1024, stats
 
 
 def test_environment_is_the_functions_plus_the_local_endpoints(launcher, role):

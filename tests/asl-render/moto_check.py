@@ -86,6 +86,7 @@ class Functions:
         self.queue = list(range(1, scenario.contacts + 1))
         self.retry_done = False
         self.run_counter = 0
+        self.wave_calls: dict[tuple[str, int], int] = {}  # dial's shared count per (run, wave)
 
     def invoke(self, function_arn: str, payload: dict):
         name = function_arn.rsplit(":", 1)[-1].removeprefix("blaster-test-")
@@ -109,7 +110,10 @@ class Functions:
             claimed = True
         except self.ddb.exceptions.ConditionalCheckFailedException:
             claimed = False
-        lane = {"runId": run_id, "calls": 0, "budget": self.s.budget, "timeoutSeconds": self.s.timeout_seconds}
+        # As get-config does: the wave's calls (lanes × budget) are one count its lanes share.
+        wave_budget = self.s.lanes * self.s.budget
+        lane = {"runId": run_id, "calls": 0, "budget": wave_budget, "timeoutSeconds": self.s.timeout_seconds,
+                "wave": event.get("wave", 0), "waveBudget": wave_budget}
         return {
             "claimed": claimed,
             "runId": run_id,
@@ -136,7 +140,7 @@ class Functions:
         assert event["action"] == "reconcile", event
         with self.s.lock:
             self.s.reconciled += 1
-        state = {k: event[k] for k in ("runId", "lane", "calls", "budget", "timeoutSeconds")}
+        state = {k: event[k] for k in ("runId", "lane", "calls", "budget", "timeoutSeconds", "wave", "waveBudget")}
         state["calls"] += 1
         return state
 
@@ -164,6 +168,10 @@ class Functions:
                 raise FunctionFailure("QueueClosed")
             if event["calls"] >= event["budget"]:
                 raise FunctionFailure("LaneBudgetExhausted")
+            wave = (event["runId"], event["wave"])
+            if self.wave_calls.get(wave, 0) >= event["waveBudget"]:
+                raise FunctionFailure("LaneBudgetExhausted")
+            self.wave_calls[wave] = self.wave_calls.get(wave, 0) + 1
             if not self.queue:
                 raise FunctionFailure("QueueEmpty")
             call = self.queue.pop(0)
@@ -336,7 +344,8 @@ def budget_continues_as_new(defn):
     assert final_state(execs[0]["events"]) == "Wave Handed Over"
     assert final_state(execs[-1]["events"]) == "Run Finished"
     inputs = s.get_config_inputs
-    assert inputs[1]["runId"] == "r-0001" and inputs[1]["wave"] == 1 and inputs[1]["laneCalls"] == [2, 2], inputs[1]
+    # The wave's 4 calls, however its two lanes shared them.
+    assert inputs[1]["runId"] == "r-0001" and inputs[1]["wave"] == 1 and sum(inputs[1]["laneCalls"]) == 4, inputs[1]
     assert run_item is None
     return f"executions {names}; get-config input of wave 1: {json.dumps({k: v for k, v in inputs[1].items() if k != 'execution'})}"
 

@@ -194,8 +194,8 @@ mod tests {
             mock_client!(aws_sdk_connect, RuleMode::MatchAny, no_rules),
             mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get]),
         );
-        let lane =
-            json!({"runId": "r-1", "lane": 2, "calls": 5, "budget": 100, "timeoutSeconds": 90});
+        let lane = json!({"runId": "r-1", "lane": 2, "calls": 5, "budget": 100, "timeoutSeconds": 90,
+                   "wave": 3, "waveBudget": 100});
         let mut event = lane.clone();
         event["action"] = json!("reconcile");
         let out = handle(&s, &event, Utc::now()).await.unwrap();

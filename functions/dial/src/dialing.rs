@@ -7,30 +7,33 @@
 //! 1. `calls >= budget` → `LaneBudgetExhausted`;
 //! 2. `activeBlaster` (read from SSM on every invocation) is `False` → `CampaignStopped`;
 //! 3. the Connect queue is disabled or outside its hours → `QueueClosed` (no message taken);
-//! 4. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
+//! 4. the wave's shared call budget ([`crate::wave_budget`]) is spent → `LaneBudgetExhausted`
+//!    (no message taken);
+//! 5. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
 //!    `Throttled`, never "empty";
-//! 5. a malformed message is rejected (reject record), deleted, and the next one taken;
-//! 6. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
+//! 6. a malformed message is rejected (reject record), deleted, and the next one taken;
+//! 7. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
 //!    message's attempt): the `ClientToken` is the attempt's, never the run's. A message whose
 //!    contact moved on (final, due again, a later attempt) is deleted; one whose attempt is
 //!    already dialing is recovered (`ledger::recover`): a call already placed is never placed
 //!    again, a placement of unknown outcome is placed again with the same token while Connect
 //!    keeps it, and finished as `failed` beyond;
 //!    a number no longer allowed is made final (`rejected`) with a reject record;
-//! 7. the shared calls-per-second limit ([`crate::rate_limit`]);
-//! 8. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message visible
+//! 8. the shared calls-per-second limit ([`crate::rate_limit`]);
+//! 9. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message visible
 //!    again, `Throttled`; 5xx → visible again, `Retryable`; a destination or parameter Connect
 //!    rejects → `error` result record, message deleted, next contact (the lane goes on);
-//! 9. the contact id into the ledger's attempt (from now on it is only reconciled), `LANE#`
-//!    pointer, `CONTACT#` (token side of the race, lane state with `calls + 1`), and only then
-//!    the message is deleted; if the disconnect was already recorded, this invocation completes
-//!    the contact itself (which ends the attempt in the ledger).
+//! 10. the contact id into the ledger's attempt (from now on it is only reconciled), `LANE#`
+//!     pointer, `CONTACT#` (token side of the race, lane state with `calls + 1`), and only then
+//!     the message is deleted; if the disconnect was already recorded, this invocation completes
+//!     the contact itself (which ends the attempt in the ledger).
 //!
 //! An invocation that only met duplicates and rejects (at most `max_messages` of them) sends
 //! its own token back with the lane state unchanged, so the lane goes round again without
-//! counting a call.
+//! counting a call (the wave's budget counts it: its task is in the history all the same).
 
 use crate::rate_limit::{self, RateLimit};
+use crate::wave_budget;
 use aws_sdk_sqs::types::Message;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -310,6 +313,15 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     "queue {} ({}){next}",
                     verdict.reason.as_str(),
                     verdict.status
+                ),
+            ));
+        }
+        if !wave_budget::take_call(&self.ledger.dynamodb, &self.ledger.table_name, lane).await? {
+            return Err(FunctionError::new(
+                ErrorName::LaneBudgetExhausted,
+                format!(
+                    "wave {} of run {} placed its {} calls (lane {} placed {})",
+                    lane.wave, lane.run_id, lane.wave_budget, lane.lane, lane.calls
                 ),
             ));
         }
@@ -1058,6 +1070,8 @@ mod tests {
             calls,
             budget: 200,
             timeout_seconds: 120,
+            wave: 0,
+            wave_budget: 0,
         }
     }
 
@@ -1339,6 +1353,38 @@ mod tests {
         let err = w.dialer().handle(input(200)).await.unwrap_err();
         assert_eq!(err.name, ErrorName::LaneBudgetExhausted);
         assert!(w.log.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_spent_wave_budget_ends_the_lane_without_taking_a_message() {
+        let w = world();
+        w.offer(&body("C-1", "+442079460123"));
+        let wave_input = |wave_budget: u32| {
+            let mut v = input(1);
+            v["wave"] = json!(2);
+            v["waveBudget"] = json!(wave_budget);
+            v
+        };
+        // The other lanes of wave 2 already took 4 calls.
+        w.table.items.lock().unwrap().insert(
+            "WAVE#r-1#2".into(),
+            HashMap::from([
+                ("pk".to_string(), AttributeValue::S("WAVE#r-1#2".into())),
+                ("n".to_string(), AttributeValue::N("4".into())),
+            ]),
+        );
+        let err = w.dialer().handle(wave_input(4)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::LaneBudgetExhausted);
+        assert!(err.message.contains("wave 2"), "{}", err.message);
+        assert_eq!(w.log.count("sqs:"), 0);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        // One call left in a budget of 5: this lane takes it, although it placed only 1.
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = w.dialer().handle(wave_input(5)).await.unwrap();
+        assert_eq!(out.status, "placed");
+        let count = w.table.get("WAVE#r-1#2").expect("the wave's count");
+        assert_eq!(count["n"].as_n().unwrap(), "5");
+        assert!(count.contains_key("expiresAt"));
     }
 
     #[tokio::test]

@@ -1,16 +1,15 @@
 //! The calls-per-second limit shared by every lane (SSM `callspersecond`).
 //!
 //! Lanes run in separate Lambda invocations, so the count lives in the ActiveDialing table:
-//! one item per fixed window, `RATE#<window start, epoch seconds>`, incremented with a
-//! conditional `ADD n :one` that only succeeds while `n < :limit`. A full window makes the caller
+//! one item per fixed window, `RATE#<window start, epoch seconds>`, a count that never passes the
+//! limit ([`crate::bounded_count`]). A full window makes the caller
 //! wait for the next one; nothing is dropped. Items expire after an hour (TTL).
 //!
 //! A fractional rate (`0.5` calls/s) uses a longer window: the smallest whole number of seconds
 //! in which at least one call fits, with `floor(rate × window)` calls in it. The limit is never
 //! exceeded, at the cost of rounding down (`1.5`/s allows 1 call per second).
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use outbound_core::error::{classify_sdk_error, FunctionError};
+use outbound_core::error::FunctionError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long window items stay in the table.
@@ -110,55 +109,23 @@ pub async fn acquire(
     }
 }
 
-/// One conditional increment. `Some(count)` when the slot was taken, `None` when the window is
-/// full.
+/// One conditional increment of the window's count ([`crate::bounded_count`]). `Some(count)`
+/// when the slot was taken, `None` when the window is full.
 async fn try_take(
     dynamodb: &aws_sdk_dynamodb::Client,
     table_name: &str,
     limit: RateLimit,
     window: u64,
 ) -> Result<Option<u64>, FunctionError> {
-    let result = dynamodb
-        .update_item()
-        .table_name(table_name)
-        .key("pk", AttributeValue::S(window_key(window)))
-        .update_expression("SET expiresAt = :ttl ADD n :one")
-        .condition_expression("attribute_not_exists(n) OR n < :limit")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":limit", AttributeValue::N(limit.calls.to_string()))
-        .expression_attribute_values(
-            ":ttl",
-            AttributeValue::N((window + WINDOW_TTL_SECONDS).to_string()),
-        )
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await;
-    match result {
-        Ok(out) => {
-            let count = out
-                .attributes()
-                .and_then(|a| a.get("n"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(limit.calls);
-            Ok(Some(count))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(FunctionError::new(
-            classify_sdk_error(&e),
-            format!(
-                "rate limiter UpdateItem failed: {}",
-                e.as_service_error()
-                    .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
-                    .unwrap_or("transport error")
-            ),
-        )),
-    }
+    crate::bounded_count::take_one(
+        dynamodb,
+        table_name,
+        window_key(window),
+        limit.calls,
+        window + WINDOW_TTL_SECONDS,
+        "rate limiter",
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -166,6 +133,7 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
     use outbound_core::error::ErrorName;
     use std::sync::{Arc, Mutex};

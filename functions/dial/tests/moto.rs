@@ -9,6 +9,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::Utc;
 use dial_handler::dialing::{DialSettings, Dialer, QueueNumber};
 use dial_handler::rate_limit::{acquire, RateLimit};
+use dial_handler::wave_budget::take_call;
 use outbound_core::completion::{record_disconnect, DisconnectRecorded};
 use outbound_core::error::ErrorName;
 use outbound_core::hours::StatusCache;
@@ -65,6 +66,68 @@ async fn rate_limiter_windows_never_exceed_the_limit() {
         assert_eq!(item["n"].as_n().unwrap(), &n.to_string());
         assert!(item.contains_key("expiresAt"));
     }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn lanes_racing_for_a_waves_calls_take_exactly_its_budget() {
+    let sdk = sdk().await;
+    let ledger = ledger(&sdk).await;
+    let run_id = unique("r-wave");
+    // 4 lanes, 7 calls for the wave, each lane trying 5 times at once with the others.
+    let lanes: Vec<_> = (1..=4)
+        .map(|n| outbound_core::records::LaneState {
+            lane: n,
+            wave: 2,
+            wave_budget: 7,
+            budget: 7,
+            ..lane(&run_id, 0)
+        })
+        .collect();
+    let mut tries = tokio::task::JoinSet::new();
+    for state in &lanes {
+        for _ in 0..5 {
+            let (dynamodb, table, state) = (
+                ledger.dynamodb.clone(),
+                ledger.table_name.clone(),
+                state.clone(),
+            );
+            tries.spawn(async move {
+                (
+                    state.lane,
+                    take_call(&dynamodb, &table, &state).await.unwrap(),
+                )
+            });
+        }
+    }
+    let mut taken: BTreeMap<u32, u32> = BTreeMap::new();
+    while let Some(result) = tries.join_next().await {
+        let (lane, took) = result.unwrap();
+        *taken.entry(lane).or_default() += u32::from(took);
+    }
+    assert_eq!(taken.values().sum::<u32>(), 7, "{taken:?}");
+    let item = ledger
+        .dynamodb
+        .get_item()
+        .table_name(&ledger.table_name)
+        .key("pk", AttributeValue::S(format!("WAVE#{run_id}#2")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+        .unwrap();
+    assert_eq!(item["n"].as_n().unwrap(), "7");
+    assert!(item.contains_key("expiresAt"));
+    // The next wave of the run has a count of its own.
+    let next = outbound_core::records::LaneState {
+        wave: 3,
+        ..lanes[0].clone()
+    };
+    assert!(take_call(&ledger.dynamodb, &ledger.table_name, &next)
+        .await
+        .unwrap());
 }
 
 /// Connect in process: the queue is enabled (no hours), calls get sequential contact ids.

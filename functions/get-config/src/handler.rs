@@ -15,8 +15,9 @@
 //! (`ConfigError`) never leaves a claim behind. After the claim nothing can fail the function:
 //! the `dialIndex` bookkeeping is best effort.
 //!
-//! **Lanes.** `concurrentcalls` clamped to `MAX_CONCURRENT_CALLS`; each lane may place
-//! `lane_budget(HISTORY_BUDGET, lanes)` calls in this wave (see `outbound_core::config`).
+//! **Lanes.** `concurrentcalls` clamped to `MAX_CONCURRENT_CALLS`; the wave may place
+//! `lanes × lane_budget(HISTORY_BUDGET, lanes)` calls (see `outbound_core::config`), which its
+//! lanes take from one shared count (dial's `wave_budget`) rather than in equal shares.
 
 use crate::env::Env;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -72,7 +73,10 @@ pub struct Output {
     pub config: DialerConfig,
     /// One lane state per lane; empty unless claimed and active.
     pub lanes: Vec<LaneState>,
+    /// A lane's equal share of the wave's calls (`lane_budget(HISTORY_BUDGET, lanes)`).
     pub lane_budget: u32,
+    /// Calls the wave's lanes may place together (`lanes × lane_budget`), from one shared count.
+    pub wave_budget: u32,
     pub timeout_seconds: u32,
     /// The execution holding the run when it is not this one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,6 +216,7 @@ pub async fn handle(
     // leases, within the same room, whoever feeds.
     let lanes_n = config.lanes(env.max_concurrent_calls);
     let budget = lane_budget(env.history_budget, lanes_n);
+    let wave_budget = budget.saturating_mul(lanes_n);
     let feed = if config.active {
         Some(
             clients
@@ -246,6 +251,7 @@ pub async fn handle(
         active: config.active,
         lanes: Vec::new(),
         lane_budget: budget,
+        wave_budget,
         timeout_seconds: config.timeout_seconds,
         held_by: None,
         took_over: None,
@@ -272,8 +278,13 @@ pub async fn handle(
                         run_id: run_id.clone(),
                         lane,
                         calls: 0,
-                        budget,
+                        // Any lane may place all of the wave's calls: they share one count
+                        // (dial's `wave_budget`), so a lane whose calls are short goes on while
+                        // one whose calls are long is still on its call.
+                        budget: wave_budget,
                         timeout_seconds: out.timeout_seconds,
+                        wave,
+                        wave_budget,
                     })
                     .collect();
             }
@@ -804,7 +815,13 @@ mod tests {
         assert_eq!(v["lanes"].as_array().unwrap().len(), 4);
         assert_eq!(
             v["lanes"][0],
-            json!({"runId": "csv-spring-abc", "lane": 1, "calls": 0, "budget": 250, "timeoutSeconds": 120})
+            json!({"runId": "csv-spring-abc", "lane": 1, "calls": 0, "budget": 1000, "timeoutSeconds": 120,
+                   "wave": 1, "waveBudget": 1000})
+        );
+        // The wave's 4 × 250 calls are shared: every lane may place all of them.
+        assert_eq!(
+            (out.wave_budget, v["waveBudget"].clone()),
+            (1000, json!(1000))
         );
         assert_eq!(
             v["config"]["connectId"],

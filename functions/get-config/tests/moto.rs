@@ -224,11 +224,12 @@ async fn reads_the_configuration_and_claims_then_takes_over_a_stale_claim() {
     assert_eq!(a.config.timeout_seconds, 90);
     assert_eq!(a.config.concurrent_calls, 5);
     assert_eq!(a.lanes.len(), 5);
-    assert_eq!(a.lane_budget, 200);
-    assert!(a
-        .lanes
-        .iter()
-        .all(|l| l.timeout_seconds == 90 && l.budget == 200 && l.calls == 0));
+    assert_eq!((a.lane_budget, a.wave_budget), (200, 1000));
+    // The lanes share the wave's 5 × 200 calls: any one of them may place all of them.
+    assert!(a.lanes.iter().all(|l| l.timeout_seconds == 90
+        && l.budget == 1000
+        && (l.wave, l.wave_budget) == (1, 1000)
+        && l.calls == 0));
 
     // run-a is running: run-b joins it instead of claiming.
     let b = handle(

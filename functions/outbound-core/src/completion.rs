@@ -1088,6 +1088,8 @@ mod tests {
             calls,
             budget: 200,
             timeout_seconds: 120,
+            wave: 0,
+            wave_budget: 0,
         }
     }
 

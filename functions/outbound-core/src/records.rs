@@ -15,6 +15,16 @@ pub struct LaneState {
     /// Calls this lane may place in this wave (bounds the execution history).
     pub budget: u32,
     pub timeout_seconds: u32,
+    /// The wave (the execution's `wave`, from 1) this lane dials in: with `wave_budget`, it
+    /// names the wave's shared call count.
+    #[serde(default)]
+    pub wave: u32,
+    /// Calls all lanes of the wave may place together (`lanes × budget` when get-config made
+    /// them): each lane takes one from a count shared by the wave before each dial, so every lane
+    /// keeps dialing until the wave's budget is spent and the lanes end within about one call of
+    /// each other. 0: no shared budget (a lane state from before it existed), `budget` alone.
+    #[serde(default)]
+    pub wave_budget: u32,
 }
 
 /// How a dialed call ended.
@@ -221,12 +231,23 @@ mod tests {
             calls: 17,
             budget: 200,
             timeout_seconds: 120,
+            wave: 2,
+            wave_budget: 800,
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"runId":"r1","lane":3,"calls":17,"budget":200,"timeoutSeconds":120})
+            serde_json::json!({"runId":"r1","lane":3,"calls":17,"budget":200,"timeoutSeconds":120,
+                               "wave":2,"waveBudget":800})
         );
+    }
+
+    #[test]
+    fn a_lane_state_from_before_the_wave_budget_has_none() {
+        let v =
+            serde_json::json!({"runId":"r1","lane":3,"calls":17,"budget":200,"timeoutSeconds":120});
+        let s: LaneState = serde_json::from_value(v).unwrap();
+        assert_eq!((s.wave, s.wave_budget, s.budget), (0, 0, 200));
     }
 
     #[test]

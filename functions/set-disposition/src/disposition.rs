@@ -475,6 +475,8 @@ mod tests {
             calls: 1,
             budget: 10,
             timeout_seconds: 60,
+            wave: 0,
+            wave_budget: 0,
         };
         record_token(
             &w.ledger,

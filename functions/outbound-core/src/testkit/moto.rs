@@ -241,6 +241,8 @@ pub fn lane(run_id: &str, calls: u32) -> LaneState {
         calls,
         budget: 100,
         timeout_seconds: 120,
+        wave: 0,
+        wave_budget: 0,
     }
 }
 

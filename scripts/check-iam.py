@@ -140,7 +140,9 @@ def core_files() -> dict[str, Path]:
         rel = f.relative_to(src).with_suffix("")
         if "testkit" in rel.parts or rel.name == "lib":
             continue
-        out["::".join(rel.parts)] = f
+        # `ledger/ops/mod.rs` is the module `ledger::ops`.
+        parts = rel.parts[:-1] if rel.name == "mod" else rel.parts
+        out["::".join(parts)] = f
     return out
 
 
@@ -169,6 +171,18 @@ def code_actions(crate: str, ops: dict[str, set[str]]) -> set[str]:
     bodies = {m: functions_of(non_test_source(f)) for m, f in files.items()}
     refs = {m: modules_named(non_test_source(f), "crate", files) | modules_named(non_test_source(f), "super", files, m) | {m}
             for m, f in files.items()}
+    for m, f in files.items():
+        text = non_test_source(f)
+        # A module that re-exports its submodules (`pub use lease::*;`) offers their functions
+        # under its own path; a submodule that imports its parent (`use super::*;`) calls the
+        # parent's functions, and through the parent its siblings'.
+        for sub in re.findall(r"^pub use (\w+)::\*;", text, re.M):
+            child = f"{m}::{sub}"
+            if child in bodies:
+                bodies[m] = {**bodies[child], **bodies[m]}
+                refs[m] |= refs[child]
+        if re.search(r"^use super::\*;", text, re.M) and "::" in m:
+            refs[m].add(m.rsplit("::", 1)[0])
 
     def called(text: str, modules: set[str]) -> set[tuple[str, str]]:
         names = set(re.findall(r"\b(\w+)\s*(?:::<[^>]*>)?\(", text))

@@ -39,9 +39,7 @@ def stack(request: pytest.FixtureRequest):
 @pytest.fixture(autouse=True)
 def fresh(stack: Stack):
     """Each test starts with the switch on, a quiet simulator and no run in progress."""
-    stack.wait_until_idle("__none__", timeout=600, settle=1.0)
-    stack.set_param("activeBlaster", "True")
-    stack.set_param("concurrentcalls", "5")
+    stack.ready_for_next_test()
     stack.sim.reset(config=False)
     stack.sim.configure(dropEventShare=0.0, duplicateEventShare=0.0, queueStatus="ENABLED",
                         quotaRate=2.0, quotaBurst=5.0, errorRate=0.0)

@@ -233,6 +233,12 @@ class Stack:
 
     # ----- following a campaign
 
+    def ready_for_next_test(self, concurrent_calls: int = 5) -> None:
+        """What every campaign test starts from: no run in progress, the switch on, its lanes."""
+        self.wait_until_idle("__none__", timeout=600, settle=1.0)
+        self.set_param("activeBlaster", "True")
+        self.set_param("concurrentcalls", str(concurrent_calls))
+
     def wait_until_idle(self, campaign: str, expected_results: int | None = None, timeout: float = 900,
                         progress: Callable[[str], None] | None = None, settle: float = 3.0) -> float:
         """Waits until no execution runs, the queue is empty and the results stop growing.

@@ -43,9 +43,7 @@ def stack():
 
 @pytest.fixture(autouse=True)
 def fresh(stack: Stack):
-    stack.wait_until_idle("__none__", timeout=600, settle=1.0)
-    stack.set_param("activeBlaster", "True")
-    stack.set_param("concurrentcalls", "5")
+    stack.ready_for_next_test()
     yield
 
 

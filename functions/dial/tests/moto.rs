@@ -4,7 +4,6 @@
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (see `make test`).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::Utc;
 use dial_handler::dialing::{DialSettings, Dialer, QueueNumber};
@@ -18,7 +17,8 @@ use outbound_core::ledger::{
 };
 use outbound_core::records::Outcome;
 use outbound_core::testkit::moto::{
-    campaign_ledger, contact, end, lane, ledger, parse_record, result_objects, sdk, sfn, unique,
+    campaign_ledger, contact, end, lane, ledger, parse_record, result_objects, sdk, sfn,
+    table_item, unique,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -51,18 +51,13 @@ async fn rate_limiter_windows_never_exceed_the_limit() {
     assert!(per_window.len() >= 3, "{per_window:?}");
     // The table agrees: each window's counter is what was handed out.
     for (window, n) in &per_window {
-        let item = ledger
-            .dynamodb
-            .get_item()
-            .table_name(&ledger.table_name)
-            .key("pk", AttributeValue::S(format!("RATE#{window}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item()
-            .cloned()
-            .unwrap();
+        let item = table_item(
+            &ledger.dynamodb,
+            &ledger.table_name,
+            &format!("RATE#{window}"),
+        )
+        .await
+        .unwrap();
         assert_eq!(item["n"].as_n().unwrap(), &n.to_string());
         assert!(item.contains_key("expiresAt"));
     }
@@ -106,18 +101,13 @@ async fn lanes_racing_for_a_waves_calls_take_exactly_its_budget() {
         *taken.entry(lane).or_default() += u32::from(took);
     }
     assert_eq!(taken.values().sum::<u32>(), 7, "{taken:?}");
-    let item = ledger
-        .dynamodb
-        .get_item()
-        .table_name(&ledger.table_name)
-        .key("pk", AttributeValue::S(format!("WAVE#{run_id}#2")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .unwrap();
+    let item = table_item(
+        &ledger.dynamodb,
+        &ledger.table_name,
+        &format!("WAVE#{run_id}#2"),
+    )
+    .await
+    .unwrap();
     assert_eq!(item["n"].as_n().unwrap(), "7");
     assert!(item.contains_key("expiresAt"));
     // The next wave of the run has a count of its own.

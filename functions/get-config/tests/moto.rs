@@ -3,7 +3,6 @@
 //!
 //! Ignored unless run with `--include-ignored` and `MOTO_ENDPOINT` (`make test` does both).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use get_config::{handle, Clients, Env, Feeder, Input};
 use outbound_core::contact::{Contact, ContactSource};
@@ -264,18 +263,8 @@ async fn reads_the_configuration_and_claims_then_takes_over_a_stale_claim() {
     .unwrap();
     assert!(b.claimed);
     assert_eq!(b.took_over.as_deref(), Some(first.as_str()));
-    let item = s
-        .clients
-        .ddb
-        .get_item()
-        .table_name(&s.env.table_name)
-        .key("pk", AttributeValue::S("RUN".into()))
-        .consistent_read(true)
-        .send()
+    let item = moto::table_item(&s.clients.ddb, &s.env.table_name, "RUN")
         .await
-        .unwrap()
-        .item()
-        .cloned()
         .unwrap();
     assert_eq!(item["runId"].as_s().unwrap(), "run-b");
     assert_eq!(item["execution"].as_s().unwrap(), &second);
@@ -331,16 +320,9 @@ async fn a_missing_parameter_is_a_config_error_and_claims_nothing() {
     .unwrap_err();
     assert_eq!(err.name, outbound_core::error::ErrorName::ConfigError);
     assert!(err.message.contains("callspersecond"), "{}", err.message);
-    let item = s
-        .clients
-        .ddb
-        .get_item()
-        .table_name(&s.env.table_name)
-        .key("pk", AttributeValue::S("RUN".into()))
-        .send()
+    assert!(moto::table_item(&s.clients.ddb, &s.env.table_name, "RUN")
         .await
-        .unwrap();
-    assert!(item.item().is_none());
+        .is_none());
     // Nor feeds anything: the configuration is read first.
     assert!(states(&s)
         .await

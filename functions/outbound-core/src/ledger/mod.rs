@@ -10,9 +10,9 @@
 //! - [`rules`]: redial rules and what an attempt's outcome leads to;
 //! - [`attempt`]: the attempt's identity (`ClientToken`, marker) and how a placement of unknown
 //!   outcome is recovered;
-//! - [`ops`]: the operations over the table (`admit`, `lease_due`, `begin_attempt`,
-//!   `record_placed`, `extend_attempt`, `finish`/`settle`, `expire_leases`,
-//!   `overdue_attempts`, `schedule_callback`).
+//! - [`ops`]: the operations over the table, one file per stage: admitting (`admit`),
+//!   leasing (`lease_due`, `expire_leases`, `overdue_attempts`), attempts (`begin_attempt`,
+//!   `record_placed`, `extend_attempt`, `finish`/`settle`) and callbacks (`schedule_callback`).
 //!
 //! Used by several functions once they are wired (load-list and queue-contacts admit, the
 //! feeder leases, dial begins attempts, the event processor and the reconcile path finish

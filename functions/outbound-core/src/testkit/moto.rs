@@ -421,15 +421,23 @@ pub async fn ledger_item(
     ledger: &crate::ledger::CampaignLedger,
     pk: &str,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    ledger
-        .dynamodb
+    table_item(&ledger.dynamodb, &ledger.table_name, pk).await
+}
+
+/// The raw item `pk` of any of the module's tables, all keyed by `pk` (consistent read).
+pub async fn table_item(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    pk: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    dynamodb
         .get_item()
-        .table_name(&ledger.table_name)
+        .table_name(table_name)
         .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
         .consistent_read(true)
         .send()
         .await
-        .expect("get a ledger item from moto")
+        .expect("get an item from moto")
         .item()
         .cloned()
 }

@@ -1,0 +1,323 @@
+//! Leasing due contacts to a run, and taking back what a dead run left behind (leases that ran
+//! out, attempts past their deadline), through the `due` and `held` indexes.
+
+use super::*;
+
+/// What `lease_due` took.
+#[derive(Debug, Clone, Default)]
+pub struct LeasedBatch {
+    /// The contacts now `leased` by the caller, oldest `dueAt` first.
+    pub leased: Vec<LedgerContact>,
+    /// Contacts the index offered that had moved on (leased by another feeder, or the index
+    /// was behind): not leased, not an error.
+    pub contended: usize,
+}
+
+/// One of the two sparse indexes, read as "keys whose time has come".
+struct IndexRange {
+    index: &'static str,
+    partition_attr: &'static str,
+    sort_attr: &'static str,
+    /// How the sort key compares with now: `<=` (due at now) or `<` (deadline passed).
+    before: &'static str,
+}
+
+const DUE_AT_NOW: IndexRange = IndexRange {
+    index: DUE_INDEX,
+    partition_attr: "dueShard",
+    sort_attr: "dueAt",
+    before: "<=",
+};
+
+const HELD_PAST_DEADLINE: IndexRange = IndexRange {
+    index: HELD_INDEX,
+    partition_attr: "heldShard",
+    sort_attr: "leaseUntil",
+    before: "<",
+};
+
+/// (sort value, pk) of up to `limit` keys of one index partition, oldest first.
+async fn query_index(
+    ledger: &CampaignLedger,
+    range: &IndexRange,
+    partition: String,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(i64, String)>, FunctionError> {
+    let out = ledger
+        .dynamodb
+        .query()
+        .table_name(&ledger.table_name)
+        .index_name(range.index)
+        .key_condition_expression(format!(
+            "#{} = :p AND #{} {} :now",
+            range.partition_attr, range.sort_attr, range.before
+        ))
+        .set_expression_attribute_names(Some(names(&[range.partition_attr, range.sort_attr])))
+        .expression_attribute_values(":p", s(partition))
+        .expression_attribute_values(":now", n(millis(now)))
+        .limit(limit as i32)
+        .send()
+        .await
+        .map_err(|e| store_error("Query (ledger index)", &e))?;
+    Ok(out
+        .items()
+        .iter()
+        .filter_map(|i| {
+            let pk = i.get("pk")?.as_s().ok()?.clone();
+            let at = i.get(range.sort_attr)?.as_n().ok()?.parse().ok()?;
+            Some((at, pk))
+        })
+        .collect())
+}
+
+/// The `limit` oldest keys over the shards of one campaign's partitions (`partition_of(shard)`),
+/// each as (sort value, pk, shard). The shards are queried at once.
+async fn oldest_over_shards(
+    ledger: &CampaignLedger,
+    range: &IndexRange,
+    partition_of: impl Fn(u32) -> String,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(i64, String, u32)>, FunctionError> {
+    let queries = (0..SHARDS).map(|shard| {
+        let partition = partition_of(shard);
+        async move {
+            query_index(ledger, range, partition, now, limit)
+                .await
+                .map(|keys| {
+                    keys.into_iter()
+                        .map(|(at, pk)| (at, pk, shard))
+                        .collect::<Vec<_>>()
+                })
+        }
+    });
+    let mut all = Vec::new();
+    for keys in futures::future::join_all(queries).await {
+        all.extend(keys?);
+    }
+    all.sort();
+    all.truncate(limit);
+    Ok(all)
+}
+
+/// Leases up to `limit` contacts of `campaign` that are due at `now`, oldest `dueAt` first:
+/// one query of the `due` index per shard, then for each key a conditional update
+/// (`state = due AND dueAt <= now`) to `leased` until `lease_until`, out of the `due` index and
+/// into the `held` one.
+pub async fn lease_due(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+    lease_until: DateTime<Utc>,
+    leased_by: &str,
+) -> Result<LeasedBatch, FunctionError> {
+    let limit = limit.clamp(1, MAX_BATCH);
+    let keys = oldest_over_shards(
+        ledger,
+        &DUE_AT_NOW,
+        |shard| due_shard_key(campaign, shard),
+        now,
+        limit,
+    )
+    .await?;
+    let results: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
+        .map(|(_, pk, shard)| async move {
+            lease_pk(ledger, campaign, pk, shard, now, lease_until, leased_by).await
+        })
+        .buffered(UPDATE_CONCURRENCY)
+        .collect()
+        .await;
+    let (leased, contended) = won_and_contended(results)?;
+    Ok(LeasedBatch { leased, contended })
+}
+
+/// Splits the answers of conditional writes run side by side: the contacts each write won, and
+/// how many lost their condition (someone else moved the contact on; not an error). The first
+/// error stops the split.
+fn won_and_contended(
+    results: Vec<Result<Option<LedgerContact>, FunctionError>>,
+) -> Result<(Vec<LedgerContact>, usize), FunctionError> {
+    let mut won = Vec::new();
+    let mut contended = 0;
+    for result in results {
+        match result? {
+            Some(contact) => won.push(contact),
+            None => contended += 1,
+        }
+    }
+    Ok((won, contended))
+}
+
+/// Leases one contact (condition `state = due AND dueAt <= now`): `None` when it is not due
+/// (already leased, dialing, final, not yet due, or absent). [`lease_due`] leases what the
+/// index offers through this same write.
+pub async fn lease(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    contact_key: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    leased_by: &str,
+) -> Result<Option<LedgerContact>, FunctionError> {
+    lease_pk(
+        ledger,
+        campaign,
+        super::super::item::contact_pk(campaign, contact_key),
+        shard_of(contact_key),
+        now,
+        lease_until,
+        leased_by,
+    )
+    .await
+}
+
+async fn lease_pk(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    pk: String,
+    shard: u32,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    leased_by: &str,
+) -> Result<Option<LedgerContact>, FunctionError> {
+    let result = ledger
+        .dynamodb
+        .update_item()
+        .table_name(&ledger.table_name)
+        .key("pk", s(pk))
+        .update_expression(
+            "SET #state = :leased, #leaseUntil = :until, #heldShard = :held, \
+             #leasedBy = :by REMOVE #dueShard",
+        )
+        .condition_expression("#state = :due AND #dueAt <= :now")
+        .set_expression_attribute_names(Some(names(&[
+            "state",
+            "leaseUntil",
+            "heldShard",
+            "leasedBy",
+            "dueShard",
+            "dueAt",
+        ])))
+        .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+        .expression_attribute_values(":due", s(ContactState::Due.as_str()))
+        .expression_attribute_values(":until", n(millis(lease_until)))
+        .expression_attribute_values(
+            ":held",
+            s(held_shard_key(campaign, ContactState::Leased, shard)),
+        )
+        .expression_attribute_values(":by", s(leased_by))
+        .expression_attribute_values(":now", n(millis(now)))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
+        Err(e) if update_conflict(&e).is_some() => Ok(None),
+        Err(e) => Err(store_error("UpdateItem (ledger lease)", &e)),
+    }
+}
+
+/// What `expire_leases` did.
+#[derive(Debug, Clone, Default)]
+pub struct ExpiredLeases {
+    /// Contacts due again (at their original `dueAt`), with their `leaseExpiries` counted.
+    pub expired: Vec<LedgerContact>,
+    /// Leases that moved on meanwhile (the contact's attempt began): untouched.
+    pub contended: usize,
+}
+
+/// Makes leased contacts of `campaign` whose lease ran out before `now` due again: the `held`
+/// index's `leased` partitions, then a conditional update (`state = leased AND leaseUntil <
+/// now`) per contact, counting the expiry in `leaseExpiries`.
+pub async fn expire_leases(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<ExpiredLeases, FunctionError> {
+    let limit = limit.clamp(1, MAX_BATCH);
+    let keys = oldest_over_shards(
+        ledger,
+        &HELD_PAST_DEADLINE,
+        |shard| held_shard_key(campaign, ContactState::Leased, shard),
+        now,
+        limit,
+    )
+    .await?;
+    let results: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
+        .map(|(_, pk, shard)| async move {
+            let result = ledger
+                .dynamodb
+                .update_item()
+                .table_name(&ledger.table_name)
+                .key("pk", s(pk))
+                .update_expression(
+                    "SET #state = :due, #dueShard = :dueShard ADD #leaseExpiries :one \
+                     REMOVE #leaseUntil, #heldShard, #leasedBy",
+                )
+                .condition_expression("#state = :leased AND #leaseUntil < :now")
+                .set_expression_attribute_names(Some(names(&[
+                    "state",
+                    "dueShard",
+                    "leaseExpiries",
+                    "leaseUntil",
+                    "heldShard",
+                    "leasedBy",
+                ])))
+                .expression_attribute_values(":due", s(ContactState::Due.as_str()))
+                .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+                .expression_attribute_values(":dueShard", s(due_shard_key(campaign, shard)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(millis(now)))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
+                Err(e) if update_conflict(&e).is_some() => Ok(None),
+                Err(e) => Err(store_error("UpdateItem (ledger lease expiry)", &e)),
+            }
+        })
+        .buffered(UPDATE_CONCURRENCY)
+        .collect()
+        .await;
+    let (expired, contended) = won_and_contended(results)?;
+    Ok(ExpiredLeases { expired, contended })
+}
+
+/// Contacts of `campaign` still `dialing` past their attempt's deadline (a dial that died, a
+/// call whose end never came), oldest deadline first: each one is recovered with
+/// [`super::super::recover`].
+pub async fn overdue_attempts(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<LedgerContact>, FunctionError> {
+    let limit = limit.clamp(1, MAX_BATCH);
+    let keys = oldest_over_shards(
+        ledger,
+        &HELD_PAST_DEADLINE,
+        |shard| held_shard_key(campaign, ContactState::Dialing, shard),
+        now,
+        limit,
+    )
+    .await?;
+    let items: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
+        .map(|(_, pk, _)| async move { get_pk(ledger, &pk).await })
+        .buffered(UPDATE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut overdue = Vec::new();
+    for item in items {
+        // The index may be behind the item: keep only what is still overdue.
+        if let Some(item) = item? {
+            if item.state == ContactState::Dialing && item.lease_until.is_some_and(|t| t < now) {
+                overdue.push(item);
+            }
+        }
+    }
+    Ok(overdue)
+}

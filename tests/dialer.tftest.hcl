@@ -872,9 +872,9 @@ run "failed_asynchronous_invocations_are_kept_and_alarm" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.failed_invocations[0].namespace == "AWS/SQS" &&
-      aws_cloudwatch_metric_alarm.failed_invocations[0].dimensions["QueueName"] == "blaster-failed-invocations" &&
-      aws_cloudwatch_metric_alarm.failed_invocations[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["failed_invocations"].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["failed_invocations"].dimensions["QueueName"] == "blaster-failed-invocations" &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["failed_invocations"].threshold == 0 &&
       output.cloudwatch_metric_alarm_arns["failed_invocations"] != null
     )
     error_message = "A message in the failed-invocations queue must alarm."

@@ -612,12 +612,12 @@ run "dead_letters_and_no_run_alarms" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].namespace == "AWS/SQS" &&
-      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].metric_name == "ApproximateNumberOfMessagesVisible" &&
-      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].dimensions["QueueName"] == "blaster-contacts-dlq" &&
-      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].threshold == 0 &&
-      aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].comparison_operator == "GreaterThanThreshold" &&
-      contains(aws_cloudwatch_metric_alarm.contacts_dead_lettered[0].alarm_actions, "arn:aws:sns:eu-west-2:123456789012:oncall")
+      aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].dimensions["QueueName"] == "blaster-contacts-dlq" &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].comparison_operator == "GreaterThanThreshold" &&
+      contains(aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"].alarm_actions, "arn:aws:sns:eu-west-2:123456789012:oncall")
     )
     error_message = "One message in the contacts dead-letter queue must alarm."
   }
@@ -735,7 +735,7 @@ run "alarm_topic_with_its_own_key" {
     condition = alltrue(concat(
       [for alarm in values(aws_cloudwatch_metric_alarm.executions) : alarm.alarm_actions == toset(["arn:aws:sns:eu-west-2:123456789012:oncall", aws_sns_topic.alarms[0].arn])],
       [aws_cloudwatch_metric_alarm.caller_id_refused[0].alarm_actions == toset(["arn:aws:sns:eu-west-2:123456789012:oncall", aws_sns_topic.alarms[0].arn])],
-      [aws_cloudwatch_metric_alarm.failed_invocations[0].ok_actions == toset(["arn:aws:sns:eu-west-2:123456789012:oncall", aws_sns_topic.alarms[0].arn])],
+      [aws_cloudwatch_metric_alarm.queue_not_empty["failed_invocations"].ok_actions == toset(["arn:aws:sns:eu-west-2:123456789012:oncall", aws_sns_topic.alarms[0].arn])],
     ))
     error_message = "Every alarm notifies the given topics and the created one."
   }

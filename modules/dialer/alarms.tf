@@ -87,15 +87,35 @@ resource "aws_cloudwatch_metric_alarm" "lease_expiries" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
-  count = var.alarms.create ? 1 : 0
+# Messages in a queue where nothing should be: an asynchronous invocation that failed after
+# Lambda's retries (the failed-invocations queue), or a contact message dial failed
+# `queue.max_receive_count` times (the contacts dead-letter queue). The ledger feeds such a contact
+# again when its lease runs out (nothing is lost), but a message that keeps failing is a dial that
+# cannot place it: the dead-letter queue keeps the message for the diagnosis.
+locals {
+  queue_alarms = {
+    failed_invocations = {
+      name        = "failed-invocations"
+      queue       = aws_sqs_queue.failed_invocations.name
+      description = "An asynchronous invocation of load-list (a CSV upload) or process-contact-events (a contact event) failed after Lambda's retries; its event is in the ${var.name}-failed-invocations queue. Read the function's log for the error, fix it, then upload the file again or let the lane reconcile the call."
+    }
+    contacts_dead_lettered = {
+      name        = "contacts-dead-lettered"
+      queue       = aws_sqs_queue.dead_letter.name
+      description = "A contact message failed dial ${var.queue.max_receive_count} times and is in the ${aws_sqs_queue.dead_letter.name} queue. Its contact is not lost (the campaign ledger makes it due again when its lease runs out), but dial could not place it: read dial's log for the message id's errors, fix the cause, then delete the dead-lettered message."
+    }
+  }
+}
 
-  alarm_name        = "${var.name}-failed-invocations"
-  alarm_description = "An asynchronous invocation of load-list (a CSV upload) or process-contact-events (a contact event) failed after Lambda's retries; its event is in the ${var.name}-failed-invocations queue. Read the function's log for the error, fix it, then upload the file again or let the lane reconcile the call."
+resource "aws_cloudwatch_metric_alarm" "queue_not_empty" {
+  for_each = var.alarms.create ? local.queue_alarms : {}
+
+  alarm_name        = "${var.name}-${each.value.name}"
+  alarm_description = each.value.description
 
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failed_invocations.name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -108,28 +128,14 @@ resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
   tags = var.tags
 }
 
-# A contact message dial failed `queue.max_receive_count` times. The ledger feeds the contact
-# again when its lease runs out (nothing is lost), but a message that keeps failing is a dial that
-# cannot place it: the dead-letter queue keeps the message for the diagnosis.
-resource "aws_cloudwatch_metric_alarm" "contacts_dead_lettered" {
-  count = var.alarms.create ? 1 : 0
+moved {
+  from = aws_cloudwatch_metric_alarm.failed_invocations[0]
+  to   = aws_cloudwatch_metric_alarm.queue_not_empty["failed_invocations"]
+}
 
-  alarm_name        = "${var.name}-contacts-dead-lettered"
-  alarm_description = "A contact message failed dial ${var.queue.max_receive_count} times and is in the ${aws_sqs_queue.dead_letter.name} queue. Its contact is not lost (the campaign ledger makes it due again when its lease runs out), but dial could not place it: read dial's log for the message id's errors, fix the cause, then delete the dead-lettered message."
-
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = var.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.contacts_dead_lettered[0]
+  to   = aws_cloudwatch_metric_alarm.queue_not_empty["contacts_dead_lettered"]
 }
 
 # Contacts due with no run: the sweep starts an execution on every tick, idle or not (an idle

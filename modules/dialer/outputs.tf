@@ -141,13 +141,12 @@ output "cloudwatch_metric_alarm_arns" {
   value = merge(
     {
       for name, alarm in {
-        caller_id_refused      = aws_cloudwatch_metric_alarm.caller_id_refused
-        failed_invocations     = aws_cloudwatch_metric_alarm.failed_invocations
-        lease_expiries         = aws_cloudwatch_metric_alarm.lease_expiries
-        contacts_dead_lettered = aws_cloudwatch_metric_alarm.contacts_dead_lettered
-        no_run_started         = aws_cloudwatch_metric_alarm.no_run_started
+        caller_id_refused = aws_cloudwatch_metric_alarm.caller_id_refused
+        lease_expiries    = aws_cloudwatch_metric_alarm.lease_expiries
+        no_run_started    = aws_cloudwatch_metric_alarm.no_run_started
       } : name => alarm[0].arn if length(alarm) > 0
     },
+    { for name, alarm in aws_cloudwatch_metric_alarm.queue_not_empty : name => alarm.arn },
     { for name, alarm in aws_cloudwatch_metric_alarm.executions : name => alarm.arn },
   )
 }

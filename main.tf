@@ -85,6 +85,7 @@ module "caller_id" {
   routing_object_key        = var.routing_object_key
   routing                   = var.routing
   routing_cache_ttl_seconds = var.routing_cache_ttl_seconds
+  trust_roots               = var.caller_id_trust_roots
 
   connect_instance_id = local.create_associations ? var.connect_instance_id : null
 }

@@ -212,6 +212,17 @@ variable "dialer_uses_routing" {
   default     = true
 }
 
+variable "caller_id_trust_roots" {
+  description = "Root certificates `caller-id` trusts for its S3 requests: `amazon` (the default), the roots of Amazon Trust Services carried in the binary (AWS's service endpoints use them; nothing to read at start-up); `system`, the runtime's trust store, read on the first request (3 ms of a cold start measured, more on a slow disk), for endpoints served with another authority such as a TLS-inspecting proxy."
+  type        = string
+  default     = "amazon"
+
+  validation {
+    condition     = contains(["amazon", "system"], var.caller_id_trust_roots)
+    error_message = "caller_id_trust_roots must be \"amazon\" or \"system\"."
+  }
+}
+
 variable "caller_id_timeout" {
   description = "Timeout of the `caller-id` function in seconds, and the outbound whisper flow's time limit for it (1 to 8: a flow waits at most 8 s for a Lambda function)."
   type        = number

@@ -3,7 +3,9 @@
 
 Three functions, each run the same way, in one run:
 
-- **caller-id**: the release `bootstrap` Terraform deploys (dist/x86_64/caller-id);
+- **caller-id**: the release `bootstrap` Terraform deploys (dist/x86_64/caller-id), as deployed
+  (trusting Amazon Trust Services' roots from the binary) and with `TRUST_ROOTS=system` (the
+  system's trust store, read on the first request) to show what that costs;
 - **no-op**: local/noop-lambda, a Lambda on the same runtime that returns its input, built in the
   same cargo invocation (same profile, target and linker) by `scripts/build.sh --noop`: the floor
   any function built this way pays before its own code runs;
@@ -172,6 +174,10 @@ def main() -> int:
     subjects = [
         Subject("caller-id", f"caller-id ({profile} bootstrap)", caller_id, [], {}, None,
                 lambda name, event: expected[name], args.warm_calls),
+        # The same binary trusting the system's store instead of Amazon's roots from the binary
+        # (caller_id_trust_roots = "system"): what reading the trust store costs a cold start.
+        Subject("caller-id-system-roots", "caller-id, TRUST_ROOTS=system", caller_id, [],
+                {"TRUST_ROOTS": "system"}, None, lambda name, event: expected[name], args.warm_calls),
         Subject("noop-lambda", f"no-op Rust Lambda ({profile} bootstrap)", noop, [], {}, None,
                 lambda name, event: event, args.warm_calls),
         Subject("seed-caller-id", "seed: original Python function", python, seed_args, seed_env, seed_cwd,
@@ -236,6 +242,7 @@ def main() -> int:
     bench_line("seed_cold_start_p90", s["p90"], "ms")
     bench_line("seed_cold_start_max", s["max"], "ms")
     bench_line("seed_peak_rss", s["rss_mib"], "MiB")
+    bench_line("caller_id_system_roots_cold_start_p50", fig["caller-id-system-roots"]["p50"], "ms")
     bench_line("caller_id_cold_start_over_noop_p50", over_floor, "ms", f"<= {FLOOR_MARGIN_MS:.0f}")
     bench_line("seed_over_caller_id_cold_start_p50", seed_factor, "x", f">= {SEED_FACTOR:.0f}")
     return 0

@@ -136,9 +136,41 @@ run "function_environment" {
       BUCKET_NAME               = "acme-routing"
       COUNTRY_ROUTING_LIST_KEY  = "caller-id/routing.json"
       ROUTING_CACHE_TTL_SECONDS = "45"
+      TRUST_ROOTS               = "amazon"
     })
-    error_message = "The function must get BUCKET_NAME, COUNTRY_ROUTING_LIST_KEY and ROUTING_CACHE_TTL_SECONDS."
+    error_message = "The function must get BUCKET_NAME, COUNTRY_ROUTING_LIST_KEY, ROUTING_CACHE_TTL_SECONDS and TRUST_ROOTS (amazon by default)."
   }
+}
+
+run "trust_roots_system_and_nothing_else" {
+  command = plan
+
+  module {
+    source = "./modules/caller-id"
+  }
+
+  variables {
+    trust_roots = "system"
+  }
+
+  assert {
+    condition     = output.lambda_environment["TRUST_ROOTS"] == "system"
+    error_message = "trust_roots = system must reach the function as TRUST_ROOTS."
+  }
+}
+
+run "trust_roots_rejects_other_stores" {
+  command = plan
+
+  module {
+    source = "./modules/caller-id"
+  }
+
+  variables {
+    trust_roots = "mozilla"
+  }
+
+  expect_failures = [var.trust_roots]
 }
 
 run "created_bucket_is_private_encrypted_versioned_tls_only" {

@@ -161,6 +161,7 @@ def test_the_benchmark_runs_all_three_side_by_side(noop, moto):
     rows = {r["name"]: r for r in (json.loads(line[6:]) for line in out.stdout.splitlines()
                                    if line.startswith("BENCH "))}
     for name in ("caller_id_cold_start_p50", "noop_lambda_cold_start_p50", "seed_cold_start_p50",
+                 "caller_id_system_roots_cold_start_p50",
                  "caller_id_peak_rss", "noop_lambda_peak_rss", "seed_peak_rss"):
         assert rows[name]["value"] > 0, rows[name]
     assert rows["caller_id_cold_start_over_noop_p50"]["target"] == "<= 10"

@@ -16,6 +16,7 @@ locals {
     BUCKET_NAME               = local.bucket_name
     COUNTRY_ROUTING_LIST_KEY  = var.routing_object_key
     ROUTING_CACHE_TTL_SECONDS = tostring(var.routing_cache_ttl_seconds)
+    TRUST_ROOTS               = var.trust_roots
   }
 }
 

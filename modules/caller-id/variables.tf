@@ -103,6 +103,17 @@ variable "routing_cache_ttl_seconds" {
   }
 }
 
+variable "trust_roots" {
+  description = "Root certificates the function trusts for its S3 requests (`TRUST_ROOTS`): `amazon` (the default), the roots of Amazon Trust Services carried in the binary, the authority of AWS's service endpoints, with nothing to read at start-up; `system`, the runtime's trust store, read on the first request (3 ms of a cold start measured, more on a slow disk), for endpoints served with another authority (a TLS-inspecting proxy, a partition whose S3 endpoints do not use Amazon Trust Services)."
+  type        = string
+  default     = "amazon"
+
+  validation {
+    condition     = contains(["amazon", "system"], var.trust_roots)
+    error_message = "trust_roots must be \"amazon\" or \"system\"."
+  }
+}
+
 ################################################################################
 # Routing file
 ################################################################################

@@ -6,6 +6,7 @@ use aws_config::BehaviorVersion;
 use caller_id::{CallerId, Env};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use outbound_core::routing_cache::{RoutingCache, S3RoutingSource};
+use outbound_core::trust_roots::https_client;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -25,8 +26,11 @@ async fn main() -> Result<(), Error> {
                 .operation_attempt_timeout(Duration::from_millis(1500))
                 .operation_timeout(Duration::from_secs(3))
                 .build();
+            // Amazon's roots from the binary by default: no trust store to read on the way to
+            // the first answer (outbound_core::trust_roots).
             let sdk = aws_config::defaults(BehaviorVersion::latest())
                 .timeout_config(timeouts)
+                .http_client(https_client(env.trust_roots))
                 .load()
                 .await;
             let s3 = outbound_core::clients::s3_client(&sdk);

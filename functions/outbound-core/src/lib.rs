@@ -25,3 +25,4 @@ pub mod routing_cache;
 pub mod telemetry;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod trust_roots;

@@ -27,17 +27,7 @@ pub async fn begin_attempt(
     now: DateTime<Utc>,
 ) -> Result<AttemptBegun, FunctionError> {
     let shard = shard_of(&id.contact_key);
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key(
-            "pk",
-            s(super::super::item::contact_pk(
-                &id.campaign,
-                &id.contact_key,
-            )),
-        )
+    let result = update_attempt(ledger, id)
         .update_expression(
             "SET #state = :dialing, #clientToken = :token, #attemptStartedAt = :now, \
              #leaseUntil = :deadline, #heldShard = :held",
@@ -61,8 +51,6 @@ pub async fn begin_attempt(
             s(held_shard_key(&id.campaign, ContactState::Dialing, shard)),
         )
         .expression_attribute_values(":attempt", n(i64::from(id.attempt)))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match result {
@@ -98,17 +86,7 @@ pub async fn record_placed(
     id: &AttemptId,
     contact_id: &str,
 ) -> Result<Placed, FunctionError> {
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key(
-            "pk",
-            s(super::super::item::contact_pk(
-                &id.campaign,
-                &id.contact_key,
-            )),
-        )
+    let result = update_attempt(ledger, id)
         .update_expression("SET #contactId = :id")
         .condition_expression(
             "#state = :dialing AND #attempt = :attempt \
@@ -118,8 +96,6 @@ pub async fn record_placed(
         .expression_attribute_values(":id", s(contact_id))
         .expression_attribute_values(":dialing", s(ContactState::Dialing.as_str()))
         .expression_attribute_values(":attempt", n(i64::from(id.attempt)))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match result {
@@ -140,17 +116,7 @@ pub async fn extend_attempt(
     id: &AttemptId,
     deadline: DateTime<Utc>,
 ) -> Result<bool, FunctionError> {
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key(
-            "pk",
-            s(super::super::item::contact_pk(
-                &id.campaign,
-                &id.contact_key,
-            )),
-        )
+    let result = update_contact(ledger, attempt_pk(id))
         .update_expression("SET #leaseUntil = :deadline")
         .condition_expression("#state = :dialing AND #attempt = :attempt")
         .set_expression_attribute_names(Some(names(&["leaseUntil", "state", "attempt"])))
@@ -328,23 +294,11 @@ async fn settle_guarded(
         values.insert(":outcome".into(), s(outcome.as_str()));
     }
     let expression = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key(
-            "pk",
-            s(super::super::item::contact_pk(
-                &id.campaign,
-                &id.contact_key,
-            )),
-        )
+    let result = update_attempt(ledger, id)
         .update_expression(expression)
         .condition_expression(condition)
         .set_expression_attribute_names(Some(names(&attributes)))
         .set_expression_attribute_values(Some(values))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match result {

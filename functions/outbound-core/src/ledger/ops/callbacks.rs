@@ -187,23 +187,11 @@ async fn write_callback(
             )
         }
     };
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key(
-            "pk",
-            s(super::super::item::contact_pk(
-                &id.campaign,
-                &id.contact_key,
-            )),
-        )
+    let result = update_attempt(ledger, id)
         .update_expression(expression)
         .condition_expression(condition)
         .set_expression_attribute_names(Some(names(attributes)))
         .set_expression_attribute_values(Some(values))
-        .return_values(ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match result {

@@ -182,11 +182,7 @@ async fn lease_pk(
     lease_until: DateTime<Utc>,
     leased_by: &str,
 ) -> Result<Option<LedgerContact>, FunctionError> {
-    let result = ledger
-        .dynamodb
-        .update_item()
-        .table_name(&ledger.table_name)
-        .key("pk", s(pk))
+    let result = update_contact(ledger, pk)
         .update_expression(
             "SET #state = :leased, #leaseUntil = :until, #heldShard = :held, \
              #leasedBy = :by REMOVE #dueShard",
@@ -248,11 +244,7 @@ pub async fn expire_leases(
     .await?;
     let results: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
         .map(|(_, pk, shard)| async move {
-            let result = ledger
-                .dynamodb
-                .update_item()
-                .table_name(&ledger.table_name)
-                .key("pk", s(pk))
+            let result = update_contact(ledger, pk)
                 .update_expression(
                     "SET #state = :due, #dueShard = :dueShard ADD #leaseExpiries :one \
                      REMOVE #leaseUntil, #heldShard, #leasedBy",

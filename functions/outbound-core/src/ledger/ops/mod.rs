@@ -15,6 +15,7 @@ use crate::contact::Contact;
 use crate::error::FunctionError;
 use crate::records::Outcome;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -72,6 +73,28 @@ fn put_conflict(err: &SdkError<PutItemError, HttpResponse>) -> Option<Option<Ite
 
 fn parse_old(old: Option<Item>) -> Result<Option<LedgerContact>, FunctionError> {
     old.filter(|i| !i.is_empty()).map(|i| parse(&i)).transpose()
+}
+
+/// An UpdateItem on the contact item `pk`.
+fn update_contact(ledger: &CampaignLedger, pk: String) -> UpdateItemFluentBuilder {
+    ledger
+        .dynamodb
+        .update_item()
+        .table_name(&ledger.table_name)
+        .key("pk", s(pk))
+}
+
+/// The item key of attempt `id`'s contact.
+fn attempt_pk(id: &AttemptId) -> String {
+    super::item::contact_pk(&id.campaign, &id.contact_key)
+}
+
+/// An UpdateItem on attempt `id`'s contact that answers the item as written, or as it was when
+/// the update's condition failed (read by [`update_conflict`]).
+fn update_attempt(ledger: &CampaignLedger, id: &AttemptId) -> UpdateItemFluentBuilder {
+    update_contact(ledger, attempt_pk(id))
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
 }
 
 /// Reads a contact (consistent read).

@@ -138,6 +138,7 @@ module "dialer" {
   alarms                  = var.dialer_alarms
   redial                  = var.dialer_redial
   ledger                  = var.dialer_ledger
+  calling_window          = var.dialer_calling_window
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget

@@ -464,6 +464,28 @@ variable "dialer_redial" {
   nullable = false
 }
 
+variable "dialer_calling_window" {
+  description = "Recipient-local calling window (the dialer's `calling_window`; checked there): contacts are called only while it is open on the recipient's wall clock, in every time zone of the number (or the CSV's `timezone` column), and deferred to its next opening otherwise. `days`: ranges per weekday (`MONDAY` to `SUNDAY`, `HH:MM`, end may be `24:00`; a day left out has no calls), default 08:00-21:00 every day; `unknown_time_zone`: the zone of numbers without a known one (null: the queue's hours alone); `enabled = false` turns it off."
+  type = object({
+    enabled = optional(bool, true)
+    days = optional(map(list(object({
+      start = string
+      end   = string
+      }))), {
+      MONDAY    = [{ start = "08:00", end = "21:00" }]
+      TUESDAY   = [{ start = "08:00", end = "21:00" }]
+      WEDNESDAY = [{ start = "08:00", end = "21:00" }]
+      THURSDAY  = [{ start = "08:00", end = "21:00" }]
+      FRIDAY    = [{ start = "08:00", end = "21:00" }]
+      SATURDAY  = [{ start = "08:00", end = "21:00" }]
+      SUNDAY    = [{ start = "08:00", end = "21:00" }]
+    })
+    unknown_time_zone = optional(string)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "dialer_ledger" {
   description = "The campaign ledger (the dialer's `ledger`; checked there): `final_retention_days` a finished contact is kept as the duplicate filter (0 to 3650, 0: for ever); `lease_minutes` a contact fed to the queue stays reserved for its run (5 to 1440); `wait_for_due_minutes` a run with nothing left to dial waits for redials due that soon instead of ending (0 to 60); `create_sweep_rule` and `sweep_schedule_expression` (`rate(...)` or `cron(...)`) start a run on a schedule while contacts are due; `deletion_protection` of the table."
   type = object({

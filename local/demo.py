@@ -6,9 +6,14 @@ to seconds) and sends the contact events to moto's EventBridge. The demo uploads
 `sample-files/contacts.csv`, plays the agent (a disposition for every answered call, chosen in the
 disposition guide as Amazon Connect runs it: see `guide_event`), follows the campaign, prints a
 report, stops the stack and ends with
-one `SUMMARY {json}` line (`attempts`, `redialed`, `final_records` equal to `loaded`, `lost`,
-`dialed_twice`…). The sample's first number is busy on its first call, so a redial is seen. Exit
-status 1 when a contact was lost, dialed twice for one attempt, or has no final record.
+one `SUMMARY {json}` line (`attempts`, `redialed`, `deferred`, `suppressed`, `final_records` and the contacts
+still waiting for their window add up to `loaded`, `lost`, `dialed_twice`…). The sample's first
+number is busy on its first call, so a redial is seen. The calling window is set around the time
+the demo runs, open for the sample's recipients from New York to Australia and closed in
+Honolulu, so the sample's Honolulu contact is deferred to its next opening and waits in the
+ledger, uncalled. Before the campaign it uploads `sample-files/do-not-call.csv` under `dnc/`,
+which lists the sample's Leeds number: that contact is made final `dnc` without a call. Exit status 1 when a contact was lost, dialed twice for one attempt, or has
+neither a final record nor a deferral to wait for.
 
 Options (environment): DEMO_CSV (another list), DEMO_CONCURRENCY (lanes, default 3),
 DEMO_TIME_SCALE (simulated seconds → real seconds, default 0.05), DEMO_DESTROY=1 (terraform destroy
@@ -23,6 +28,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "local" / "tests"))
 
-from harness import Stack, dialed_per_attempt, dialed_per_contact, transitions  # noqa: E402
+from harness import Stack, dialed_per_attempt, dialed_per_contact, transitions, window_around  # noqa: E402
 
 # The actions (buttons) of the disposition guide's view, which the agent picks in turn.
 DISPOSITIONS = ["SALE", "CALLBACK", "NOT_INTERESTED"]
@@ -113,9 +119,36 @@ def load_summary(stack: Stack, campaign: str, timeout: float = 120) -> dict[str,
     raise TimeoutError(f"load-list did not report loading {campaign} within {timeout:.0f} s")
 
 
+def dnc_summary(stack: Stack, key: str, timeout: float = 120) -> dict[str, Any]:
+    """load-list's "do-not-call list loaded" log line for the list `key`."""
+    name = stack.out["lambda_function_names"]["load-list"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert stack.launcher
+        for line in stack.launcher.function_log(name).splitlines():
+            try:
+                rec = json.loads(line[line.index("{"):])
+            except ValueError:
+                continue
+            fields = rec.get("fields", rec)
+            if fields.get("message") == "do-not-call list loaded" and fields.get("key") == key:
+                return fields
+        time.sleep(0.5)
+    raise TimeoutError(f"load-list did not report loading the do-not-call list {key} within {timeout:.0f} s")
+
+
+def waiting_for_window(stack: Stack, campaign: str) -> list[dict[str, Any]]:
+    """The campaign's contacts the calling window deferred and that still wait for it (due later,
+    not final)."""
+    now_ms = time.time() * 1000
+    return [i for i in stack.campaign_ledger_items(campaign)
+            if i["state"] == "due" and i.get("deferredBy") == "calling_window" and int(i["dueAt"]) > now_ms]
+
+
 def follow(stack: Stack, campaign: str, agent: Agent, expected: int, timeout: float = 900) -> float:
     """Progress line until no execution runs, the queue is empty and every contact has its final
-    record (redials included: the run waits for contacts due again soon)."""
+    record (redials included: the run waits for contacts due again soon) or waits for its
+    calling window to open."""
     start = time.monotonic()
     quiet_since: float | None = None
     # One line rewritten in place on a terminal; in a log, a new line when something changed.
@@ -128,15 +161,17 @@ def follow(stack: Stack, campaign: str, agent: Agent, expected: int, timeout: fl
         q = stack.queue_counts()
         finals = len(stack.list_objects(stack.out["results_bucket_name"], f"finals/campaign={campaign}/"))
         up = sum(1 for c in calls if not c.get("endedAt"))
+        waiting = len(waiting_for_window(stack, campaign))
         elapsed = time.monotonic() - start
-        state = (f"calls {len(calls):3d}  up {up}  contacts final {finals:3d}/{expected}"
+        state = (f"calls {len(calls):3d}  up {up}  contacts final {finals:3d}/{expected}  waiting for their window {waiting}"
                  f"  queued {q['available']:3d}  dispositions {len(agent.done):3d}  executions running {running} ")
         if tty:
             print(f"\r  [{elapsed:4.0f}s] {state}", end="", flush=True)
         elif state != last:
             print(f"  [{elapsed:4.0f}s] {state}", flush=True)
         last = state
-        idle = running == 0 and q["available"] == 0 and q["in_flight"] == 0 and finals >= expected and up == 0
+        idle = (running == 0 and q["available"] == 0 and q["in_flight"] == 0 and finals + waiting >= expected
+                and up == 0)
         if idle:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= 3:
@@ -171,8 +206,10 @@ def main() -> int:
     # The stack lives in moto's memory and ends with its processes: destroying it first only adds
     # a minute (the end-to-end tests destroy every deployment they apply, so destroy stays tested).
     destroy = os.environ.get("DEMO_DESTROY") == "1"
+    # Open from 6 hours behind UTC to 13 hours ahead (New York to Sydney), closed in Honolulu.
+    _, calling_window = window_around(datetime.now(timezone.utc), timedelta(hours=6), timedelta(hours=13))
     with Stack(sim_config={"timeScale": time_scale, "busyFirstCall": busy_first},
-               variables={"concurrent_calls": concurrency},
+               variables={"concurrent_calls": concurrency, "calling_window": calling_window},
                log=lambda m: say(f"  {m}"), destroy_on_exit=destroy) as stack:
         say(f"\n== caller ID by destination (the deployed caller-id function, as the whisper flow calls it)")
         fixtures = ROOT / "tests" / "fixtures" / "connect-events"
@@ -182,6 +219,14 @@ def main() -> int:
             say(f"  customer in {ans.get('customer_country', '?'):<3} ({name.removeprefix('whisper-').removesuffix('.json')})"
                 f" → caller ID {ans.get('outbound_number', '?')}"
                 f"  [{ans.get('routing_status', '?')} rule {ans.get('routing_rule', '-')}]")
+
+        dnc_key = "dnc/do-not-call.csv"
+        say(f"\n== do-not-call list: uploading sample-files/do-not-call.csv to"
+            f" s3://{stack.out['input_bucket_name']}/{dnc_key}")
+        stack.upload_csv(dnc_key, (ROOT / "sample-files" / "do-not-call.csv").read_bytes())
+        dnc = dnc_summary(stack, dnc_key)
+        say(f"  load-list: {dnc.get('listed')} numbers listed (keyed hashes, no number stored),"
+            f" {dnc.get('rejected')} rejected")
 
         say(f"\n== campaign {campaign}: uploading {csv_path.relative_to(ROOT) if csv_path.is_relative_to(ROOT) else csv_path}"
             f" to s3://{stack.out['input_bucket_name']}/{campaign}.csv")
@@ -210,7 +255,14 @@ def main() -> int:
         redialed = sum(1 for n in per_contact.values() if n > 1)
         # Twice for the same attempt: a redial is a new attempt, not a double dial.
         dialed_twice = sum(1 for n in per_attempt.values() if n > 1)
-        lost = max(queued - len(final_keys), 0) + q["dead_lettered"]
+        waiting = waiting_for_window(stack, campaign)
+        suppressed_keys = {f["contact_key"] for f in finals if f.get("final_reason") == "dnc"}
+        suppressed = len(suppressed_keys)
+        # A suppressed contact must never have been called.
+        suppressed_dialed = sum(1 for c in calls if c.get("attributes", {}).get("contactKey") in suppressed_keys)
+        deferred = sum(1 for i in stack.campaign_ledger_items(campaign) if int(i.get("deferrals", 0)) > 0)
+        # Lost: neither a final record nor waiting in the ledger for its window.
+        lost = max(queued - len(final_keys) - len(waiting), 0) + q["dead_lettered"]
         per_contact_transitions = trans["state_transitions"] / attempts if attempts else 0.0
 
         say("\n== rejected rows (line numbers in the uploaded file; line 1 is the header)")
@@ -228,7 +280,10 @@ def main() -> int:
             ("calls (attempts)", f"{attempts} ({redialed} contact(s) redialed after a busy,"
                                  " unanswered or failed call)"),
             ("dialed twice for one attempt", dialed_twice),
-            ("final records", f"{len(finals)} (one per loaded contact)"),
+            ("deferred by the calling window", f"{deferred} ({len(waiting)} waiting, uncalled, for"
+                                               " their recipient's window to open)"),
+            ("suppressed (do-not-call)", f"{suppressed} (final as dnc, never dialed)"),
+            ("final records", f"{len(finals)} (one per loaded contact not waiting)"),
             ("final reasons", ", ".join(f"{k} {v}" for k, v in
                                         sorted(Counter(f.get('final_reason') for f in finals).items())) or "-"),
             ("lost (no final record or dead-lettered)", lost),
@@ -258,6 +313,9 @@ def main() -> int:
         "dialed": dialed,
         "attempts": attempts,
         "redialed": redialed,
+        "deferred": deferred,
+        "suppressed": suppressed,
+        "waiting_for_window": len(waiting),
         "final_records": len(finals),
         "dialed_twice": dialed_twice,
         "lost": lost,
@@ -270,8 +328,11 @@ def main() -> int:
         "wall_seconds": round(time.monotonic() - wall_start, 1),
     }
     say(f"SUMMARY {json.dumps(summary, sort_keys=True)}")
-    ok = (dialed_twice == 0 and lost == 0 and len(finals) == queued and redialed >= 1
-          and stats["peakConcurrency"] <= configured)
+    # The sample's own expectations: a redial, a do-not-call hit never dialed.
+    sample = "DEMO_CSV" not in os.environ
+    ok = (dialed_twice == 0 and lost == 0 and len(finals) + len(waiting) == queued
+          and stats["peakConcurrency"] <= configured
+          and (not sample or (redialed >= 1 and suppressed >= 1 and suppressed_dialed == 0)))
     return 0 if ok else 1
 
 

@@ -112,6 +112,56 @@ run "disposition_guide_invokes_set_disposition_once_per_code" {
   }
 }
 
+run "do_not_call_button_lists_the_number" {
+  module {
+    source = "./modules/connect-flows"
+  }
+
+  assert {
+    condition = {
+      for a in jsondecode(aws_connect_contact_flow.disposition[0].content).Actions : a.Parameters.LambdaInvocationAttributes.disposition => try(a.Parameters.LambdaInvocationAttributes.doNotCall, null)
+      if a.Type == "InvokeLambdaFunction"
+      } == {
+      "Interested" = null, "Not interested" = null, "Call back later" = null, "Wrong number" = null, "Do not call" = "true"
+    }
+    error_message = "By default only the Do not call button must send doNotCall = true."
+  }
+}
+
+run "do_not_call_dispositions_chosen_or_none" {
+  module {
+    source = "./modules/connect-flows"
+  }
+
+  variables {
+    dispositions             = ["Sale", "Remove me", "Stop calling"]
+    do_not_call_dispositions = ["Remove me", "Stop calling"]
+  }
+
+  assert {
+    condition = [
+      for a in jsondecode(aws_connect_contact_flow.disposition[0].content).Actions : a.Parameters.LambdaInvocationAttributes.disposition
+      if a.Type == "InvokeLambdaFunction" && try(a.Parameters.LambdaInvocationAttributes.doNotCall, "") == "true"
+    ] == ["Remove me", "Stop calling"]
+    error_message = "The chosen dispositions must send doNotCall."
+  }
+}
+
+run "do_not_call_disposition_must_be_a_disposition" {
+  command = plan
+
+  module {
+    source = "./modules/connect-flows"
+  }
+
+  variables {
+    dispositions             = ["Sale", "No sale"]
+    do_not_call_dispositions = ["Do not call"]
+  }
+
+  expect_failures = [aws_connect_contact_flow.disposition]
+}
+
 run "whisper_flow_only" {
   command = plan
 

@@ -63,6 +63,7 @@ run "least_privilege_defaults" {
       CheckClaimingExecution = { e = "Allow", a = toset(["states:DescribeExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:execution:blaster-dialer:*"]) }
       FindDueContacts        = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
       LeaseContacts          = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      CheckDoNotCall         = { e = "Allow", a = toset(["dynamodb:BatchGetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       FeedQueue              = { e = "Allow", a = toset(["sqs:SendMessage", "sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       ReconcileOrphanCalls   = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
       RecordOrphanCalls      = { e = "Allow", a = toset(["dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
@@ -90,6 +91,7 @@ run "least_privilege_defaults" {
       TakeContacts      = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
       RecordDials       = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       RecordAttempts    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      CheckDoNotCall    = { e = "Allow", a = toset(["dynamodb:BatchGetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       PlaceCalls        = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
       CheckQueue        = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
       CheckQueueHours   = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
@@ -132,6 +134,7 @@ run "least_privilege_defaults" {
       } == {
       RecordDispositions = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       ScheduleCallbacks  = { e = "Allow", a = toset(["dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      ListDoNotCall      = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
       RewriteResults     = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*"]) }
     }
     error_message = "set-disposition's policy: ${output.policy_documents["set-disposition"]}"

@@ -85,6 +85,8 @@ module "outbound_voice" {
   # sees a redial; a run whose lanes found nothing waits up to 3 minutes for such redials
   # instead of ending.
   dialer_redial = var.redial
+  # The rule is on, its window all day unless a demo or test narrows it (var.calling_window).
+  dialer_calling_window = var.calling_window
   # The demo is torn down with its ledger.
   dialer_ledger = {
     deletion_protection  = false

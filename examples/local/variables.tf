@@ -73,6 +73,22 @@ variable "load_list_timeout_seconds" {
   }
 }
 
+variable "calling_window" {
+  description = "Recipients' calling window (the module's `dialer_calling_window`). Open all day every day by default, so a demo or a test calls at any hour; the demo and the calling-rule tests set a window around the time they run, so a contact in a far time zone is deferred."
+  type        = any
+  default = {
+    days = {
+      MONDAY    = [{ start = "00:00", end = "24:00" }]
+      TUESDAY   = [{ start = "00:00", end = "24:00" }]
+      WEDNESDAY = [{ start = "00:00", end = "24:00" }]
+      THURSDAY  = [{ start = "00:00", end = "24:00" }]
+      FRIDAY    = [{ start = "00:00", end = "24:00" }]
+      SATURDAY  = [{ start = "00:00", end = "24:00" }]
+      SUNDAY    = [{ start = "00:00", end = "24:00" }]
+    }
+  }
+}
+
 variable "queue_visibility_timeout_seconds" {
   description = "How long a contact taken by dial stays invisible in the queue: longer than `dial_timeout_seconds`. A contact whose dial died comes back after it."
   type        = number

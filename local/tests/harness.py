@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -221,6 +222,14 @@ class Stack:
                 items.append({k: next(iter(v.values())) for k, v in item.items()})
         return items
 
+    def do_not_call_items(self) -> list[dict[str, Any]]:
+        """The do-not-call list's items (`DNC#<key>`) in the campaign ledger's table."""
+        pages = self.ddb.get_paginator("scan").paginate(
+            TableName=self.out["campaign_ledger_table_name"],
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": "DNC#"}})
+        return [{k: next(iter(v.values())) for k, v in item.items()} for page in pages for item in page["Items"]]
+
     def rejects(self, campaign: str) -> list[dict[str, Any]]:
         return self.read_jsonl(self.out["results_bucket_name"], f"rejects/campaign={campaign}/")
 
@@ -352,6 +361,25 @@ def dialed_per_contact(calls: list[dict[str, Any]]) -> Counter[str]:
         key = c.get("attributes", {}).get("contactKey") or c.get("destinationHash")
         per[key] += 1
     return per
+
+
+WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+
+
+def window_around(now: datetime, before: timedelta, after: timedelta) -> tuple[str, dict[str, Any]]:
+    """A `calling_window` for examples/local open every day from `before` to `after` around
+    `now`'s time of day in UTC (split in two when it crosses midnight), and its opening time
+    HH:MM. A recipient whose UTC offset is within (-before, +after) is inside it for a while;
+    one further away is outside it, deferred to when its clock reads the opening time."""
+    start = (now - before).strftime("%H:%M")
+    end = (now + after + timedelta(minutes=1)).strftime("%H:%M")
+    if start < end:
+        ranges = [{"start": start, "end": end}]
+    else:
+        ranges = [{"start": start, "end": "24:00"}]
+        if end != "00:00":
+            ranges.append({"start": "00:00", "end": end})
+    return start, {"days": {day: ranges for day in WEEKDAYS}}
 
 
 def contacts_csv(n: int, bad_every: int = 0, start: int = 0) -> str:

@@ -8,17 +8,22 @@ scripts busy on their first call, so every outcome is known in advance. Its dial
 out after 10 s, so a call whose answer the simulator holds back ends that dial; its load-list
 function times out after 5 s, so a list of a few thousand rows is loaded in several segments, each
 handing the rest of the file over to the next invocation.
+
+Its calling window is set around the time the deployment is made: open from 6 hours before to 3
+hours after that time of day (UTC), every day. London (UTC+0/+1) and New York (UTC-5/-4), the
+zones of the generated lists' numbers, are inside it for the next two hours; UTC+12 (the
+`timezone` column of the calling-window test) is outside it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from harness import Stack, dialed_per_attempt
+from harness import Stack, dialed_per_attempt, window_around
 
 
 def say(msg: str) -> None:
@@ -31,11 +36,15 @@ DIAL_TIMEOUT = 10
 LOAD_LIST_TIMEOUT = 5
 
 
+# London and New York inside, UTC+12 outside (see the module's docstring).
+WINDOW_OPENS_AT, CALLING_WINDOW = window_around(datetime.now(timezone.utc), timedelta(hours=6), timedelta(hours=3))
+
+
 @pytest.fixture(scope="module")
 def stack():
     with Stack(log=say, sim_config={"answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0},
                variables={"dial_timeout_seconds": DIAL_TIMEOUT, "queue_visibility_timeout_seconds": 20,
-                          "load_list_timeout_seconds": LOAD_LIST_TIMEOUT},
+                          "load_list_timeout_seconds": LOAD_LIST_TIMEOUT, "calling_window": CALLING_WINDOW},
                # Not destroyed (stopping moto discards it): test_campaign_volume.py tests destroy.
                destroy_on_exit=False) as s:
         yield s

@@ -1,6 +1,7 @@
 """End-to-end: the campaign ledger on the local stack. Redials after their delay, the same and
 overlapping files admitted once, and a run killed mid-wave: in each, every contact gets exactly
-one call per attempt and exactly one final record.
+one call per attempt and exactly one final record. And the recipients' calling window: a contact
+outside it waits in the ledger, uncalled, for its next opening.
 
 The deployment (its redial rules, its simulator) is described in ledger_stack.py; the recovery
 scenarios run in test_campaign_recovery.py, in a deployment of their own, side by side with these.
@@ -8,11 +9,15 @@ scenarios run in test_campaign_recovery.py, in a deployment of their own, side b
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from harness import Stack, contacts_csv
-from ledger_stack import check_once_per_attempt, fresh, phones, say, seconds, stack  # noqa: F401 - fixtures
+from ledger_stack import (WINDOW_OPENS_AT, check_once_per_attempt, fresh, phones, say, seconds,  # noqa: F401 - fixtures
+                          stack)
 
 
 def test_a_busy_contact_is_redialed_after_its_delay(stack: Stack):
@@ -79,3 +84,66 @@ def test_a_run_killed_mid_wave_loses_nothing_and_dials_nothing_twice(stack: Stac
     stack.start_run()
     stack.wait_until_idle(campaign, expected_results=40, timeout=600, progress=say)
     check_once_per_attempt(stack, campaign, 40)
+
+
+def next_local(zone: str, hh_mm: str, after: datetime) -> datetime:
+    """The first instant after `after` at which the wall clock of `zone` reads `hh_mm`."""
+    tz = ZoneInfo(zone)
+    local = after.astimezone(tz)
+    hour, minute = map(int, hh_mm.split(":"))
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate.astimezone(timezone.utc)
+
+
+def test_calling_rules_defer_outside_the_window_and_suppress_do_not_call(stack: Stack):
+    campaign = "e2e-window"
+    stack.sim.configure(busyFirstCall=[])
+    # W6's number goes on the do-not-call list before the campaign (a `dnc/` upload).
+    stack.upload_csv("dnc/e2e.csv", "phone,note\n020 7946 0754,asked not to be called\nnot a number,\n")
+    deadline = time.monotonic() + 120
+    while not stack.do_not_call_items():
+        assert time.monotonic() < deadline, "the do-not-call list was not loaded"
+        time.sleep(0.5)
+    listed = stack.do_not_call_items()
+    assert len(listed) == 1 and listed[0]["source"] == "list:dnc/e2e.csv:2", listed
+    assert "7946" not in json.dumps(listed), "the list holds no number"
+    dnc_rejects = stack.rejects("do-not-call")
+    assert [r["line"] for r in dnc_rejects] == [3], dnc_rejects
+    # The window (ledger_stack.py) is open around now for London and New York; the recipient of
+    # W3 lives at UTC+12 (its timezone column overrides its London number), outside it.
+    body = ("custID,phone,timezone\n"
+            "W1,+442079460750,\n"
+            "W2,+12125550150,\n"
+            "W3,+442079460751,Etc/GMT-12\n"
+            "W4,+442079460752,Mars/Olympus\n"
+            "W5,+442079460753,Europe/London\n"
+            "W6,+442079460754,\n")
+    loaded_at = datetime.now(timezone.utc)
+    stack.upload_csv(f"campaigns/{campaign}/list.csv", body)
+    stack.wait_until_idle(campaign, expected_results=3, timeout=600, progress=say)
+    rejects = stack.rejects(campaign)
+    assert [(r["line"], "Mars/Olympus" in r["reason"]) for r in rejects] == [(5, True)], rejects
+    items = {i["key"]: i for i in stack.campaign_ledger_items(campaign)}
+    assert sorted(items) == ["W1", "W2", "W3", "W5", "W6"], sorted(items)
+    called = {c["attributes"]["contactKey"] for c in stack.sim_calls(campaign)}
+    by_key = {i["contactKey"]: k for k, i in items.items()}
+    assert sorted(by_key[k] for k in called) == ["W1", "W2", "W5"], "only the contacts inside their window are called"
+    for key in ["W1", "W2", "W5"]:
+        assert items[key]["state"] == "final" and "deferrals" not in items[key], items[key]
+    w3 = items["W3"]
+    assert (w3["state"], w3["attempt"], w3["deferredBy"]) == ("due", "1", "calling_window"), w3
+    assert int(w3["deferrals"]) >= 1, w3
+    due_at = datetime.fromtimestamp(int(w3["dueAt"]) / 1000, timezone.utc)
+    expected = next_local("Etc/GMT-12", WINDOW_OPENS_AT, loaded_at)
+    assert due_at == expected, f"W3 due at {due_at}, the window opens at UTC+12 at {expected}"
+    w6 = items["W6"]
+    assert (w6["state"], w6["finalReason"], w6["attempt"]) == ("final", "dnc", "0"), w6
+    finals = {f["customer_key"]: f for f in stack.finals(campaign)}
+    assert sorted(finals) == ["W1", "W2", "W5", "W6"], "no final record for a contact still waiting"
+    assert (finals["W6"]["final_reason"], finals["W6"]["attempts"]) == ("dnc", 0), finals["W6"]
+    q = stack.queue_counts()
+    assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
+    say(f"3 contacts called inside their window; W3 (UTC+12) deferred to {due_at:%Y-%m-%d %H:%M} UTC, uncalled; "
+        "a bad timezone rejected at its line; W6 (do-not-call) final as dnc, uncalled")

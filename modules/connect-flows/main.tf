@@ -33,9 +33,13 @@ locals {
   # $.Views.Action, which the flow-language reference does not document: the branch taken is the
   # action, so the value passed is the action whatever that path turns out to be
   # (docs/aws-verification.md, "Step-by-step guide and dispositions").
+  # The buttons that also list the number as do-not-call (set-disposition's `doNotCall`).
+  do_not_call_dispositions = var.do_not_call_dispositions == null ? [for d in var.dispositions : d if d == "Do not call"] : var.do_not_call_dispositions
+
   disposition_content = local.create_disposition ? templatefile(local.disposition_template, {
     set_disposition_function_arn = var.set_disposition_function_arn == null ? "" : var.set_disposition_function_arn
     dispositions                 = var.dispositions
+    do_not_call_dispositions     = local.do_not_call_dispositions
     heading                      = var.disposition_view_heading
     description                  = var.disposition_view_description
     view_time_limit_seconds      = var.disposition_view_time_limit_seconds
@@ -103,6 +107,11 @@ resource "aws_connect_contact_flow" "disposition" {
     precondition {
       condition     = var.set_disposition_function_arn != null
       error_message = "The disposition agent guide needs set_disposition_function_arn (or create_disposition_flow = false)."
+    }
+
+    precondition {
+      condition     = length(setsubtract(local.do_not_call_dispositions, var.dispositions)) == 0
+      error_message = "do_not_call_dispositions names codes that are not dispositions: ${join(", ", setsubtract(local.do_not_call_dispositions, var.dispositions))}."
     }
 
     precondition {

@@ -95,6 +95,17 @@ variable "dispositions" {
   }
 }
 
+variable "do_not_call_dispositions" {
+  description = "Dispositions (among `dispositions`) that also put the called number on the deployment's do-not-call list: their button sends `doNotCall` = `true` to `set-disposition`. Null: `Do not call` when `dispositions` has it. `[]`: none."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.do_not_call_dispositions == null || alltrue([for d in coalesce(var.do_not_call_dispositions, []) : length(trimspace(d)) > 0])
+    error_message = "do_not_call_dispositions must name dispositions (non-blank codes)."
+  }
+}
+
 variable "disposition_view_heading" {
   description = "Heading of the disposition view shown to the agent."
   type        = string
@@ -119,7 +130,7 @@ variable "disposition_view_time_limit_seconds" {
 }
 
 variable "disposition_flow_template" {
-  description = "Path of the disposition agent guide template (rendered with `templatefile()`). Null uses `sample-files/disposition-agent-guide.json.tftpl`. Variables: `set_disposition_function_arn`, `dispositions`, `heading`, `description`, `view_time_limit_seconds`, `partition`, `region`."
+  description = "Path of the disposition agent guide template (rendered with `templatefile()`). Null uses `sample-files/disposition-agent-guide.json.tftpl`. Variables: `set_disposition_function_arn`, `dispositions`, `do_not_call_dispositions`, `heading`, `description`, `view_time_limit_seconds`, `partition`, `region`."
   type        = string
   default     = null
 }

@@ -74,6 +74,15 @@ locals {
       final_outcomes = var.redial.final_outcomes
     })
   }
+  # outbound_core::calling_window reads this JSON: {"enabled":..,"days":{"MONDAY":[{"start":"08:00","end":"21:00"}],..},"unknown_time_zone":..}.
+  # The feeder defers contacts outside their window, and dial checks again just before a call.
+  calling_window_environment = {
+    CALLING_WINDOW = jsonencode({
+      enabled           = var.calling_window.enabled
+      days              = var.calling_window.days
+      unknown_time_zone = var.calling_window.unknown_time_zone
+    })
+  }
   # The functions that finish attempts: the redial rules decide, final items expire.
   finish_environment = merge(local.ledger_environment, local.redial_environment, {
     FINAL_RETENTION_DAYS = tostring(var.ledger.final_retention_days)
@@ -106,7 +115,7 @@ locals {
     })
     # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue; it finishes
     # attempts a dead run abandoned (redial rules, final records in the results bucket).
-    "get-config" = merge(local.common_environment, local.finish_environment, {
+    "get-config" = merge(local.common_environment, local.finish_environment, local.calling_window_environment, {
       TABLE_NAME           = local.table_name
       RESULTS_BUCKET       = local.results_bucket_name
       QUEUE_URL            = local.queue_url
@@ -121,7 +130,7 @@ locals {
       DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
       DUE_WAIT_SECONDS      = tostring(var.ledger.wait_for_due_minutes * 60)
     })
-    "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, {
+    "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, local.calling_window_environment, {
       ALLOWED_COUNTRIES    = local.allowed_countries
       QUEUE_URL            = local.queue_url
       TABLE_NAME           = local.table_name

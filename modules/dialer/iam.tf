@@ -93,6 +93,9 @@ locals {
       # contacts to the queue, as many as the buffer has room for (its depth).
       merge(local.ledger.query, { sid = "FindDueContacts" }),
       merge(local.ledger.finish, { sid = "LeaseContacts" }),
+      # Whether the leased contacts are on the do-not-call list (DNC# items of the ledger's
+      # table, read by key a hundred at a time: outbound_core::dnc).
+      { sid = "CheckDoNotCall", actions = ["dynamodb:BatchGetItem"], resources = [local.ledger_table_arn] },
       { sid = "FeedQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = [local.queue_arn] },
       # Attempts a dead run abandoned are finished here: a call whose event was lost is asked of
       # Connect, its end recorded and completed (results record), the attempt ended (final record).
@@ -120,6 +123,8 @@ locals {
       { sid = "RecordDials", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       # begin_attempt, record_placed and finish on the contact's ledger item.
       merge(local.ledger.finish, { sid = "RecordAttempts" }),
+      # The do-not-call list again, just before the call: a number listed since it was fed.
+      { sid = "CheckDoNotCall", actions = ["dynamodb:BatchGetItem"], resources = [local.ledger_table_arn] },
       { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts] },
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
@@ -163,6 +168,9 @@ locals {
       # An agent's callback: one conditional UpdateItem on the contact's ledger item (its
       # answer on a lost condition carries the item: no read). No final record is written.
       { sid = "ScheduleCallbacks", actions = ["dynamodb:UpdateItem"], resources = [local.ledger_table_arn] },
+      # "Do not call again": the contact's do-not-call key is read from its ledger item and its
+      # DNC# item put (conditional: a number listed already keeps its first source).
+      { sid = "ListDoNotCall", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [local.ledger_table_arn] },
       { sid = "RewriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write] },
       ], local.kms_enabled ? [
       { sid = "UseDataKey", actions = ["kms:GenerateDataKey"], resources = [var.kms_key_arn] },

@@ -496,6 +496,49 @@ variable "ledger" {
 }
 
 ################################################################################
+# Calling rules
+################################################################################
+
+variable "calling_window" {
+  description = "Recipient-local calling window (`CALLING_WINDOW`, docs/architecture.md \"Calling rules\"): a contact is called only while the window is open on its recipient's wall clock, in every time zone of its number (libphonenumber's prefix → time zone map) or in the zone of its CSV's `timezone` column (an IANA name; a bad one rejects the row). Outside it the contact is deferred to the window's next opening: never lost, and contacts whose window is open go first. `days`: ranges per weekday (`MONDAY` to `SUNDAY`; a day left out has no calls), `HH:MM` from `00:00` to `24:00`, start before end; the default is 08:00-21:00 every day (the US TCPA's hours). `unknown_time_zone`: the zone of numbers without a known one (null: only the queue's hours apply to them). `enabled = false` turns the rule off."
+  type = object({
+    enabled = optional(bool, true)
+    days = optional(map(list(object({
+      start = string
+      end   = string
+      }))), {
+      MONDAY    = [{ start = "08:00", end = "21:00" }]
+      TUESDAY   = [{ start = "08:00", end = "21:00" }]
+      WEDNESDAY = [{ start = "08:00", end = "21:00" }]
+      THURSDAY  = [{ start = "08:00", end = "21:00" }]
+      FRIDAY    = [{ start = "08:00", end = "21:00" }]
+      SATURDAY  = [{ start = "08:00", end = "21:00" }]
+      SUNDAY    = [{ start = "08:00", end = "21:00" }]
+    })
+    unknown_time_zone = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for day in keys(var.calling_window.days) : contains(["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], day)])
+    error_message = "calling_window.days may only have the keys MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY and SUNDAY (in capitals)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for day, ranges in var.calling_window.days : [
+      for r in ranges : can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", r.start)) && can(regex("^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", r.end)) && try(tonumber(replace(r.start, ":", "")) < tonumber(replace(r.end, ":", "")), false)
+    ]]))
+    error_message = "calling_window.days ranges must be { start = \"HH:MM\", end = \"HH:MM\" } on a 24-hour clock (00:00 to 23:59; end may be 24:00), with start before end, such as { start = \"08:00\", end = \"21:00\" }."
+  }
+
+  validation {
+    condition     = var.calling_window.unknown_time_zone == null || can(regex("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", coalesce(var.calling_window.unknown_time_zone, "UTC")))
+    error_message = "calling_window.unknown_time_zone must be an IANA time zone name, such as America/New_York or Europe/London (or null)."
+  }
+}
+
+################################################################################
 # State machine
 ################################################################################
 

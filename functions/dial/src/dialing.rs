@@ -12,18 +12,22 @@
 //! 5. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
 //!    `Throttled`, never "empty";
 //! 6. a malformed message is rejected (reject record), deleted, and the next one taken;
-//! 7. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
+//! 7. a contact outside its recipient's calling window (`outbound_core::calling_window`: its
+//!    window may have closed while it waited in the queue) goes back to the ledger as due at
+//!    the window's next opening, its message deleted, and the next one is taken;
+//! 8. the attempt begins in the campaign ledger (a number on the do-not-call list is made final,
+//!    `dnc`, without a call: `outbound_core::dnc`) (`leased` → `dialing`, conditional on the
 //!    message's attempt): the `ClientToken` is the attempt's, never the run's. A message whose
 //!    contact moved on (final, due again, a later attempt) is deleted; one whose attempt is
 //!    already dialing is recovered (`ledger::recover`): a call already placed is never placed
 //!    again, a placement of unknown outcome is placed again with the same token while Connect
 //!    keeps it, and finished as `failed` beyond;
 //!    a number no longer allowed is made final (`rejected`) with a reject record;
-//! 8. the shared calls-per-second limit ([`crate::rate_limit`]);
-//! 9. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message visible
-//!    again, `Throttled`; 5xx → visible again, `Retryable`; a destination or parameter Connect
-//!    rejects → `error` result record, message deleted, next contact (the lane goes on);
-//! 10. the contact id into the ledger's attempt (from now on it is only reconciled), `LANE#`
+//! 9. the shared calls-per-second limit ([`crate::rate_limit`]);
+//! 10. `StartOutboundVoiceContact`, with backoff on throttling; still throttled → message
+//!     visible again, `Throttled`; 5xx → visible again, `Retryable`; a destination or parameter
+//!     Connect rejects → `error` result record, message deleted, next contact (the lane goes on);
+//! 11. the contact id into the ledger's attempt (from now on it is only reconciled), `LANE#`
 //!     pointer, `CONTACT#` (token side of the race, lane state with `calls + 1`), and only then
 //!     the message is deleted; if the disconnect was already recorded, this invocation completes
 //!     the contact itself (which ends the attempt in the ledger).
@@ -38,6 +42,7 @@ use aws_sdk_sqs::types::Message;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
+use outbound_core::calling_window::{CallingWindow, DEFERRAL_RULE};
 use outbound_core::completion::{
     self, put_reject_record, put_result_record, rfc3339, sdk_code, Ledger, PlacedCall,
     TokenRecorded,
@@ -47,7 +52,8 @@ use outbound_core::destinations::DestinationRules;
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
 use outbound_core::hours::{evaluate_queue, StatusCache};
 use outbound_core::ledger::{
-    begin_attempt, record_placed, recover, AttemptBegun, AttemptId, FinalReason, Finisher, Recovery,
+    begin_attempt, defer, record_placed, recover, AttemptBegun, AttemptId, FinalReason, Finisher,
+    Recovery,
 };
 use outbound_core::mask::mask_phone;
 use outbound_core::records::{LaneState, Outcome, RejectRecord, ResultRecord};
@@ -114,6 +120,9 @@ pub struct DialSettings {
     /// The destinations that may be dialed (`ALLOWED_COUNTRIES`): checked again here for
     /// messages that reached the queue without the intake's check.
     pub destinations: DestinationRules,
+    /// The recipients' calling window (`CALLING_WINDOW`), checked again just before the call:
+    /// a contact may have waited in the queue while its window closed. `None`: disabled.
+    pub window: Option<CallingWindow>,
 }
 
 impl DialSettings {
@@ -132,6 +141,7 @@ impl DialSettings {
             throttle_attempts: 4,
             throttle_backoff: Duration::from_millis(250),
             rate_max_wait: Duration::from_secs(20),
+            window: None,
         }
     }
 }
@@ -429,6 +439,44 @@ impl<C: SourceNumberChooser> Dialer<C> {
         }
     }
 
+    /// Defers a contact outside its recipient's calling window to the window's next opening;
+    /// `true` when it did. A contact no longer leased for this attempt is left to
+    /// `begin_attempt`, which says what became of it.
+    async fn deferred_by_window(
+        &self,
+        contact: &Contact,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, FunctionError> {
+        let Some(window) = &self.settings.window else {
+            return Ok(false);
+        };
+        let Some(until) = window
+            .verdict(&contact.phone, &contact.attributes, now)
+            .deferred_until()
+        else {
+            return Ok(false);
+        };
+        let deferred = defer(
+            &self.attempts.ledger,
+            &contact.campaign,
+            &contact.contact_key,
+            contact.attempt,
+            until,
+            DEFERRAL_RULE,
+        )
+        .await?;
+        if deferred.is_some() {
+            tracing::info!(
+                campaign = %contact.campaign,
+                contact_key = %contact.contact_key,
+                attempt = contact.attempt,
+                due_at = %rfc3339(until),
+                "outside the recipient's calling window; deferred to its next opening"
+            );
+        }
+        Ok(deferred.is_some())
+    }
+
     async fn dial_message(
         &self,
         input: &DialInput,
@@ -467,12 +515,30 @@ impl<C: SourceNumberChooser> Dialer<C> {
         let contact_key = contact.contact_key.clone();
         let attempt = AttemptId::new(&contact.campaign, &contact_key, contact.attempt);
         let now = Utc::now();
+        if self.deferred_by_window(&contact, now).await? {
+            self.delete(receipt, "deferred").await;
+            return Ok(Step::Next);
+        }
         let deadline =
             now + chrono::Duration::seconds(i64::from(lane.timeout_seconds)) + ATTEMPT_SLACK;
         let client_token = match begin_attempt(&self.attempts.ledger, &attempt, deadline, now)
             .await?
         {
-            AttemptBegun::Begun(_) => attempt.client_token(),
+            AttemptBegun::Begun(item) => {
+                // The list may have gained the number since the feeder checked it (an agent's
+                // "do not call" on another campaign's call): checked again just before the call.
+                if let Some(key) = item.dnc_key.as_deref() {
+                    if outbound_core::dnc::is_listed(&self.attempts.ledger, key).await? {
+                        tracing::info!(campaign = %attempt.campaign, contact_key = %contact_key, attempt = attempt.attempt, "number on the do-not-call list; final as dnc without a call");
+                        self.attempts
+                            .settle_final(&self.ledger, &attempt, FinalReason::DoNotCall, None, now)
+                            .await?;
+                        self.delete(receipt, "do-not-call").await;
+                        return Ok(Step::Next);
+                    }
+                }
+                attempt.client_token()
+            }
             AttemptBegun::Stale(item) => {
                 tracing::info!(
                     campaign = %attempt.campaign,
@@ -1569,6 +1635,106 @@ mod tests {
             "every stale copy and the unknown contact"
         );
         assert!(w.connect.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_contact_outside_its_calling_window_is_deferred_without_a_call() {
+        use chrono::Datelike;
+        let w = world();
+        // A window open only on the weekday three days from now: closed today in every zone
+        // (a zone's local date is at most a day from UTC's).
+        let day = (Utc::now() + chrono::Duration::days(3)).weekday();
+        let name = [
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ][day.num_days_from_monday() as usize];
+        let mut dialer = w.dialer();
+        dialer.settings.window = CallingWindow::from_json(&format!(
+            r#"{{"days":{{"{name}":[{{"start":"00:00","end":"24:00"}}]}}}}"#
+        ))
+        .unwrap();
+        let c = contact("C-1", "+442079460123");
+        w.offer(&body("C-1", "+442079460123"));
+        let before = Utc::now();
+        let err = dialer.handle(input(0)).await.unwrap_err();
+        assert_eq!(
+            err.name,
+            ErrorName::QueueEmpty,
+            "the lane went on to the next"
+        );
+        assert!(w.connect.requests().is_empty(), "no call");
+        assert_eq!(w.queue.deleted().len(), 1, "its message is deleted");
+        let item = w.attempt(&c);
+        assert_eq!(item.state, ContactState::Due);
+        assert_eq!(item.attempt, 1, "a deferral is not an attempt");
+        assert_eq!(
+            (item.deferrals, item.deferred_by.as_deref()),
+            (1, Some(DEFERRAL_RULE))
+        );
+        assert!(
+            item.due_at > before + chrono::Duration::days(1)
+                && item.due_at < before + chrono::Duration::days(4),
+            "due when its window opens: {}",
+            item.due_at
+        );
+        // An open window lets the same kind of contact through.
+        dialer.settings.window = CallingWindow::from_json(
+            r#"{"days":{"MONDAY":[{"start":"00:00","end":"24:00"}],"TUESDAY":[{"start":"00:00","end":"24:00"}],"WEDNESDAY":[{"start":"00:00","end":"24:00"}],"THURSDAY":[{"start":"00:00","end":"24:00"}],"FRIDAY":[{"start":"00:00","end":"24:00"}],"SATURDAY":[{"start":"00:00","end":"24:00"}],"SUNDAY":[{"start":"00:00","end":"24:00"}]}}"#,
+        )
+        .unwrap();
+        w.offer(&body("C-2", "+442079460124"));
+        w.connect.script(&[Start::Placed("c-2")]);
+        let out = dialer.handle(input(0)).await.unwrap();
+        assert_eq!(out.status, "placed");
+        assert_eq!(w.connect.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_number_listed_after_it_was_fed_is_made_final_dnc_without_a_call() {
+        let w = world();
+        let dialer = w.dialer();
+        let keyer = outbound_core::testkit::contact_keyer();
+        let listed = contact("C-1", "+442079460123");
+        let clear = contact("C-2", "+442079460124");
+        for c in [&listed, &clear] {
+            w.offer(&body(&c.key, &c.phone));
+            w.set(
+                c,
+                &[("dncKey", AttributeValue::S(keyer.do_not_call_key(&c.phone)))],
+            );
+        }
+        // An agent put C-1's number on the list after the feeder had queued it.
+        w.attempts.insert(
+            &outbound_core::dnc::dnc_pk(&keyer.do_not_call_key(&listed.phone)),
+            &[("source", AttributeValue::S("agent:c-0".into()))],
+        );
+        w.connect.script(&[Start::Placed("c-2")]);
+        let out = dialer.handle(input(0)).await.unwrap();
+        assert_eq!(out.status, "placed");
+        let requests = w.connect.requests();
+        assert_eq!(requests.len(), 1, "one call, to the number not listed");
+        assert_eq!(requests[0].destination, "+442079460124");
+        let item = w.attempt(&listed);
+        assert_eq!(item.state, ContactState::Final);
+        assert_eq!(item.final_reason, Some(FinalReason::DoNotCall));
+        assert_eq!(item.contact_id, None, "never placed");
+        let record = w
+            .bucket
+            .object(&outbound_core::records::final_object_key(
+                &listed.campaign,
+                &listed.contact_key,
+            ))
+            .expect("its final record");
+        assert!(record.contains("\"final_reason\":\"dnc\""), "{record}");
+        assert!(
+            !record.contains("+442079460123"),
+            "no number in clear: {record}"
+        );
     }
 
     #[tokio::test]

@@ -28,6 +28,8 @@ pub struct Env {
     pub routing: Option<RoutingFileEnv>,
     /// `ALLOWED_COUNTRIES`: the destinations that may be dialed.
     pub destinations: outbound_core::destinations::DestinationRules,
+    /// `CALLING_WINDOW`: the recipients' calling window, checked just before each call.
+    pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
 }
 
 impl FromEnv for Env {
@@ -51,18 +53,22 @@ impl FromEnv for Env {
             )),
             routing: RoutingFileEnv::read(env),
             destinations: env.allowed_countries(),
+            calling_window: env.calling_window(),
         }
     }
 }
 
 impl Env {
     pub fn settings(&self) -> DialSettings {
-        DialSettings::new(
-            self.ssm_prefix.clone(),
-            self.queue_url.clone(),
-            self.receive_wait_seconds,
-            self.destinations.clone(),
-        )
+        DialSettings {
+            window: self.calling_window.clone(),
+            ..DialSettings::new(
+                self.ssm_prefix.clone(),
+                self.queue_url.clone(),
+                self.receive_wait_seconds,
+                self.destinations.clone(),
+            )
+        }
     }
 }
 
@@ -70,7 +76,7 @@ impl Env {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 7] = [
+    const BASE: [(&str, &str); 8] = [
         ("SSM_PREFIX", "/connect/blaster/demo/"),
         ("ALLOWED_COUNTRIES", "GB,IE"),
         (
@@ -81,6 +87,7 @@ mod tests {
         ("RESULTS_BUCKET", "demo-results"),
         ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
         ("REDIAL_RULES", "{}"),
+        ("CALLING_WINDOW", r#"{"enabled":false}"#),
     ];
 
     fn read(vars: &[(&str, &str)]) -> Result<Env, outbound_core::env::EnvError> {
@@ -95,6 +102,7 @@ mod tests {
         assert_eq!(env.routing, None);
         assert_eq!(env.settings().ssm_prefix, "/connect/blaster/demo/");
         assert_eq!(env.ledger.table_name, "demo-active-dialing");
+        assert_eq!(env.settings().window, None, "the window is disabled");
     }
 
     #[test]

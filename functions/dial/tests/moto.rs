@@ -202,6 +202,7 @@ async fn dial_places_records_redials_a_busy_contact_later_and_never_twice_now() 
         due_at: now,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(&attempts.ledger, &contact(), &options, now)
         .await

@@ -27,6 +27,9 @@ pub struct Env {
     pub queue_url: String,
     /// `LEASE_SECONDS` (default 3600, 60–86400): how long a fed contact stays leased.
     pub lease_seconds: i64,
+    /// `CALLING_WINDOW`: the recipients' calling window the feeder defers contacts by; `None`:
+    /// disabled.
+    pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
 }
 
 impl FromEnv for Env {
@@ -55,6 +58,7 @@ impl FromEnv for Env {
                 60..=86_400,
                 "whole seconds from 60 to 86400",
             ),
+            calling_window: env.calling_window(),
         }
     }
 }
@@ -70,6 +74,7 @@ mod tests {
             ("TABLE_NAME", "demo-activedialing"),
             ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
             ("REDIAL_RULES", "{}"),
+            ("CALLING_WINDOW", "{}"),
             ("RESULTS_BUCKET", "demo-results"),
             (
                 "QUEUE_URL",
@@ -84,6 +89,7 @@ mod tests {
         assert_eq!(env.max_concurrent_calls, DEFAULT_MAX_CONCURRENT_CALLS);
         assert_eq!(env.lease_seconds, DEFAULT_LEASE_SECONDS);
         assert_eq!(env.attempts.final_retention_days, Some(90));
+        assert!(env.calling_window.is_some(), "{{}} is the default window");
     }
 
     outbound_core::env_contract_tests!(Env, include_str!("../environment.json"));

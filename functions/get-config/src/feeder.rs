@@ -16,18 +16,30 @@
 //!    to the others), so a large campaign does not hold a small one back until it is done;
 //! 4. a campaign with nothing due, leased or dialing leaves the list.
 //!
+//! A leased contact whose number is on the do-not-call list (`outbound_core::dnc`, looked up by
+//! the key its item holds) is made final (`dnc`) with its final record, never queued. A leased
+//! contact outside its recipient's calling window (`outbound_core::calling_window`) is
+//! not queued: it goes back to the ledger as due at the window's next opening (`defer`), and
+//! its room goes to the next contact in line.
+//!
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
 use chrono::{DateTime, Duration, Utc};
+use outbound_core::calling_window::{CallingWindow, WindowVerdict, DEFERRAL_RULE};
 use outbound_core::completion::{reconcile_orphan, Ledger};
 use outbound_core::error::FunctionError;
 use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
-use outbound_core::ledger::finisher::Finisher;
-use outbound_core::ledger::ops::{expire_leases, extend_attempt, lease_due, overdue_attempts};
-use outbound_core::ledger::{campaigns, recover, AttemptId, LedgerContact, Recovery, MAX_BATCH};
+use outbound_core::ledger::finisher::{write_final, Finisher};
+use outbound_core::ledger::ops::{
+    defer, expire_leases, extend_attempt, lease_due, overdue_attempts, suppress,
+};
+use outbound_core::ledger::{
+    campaigns, recover, AttemptId, FinalReason, LedgerContact, Recovery, MAX_BATCH,
+};
 use outbound_core::records::Outcome;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Overdue attempts one wave recovers per campaign (the rest wait for the next wave).
 const OVERDUE_PER_WAVE: usize = 100;
@@ -73,6 +85,8 @@ pub struct Feeder {
     pub queue_url: String,
     /// How long a fed contact stays leased to the lanes (`LEASE_SECONDS`).
     pub lease: Duration,
+    /// The recipients' calling window (`CALLING_WINDOW`); `None`: disabled.
+    pub window: Option<CallingWindow>,
 }
 
 /// What one feeding did, for the state machine and the logs.
@@ -89,9 +103,75 @@ pub struct FeedReport {
     pub recovered: u64,
     /// Campaigns with work, after retiring the finished ones.
     pub campaigns: u64,
+    /// Leased contacts outside their calling window, due again at its next opening.
+    pub deferred: u64,
+    /// Leased contacts on the do-not-call list, made final (`dnc`) without a call.
+    pub suppressed: u64,
 }
 
 impl Feeder {
+    /// The do-not-call keys of `leased` that are on the list: one lookup per hundred.
+    async fn do_not_call(
+        &self,
+        leased: &[LedgerContact],
+    ) -> Result<HashSet<String>, FunctionError> {
+        let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        outbound_core::dnc::listed(&self.attempts.ledger, &keys).await
+    }
+
+    /// Makes a listed contact final (`dnc`) and writes its final record.
+    async fn suppress_listed(
+        &self,
+        item: &LedgerContact,
+        now: DateTime<Utc>,
+    ) -> Result<(), FunctionError> {
+        let suppressed = suppress(
+            &self.attempts.ledger,
+            &item.campaign,
+            &item.contact_key,
+            item.attempt,
+            FinalReason::DoNotCall,
+            now,
+        )
+        .await?;
+        if let Some(item) = suppressed {
+            write_final(&self.results, &item).await?;
+        }
+        Ok(())
+    }
+
+    /// Defers a leased contact outside its calling window to the window's next opening; `true`
+    /// when it did (or the contact moved on meanwhile: not to be queued either way).
+    async fn defer_outside_window(
+        &self,
+        item: &LedgerContact,
+        now: DateTime<Utc>,
+    ) -> Result<bool, FunctionError> {
+        let Some(window) = &self.window else {
+            return Ok(false);
+        };
+        let verdict = window.verdict(&item.phone, &item.attributes, now);
+        let Some(until) = verdict.deferred_until() else {
+            return Ok(false);
+        };
+        if let WindowVerdict::NoCommonOpening { .. } = verdict {
+            tracing::warn!(campaign = %item.campaign, contact_key = %item.contact_key, "the recipient's time zones share no open moment of the calling window within a week; looked at again in a day");
+        }
+        defer(
+            &self.attempts.ledger,
+            &item.campaign,
+            &item.contact_key,
+            item.attempt,
+            until,
+            DEFERRAL_RULE,
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// Feeds the queue for a wave of `lanes` lanes of `lane_budget` calls each, the contacts
     /// leased by `run_id`; `instance_id` is the Connect instance the calls were placed on.
     pub async fn feed(
@@ -159,7 +239,21 @@ impl Feeder {
                 )
                 .await?;
                 let mut queued = 0u64;
+                // Suppressed or deferred: leased but not queued.
+                let mut held_back = 0u64;
+                let listed = self.do_not_call(&batch.leased).await?;
                 for item in &batch.leased {
+                    if item.dnc_key.as_ref().is_some_and(|k| listed.contains(k)) {
+                        self.suppress_listed(item, now).await?;
+                        report.suppressed += 1;
+                        held_back += 1;
+                        continue;
+                    }
+                    if self.defer_outside_window(item, now).await? {
+                        report.deferred += 1;
+                        held_back += 1;
+                        continue;
+                    }
                     if sender
                         .push(Outgoing::new(&item.to_contact(), None))
                         .await
@@ -172,7 +266,8 @@ impl Feeder {
                 }
                 let leased = batch.leased.len() as u64;
                 w.leased += leased;
-                room = room.saturating_sub(leased);
+                // A suppressed or deferred contact takes no room: the next in line gets it.
+                room = room.saturating_sub(leased - held_back);
                 report.fed += queued;
                 if leased == ask {
                     still_wanting.push(index);
@@ -208,6 +303,8 @@ impl Feeder {
             fed = report.fed,
             buffered = report.buffered,
             expired = report.expired,
+            deferred = report.deferred,
+            suppressed = report.suppressed,
             recovered = report.recovered,
             campaigns = report.campaigns,
             "lanes fed from the campaign ledger"

@@ -603,6 +603,7 @@ mod tests {
             results_bucket: "b".into(),
             queue_url: "q".into(),
             lease_seconds: 3600,
+            calling_window: None,
         }
     }
 
@@ -787,6 +788,7 @@ mod tests {
             sqs: mocked!(aws_sdk_sqs, [&attributes]),
             queue_url: "q".into(),
             lease: chrono::Duration::hours(1),
+            window: None,
         }
     }
 

@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: env.queue_url.clone(),
             lease: chrono::Duration::seconds(env.lease_seconds),
+            window: env.calling_window.clone(),
         },
     };
     let (clients, env) = (&clients, &env);

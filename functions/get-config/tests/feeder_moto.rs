@@ -70,6 +70,7 @@ async fn feeder(lease: Duration) -> Feeder {
         sqs,
         queue_url,
         lease,
+        window: None,
     }
 }
 
@@ -105,6 +106,7 @@ async fn admit_due(f: &Feeder, campaign: &str, i: u32, due_at: DateTime<Utc>) ->
         due_at,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(ledger(f), &c, &options, due_at).await.unwrap();
     c
@@ -196,7 +198,129 @@ fn report(fed: u64, buffered: u64, expired: u64, recovered: u64, campaigns: u64)
         expired,
         recovered,
         campaigns,
+        deferred: 0,
+        suppressed: 0,
     }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn contacts_outside_their_calling_window_wait_for_it_and_leave_room_to_the_others() {
+    use chrono::TimeZone;
+    use outbound_core::calling_window::CallingWindow;
+    // Leases longer than the test's two hours: the fed contacts stay leased.
+    let mut f = feeder(Duration::hours(6)).await;
+    // 08:00-21:00 every day.
+    f.window = CallingWindow::from_json("{}").unwrap();
+    // Wednesday 14:00 UTC: 14:00 in London, 06:00 in Los Angeles, 23:00 in Tokyo.
+    let t = Utc.with_ymd_and_hms(2026, 12, 9, 14, 0, 0).unwrap();
+    campaigns::register(ledger(&f), "zones", Utc::now())
+        .await
+        .unwrap();
+    let zone_of = [None, Some("America/Los_Angeles"), None, Some("Asia/Tokyo")];
+    let mut contacts = Vec::new();
+    for (i, zone) in zone_of.iter().enumerate() {
+        let mut c = contact("zones", i as u32);
+        if let Some(zone) = zone {
+            c.attributes.insert("timezone".into(), (*zone).into());
+        }
+        let options = AdmitOptions {
+            due_at: t - Duration::minutes(10),
+            rules: None,
+            round: None,
+            dnc: None,
+        };
+        admit(ledger(&f), &c, &options, t).await.unwrap();
+        contacts.push(c);
+    }
+    let fed = f.feed("run-1", "i-1", 1, 3, t).await.unwrap();
+    assert_eq!(
+        (fed.fed, fed.deferred),
+        (2, 2),
+        "the two London contacts are fed, the others deferred: {fed:?}"
+    );
+    let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
+    assert_eq!(keys, ["C-0", "C-2"]);
+    let la = item(&f, &contacts[1]).await;
+    assert_eq!(la.state, ContactState::Due);
+    assert_eq!(
+        la.due_at,
+        Utc.with_ymd_and_hms(2026, 12, 9, 16, 0, 0).unwrap(),
+        "08:00 in Los Angeles"
+    );
+    assert_eq!(
+        (la.deferrals, la.deferred_by.as_deref()),
+        (1, Some("calling_window"))
+    );
+    assert_eq!(la.attempt, 1, "a deferral is not an attempt");
+    let tokyo = item(&f, &contacts[3]).await;
+    assert_eq!(
+        tokyo.due_at,
+        Utc.with_ymd_and_hms(2026, 12, 9, 23, 0, 0).unwrap(),
+        "08:00 in Tokyo"
+    );
+    // Nothing is fed again before its window opens; at 16:00 Los Angeles is fed, Tokyo waits.
+    let early = f
+        .feed("run-1", "i-1", 1, 3, t + Duration::minutes(30))
+        .await
+        .unwrap();
+    assert_eq!((early.fed, early.deferred), (0, 0));
+    let at_opening = t + Duration::hours(2);
+    let opened = f.feed("run-1", "i-1", 1, 3, at_opening).await.unwrap();
+    assert_eq!((opened.fed, opened.deferred), (1, 0));
+    let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
+    assert_eq!(keys, ["C-1"]);
+    assert_eq!(item(&f, &contacts[3]).await.state, ContactState::Due);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_contact_on_the_do_not_call_list_is_made_final_uncalled_and_leaves_room_to_the_others() {
+    use outbound_core::dnc::{self, DncSource};
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    campaigns::register(ledger(&f), "quiet", Utc::now())
+        .await
+        .unwrap();
+    let keyer = outbound_core::testkit::contact_keyer();
+    let mut contacts = Vec::new();
+    for i in 0..4 {
+        let c = contact("quiet", i);
+        let options = AdmitOptions {
+            due_at: t - Duration::minutes(10 - i64::from(i)),
+            rules: None,
+            round: None,
+            dnc: Some(&keyer),
+        };
+        admit(ledger(&f), &c, &options, t).await.unwrap();
+        contacts.push(c);
+    }
+    // The second contact's number is listed after its admission.
+    let listed = DncSource::List {
+        object: "dnc/registry.csv",
+        line: 7,
+    };
+    let key = keyer.do_not_call_key(&contacts[1].phone);
+    assert!(dnc::add(ledger(&f), &key, &listed, t).await.unwrap());
+
+    // Room for 3: the listed contact does not take one of them.
+    let fed = f.feed("run-1", "i-1", 1, 3, t).await.unwrap();
+    assert_eq!((fed.fed, fed.suppressed), (3, 1), "{fed:?}");
+    let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
+    assert_eq!(keys, ["C-0", "C-2", "C-3"]);
+    let suppressed = item(&f, &contacts[1]).await;
+    assert_eq!(suppressed.state, ContactState::Final);
+    assert_eq!(suppressed.final_reason, Some(FinalReason::DoNotCall));
+    assert_eq!(suppressed.attempt, 0);
+    let record = final_record(&f, &contacts[1])
+        .await
+        .expect("a final record for the suppressed contact");
+    assert_eq!(record.final_reason, "dnc");
+    assert_eq!(record.attempts, 0);
+    assert_eq!(record.contact_id, None);
+    // Nothing more to feed, nothing suppressed twice.
+    let again = f.feed("run-1", "i-1", 1, 3, t).await.unwrap();
+    assert_eq!((again.fed, again.suppressed), (0, 0));
 }
 
 #[tokio::test]

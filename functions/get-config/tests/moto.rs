@@ -47,6 +47,8 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
         results_bucket: results.results_bucket.clone(),
         queue_url: queue_url.clone(),
         lease_seconds: 3600,
+        // The window depends on the time of day: its own tests set one.
+        calling_window: None,
     };
     let clients = Clients {
         ssm: aws_sdk_ssm::Client::new(&sdk),
@@ -60,6 +62,7 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
             sqs,
             queue_url,
             lease: Duration::seconds(env.lease_seconds),
+            window: env.calling_window.clone(),
         },
     };
     let prefix = env.ssm_prefix.clone();
@@ -132,6 +135,7 @@ async fn admit_due(s: &Stack, campaign: &str, n: u32) -> Vec<Contact> {
         due_at,
         rules: None,
         round: None,
+        dnc: None,
     };
     let mut contacts = Vec::new();
     for i in 0..n {

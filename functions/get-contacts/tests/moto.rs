@@ -54,6 +54,7 @@ async fn admit_due(ledger: &CampaignLedger, campaign: &str, i: u32, due_at: Date
         due_at,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(ledger, &contact(campaign, i), &options, Utc::now())
         .await

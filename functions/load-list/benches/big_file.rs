@@ -168,6 +168,7 @@ fn main() {
         )
         .expect("countries"),
         keyer: outbound_core::contact_key::ContactKeyer::from_secret(vec![7u8; 32]),
+        customer_id_optional: false,
     };
     // The number metadata and patterns are loaded once per process (as in a warm function).
     let _ = outbound_core::phone::normalise("+44 20 7946 0000", None);

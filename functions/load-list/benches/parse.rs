@@ -115,6 +115,7 @@ fn main() {
                     // Derived from KMS once per cold start in a deployment; the HMAC of every
                     // row is part of what this measures.
                     keyer: outbound_core::contact_key::ContactKeyer::from_secret(vec![7u8; 32]),
+                    customer_id_optional: false,
                 },
             );
             let mut builder = BatchBuilder::new();

@@ -197,6 +197,7 @@ mod tests {
                 default_region: outbound_core::phone::region_id("GB").ok(),
                 destinations: outbound_core::destinations::DestinationRules::parse("GB").unwrap(),
                 keyer: outbound_core::testkit::contact_keyer(),
+                customer_id_optional: false,
             },
         );
         reader.next_row().await.unwrap().unwrap();

@@ -6,6 +6,8 @@
 //!   rows after it) is rejected alone, at its first line, and the next lines are read as rows.
 //! - The header must name `custID` and `phone` (any case). A file without them is refused as a
 //!   whole ([`FileError::MissingColumns`]) before any row is read.
+//! - A `timezone` column (any case) names the recipient's time zone for the calling window; a
+//!   value that is not an IANA time zone name rejects the row (empty: the number's zones).
 //! - Every other column becomes a contact attribute. Column names are made valid Connect
 //!   attribute keys with [`outbound_core::intake::sanitise_attribute_key`] (letters, digits, `-`, `_`
 //!   kept; any other character becomes `_`; an empty name becomes `column<N>`); two columns that
@@ -22,6 +24,7 @@
 //! The parser is `csv-core`'s state machine, fed by [`CsvReader`] (any `std::io::Read`) or
 //! [`AsyncCsvReader`] (any `tokio::io::AsyncRead`, e.g. an S3 object body).
 
+use outbound_core::calling_window::check_time_zone_attribute;
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::contact_key::ContactKeyer;
 use outbound_core::destinations::DestinationRules;
@@ -58,6 +61,9 @@ pub struct CsvOptions {
     pub destinations: DestinationRules,
     /// Names each accepted contact (see [`outbound_core::contact_key`]).
     pub keyer: ContactKeyer,
+    /// A file without a `custID` column is read, each row named after its line (`line-<n>`):
+    /// a do-not-call list needs only numbers. Contact lists require the column.
+    pub customer_id_optional: bool,
 }
 
 /// What became of one row.
@@ -439,7 +445,8 @@ fn well_quoted(raw: &[u8]) -> bool {
 /// with the same columns without reading the header again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
-    cust: usize,
+    /// `None`: the file has no `custID` column ([`CsvOptions::customer_id_optional`]).
+    cust: Option<usize>,
     phone: usize,
     /// (column, attribute key) for every other column.
     attributes: Vec<(usize, String)>,
@@ -464,7 +471,7 @@ pub struct ReadPosition {
 }
 
 impl Header {
-    fn parse(rec: &RawRecord<'_>) -> Result<Header, FileError> {
+    fn parse(rec: &RawRecord<'_>, customer_id_optional: bool) -> Result<Header, FileError> {
         if rec.problem.is_some() {
             return Err(FileError::HeaderTooLarge);
         }
@@ -476,9 +483,9 @@ impl Header {
         }
         let find = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
         let (cust, phone) = (find("custID"), find("phone"));
-        let (Some(cust), Some(phone)) = (cust, phone) else {
+        let (true, Some(phone)) = (cust.is_some() || customer_id_optional, phone) else {
             let mut missing = Vec::new();
-            if cust.is_none() {
+            if cust.is_none() && !customer_id_optional {
                 missing.push("custID");
             }
             if phone.is_none() {
@@ -497,7 +504,7 @@ impl Header {
         let attributes = names
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != cust && *i != phone)
+            .filter(|(i, _)| Some(*i) != cust && *i != phone)
             .map(|(i, name)| {
                 let key = if name.is_empty() {
                     format!("column{}", i + 1)
@@ -522,7 +529,11 @@ fn build_contact(
     rec: &RawRecord<'_>,
 ) -> Result<Contact, RejectRecord> {
     let text = |i: usize| rec.field(i).map(|b| std::str::from_utf8(b).map(str::trim));
-    let cust = text(header.cust);
+    let line_name = format!("line-{}", rec.line);
+    let cust = match header.cust {
+        Some(column) => text(column),
+        None => Some(Ok(line_name.as_str())),
+    };
     let phone = text(header.phone);
     let reject = |reason: String| RejectRecord {
         line: rec.line,
@@ -587,6 +598,9 @@ fn build_contact(
     if size > INTAKE_ATTRIBUTES_LIMIT_BYTES {
         return Err(reject(attributes_too_large(size)));
     }
+    // The recipient's own time zone (the calling window is read on its clock): a name that is
+    // not IANA's would silently fall back to the number's zones, so the row is refused.
+    check_time_zone_attribute(&attributes).map_err(reject)?;
     Ok(Contact {
         campaign: opts.campaign.clone(),
         key: key.to_string(),
@@ -806,7 +820,7 @@ impl CsvIntake {
                     }
                     let rec = self.splitter.record();
                     let Some(header) = &self.header else {
-                        match Header::parse(&rec) {
+                        match Header::parse(&rec, self.opts.customer_id_optional) {
                             Ok(h) => self.header = Some(h),
                             Err(e) => {
                                 self.done = true;
@@ -975,6 +989,7 @@ mod tests {
             default_region: Some(region_id("GB").unwrap()),
             destinations: DestinationRules::parse("GB,US,CA,AU,FR,DE,IT,ES,IE,NL").unwrap(),
             keyer: outbound_core::testkit::contact_keyer(),
+            customer_id_optional: false,
         }
     }
 
@@ -1023,6 +1038,32 @@ mod tests {
             RowOutcome::Rejected(r) => r,
             other => panic!("expected a reject, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_timezone_column_must_name_an_iana_zone() {
+        let csv = "custID,phone,TimeZone\n\
+                   C-1,020 7946 0001,America/Los_Angeles\n\
+                   C-2,020 7946 0002,Pacific Standard\n\
+                   C-3,020 7946 0003,\n";
+        let (rows, counts) = read_all(csv.as_bytes()).unwrap();
+        assert_eq!((counts.accepted, counts.rejected), (2, 1));
+        assert_eq!(
+            contact(&rows[0])
+                .attributes
+                .get("TimeZone")
+                .map(String::as_str),
+            Some("America/Los_Angeles")
+        );
+        let bad = rejected(&rows[1]);
+        assert_eq!(bad.line, 3);
+        assert!(
+            bad.reason.contains("'Pacific Standard'") && bad.reason.contains("IANA"),
+            "{}",
+            bad.reason
+        );
+        // Empty: no override, the number's zones apply.
+        assert_eq!(contact(&rows[2]).key, "C-3");
     }
 
     #[test]

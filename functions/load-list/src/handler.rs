@@ -21,6 +21,9 @@
 //!   continuation: from its checkpoint); the contacts admitted before the failure answer
 //!   "already present" and are not admitted twice.
 //!
+//! Do-not-call lists: an object under `dnc/` is a list of numbers not to call, loaded by
+//! [`crate::dnc_list`] instead.
+//!
 //! Big files: an invocation whose time is running out stops at a row boundary and hands the rest
 //! of the file to its next invocation ([`crate::continuation`]); the handler accepts that
 //! `{"continuation": …}` event besides the S3 event.
@@ -256,6 +259,19 @@ pub async fn handle_until(
                 error: Some(refusal.to_string()),
                 ..ObjectResult::default()
             });
+            continue;
+        }
+        if crate::dnc_list::is_dnc_list(&key) {
+            let result = crate::dnc_list::load_dnc_list(
+                clients,
+                env,
+                tuning,
+                region,
+                &record.s3.bucket.name,
+                &key,
+            )
+            .await?;
+            results.push(result);
             continue;
         }
         let version = record
@@ -494,6 +510,7 @@ async fn load_segment(
         default_region: Some(region),
         destinations: env.destinations.clone(),
         keyer: clients.keyer.clone(),
+        customer_id_optional: false,
     };
     let body = object.body.into_async_read();
     let mut reader = match &start {
@@ -513,6 +530,7 @@ async fn load_segment(
         .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
         .await?;
     let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules.clone())
+        .with_dnc_keys(clients.keyer.clone())
         .with_policy(tuning.policy)
         .with_max_in_flight(tuning.max_in_flight);
 

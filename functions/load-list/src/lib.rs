@@ -4,6 +4,7 @@
 
 pub mod continuation;
 pub mod csv_intake;
+pub mod dnc_list;
 pub mod env;
 pub mod handler;
 

@@ -292,7 +292,7 @@ async fn sample_list_ends_with_the_exact_ledger_and_reject_report() {
     .unwrap();
     assert_eq!(out["object"], key);
     assert_eq!(out["campaign"], "spring renewals");
-    assert_eq!(counts(&out), (Some(8), Some(4), Some(1)));
+    assert_eq!(counts(&out), (Some(9), Some(4), Some(1)));
     assert_eq!(out["error"], Value::Null);
 
     // The ledger holds exactly the valid rows, once, due now at attempt 1, with their line and
@@ -312,6 +312,7 @@ async fn sample_list_ends_with_the_exact_ledger_and_reject_report() {
         ("C-1006", "+441134960003", 8),
         ("C-1007", "+442079460004", 9),
         ("C-1008", "+442079460006", 15),
+        ("C-1009", "+18085550102", 16),
     ]
     .into_iter()
     .map(|(k, p, l)| (k.to_string(), p.to_string(), l))
@@ -384,7 +385,7 @@ async fn sample_list_ends_with_the_exact_ledger_and_reject_report() {
     let total = format!("{}totalRecords", s.env.ssm_prefix);
     assert_eq!(
         parameter(&s.clients.ssm, &total).await.as_deref(),
-        Some("8")
+        Some("9")
     );
     assert!(out["execution"].as_str().unwrap().contains(":execution:"));
     assert_eq!(
@@ -404,14 +405,14 @@ async fn sample_list_ends_with_the_exact_ledger_and_reject_report() {
     )
     .await
     .unwrap();
-    assert_eq!(counts(&again), (Some(0), Some(4), Some(9)));
+    assert_eq!(counts(&again), (Some(0), Some(4), Some(10)));
     // The redelivered event joins the run it started (a retry after a failure to start it
     // starts it then).
     assert_eq!(again["execution"], out["execution"]);
     assert_eq!(execution_inputs(&s).await.len(), 1);
     assert_eq!(
         parameter(&s.clients.ssm, &total).await.as_deref(),
-        Some("8")
+        Some("9")
     );
     let mut after = ledger_contacts(&s.clients.ledger).await;
     after.sort_by_key(line_of);
@@ -1271,4 +1272,77 @@ async fn a_file_replaced_or_deleted_between_invocations_stops_cleanly() {
         .unwrap();
     assert!(out["error"].as_str().unwrap().contains("deleted"), "{out}");
     assert_eq!(ledger_contacts(&s.clients.ledger).await.len(), 150);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_do_not_call_list_lists_keys_rejects_bad_rows_and_starts_nothing() {
+    let _serial = SERIAL.lock().await;
+    let s = stack("ll-dnc").await;
+    let key = "dnc/registry.csv";
+    // No custID column: a do-not-call list needs only the numbers.
+    let body = "phone,note\n\
+                +44 20 7946 0101,asked on the phone\n\
+                020 7946 0102,national form\n\
+                +44 20 7946 0101,twice in the file\n\
+                not a number,\n\
+                +33 1 23 45 67 89,a destination this deployment never dials\n";
+    upload(&s, key, body.as_bytes(), &[]).await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&out), (Some(2), Some(2), Some(1)), "{out}");
+    assert_eq!(out["execution"], Value::Null, "no campaign is started");
+    for (phone, listed) in [
+        ("+442079460101", true),
+        ("+442079460102", true),
+        ("+442079460103", false),
+    ] {
+        let dnc_key = s.clients.keyer.do_not_call_key(phone);
+        assert_eq!(
+            outbound_core::dnc::is_listed(&s.clients.ledger, &dnc_key)
+                .await
+                .unwrap(),
+            listed,
+            "{phone}"
+        );
+    }
+    let report = read_object(
+        &s.clients.s3,
+        &s.env.results_bucket,
+        out["rejectReport"].as_str().unwrap(),
+    )
+    .await;
+    assert!(
+        out["rejectReport"]
+            .as_str()
+            .unwrap()
+            .contains("campaign=do-not-call"),
+        "{out}"
+    );
+    let lines: Vec<u64> = report
+        .lines()
+        .map(|l| serde_json::from_str::<RejectRecord>(l).unwrap().line)
+        .collect();
+    assert_eq!(lines, [5, 6], "{report}");
+    assert!(!report.contains("7946 0101") && !report.contains("+442079460101"));
+    assert!(ledger_contacts(&s.clients.ledger).await.is_empty());
+    assert!(execution_inputs(&s).await.is_empty());
+    assert!(listed(&s).await.is_empty());
+
+    // The same list again lists nothing new.
+    let again = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event_of(&s.input_bucket, key, "0A1B2D"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&again), (Some(0), Some(2), Some(3)), "{again}");
 }

@@ -97,6 +97,20 @@ impl ContactKeyer {
         mac.update(phone.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..CONTACT_KEY_CHARS / 2])
     }
+
+    /// The do-not-call key of a number: hex of the first 16 bytes of HMAC-SHA-256(secret,
+    /// `do-not-call`, NUL, number). The same number has the same key in every campaign, so one
+    /// list covers the deployment; the list holds these keys, never the numbers
+    /// ([`crate::dnc`]). A contact key's message always has two NULs and this one has one, so
+    /// the two kinds of key never collide.
+    pub fn do_not_call_key(&self, phone: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts any key length");
+        mac.update(b"do-not-call");
+        mac.update(&[0u8]);
+        mac.update(phone.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..CONTACT_KEY_CHARS / 2])
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +140,18 @@ mod tests {
         let unkeyed = hex::encode(&h.finalize()[..16]);
         let keyer = ContactKeyer::from_secret(Vec::new());
         assert_ne!(keyer.key("spring", "C-1", "+442079460123"), unkeyed);
+    }
+
+    #[test]
+    fn the_do_not_call_key_is_per_number_keyed_and_never_a_contact_key() {
+        let a = ContactKeyer::from_secret(vec![1u8; 32]);
+        let b = ContactKeyer::from_secret(vec![2u8; 32]);
+        let k = a.do_not_call_key("+442079460123");
+        assert_eq!(k.len(), CONTACT_KEY_CHARS);
+        assert_eq!(k, a.do_not_call_key("+442079460123"), "stable");
+        assert_ne!(k, b.do_not_call_key("+442079460123"), "keyed");
+        assert_ne!(k, a.do_not_call_key("+442079460124"));
+        assert_ne!(k, a.key("do-not-call", "", "+442079460123"));
     }
 
     #[test]

@@ -257,6 +257,25 @@ impl EnvReader {
         }
     }
 
+    /// `CALLING_WINDOW`, required: the recipients' calling window as JSON (the Terraform
+    /// variable `calling_window`, jsonencoded; [`crate::calling_window`]). `None`: disabled.
+    /// Malformed: start-up fails naming it and why.
+    pub fn calling_window(&mut self) -> Option<crate::calling_window::CallingWindow> {
+        const NAME: &str = "CALLING_WINDOW";
+        const EXPECTED: &str = "the calling window as JSON, such as {\"enabled\":true}";
+        let raw = self.required(NAME, EXPECTED);
+        if raw.is_empty() {
+            return None;
+        }
+        match crate::calling_window::CallingWindow::from_json(&raw) {
+            Ok(window) => window,
+            Err(why) => {
+                self.malformed(NAME, &raw, format!("{EXPECTED} ({why})"));
+                None
+            }
+        }
+    }
+
     /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
     /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
     /// at the root of the account's store: a problem.

@@ -5,12 +5,14 @@
 //! build those clients once and hand them over. The contracts between the functions, the state
 //! machine and Terraform are written down in `docs/architecture.md`.
 
+pub mod calling_window;
 pub mod clients;
 pub mod completion;
 pub mod config;
 pub mod contact;
 pub mod contact_key;
 pub mod destinations;
+pub mod dnc;
 pub mod env;
 pub mod error;
 pub mod events;

@@ -113,7 +113,7 @@ pub struct FinalRecord {
     /// Attempts made (the last one's number; 0 when the contact was settled before any).
     pub attempts: u32,
     /// `connected`, `no_answer`, …, `attempts_exhausted`, `rejected`, `campaign_ended`,
-    /// `do_not_call`.
+    /// `dnc`.
     pub final_reason: String,
     /// The outcome of the last attempt, when one was made.
     pub last_outcome: Option<Outcome>,

@@ -514,10 +514,34 @@ impl FakeTable {
             }
             MockResponse::Output(GetItemOutput::builder().set_item(item).build())
         });
+        let t = self.clone();
+        // BatchGetItem as the do-not-call lookup uses it: every key answered, none left
+        // unprocessed, the table's items whole (the projection is not applied).
+        let batch_get =
+            mock!(aws_sdk_dynamodb::Client::batch_get_item).then_compute_response(move |r| {
+                let mut responses = HashMap::new();
+                for (table, wanted) in r.request_items().cloned().unwrap_or_default() {
+                    let items = t.items.lock().unwrap();
+                    let mut found = Vec::new();
+                    for key in wanted.keys() {
+                        let pk = key["pk"].as_s().unwrap().clone();
+                        t.log.push(format!("ddb:BatchGetItem {pk}"));
+                        if let Some(item) = items.get(&pk) {
+                            found.push(item.clone());
+                        }
+                    }
+                    responses.insert(table, found);
+                }
+                MockResponse::Output(
+                    aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput::builder()
+                        .set_responses(Some(responses))
+                        .build(),
+                )
+            });
         mock_client!(
             aws_sdk_dynamodb,
             RuleMode::MatchAny,
-            [&update, &put, &get],
+            [&update, &put, &get, &batch_get],
             |c| c.retry_config(RetryConfig::disabled())
         )
     }

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::ledger::{
-    self, admit, admit_all, begin_attempt, expire_leases, extend_attempt, finish, lease, lease_due,
-    overdue_attempts, record_placed, recover, schedule_callback, settle, Admission, AdmitOptions,
-    AttemptBegun, AttemptId, CallbackScheduled, CampaignLedger, ContactState, Decision,
-    FinalReason, Finished, Placed, Recovery, RedialRules,
+    self, admit, admit_all, begin_attempt, defer, expire_leases, extend_attempt, finish, lease,
+    lease_due, overdue_attempts, record_placed, recover, schedule_callback, settle, Admission,
+    AdmitOptions, AttemptBegun, AttemptId, CallbackScheduled, CampaignLedger, ContactState,
+    Decision, FinalReason, Finished, Placed, Recovery, RedialRules,
 };
 use outbound_core::records::Outcome;
 use outbound_core::testkit::moto::{campaign_ledger, sdk};
@@ -43,6 +43,7 @@ fn due_now(at: DateTime<Utc>) -> AdmitOptions<'static> {
         due_at: at,
         rules: None,
         round: None,
+        dnc: None,
     }
 }
 
@@ -246,6 +247,214 @@ async fn a_contact_already_leased_cannot_be_leased_again() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_deferred_contact_waits_in_the_due_index_until_its_time_and_is_never_lost() {
+    let ledger = fresh().await;
+    let t = now();
+    let c = contact("spring", 1);
+    admit(&ledger, &c, &due_now(t), t).await.unwrap();
+    let until = t + Duration::minutes(10);
+    lease(&ledger, "spring", &c.contact_key, t, until, "feeder-1")
+        .await
+        .unwrap()
+        .expect("leased");
+    let opens = t + Duration::hours(3);
+    // Another attempt's deferral does not touch it.
+    assert!(defer(
+        &ledger,
+        "spring",
+        &c.contact_key,
+        2,
+        opens,
+        "calling_window"
+    )
+    .await
+    .unwrap()
+    .is_none());
+    let deferred = defer(
+        &ledger,
+        "spring",
+        &c.contact_key,
+        1,
+        opens,
+        "calling_window",
+    )
+    .await
+    .unwrap()
+    .expect("a leased contact is deferred");
+    assert_eq!(deferred.state, ContactState::Due);
+    assert_eq!(deferred.due_at, opens);
+    assert_eq!(deferred.attempt, 1, "a deferral is not an attempt");
+    assert_eq!(deferred.deferrals, 1);
+    assert_eq!(deferred.deferred_by.as_deref(), Some("calling_window"));
+    assert_eq!(deferred.lease_until, None);
+    assert_eq!(deferred.leased_by, None);
+    // Not due before its time, due at it, through the index.
+    assert!(lease_due(
+        &ledger,
+        "spring",
+        opens - Duration::seconds(1),
+        10,
+        until,
+        "f"
+    )
+    .await
+    .unwrap()
+    .leased
+    .is_empty());
+    let later = lease_due(
+        &ledger,
+        "spring",
+        opens,
+        10,
+        opens + Duration::minutes(10),
+        "f",
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.leased.len(), 1);
+    assert_eq!(later.leased[0].key, c.key);
+    // Once its attempt began it can no longer be deferred: the call is under way.
+    let id = AttemptId::new("spring", &c.contact_key, 1);
+    assert!(matches!(
+        begin_attempt(&ledger, &id, opens + Duration::minutes(5), opens)
+            .await
+            .unwrap(),
+        AttemptBegun::Begun(_)
+    ));
+    assert!(defer(
+        &ledger,
+        "spring",
+        &c.contact_key,
+        1,
+        opens,
+        "calling_window"
+    )
+    .await
+    .unwrap()
+    .is_none());
+    assert_eq!(state_of(&ledger, &c).await.state, ContactState::Dialing);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn the_do_not_call_list_holds_keys_once_and_a_listed_contact_is_suppressed_uncalled() {
+    use outbound_core::dnc::{self, DncSource};
+    let ledger = fresh().await;
+    let t = now();
+    let keyer = outbound_core::testkit::contact_keyer();
+    // 250 numbers, every fifth listed: the lookup spans three BatchGetItem requests.
+    let phones: Vec<String> = (0..250).map(|i| format!("+4420794610{i:02}")).collect();
+    let keys: Vec<String> = phones.iter().map(|p| keyer.do_not_call_key(p)).collect();
+    let source = DncSource::List {
+        object: "dnc/registry.csv",
+        line: 2,
+    };
+    for key in keys.iter().step_by(5) {
+        assert!(dnc::add(&ledger, key, &source, t).await.unwrap(), "new");
+    }
+    // Listing again changes nothing and says so.
+    let agent = DncSource::Agent { contact_id: "c-1" };
+    assert!(!dnc::add(&ledger, &keys[0], &agent, t).await.unwrap());
+    let mut asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+    asked.push(keys[0].as_str()); // a key asked twice is asked once
+    let found = dnc::listed(&ledger, &asked).await.unwrap();
+    let expected: std::collections::HashSet<String> = keys.iter().step_by(5).cloned().collect();
+    assert_eq!(found, expected);
+    assert!(dnc::is_listed(&ledger, &keys[5]).await.unwrap());
+    assert!(!dnc::is_listed(&ledger, &keys[6]).await.unwrap());
+    // The list holds no number: only the key, its source and time.
+    let item = ledger
+        .dynamodb
+        .get_item()
+        .table_name(&ledger.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(dnc::dnc_pk(&keys[0])),
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = format!("{:?}", item.item().expect("listed"));
+    assert!(text.contains("list:dnc/registry.csv:2"), "{text}");
+    assert!(
+        !text.contains(&phones[0]) && !text.contains("2079461000"),
+        "{text}"
+    );
+
+    // A contact admitted with its do-not-call key, leased, then suppressed: final `dnc`, no
+    // attempt counted, out of both indexes.
+    let c = contact("summer", 1);
+    let options = AdmitOptions {
+        dnc: Some(&keyer),
+        ..due_now(t)
+    };
+    admit(&ledger, &c, &options, t).await.unwrap();
+    let admitted = state_of(&ledger, &c).await;
+    assert_eq!(
+        admitted.dnc_key.as_deref(),
+        Some(keyer.do_not_call_key(&c.phone).as_str())
+    );
+    lease(
+        &ledger,
+        "summer",
+        &c.contact_key,
+        t,
+        t + Duration::minutes(10),
+        "f",
+    )
+    .await
+    .unwrap()
+    .expect("leased");
+    // Another attempt's suppression does not touch it.
+    assert!(ledger::suppress(
+        &ledger,
+        "summer",
+        &c.contact_key,
+        2,
+        FinalReason::DoNotCall,
+        t
+    )
+    .await
+    .unwrap()
+    .is_none());
+    let suppressed = ledger::suppress(
+        &ledger,
+        "summer",
+        &c.contact_key,
+        1,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("a leased contact is suppressed");
+    assert_eq!(suppressed.state, ContactState::Final);
+    assert_eq!(suppressed.final_reason, Some(FinalReason::DoNotCall));
+    assert_eq!(suppressed.attempt, 0, "no call was made");
+    assert_eq!(suppressed.lease_until, None);
+    assert!(
+        lease_due(&ledger, "summer", t + Duration::days(30), 10, t, "f")
+            .await
+            .unwrap()
+            .leased
+            .is_empty()
+    );
+    // Suppressed once: a second try finds it final and changes nothing.
+    assert!(ledger::suppress(
+        &ledger,
+        "summer",
+        &c.contact_key,
+        1,
+        FinalReason::DoNotCall,
+        t
+    )
+    .await
+    .unwrap()
+    .is_none());
 }
 
 // Two feeders at once are not tested here: moto's threaded server checks a condition and
@@ -625,6 +834,7 @@ async fn attempts_run_out_and_a_files_override_is_followed() {
         due_at: t,
         rules: Some(&override_rules),
         round: None,
+        dnc: None,
     };
     admit(&ledger, &c, &options, t).await.unwrap();
     for attempt in 1..=2u32 {

@@ -87,6 +87,7 @@ pub async fn handle(
     }
     let mut admitter = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), None)
         .with_round(activity.as_str())
+        .with_dnc_keys(clients.keyer.clone())
         .with_policy(tuning.policy)
         .with_max_in_flight(tuning.max_in_flight);
     for (position, contact) in &outcome.contacts {

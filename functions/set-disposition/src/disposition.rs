@@ -31,6 +31,13 @@
 //! answer's `status` says what happened to the callback (`invalid_callback`,
 //! `callback_too_late`, `callback_refused`, `callback_unavailable`), and `callbackAt` (UTC) is
 //! in the answer once it is scheduled.
+//!
+//! **Do not call.** `Details.Parameters.doNotCall` = `true` (the customer asked not to be
+//! called again) puts the contact's number on the deployment's do-not-call list
+//! ([`outbound_core::dnc`]) by the key its ledger item holds: no campaign calls it again (a
+//! redial or callback already due is made final as `dnc` when it comes up). The answer's
+//! `doNotCall` says `listed`, `already_listed`, or `unavailable` (the ledger holds no key for
+//! the contact: a call placed before the list existed).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
@@ -80,6 +87,16 @@ pub mod problem {
     /// Both `callbackAt` and `callbackInMinutes` were given.
     pub const AMBIGUOUS: &str = "ambiguous";
 }
+
+/// What became of a `doNotCall` request (`doNotCall` in the answer).
+pub mod do_not_call {
+    pub const LISTED: &str = "listed";
+    pub const ALREADY_LISTED: &str = "already_listed";
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+/// The parameter that asks for the number to be put on the do-not-call list.
+pub const DO_NOT_CALL_PARAMETER: &str = "doNotCall";
 
 /// The parameters that ask for a callback (not kept as disposition attributes).
 pub const CALLBACK_PARAMETERS: [&str; 2] = ["callbackAt", "callbackInMinutes"];
@@ -184,6 +201,10 @@ pub async fn set_disposition(
         return Ok(answer(status::INVALID_DISPOSITION, ""));
     }
     let callback = callback_request(parameters, now, callbacks.max_days);
+    let wants_do_not_call = parameters
+        .and_then(|p| p.get(DO_NOT_CALL_PARAMETER))
+        .and_then(text)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1"));
     let attributes: HashMap<String, AttributeValue> = parameters
         .map(|p| {
             p.iter()
@@ -245,6 +266,10 @@ pub async fn set_disposition(
                     }
                 },
             };
+            if wants_do_not_call {
+                let listed = list_do_not_call(callbacks, &item, contact_id, now).await?;
+                out.insert(DO_NOT_CALL_PARAMETER.into(), listed.into());
+            }
             if item.completed_at.is_some() {
                 write_result(ledger, item).await?;
             }
@@ -293,6 +318,37 @@ fn contact_id(v: &Value) -> Option<String> {
         && id.chars().count() <= MAX_CONTACT_ID_LEN
         && !id.chars().any(char::is_control))
     .then(|| id.to_string())
+}
+
+/// Puts the call's number on the do-not-call list, by the key the contact's ledger item holds.
+async fn list_do_not_call(
+    callbacks: &Callbacks,
+    item: &ContactItem,
+    contact_id: &str,
+    now: DateTime<Utc>,
+) -> Result<&'static str, FunctionError> {
+    let (Some(campaign), Some(contact_key)) = (&item.campaign, &item.contact_key) else {
+        return Ok(do_not_call::UNAVAILABLE);
+    };
+    let key = outbound_core::ledger::read_contact(&callbacks.ledger, campaign, contact_key)
+        .await?
+        .and_then(|c| c.dnc_key);
+    let Some(key) = key else {
+        return Ok(do_not_call::UNAVAILABLE);
+    };
+    let added = outbound_core::dnc::add(
+        &callbacks.ledger,
+        &key,
+        &outbound_core::dnc::DncSource::Agent { contact_id },
+        now,
+    )
+    .await?;
+    tracing::info!(contact_id = %contact_id, campaign = %campaign, contact_key = %contact_key, added, "number on the do-not-call list at the agent's disposition");
+    Ok(if added {
+        do_not_call::LISTED
+    } else {
+        do_not_call::ALREADY_LISTED
+    })
 }
 
 /// Schedules the callback on the call's attempt in the campaign ledger; `Err(status)` when it
@@ -681,6 +737,7 @@ mod tests {
             due_at: now,
             rules: None,
             round: None,
+            dnc: None,
         };
         let l = &w.callbacks.ledger;
         admit(l, &contact(), &options, now).await.unwrap();

@@ -70,6 +70,7 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
         due_at: now,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(&campaign, &c, &options, now).await.unwrap();
     lease(
@@ -173,4 +174,84 @@ async fn a_callback_reopens_the_final_contact_in_the_due_index_at_its_time() {
         .await
         .unwrap();
     assert_eq!(answer["status"], "callback_too_late", "{answer:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn do_not_call_lists_the_number_by_its_key_once() {
+    let sdk = sdk().await;
+    let campaign = campaign_ledger(&sdk, Some(90)).await;
+    let ledger = ledger(&sdk).await.with_finisher(Finisher {
+        ledger: campaign.clone(),
+        rules: RedialRules::default(),
+    });
+    let callbacks = Callbacks {
+        ledger: campaign.clone(),
+        max_days: 30,
+    };
+    let (sfn, _) = sfn();
+    let now = Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap();
+    let keyer = outbound_core::testkit::contact_keyer();
+    // Admitted with its do-not-call key (as the intake does), called, answered.
+    let c = contact();
+    let options = AdmitOptions {
+        due_at: now,
+        rules: None,
+        round: None,
+        dnc: Some(&keyer),
+    };
+    admit(&campaign, &c, &options, now).await.unwrap();
+    lease(
+        &campaign,
+        "spring",
+        &c.contact_key,
+        now,
+        now + Duration::minutes(15),
+        "f",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let id = AttemptId::new("spring", &c.contact_key, 1);
+    begin_attempt(&campaign, &id, now + Duration::minutes(5), now)
+        .await
+        .unwrap();
+    store_token(&ledger, "c-dnc", "T-dnc", &lane("r-dnc", 1), None).await;
+    record_disconnect(&ledger, &sfn, "c-dnc", &end(Outcome::Connected), now)
+        .await
+        .unwrap();
+    let key = keyer.do_not_call_key(&c.phone);
+    assert!(!outbound_core::dnc::is_listed(&campaign, &key)
+        .await
+        .unwrap());
+
+    let event = serde_json::json!({"Details": {"ContactData": {"ContactId": "c-dnc"},
+        "Parameters": {"disposition": "Asked not to be called", "doNotCall": "true"}}});
+    let answer = set_disposition(&ledger, &callbacks, &event, now)
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "recorded", "{answer:?}");
+    assert_eq!(answer["doNotCall"], "listed", "{answer:?}");
+    assert!(outbound_core::dnc::is_listed(&campaign, &key)
+        .await
+        .unwrap());
+    // The flow repeating itself lists nothing twice.
+    let again = set_disposition(&ledger, &callbacks, &event, now)
+        .await
+        .unwrap();
+    assert_eq!(again["doNotCall"], "already_listed", "{again:?}");
+    // The disposition is kept without the parameter among its attributes.
+    let objects = result_objects(&ledger).await;
+    let (_, body) = objects
+        .iter()
+        .find(|(k, _)| k.starts_with("results/"))
+        .expect("the attempt's result record");
+    let record = parse_record(body);
+    assert_eq!(
+        record.disposition.as_deref(),
+        Some("Asked not to be called")
+    );
+    assert!(!body.contains(&c.phone), "no number in clear: {body}");
 }

@@ -51,6 +51,7 @@ pub struct LedgerAdmitter {
     due_at: DateTime<Utc>,
     rules: Option<Arc<RedialRules>>,
     round: Option<Arc<str>>,
+    dnc: Option<Arc<crate::contact_key::ContactKeyer>>,
     policy: RetryPolicy,
     max_in_flight: usize,
     in_flight: FuturesUnordered<BoxFuture<'static, Answer>>,
@@ -80,6 +81,7 @@ impl LedgerAdmitter {
             due_at,
             rules: rules.map(Arc::new),
             round: None,
+            dnc: None,
             policy: RetryPolicy::DEFAULT,
             max_in_flight: DEFAULT_ADMIT_IN_FLIGHT,
             in_flight: FuturesUnordered::new(),
@@ -92,6 +94,12 @@ impl LedgerAdmitter {
     /// Admits as round `round` of a recurring source (see `ledger::AdmitOptions::round`).
     pub fn with_round(mut self, round: impl Into<String>) -> Self {
         self.round = Some(Arc::from(round.into()));
+        self
+    }
+
+    /// Stores each contact's do-not-call key (`crate::dnc`) on its item, under `keyer`.
+    pub fn with_dnc_keys(mut self, keyer: crate::contact_key::ContactKeyer) -> Self {
+        self.dnc = Some(Arc::new(keyer));
         self
     }
 
@@ -114,11 +122,12 @@ impl LedgerAdmitter {
             self.unsent.push(origin);
             return Err(err.clone());
         }
-        let (ledger, due_at, rules, round, policy) = (
+        let (ledger, due_at, rules, round, dnc, policy) = (
             self.ledger.clone(),
             self.due_at,
             self.rules.clone(),
             self.round.clone(),
+            self.dnc.clone(),
             self.policy,
         );
         self.in_flight.push(Box::pin(async move {
@@ -126,6 +135,7 @@ impl LedgerAdmitter {
                 due_at,
                 rules: rules.as_deref(),
                 round: round.as_deref(),
+                dnc: dnc.as_deref(),
             };
             let answer = policy
                 .retry(|| admit(&ledger, &contact, &options, Utc::now()))

@@ -124,7 +124,8 @@ impl Finisher {
     }
 }
 
-async fn write_final(results: &Ledger, item: &LedgerContact) -> Result<(), FunctionError> {
+/// Writes the final record of a contact the ledger holds as final (idempotent: the same object).
+pub async fn write_final(results: &Ledger, item: &LedgerContact) -> Result<(), FunctionError> {
     let record = final_record(item);
     put_jsonl(results, &record.object_key(), &record).await?;
     tracing::info!(

@@ -56,6 +56,8 @@ impl ContactState {
             (self, to),
             (Due, Leased)
                 | (Leased, Due)
+                // A calling rule forbids the call for good (the do-not-call list).
+                | (Leased, Final)
                 | (Leased, Dialing)
                 | (Dialing, Final)
                 | (Dialing, Due)
@@ -93,7 +95,7 @@ impl FinalReason {
             FinalReason::AttemptsExhausted => "attempts_exhausted",
             FinalReason::Rejected => "rejected",
             FinalReason::CampaignEnded => "campaign_ended",
-            FinalReason::DoNotCall => "do_not_call",
+            FinalReason::DoNotCall => "dnc",
         }
     }
 
@@ -102,7 +104,8 @@ impl FinalReason {
             "attempts_exhausted" => Some(FinalReason::AttemptsExhausted),
             "rejected" => Some(FinalReason::Rejected),
             "campaign_ended" => Some(FinalReason::CampaignEnded),
-            "do_not_call" => Some(FinalReason::DoNotCall),
+            // `do_not_call`: what versions before the do-not-call list wrote.
+            "dnc" | "do_not_call" => Some(FinalReason::DoNotCall),
             other => parse_outcome(other).map(FinalReason::Outcome),
         }
     }
@@ -197,6 +200,13 @@ pub struct LedgerContact {
     /// ever present while `dialing`).
     pub callback_at: Option<DateTime<Utc>>,
     pub lease_expiries: u32,
+    /// Times a calling rule gave the contact back to the line for later (`deferrals`), and the
+    /// rule that did it last (`deferredBy`, e.g. `calling_window`).
+    pub deferrals: u32,
+    pub deferred_by: Option<String>,
+    /// The number's do-not-call key (`dncKey`, [`crate::dnc`]), stored at intake so the checks
+    /// need no secret; `None` on items admitted before the list existed.
+    pub dnc_key: Option<String>,
     /// The per-file redial override, when the contact's file had one.
     pub rules: Option<RedialRules>,
     pub admitted_at: Option<DateTime<Utc>>,
@@ -220,6 +230,7 @@ impl fmt::Debug for LedgerContact {
             .field("final_reason", &self.final_reason)
             .field("callback_at", &self.callback_at)
             .field("lease_expiries", &self.lease_expiries)
+            .field("deferrals", &self.deferrals)
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +300,11 @@ impl LedgerContact {
             lease_expiries: attr_i64(item, "leaseExpiries")
                 .and_then(|a| u32::try_from(a).ok())
                 .unwrap_or(0),
+            deferrals: attr_i64(item, "deferrals")
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(0),
+            deferred_by: attr_s(item, "deferredBy"),
+            dnc_key: attr_s(item, "dncKey"),
             rules,
             admitted_at: attr_time(item, "admittedAt"),
             round: attr_s(item, "round"),

@@ -14,6 +14,10 @@ pub struct AdmitOptions<'a> {
     /// holds as `final` from another round is admitted again as new; one still being dialed,
     /// or from this same round, is not.
     pub round: Option<&'a str>,
+    /// The deployment's keyer: the contact's do-not-call key is stored on its item (`dncKey`)
+    /// so the functions that check the list ([`crate::dnc`]) need no secret. `None`: not stored
+    /// (the contact is then never found on the list).
+    pub dnc: Option<&'a crate::contact_key::ContactKeyer>,
 }
 
 /// What `admit` did.
@@ -34,7 +38,7 @@ pub async fn admit(
     options: &AdmitOptions<'_>,
     now: DateTime<Utc>,
 ) -> Result<Admission, FunctionError> {
-    let item = super::super::item::new_item_of_round(
+    let mut item = super::super::item::new_item_of_round(
         contact,
         options.due_at,
         options.rules,
@@ -42,6 +46,12 @@ pub async fn admit(
         now,
     )
     .map_err(|e| FunctionError::invalid_input(format!("contact source: {e}")))?;
+    if let Some(keyer) = options.dnc {
+        item.insert(
+            "dncKey".to_string(),
+            s(keyer.do_not_call_key(&contact.phone)),
+        );
+    }
     let mut request = ledger
         .dynamodb
         .put_item()

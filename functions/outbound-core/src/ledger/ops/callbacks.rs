@@ -15,7 +15,7 @@ pub enum CallbackScheduled {
     /// The contact has moved on past this attempt (a later attempt is dialing or done):
     /// nothing written.
     TooLate(LedgerContact),
-    /// The contact is final for a reason a callback does not override (`do_not_call`,
+    /// The contact is final for a reason a callback does not override (`dnc`,
     /// `rejected`, `campaign_ended`): nothing written.
     Closed(LedgerContact),
     /// The ledger does not hold this attempt as placed (not a contact of the ledger, or an

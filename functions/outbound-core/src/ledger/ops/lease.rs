@@ -215,6 +215,115 @@ async fn lease_pk(
     }
 }
 
+/// Gives a contact leased for attempt `attempt` back to the line until `until`, because a
+/// calling rule (`rule`, e.g. `calling_window`) does not allow it to be called now: `leased` →
+/// `due` at `until`, out of the `held` index and into the `due` one, the deferral counted in
+/// `deferrals`. Condition `state = leased AND attempt = :attempt`: `None` when the contact
+/// moved on (its attempt began, its lease ran out and another feeder has it for the same
+/// attempt is fine too: it is deferred the same way by whoever holds it).
+pub async fn defer(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    contact_key: &str,
+    attempt: u32,
+    until: DateTime<Utc>,
+    rule: &str,
+) -> Result<Option<LedgerContact>, FunctionError> {
+    let result = update_contact(
+        ledger,
+        super::super::item::contact_pk(campaign, contact_key),
+    )
+    .update_expression(
+        "SET #state = :due, #dueAt = :until, #dueShard = :dueShard, #deferredBy = :rule \
+             ADD #deferrals :one REMOVE #leaseUntil, #heldShard, #leasedBy",
+    )
+    .condition_expression("#state = :leased AND #attempt = :attempt")
+    .set_expression_attribute_names(Some(names(&[
+        "state",
+        "dueAt",
+        "dueShard",
+        "deferredBy",
+        "deferrals",
+        "leaseUntil",
+        "heldShard",
+        "leasedBy",
+        "attempt",
+    ])))
+    .expression_attribute_values(":due", s(ContactState::Due.as_str()))
+    .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+    .expression_attribute_values(":until", n(millis(until)))
+    .expression_attribute_values(
+        ":dueShard",
+        s(due_shard_key(campaign, shard_of(contact_key))),
+    )
+    .expression_attribute_values(":rule", s(rule))
+    .expression_attribute_values(":one", n(1))
+    .expression_attribute_values(":attempt", n(i64::from(attempt)))
+    .return_values(ReturnValue::AllNew)
+    .send()
+    .await;
+    match result {
+        Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
+        Err(e) if update_conflict(&e).is_some() => Ok(None),
+        Err(e) => Err(store_error("UpdateItem (ledger deferral)", &e)),
+    }
+}
+
+/// Makes a contact leased for attempt `attempt` final without calling it, because a calling
+/// rule forbids the call for good (`reason`: the number is on the do-not-call list): `leased` →
+/// `final`, out of the `held` index. `attempt` becomes the attempts really made (one less), so
+/// the final record does not count a call that never was. Condition `state = leased AND attempt
+/// = :attempt`: `None` when the contact moved on (its attempt began).
+pub async fn suppress(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    contact_key: &str,
+    attempt: u32,
+    reason: super::super::item::FinalReason,
+    now: DateTime<Utc>,
+) -> Result<Option<LedgerContact>, FunctionError> {
+    let mut set = String::from(
+        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = :made",
+    );
+    let mut attributes = vec![
+        "state",
+        "finalReason",
+        "finalAt",
+        "attempt",
+        "leaseUntil",
+        "heldShard",
+        "leasedBy",
+    ];
+    let mut request = update_contact(
+        ledger,
+        super::super::item::contact_pk(campaign, contact_key),
+    );
+    if let Some(retention) = ledger.final_retention {
+        set.push_str(", #expiresAt = :expiresAt");
+        attributes.push("expiresAt");
+        request =
+            request.expression_attribute_values(":expiresAt", n((now + retention).timestamp()));
+    }
+    let result = request
+        .update_expression(format!("{set} REMOVE #leaseUntil, #heldShard, #leasedBy"))
+        .condition_expression("#state = :leased AND #attempt = :attempt")
+        .set_expression_attribute_names(Some(names(&attributes)))
+        .expression_attribute_values(":final", s(ContactState::Final.as_str()))
+        .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+        .expression_attribute_values(":reason", s(reason.as_str()))
+        .expression_attribute_values(":now", n(millis(now)))
+        .expression_attribute_values(":attempt", n(i64::from(attempt)))
+        .expression_attribute_values(":made", n(i64::from(attempt.saturating_sub(1))))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
+        Err(e) if update_conflict(&e).is_some() => Ok(None),
+        Err(e) => Err(store_error("UpdateItem (ledger suppression)", &e)),
+    }
+}
+
 /// What `expire_leases` did.
 #[derive(Debug, Clone, Default)]
 pub struct ExpiredLeases {

@@ -104,6 +104,7 @@ async fn dialing_at(ledger: &CampaignLedger, attempt: u32, now: DateTime<Utc>) -
         due_at: now,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(ledger, &new_contact(), &options, now).await.unwrap();
     let rules = RedialRules {
@@ -409,6 +410,7 @@ async fn no_callback_for_an_unknown_attempt_or_a_closed_contact() {
         due_at: now,
         rules: None,
         round: None,
+        dnc: None,
     };
     admit(&ledger, &new_contact(), &options, now).await.unwrap();
     assert!(matches!(

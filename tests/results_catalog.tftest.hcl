@@ -147,3 +147,17 @@ run "tiny_scan_cutoff_is_refused" {
 
   expect_failures = [var.bytes_scanned_cutoff_per_query]
 }
+
+run "kms_alias_is_refused" {
+  command = plan
+
+  module {
+    source = "./modules/results-catalog"
+  }
+
+  variables {
+    kms_key_arn = "alias/results"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}

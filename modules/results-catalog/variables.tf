@@ -77,6 +77,11 @@ variable "kms_key_arn" {
   description = "Customer managed KMS key that encrypts the workgroup's query results (SSE_KMS). Null: S3-managed keys (SSE_S3). The results bucket's own encryption is the dialer's."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)."
+  }
 }
 
 variable "force_destroy" {

@@ -3,6 +3,7 @@ locals {
   create_dialer           = var.create && var.create_dialer
   create_pinpoint_channel = var.create && var.create_pinpoint_channel && var.create_dialer
   create_contact_flows    = var.create && var.create_contact_flows
+  create_results_catalog  = var.create && var.create_dialer && var.create_results_catalog
 
   create_associations = var.create_connect_lambda_associations && var.connect_instance_id != null
 
@@ -148,6 +149,28 @@ module "dialer" {
 
   create_connect_lambda_association = local.create_associations
   force_destroy_buckets             = var.force_destroy_buckets
+  create_dashboard                  = var.create_dashboard
+}
+
+################################################################################
+# Results queryable with Athena (the dialer's results bucket)
+################################################################################
+
+module "results_catalog" {
+  source = "./modules/results-catalog"
+  count  = local.create_results_catalog ? 1 : 0
+
+  name                = var.name
+  tags                = merge(var.tags, var.dialer_tags)
+  results_bucket_name = module.dialer[0].results_bucket_name
+  kms_key_arn         = var.kms_key_arn
+
+  database_name                  = var.results_catalog.database_name
+  table_name                     = var.results_catalog.table_name
+  workgroup_name                 = var.results_catalog.workgroup_name
+  query_results_prefix           = var.results_catalog.query_results_prefix
+  bytes_scanned_cutoff_per_query = var.results_catalog.bytes_scanned_cutoff_per_query
+  force_destroy                  = var.results_catalog.force_destroy
 }
 
 ################################################################################

@@ -67,6 +67,36 @@ output "alarm_sns_topic_arn" {
   value       = try(module.dialer[0].alarm_sns_topic_arn, null)
 }
 
+output "cloudwatch_dashboard_name" {
+  description = "Name of the dialer's CloudWatch dashboard (`create_dashboard`)."
+  value       = try(module.dialer[0].cloudwatch_dashboard_name, null)
+}
+
+output "cloudwatch_dashboard_arn" {
+  description = "ARN of the dialer's CloudWatch dashboard (`create_dashboard`)."
+  value       = try(module.dialer[0].cloudwatch_dashboard_arn, null)
+}
+
+output "glue_catalog_database_name" {
+  description = "Glue database of the results table (`create_results_catalog`): the database to query in Athena."
+  value       = try(module.results_catalog[0].glue_catalog_database_name, null)
+}
+
+output "glue_catalog_table_name" {
+  description = "Table of the dialer's results, one row per dialed contact attempt (`create_results_catalog`). Queries must say `WHERE campaign = '<campaign>'` (the campaign as in the results keys)."
+  value       = try(module.results_catalog[0].glue_catalog_table_name, null)
+}
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup to query the results in (`create_results_catalog`): its query results are encrypted and its settings enforced; it holds the saved queries."
+  value       = try(module.results_catalog[0].athena_workgroup_name, null)
+}
+
+output "athena_named_query_ids" {
+  description = "Ids of the saved results queries, keyed by name (`outcomes_by_hour`, `answer_rate_by_caller_id`, `attempts_per_contact`); empty without `create_results_catalog`."
+  value       = try(module.results_catalog[0].athena_named_query_ids, {})
+}
+
 output "state_machine_arn" {
   description = "ARN of the dialer state machine (start a campaign with `StartExecution`, see the README)."
   value       = try(module.dialer[0].state_machine_arn, null)

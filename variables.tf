@@ -65,6 +65,34 @@ variable "create_connect_lambda_associations" {
   default     = true
 }
 
+variable "create_dashboard" {
+  description = "Whether to create the dialer's CloudWatch dashboard `<name>-dialer` (calls placed, answered and failed, lanes against `max_concurrent_calls`, contacts fed and waiting, dead letters, runs, function errors, throttles and durations; needs `create_dialer`) and the log metric filters its campaign figures come from."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_results_catalog" {
+  description = "Whether to make the dialer's results queryable with Athena (needs `create_dialer`): a Glue database and table over the results bucket's records (partition projection on the campaign: no crawler), an Athena workgroup with encrypted, enforced query results and saved queries (`results_catalog`)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "results_catalog" {
+  description = "The results catalog (`create_results_catalog`; checked in `modules/results-catalog`): `database_name` (null: `<name>_outbound`, `-` read as `_`), `table_name`, `workgroup_name` (null: `<name>-results`), `query_results_prefix` in the results bucket where the workgroup writes query results (not under `results/`), `bytes_scanned_cutoff_per_query` (at least 10 MB; null: no limit), and `force_destroy` (whether a destroy may delete the workgroup with its saved queries and history)."
+  type = object({
+    database_name                  = optional(string)
+    table_name                     = optional(string, "results")
+    workgroup_name                 = optional(string)
+    query_results_prefix           = optional(string, "athena-query-results/")
+    bytes_scanned_cutoff_per_query = optional(number, 10737418240)
+    force_destroy                  = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}
+
 ################################################################################
 # Amazon Connect
 ################################################################################

@@ -25,9 +25,9 @@ ensure_venv() {
     log "creating virtualenv $VENV"
     python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
   fi
-  if ! "$VENV/bin/python" -c 'import moto, boto3, pytest, xdist, yaml, phonenumbers' 2>/dev/null \
+  if ! "$VENV/bin/python" -c 'import moto, boto3, pytest, xdist, yaml, phonenumbers, duckdb' 2>/dev/null \
      || [ ! -x "$VENV/bin/cargo-lambda" ] || ! "$VENV/bin/python" -c 'import ziglang' 2>/dev/null; then
-    log "installing Python tools into $VENV (moto, boto3, pytest, pytest-xdist, phonenumbers, cargo-lambda, ziglang)"
+    log "installing Python tools into $VENV (moto, boto3, pytest, pytest-xdist, phonenumbers, duckdb, cargo-lambda, ziglang)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements.txt" \
       || die "pip install failed: the package registry must be reachable"
   fi

@@ -70,6 +70,13 @@ unset MOTO_ENDPOINT
 # tables are generated from (builds outbound-core's phone_decide example, a few seconds).
 step "phone numbers = libphonenumber (differential)" "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider -s tests/phone
 
+# Operations (about a second): the results catalog's saved Athena queries
+# (modules/results-catalog) run with DuckDB over sample results records laid out as the
+# functions write them; the dialer's log metric filters (dashboard, alarms) match log lines the
+# functions write.
+step "results queries = the records (DuckDB); metric filters = log lines" \
+  "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider tests/operations
+
 # --- Terraform
 step "terraform fmt -check" terraform fmt -check -recursive -diff
 tf_validate_all() {

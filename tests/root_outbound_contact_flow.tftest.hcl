@@ -44,6 +44,8 @@ run "outbound_contact_flow_attaches_the_deployed_guide" {
   override_module {
     target = module.dialer[0]
     outputs = {
+      # The results catalog reads the dialer's results bucket.
+      results_bucket_name   = "blaster-results-123456789012-eu-west-2"
       lambda_function_arns  = { "set-disposition" = "arn:aws:lambda:eu-west-2:123456789012:function:blaster-set-disposition" }
       lambda_function_names = { "set-disposition" = "blaster-set-disposition" }
       lambda_role_arns      = { "set-disposition" = "arn:aws:iam::123456789012:role/blaster-set-disposition" }

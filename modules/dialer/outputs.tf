@@ -175,3 +175,18 @@ output "contact_key_kms_key_arn" {
   description = "ARN of the KMS HMAC key contact keys are derived from (created unless `contact_key_kms_key_arn` was given): give it to the Pinpoint channel."
   value       = local.contact_key_kms_key_arn
 }
+
+output "cloudwatch_dashboard_name" {
+  description = "Name of the dialer's CloudWatch dashboard (null without `create_dashboard`)."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "cloudwatch_dashboard_arn" {
+  description = "ARN of the dialer's CloudWatch dashboard (null without `create_dashboard`)."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_arn, null)
+}
+
+output "dashboard_metric_names" {
+  description = "Metrics the dashboard's log metric filters publish in the `OutboundVoice/<name>` namespace, keyed by filter (empty without `create_dashboard`)."
+  value       = { for k, f in aws_cloudwatch_log_metric_filter.dashboard : k => f.metric_transformation[0].name }
+}

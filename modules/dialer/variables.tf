@@ -634,3 +634,9 @@ variable "alarms" {
     error_message = "alarms.alarm_actions must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)."
   }
 }
+
+variable "create_dashboard" {
+  description = "Whether to create the CloudWatch dashboard `<name>-dialer` (calls placed, answered and failed, lanes against `max_concurrent_calls`, contacts fed and waiting, dead letters, runs, function errors, throttles and durations) and the log metric filters its campaign figures come from."
+  type        = bool
+  default     = true
+}

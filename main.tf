@@ -140,6 +140,7 @@ module "dialer" {
   redial                  = var.dialer_redial
   ledger                  = var.dialer_ledger
   calling_window          = var.dialer_calling_window
+  frequency_cap           = var.dialer_frequency_cap
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget

@@ -514,6 +514,17 @@ variable "dialer_calling_window" {
   nullable = false
 }
 
+variable "dialer_frequency_cap" {
+  description = "Calls per number across every campaign (the dialer's `frequency_cap`; checked there): at most `max_calls` (1 to 100) calls to one number per rolling `period_hours` (1 to 744); a number at its cap waits until a call leaves the period. Off unless `enabled = true`."
+  type = object({
+    enabled      = optional(bool, false)
+    max_calls    = optional(number, 3)
+    period_hours = optional(number, 24)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "dialer_ledger" {
   description = "The campaign ledger (the dialer's `ledger`; checked there): `final_retention_days` a finished contact is kept as the duplicate filter (0 to 3650, 0: for ever); `lease_minutes` a contact fed to the queue stays reserved for its run (5 to 1440); `wait_for_due_minutes` a run with nothing left to dial waits for redials due that soon instead of ending (0 to 60); `create_sweep_rule` and `sweep_schedule_expression` (`rate(...)` or `cron(...)`) start a run on a schedule while contacts are due; `deletion_protection` of the table."
   type = object({

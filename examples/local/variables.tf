@@ -89,6 +89,12 @@ variable "calling_window" {
   }
 }
 
+variable "frequency_cap" {
+  description = "Calls per number across campaigns (the module's `dialer_frequency_cap`). Off by default; the calling-rule tests turn it on."
+  type        = any
+  default     = { enabled = false }
+}
+
 variable "queue_visibility_timeout_seconds" {
   description = "How long a contact taken by dial stays invisible in the queue: longer than `dial_timeout_seconds`. A contact whose dial died comes back after it."
   type        = number

@@ -147,3 +147,28 @@ def test_calling_rules_defer_outside_the_window_and_suppress_do_not_call(stack: 
     assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
     say(f"3 contacts called inside their window; W3 (UTC+12) deferred to {due_at:%Y-%m-%d %H:%M} UTC, uncalled; "
         "a bad timezone rejected at its line; W6 (do-not-call) final as dnc, uncalled")
+
+
+def test_a_number_is_called_at_most_its_cap_across_campaigns(stack: Stack):
+    stack.sim.configure(busyFirstCall=[])
+    # One number in three campaigns at once: the cap (ledger_stack.py) allows two calls a day.
+    number = "+442079460760"
+    campaigns = ["e2e-cap-a", "e2e-cap-b", "e2e-cap-c"]
+    for campaign in campaigns:
+        stack.upload_csv(f"campaigns/{campaign}/list.csv", f"custID,phone\nK1,{number}\n")
+    for campaign in campaigns:
+        stack.wait_until_idle(campaign, timeout=600, progress=say)
+    calls = [c for campaign in campaigns for c in stack.sim_calls(campaign)]
+    assert len(calls) == 2, f"{len(calls)} calls to the number, the cap is 2: {calls}"
+    items = [i for campaign in campaigns for i in stack.campaign_ledger_items(campaign)]
+    assert len(items) == 3, items
+    waiting = [i for i in items if i["state"] == "due"]
+    assert len(waiting) == 1, items
+    held = waiting[0]
+    assert (held["attempt"], held["deferredBy"]) == ("1", "frequency_cap"), held
+    first_call = min(datetime.fromisoformat(c["placedAt"].replace("Z", "+00:00")) for c in calls)
+    due_at = datetime.fromtimestamp(int(held["dueAt"]) / 1000, timezone.utc)
+    assert abs((due_at - (first_call + timedelta(hours=24))).total_seconds()) < 120, \
+        f"due at {due_at}, a day after the first call at {first_call}"
+    assert sorted(i["state"] for i in items) == ["due", "final", "final"], items
+    say(f"two calls to one number across three campaigns; the third waits until {due_at:%Y-%m-%d %H:%M} UTC")

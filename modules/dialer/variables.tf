@@ -538,6 +538,27 @@ variable "calling_window" {
   }
 }
 
+variable "frequency_cap" {
+  description = "Calls per number (`FREQUENCY_CAP`, docs/architecture.md \"Calling rules\"): at most `max_calls` calls to one number per rolling `period_hours`, across every campaign of the deployment. dial records each call just before placing it; a number at its cap is deferred until its oldest call of the period leaves it (the feeder defers it too, so it takes no place in the queue). Numbers are identified by their keyed hash, never stored in clear. Off unless `enabled = true`. Contacts admitted by a version before the cap carry no key and are not capped."
+  type = object({
+    enabled      = optional(bool, false)
+    max_calls    = optional(number, 3)
+    period_hours = optional(number, 24)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.frequency_cap.max_calls >= 1 && var.frequency_cap.max_calls <= 100 && floor(var.frequency_cap.max_calls) == var.frequency_cap.max_calls
+    error_message = "frequency_cap.max_calls must be a whole number of calls from 1 to 100."
+  }
+
+  validation {
+    condition     = var.frequency_cap.period_hours >= 1 && var.frequency_cap.period_hours <= 744 && floor(var.frequency_cap.period_hours) == var.frequency_cap.period_hours
+    error_message = "frequency_cap.period_hours must be whole hours from 1 to 744 (31 days)."
+  }
+}
+
 ################################################################################
 # State machine
 ################################################################################

@@ -30,6 +30,8 @@ pub struct Env {
     pub destinations: outbound_core::destinations::DestinationRules,
     /// `CALLING_WINDOW`: the recipients' calling window, checked just before each call.
     pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
+    /// `FREQUENCY_CAP`: calls per number per period, recorded just before each call.
+    pub frequency_cap: Option<outbound_core::frequency_cap::FrequencyCap>,
 }
 
 impl FromEnv for Env {
@@ -54,6 +56,7 @@ impl FromEnv for Env {
             routing: RoutingFileEnv::read(env),
             destinations: env.allowed_countries(),
             calling_window: env.calling_window(),
+            frequency_cap: env.frequency_cap(),
         }
     }
 }
@@ -62,6 +65,7 @@ impl Env {
     pub fn settings(&self) -> DialSettings {
         DialSettings {
             window: self.calling_window.clone(),
+            cap: self.frequency_cap,
             ..DialSettings::new(
                 self.ssm_prefix.clone(),
                 self.queue_url.clone(),
@@ -76,7 +80,7 @@ impl Env {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 8] = [
+    const BASE: [(&str, &str); 9] = [
         ("SSM_PREFIX", "/connect/blaster/demo/"),
         ("ALLOWED_COUNTRIES", "GB,IE"),
         (
@@ -88,6 +92,7 @@ mod tests {
         ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
         ("REDIAL_RULES", "{}"),
         ("CALLING_WINDOW", r#"{"enabled":false}"#),
+        ("FREQUENCY_CAP", r#"{"enabled":false}"#),
     ];
 
     fn read(vars: &[(&str, &str)]) -> Result<Env, outbound_core::env::EnvError> {
@@ -103,6 +108,7 @@ mod tests {
         assert_eq!(env.settings().ssm_prefix, "/connect/blaster/demo/");
         assert_eq!(env.ledger.table_name, "demo-active-dialing");
         assert_eq!(env.settings().window, None, "the window is disabled");
+        assert_eq!(env.settings().cap, None, "the cap is off");
     }
 
     #[test]

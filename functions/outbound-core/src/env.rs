@@ -276,6 +276,26 @@ impl EnvReader {
         }
     }
 
+    /// `FREQUENCY_CAP`, required: the calls-per-number cap as JSON (the Terraform variable
+    /// `frequency_cap`, jsonencoded; [`crate::frequency_cap`]). `None`: off. Malformed or out of
+    /// bounds: start-up fails naming it and why.
+    pub fn frequency_cap(&mut self) -> Option<crate::frequency_cap::FrequencyCap> {
+        const NAME: &str = "FREQUENCY_CAP";
+        const EXPECTED: &str =
+            "the frequency cap as JSON, such as {\"enabled\":true,\"max_calls\":3,\"period_hours\":24}";
+        let raw = self.required(NAME, EXPECTED);
+        if raw.is_empty() {
+            return None;
+        }
+        match crate::frequency_cap::FrequencyCap::from_json(&raw) {
+            Ok(cap) => cap,
+            Err(why) => {
+                self.malformed(NAME, &raw, format!("{EXPECTED} ({why})"));
+                None
+            }
+        }
+    }
+
     /// `SSM_PREFIX`, required, normalised to start and end with `/` (`connect/outbound/demo`
     /// reads as `/connect/outbound/demo/`). A value of slashes only would read every parameter
     /// at the root of the account's store: a problem.

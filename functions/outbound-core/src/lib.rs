@@ -16,6 +16,7 @@ pub mod dnc;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod frequency_cap;
 pub mod hours;
 pub mod intake;
 pub mod ledger;

@@ -139,6 +139,8 @@ module "dialer" {
   redial                  = var.dialer_redial
   ledger                  = var.dialer_ledger
 
+  answering_machine_detection = var.dialer_answering_machine_detection
+
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
   status_cache_seconds          = var.status_cache_seconds

@@ -85,6 +85,8 @@ module "outbound_voice" {
   # sees a redial; a run whose lanes found nothing waits up to 3 minutes for such redials
   # instead of ending.
   dialer_redial = var.redial
+  # Off unless a test turns it on: the simulator checks the request as Connect documents it.
+  dialer_answering_machine_detection = var.answering_machine_detection
   # The demo is torn down with its ledger.
   dialer_ledger = {
     deletion_protection  = false

@@ -142,6 +142,8 @@ module "dialer" {
   calling_window          = var.dialer_calling_window
   frequency_cap           = var.dialer_frequency_cap
 
+  answering_machine_detection = var.dialer_answering_machine_detection
+
   queue                         = var.dialer_queue
   history_budget                = var.history_budget
   status_cache_seconds          = var.status_cache_seconds

@@ -140,12 +140,14 @@ locals {
       DUE_WAIT_SECONDS      = tostring(var.ledger.wait_for_due_minutes * 60)
     })
     "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, local.calling_window_environment, local.frequency_cap_environment, {
-      ALLOWED_COUNTRIES    = local.allowed_countries
-      QUEUE_URL            = local.queue_url
-      TABLE_NAME           = local.table_name
-      RESULTS_BUCKET       = local.results_bucket_name
-      RECEIVE_WAIT_SECONDS = tostring(var.receive_wait_seconds)
-      STATUS_CACHE_SECONDS = tostring(var.status_cache_seconds)
+      # dial::amd reads the variable as it is; enabled = false: calls go out as before.
+      ANSWERING_MACHINE_DETECTION = jsonencode(var.answering_machine_detection)
+      ALLOWED_COUNTRIES           = local.allowed_countries
+      QUEUE_URL                   = local.queue_url
+      TABLE_NAME                  = local.table_name
+      RESULTS_BUCKET              = local.results_bucket_name
+      RECEIVE_WAIT_SECONDS        = tostring(var.receive_wait_seconds)
+      STATUS_CACHE_SECONDS        = tostring(var.status_cache_seconds)
     })
     # Everything these two need is in the event and the tables: no parameters. The instance ARN
     # lets process-contact-events ignore events of other instances even if the rule changes.

@@ -131,6 +131,9 @@ pub struct DialSettings {
     /// Calls per number per period (`FREQUENCY_CAP`), recorded just before each call across
     /// every campaign. `None`: off.
     pub cap: Option<FrequencyCap>,
+    /// `ANSWERING_MACHINE_DETECTION`: `None` when off (the default); when on, every call asks
+    /// Connect to detect answering machines (campaign traffic).
+    pub answering_machine_detection: Option<crate::amd::AnsweringMachineDetection>,
 }
 
 impl DialSettings {
@@ -151,6 +154,7 @@ impl DialSettings {
             rate_max_wait: Duration::from_secs(20),
             window: None,
             cap: None,
+            answering_machine_detection: None,
         }
     }
 }
@@ -913,7 +917,10 @@ impl<C: SourceNumberChooser> Dialer<C> {
         attributes.insert("attempt".into(), contact.attempt.to_string());
         let attempts = self.settings.throttle_attempts.max(1);
         let mut backoff = self.settings.throttle_backoff;
+        let amd = self.settings.answering_machine_detection.as_ref();
         for attempt in 1..=attempts {
+            // Without detection the request leaves the three fields out: Connect's defaults
+            // (`GENERAL` traffic, no detection) are what every call had before.
             let result = self
                 .connect
                 .start_outbound_voice_contact()
@@ -924,6 +931,9 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 .set_source_phone_number(source_number.map(str::to_string))
                 .set_attributes(Some(attributes.clone()))
                 .client_token(client_token)
+                .set_answer_machine_detection_config(amd.map(|a| a.config()))
+                .set_traffic_type(amd.map(|a| a.traffic_type()))
+                .set_campaign_id(amd.and_then(|a| a.campaign_id.clone()))
                 .send()
                 .await;
             let err = match result {
@@ -1310,6 +1320,36 @@ mod tests {
             w.table.s("CONTACT#c-1", "callerId").as_deref(),
             Some("+12125550142")
         );
+    }
+
+    #[tokio::test]
+    async fn answering_machine_detection_is_requested_only_when_on() {
+        use crate::amd::AnsweringMachineDetection;
+        // Off (the default): none of the three fields.
+        let w = world();
+        w.offer(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        w.dialer().handle(input(0)).await.unwrap();
+        let off = &w.connect.requests()[0];
+        assert_eq!(off.answer_machine_detection, None);
+        assert_eq!(off.traffic_type, None);
+        assert_eq!(off.campaign_id, None);
+        // On: detection, campaign traffic and the campaign id, on every request.
+        let w = world();
+        w.offer(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        let mut dialer = w.dialer();
+        dialer.settings.answering_machine_detection = Some(AnsweringMachineDetection {
+            await_prompt: true,
+            campaign_id: Some("8f4e0d3a".into()),
+        });
+        dialer.handle(input(0)).await.unwrap();
+        let on = &w.connect.requests()[0];
+        let config = on.answer_machine_detection.as_ref().unwrap();
+        assert!(config.enable_answer_machine_detection());
+        assert!(config.await_answer_machine_prompt());
+        assert_eq!(on.traffic_type.as_deref(), Some("CAMPAIGN"));
+        assert_eq!(on.campaign_id.as_deref(), Some("8f4e0d3a"));
     }
 
     #[tokio::test]

@@ -184,6 +184,26 @@ impl EnvReader {
         self.parsed_if(name, default, expected, |_| true)
     }
 
+    /// The value read by `parse`; `None` when unset or blank. A value `parse` refuses is a
+    /// problem saying what was `expected` and `parse`'s reason.
+    pub fn parsed_with<T>(
+        &mut self,
+        name: &'static str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.raw(name) {
+            Raw::Set(v) => match parse(&v) {
+                Ok(parsed) => Some(parsed),
+                Err(why) => {
+                    self.malformed(name, &v, format!("{expected} ({why})"));
+                    None
+                }
+            },
+            Raw::Unset | Raw::Unreadable => None,
+        }
+    }
+
     /// A number within `range`; `default` when unset or blank. A value that does not parse or
     /// is out of range is a problem saying what was `expected`.
     pub fn number<T>(

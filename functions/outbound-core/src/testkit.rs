@@ -884,6 +884,9 @@ pub struct StartRequest {
     pub client_token: String,
     pub queue_id: String,
     pub flow_id: String,
+    pub answer_machine_detection: Option<aws_sdk_connect::types::AnswerMachineDetectionConfig>,
+    pub traffic_type: Option<String>,
+    pub campaign_id: Option<String>,
 }
 
 /// Amazon Connect: queue status and hours, outbound calls, `DescribeContact`.
@@ -957,6 +960,9 @@ impl FakeConnect {
                     client_token: r.client_token().unwrap_or_default().into(),
                     queue_id: r.queue_id().unwrap_or_default().into(),
                     flow_id: r.contact_flow_id().unwrap_or_default().into(),
+                    answer_machine_detection: r.answer_machine_detection_config().cloned(),
+                    traffic_type: r.traffic_type().map(|t| t.as_str().to_string()),
+                    campaign_id: r.campaign_id().map(str::to_string),
                 });
                 match c.starts.lock().unwrap().pop_front() {
                     Some(Start::Placed(id)) => MockResponse::Output(

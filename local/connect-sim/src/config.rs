@@ -108,10 +108,21 @@ pub struct SimConfig {
     /// times out after Connect placed the call (a placement of unknown outcome).
     pub stall_first_call: Vec<String>,
     pub stall_seconds: f64,
-    /// Shares of calls answered, busy and failed; the rest rings out (no answer).
+    /// Destinations (E.164) that are invalid numbers at every call (`TELECOM_NUMBER_INVALID`).
+    pub invalid_numbers: Vec<String>,
+    /// Destinations (E.164) a voicemail answers at every call: `voicemail` with answering
+    /// machine detection, answered (`connected`) without.
+    pub voicemail_numbers: Vec<String>,
+    /// Shares of calls answered, busy, failed, invalid numbers and answered by a voicemail;
+    /// the rest rings out (no answer). A voicemail is `connected` unless the request asked for
+    /// answering machine detection.
     pub answer_rate: f64,
     pub busy_rate: f64,
     pub fail_rate: f64,
+    pub invalid_rate: f64,
+    pub voicemail_rate: f64,
+    /// Simulated seconds from a voicemail's answer to the end of the call.
+    pub voicemail_seconds: f64,
     /// Simulated seconds from placement to answer (answered calls).
     pub ring_seconds: Range,
     /// Simulated seconds from answer to hang-up (answered calls).
@@ -158,9 +169,15 @@ impl Default for SimConfig {
             busy_first_call: Vec::new(),
             stall_first_call: Vec::new(),
             stall_seconds: 0.0,
+            invalid_numbers: Vec::new(),
+            voicemail_numbers: Vec::new(),
             answer_rate: 0.7,
             busy_rate: 0.1,
             fail_rate: 0.05,
+            // 0: the draws, and so the end-to-end tests, are what they were before these.
+            invalid_rate: 0.0,
+            voicemail_rate: 0.0,
+            voicemail_seconds: 20.0,
             ring_seconds: Range::new(3.0, 15.0),
             talk_seconds: Range::new(20.0, 120.0),
             busy_seconds: Range::new(1.0, 4.0),
@@ -197,6 +214,8 @@ impl SimConfig {
             ("answerRate", self.answer_rate),
             ("busyRate", self.busy_rate),
             ("failRate", self.fail_rate),
+            ("invalidRate", self.invalid_rate),
+            ("voicemailRate", self.voicemail_rate),
             ("errorRate", self.error_rate),
             ("dropEventShare", self.drop_event_share),
             ("duplicateEventShare", self.duplicate_event_share),
@@ -206,8 +225,20 @@ impl SimConfig {
                 return Err(format!("{name} must be between 0 and 1, got {v}"));
             }
         }
-        if self.answer_rate + self.busy_rate + self.fail_rate > 1.0 + 1e-9 {
-            return Err("answerRate + busyRate + failRate must not exceed 1".to_string());
+        if self.answer_rate
+            + self.busy_rate
+            + self.fail_rate
+            + self.invalid_rate
+            + self.voicemail_rate
+            > 1.0 + 1e-9
+        {
+            return Err(
+                "answerRate + busyRate + failRate + invalidRate + voicemailRate must not exceed 1"
+                    .to_string(),
+            );
+        }
+        if !(self.voicemail_seconds >= 0.0 && self.voicemail_seconds.is_finite()) {
+            return Err("voicemailSeconds must be >= 0".to_string());
         }
         if self.drop_event_share + self.duplicate_event_share > 1.0 + 1e-9 {
             return Err("dropEventShare + duplicateEventShare must not exceed 1".to_string());
@@ -321,6 +352,12 @@ mod tests {
             .merged(&json!({"answerRate": 0.9, "busyRate": 0.2}))
             .is_err());
         assert!(base.merged(&json!({"timeScale": 0})).is_err());
+        assert!(base.merged(&json!({"invalidRate": -0.1})).is_err());
+        assert!(base
+            .merged(&json!({"answerRate": 0.7, "voicemailRate": 0.2}))
+            .unwrap_err()
+            .contains("voicemailRate"));
+        assert!(base.merged(&json!({"voicemailSeconds": -1})).is_err());
         assert!(base.merged(&json!({"queueStatus": "OPEN"})).is_err());
         assert!(base.merged(&json!({"quotaRate": "fast"})).is_err());
         assert!(base.merged(&json!([1])).is_err());

@@ -180,6 +180,79 @@ async fn every_outcome_reads_the_same_from_the_event_and_from_describe_contact()
     }
 }
 
+/// The new outcomes through the real SDK: an invalid number, and a voicemail when the request
+/// asks for answering machine detection the way dial sends it. Both paths (the event and
+/// DescribeContact) read the same outcome.
+#[tokio::test]
+async fn invalid_numbers_and_detected_voicemails_read_the_same_on_both_paths() {
+    use aws_sdk_connect::types::{AnswerMachineDetectionConfig, TrafficType};
+    let mut invalid = fast(0.0, 0.0, 0.0);
+    invalid["invalidRate"] = json!(1.0);
+    let mut voicemail = fast(0.0, 0.0, 0.0);
+    voicemail["voicemailRate"] = json!(1.0);
+    voicemail["voicemailSeconds"] = json!(2.0);
+    for (patch, expected) in [
+        (invalid, Outcome::InvalidNumber),
+        (voicemail, Outcome::Voicemail),
+    ] {
+        let stack = start(patch).await;
+        let c = client(&stack.endpoint);
+        let id = c
+            .start_outbound_voice_contact()
+            .instance_id(INSTANCE)
+            .contact_flow_id("flow-1")
+            .queue_id("queue-1")
+            .destination_phone_number("+447700900123")
+            .client_token("tok-amd")
+            .answer_machine_detection_config(
+                AnswerMachineDetectionConfig::builder()
+                    .enable_answer_machine_detection(true)
+                    .await_answer_machine_prompt(true)
+                    .build(),
+            )
+            .traffic_type(TrafficType::Campaign)
+            .campaign_id("cmp-1")
+            .send()
+            .await
+            .expect("StartOutboundVoiceContact with detection")
+            .contact_id()
+            .unwrap()
+            .to_string();
+        let events = wait_for_events(&stack, 1).await;
+        let event = parse_contact_event(&as_delivered(&events[0])).unwrap();
+        assert_eq!(event.contact_id, id);
+        assert_eq!(event.call_end(Utc::now()).outcome, expected, "event");
+        let contact = c
+            .describe_contact()
+            .instance_id(INSTANCE)
+            .contact_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let end = call_end_from_contact(contact.contact().unwrap()).expect("ended");
+        assert_eq!(end.outcome, expected, "DescribeContact");
+    }
+    // Detection without campaign traffic is refused and places nothing.
+    let stack = start(fast(1.0, 0.0, 0.0)).await;
+    let err = client(&stack.endpoint)
+        .start_outbound_voice_contact()
+        .instance_id(INSTANCE)
+        .contact_flow_id("flow-1")
+        .destination_phone_number("+447700900123")
+        .answer_machine_detection_config(
+            AnswerMachineDetectionConfig::builder()
+                .enable_answer_machine_detection(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_connect::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidParameterException")
+    );
+}
+
 #[tokio::test]
 async fn a_call_in_progress_has_no_end_yet() {
     let stack = start(

@@ -11,6 +11,7 @@ pub mod config;
 pub mod contact;
 pub mod contact_key;
 pub mod destinations;
+pub mod effective_hours;
 pub mod env;
 pub mod error;
 pub mod events;

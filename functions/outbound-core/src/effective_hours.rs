@@ -218,6 +218,7 @@ fn slice(
 mod tests {
     use super::*;
     use crate::error::ErrorName;
+    use crate::testkit::OverrideRange;
     use aws_sdk_connect::operation::get_effective_hours_of_operations::GetEffectiveHoursOfOperationsOutput;
     use aws_sdk_connect::types::{EffectiveHoursOfOperations, OperationalHour, OverrideTimeSlice};
     use proptest::prelude::*;
@@ -400,7 +401,7 @@ mod tests {
             .unwrap()
     }
 
-    fn day(d: &str, hours: &[((i32, i32), (i32, i32))]) -> EffectiveHoursOfOperations {
+    fn day(d: &str, hours: &[OverrideRange]) -> EffectiveHoursOfOperations {
         let mut b = EffectiveHoursOfOperations::builder().date(d);
         for (s, e) in hours {
             b = b.operational_hours(

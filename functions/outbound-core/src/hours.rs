@@ -976,10 +976,13 @@ mod tests {
         assert_eq!(e.name, ErrorName::Throttled);
     }
 
+    /// The dates of a `GetEffectiveHoursOfOperations` answer, each with its ranges.
+    type EffectiveDays = Vec<(&'static str, Vec<crate::testkit::OverrideRange>)>;
+
     /// A Connect whose queue is enabled with hours `h-1` (weekdays 09:00-17:00 UTC) and whose
     /// effective hours answer `effective`: `Ok` with the ranges of each date, or an error code.
     fn connect_with_effective(
-        effective: Result<Vec<(&'static str, Vec<((i32, i32), (i32, i32))>)>, &'static str>,
+        effective: Result<EffectiveDays, &'static str>,
     ) -> (
         aws_sdk_connect::Client,
         aws_smithy_mocks::Rule,

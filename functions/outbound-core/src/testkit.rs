@@ -862,6 +862,10 @@ pub struct StartRequest {
     pub flow_id: String,
 }
 
+/// An open range of a date in [`FakeConnect::overrides`]: `((start h, m), (end h, m))`, in
+/// `OverrideTimeSlice`'s integers.
+pub type OverrideRange = ((i32, i32), (i32, i32));
+
 /// Amazon Connect: queue status and hours, outbound calls, `DescribeContact`.
 ///
 /// The effective hours (`GetEffectiveHoursOfOperations`) of each date asked are the weekly
@@ -871,8 +875,8 @@ pub struct StartRequest {
 pub struct FakeConnect {
     pub queue_status: Arc<Mutex<String>>,
     pub hours: Arc<Mutex<Option<aws_sdk_connect::types::HoursOfOperation>>>,
-    /// `yyyy-MM-dd` → the date's ranges, `((start h, m), (end h, m))`.
-    pub overrides: Arc<Mutex<BTreeMap<String, Vec<((i32, i32), (i32, i32))>>>>,
+    /// `yyyy-MM-dd` → the date's ranges.
+    pub overrides: Arc<Mutex<BTreeMap<String, Vec<OverrideRange>>>>,
     pub effective_refused: Arc<Mutex<Option<String>>>,
     pub starts: Arc<Mutex<VecDeque<Start>>>,
     pub requests: Arc<Mutex<Vec<StartRequest>>>,
@@ -937,7 +941,7 @@ impl FakeConnect {
         let mut date = parse(from);
         while date <= parse(to) {
             let key = date.format("%Y-%m-%d").to_string();
-            let ranges: Vec<((i32, i32), (i32, i32))> = match overrides.get(&key) {
+            let ranges: Vec<OverrideRange> = match overrides.get(&key) {
                 Some(r) => r.clone(),
                 None => weekly
                     .config()

@@ -320,11 +320,12 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 "activeBlaster is False",
             ));
         }
+        let now = Utc::now();
         let snapshot = self
             .status
-            .get(&self.connect, &config.instance_id, &config.queue_id)
+            .snapshot(&self.connect, &config.instance_id, &config.queue_id, now)
             .await?;
-        let verdict = evaluate_queue(&snapshot, Utc::now());
+        let verdict = evaluate_queue(&snapshot, now);
         if !verdict.open {
             let next = verdict
                 .next_opening
@@ -1511,6 +1512,75 @@ mod tests {
         assert_eq!(err.name, ErrorName::QueueClosed);
         assert_eq!(w.log.count("sqs:"), 0);
         assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_holiday_override_today_closes_the_queue_and_names_the_next_opening() {
+        use aws_sdk_connect::types::{
+            HoursOfOperation, HoursOfOperationConfig, HoursOfOperationDays,
+            HoursOfOperationTimeSlice,
+        };
+        let w = world();
+        w.offer(&body("C-1", "+442079460123"));
+        let all_day = HoursOfOperationTimeSlice::builder()
+            .hours(0)
+            .minutes(0)
+            .build()
+            .unwrap();
+        let mut weekly = HoursOfOperation::builder().time_zone("UTC");
+        for day in [
+            HoursOfOperationDays::Monday,
+            HoursOfOperationDays::Tuesday,
+            HoursOfOperationDays::Wednesday,
+            HoursOfOperationDays::Thursday,
+            HoursOfOperationDays::Friday,
+            HoursOfOperationDays::Saturday,
+            HoursOfOperationDays::Sunday,
+        ] {
+            weekly = weekly.config(
+                HoursOfOperationConfig::builder()
+                    .day(day)
+                    .start_time(all_day.clone())
+                    .end_time(all_day.clone())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        *w.connect.hours.lock().unwrap() = Some(weekly.build());
+        // Open around the clock, but today (UTC) is a holiday.
+        let today = Utc::now().date_naive();
+        w.connect
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(today.format("%Y-%m-%d").to_string(), vec![]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueClosed);
+        let tomorrow = format!("{}T00:00:00", today.succ_opt().unwrap().format("%Y-%m-%d"));
+        assert!(
+            err.message.contains("outside_hours") && err.message.contains(&tomorrow),
+            "{}",
+            err.message
+        );
+        assert_eq!(w.log.count("connect:GetEffectiveHoursOfOperations"), 1);
+        assert_eq!(w.log.count("connect:DescribeHoursOfOperation"), 0);
+        assert_eq!(w.log.count("sqs:"), 0);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        // The holiday removed: the same lane dials.
+        w.connect.overrides.lock().unwrap().clear();
+        w.connect.script(&[Start::Placed("c-1")]);
+        assert_eq!(w.dialer().handle(input(0)).await.unwrap().status, "placed");
+        // A role without the new action: the weekly hours, which are open.
+        w.connect
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(today.format("%Y-%m-%d").to_string(), vec![]);
+        *w.connect.effective_refused.lock().unwrap() = Some("AccessDeniedException".into());
+        w.offer(&body("C-2", "+442079460124"));
+        w.connect.script(&[Start::Placed("c-2")]);
+        assert_eq!(w.dialer().handle(input(1)).await.unwrap().status, "placed");
+        assert_eq!(w.log.count("connect:DescribeHoursOfOperation"), 1);
     }
 
     #[tokio::test]

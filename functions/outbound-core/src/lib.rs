@@ -13,6 +13,7 @@ pub mod contact;
 pub mod contact_key;
 pub mod destinations;
 pub mod dnc;
+pub mod effective_hours;
 pub mod env;
 pub mod error;
 pub mod events;

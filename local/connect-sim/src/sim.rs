@@ -492,6 +492,7 @@ pub struct Counters {
     pub describe_contact: u64,
     pub describe_queue: u64,
     pub describe_hours: u64,
+    pub get_effective_hours: u64,
     pub get_contact_attributes: u64,
     pub unknown_requests: u64,
     pub events_sent: u64,
@@ -1253,9 +1254,11 @@ impl Simulator {
     // HoursOfOperationArn, HoursOfOperationId, LastModifiedRegion, LastModifiedTime, Name,
     // Tags, TimeZone}; Errors `ResourceNotFoundException` (404),
     // https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeHoursOfOperation.html
-    // Differs from the documentation: overrides (holidays, "Set up overrides for reduced or
-    // extended hours", set-hours-operation.html) and `ParentHoursOfOperations` are not
-    // simulated; the dialer ignores overrides too (docs/aws-verification.md Q3).
+    // Overrides (holidays) are not part of this answer: the `HoursOfOperation` data type has no
+    // field for them (https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperation.html);
+    // they are listed by ListHoursOfOperationOverrides and applied by
+    // GetEffectiveHoursOfOperations (`effective_hours`).
+    // Differs from the documentation: `ParentHoursOfOperations` is not simulated.
     pub fn describe_hours(
         &mut self,
         instance_id: &str,
@@ -1281,6 +1284,49 @@ impl Simulator {
             "LastModifiedTime": epoch(wall),
             "LastModifiedRegion": self.config.region
         }}))
+    }
+
+    /// `GetEffectiveHoursOfOperations`: the configured hours date by date, overrides applied.
+    // Source: "GET /effective-hours-of-operations/InstanceId/HoursOfOperationId?fromDate=
+    // FromDate&toDate=ToDate", `FromDate` and `ToDate` required, "Pattern: ^\d{4}-\d{2}-\d{2}$";
+    // Errors `InvalidParameterException` (400), `ResourceNotFoundException` (404),
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_GetEffectiveHoursOfOperations.html
+    // Assumed (not documented): `ToDate` before `FromDate`, or a span over a year, is
+    // `InvalidParameterException` (docs/aws-verification.md Q5).
+    pub fn effective_hours(
+        &mut self,
+        instance_id: &str,
+        hours_id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        self.counters.get_effective_hours += 1;
+        self.check_instance(instance_id)?;
+        let date = |what: &str, v: Option<&str>| {
+            let v = v.ok_or_else(|| ApiError::invalid(format!("{what} is required")))?;
+            if v.len() != 10 {
+                return Err(ApiError::invalid(format!("{what} '{v}' is not yyyy-MM-dd")));
+            }
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid(format!("{what} '{v}' is not yyyy-MM-dd")))
+        };
+        let (from, to) = (date("fromDate", from)?, date("toDate", to)?);
+        if to < from {
+            return Err(ApiError::invalid("toDate is before fromDate"));
+        }
+        if (to - from).num_days() + 1 > hours::MAX_EFFECTIVE_DAYS {
+            return Err(ApiError::invalid(format!(
+                "at most {} dates",
+                hours::MAX_EFFECTIVE_DAYS
+            )));
+        }
+        let h = &self.config.hours;
+        if hours_id != h.id {
+            return Err(ApiError::not_found(format!(
+                "Hours of operation {hours_id} not found"
+            )));
+        }
+        Ok(hours::effective(h, from, to))
     }
 
     /// `/_sim/stats`; per-contact records only when asked (a large campaign has many).

@@ -100,8 +100,8 @@ class Agent:
             self.answers[answer.get("status", "?")] += 1
 
 
-def load_summary(stack: Stack, campaign: str, timeout: float = 120) -> dict[str, Any]:
-    """load-list's own "list loaded" log line (rows, queued, rejected, duplicates)."""
+def logged_fields(stack: Stack, message: str, match: dict[str, str], what: str, timeout: float = 120) -> dict[str, Any]:
+    """The fields of load-list's first log line with `message` whose fields include `match`."""
     name = stack.out["lambda_function_names"]["load-list"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -113,28 +113,20 @@ def load_summary(stack: Stack, campaign: str, timeout: float = 120) -> dict[str,
             except ValueError:
                 continue
             fields = rec.get("fields", rec)
-            if fields.get("message") == "list loaded" and fields.get("campaign") == campaign:
+            if fields.get("message") == message and all(fields.get(k) == v for k, v in match.items()):
                 return fields
         time.sleep(0.5)
-    raise TimeoutError(f"load-list did not report loading {campaign} within {timeout:.0f} s")
+    raise TimeoutError(f"load-list did not report loading {what} within {timeout:.0f} s")
 
 
-def dnc_summary(stack: Stack, key: str, timeout: float = 120) -> dict[str, Any]:
-    """load-list's "do-not-call list loaded" log line for the list `key`."""
-    name = stack.out["lambda_function_names"]["load-list"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert stack.launcher
-        for line in stack.launcher.function_log(name).splitlines():
-            try:
-                rec = json.loads(line[line.index("{"):])
-            except ValueError:
-                continue
-            fields = rec.get("fields", rec)
-            if fields.get("message") == "do-not-call list loaded" and fields.get("key") == key:
-                return fields
-        time.sleep(0.5)
-    raise TimeoutError(f"load-list did not report loading the do-not-call list {key} within {timeout:.0f} s")
+def load_summary(stack: Stack, campaign: str) -> dict[str, Any]:
+    """load-list's own "list loaded" log line (rows, queued, rejected, duplicates)."""
+    return logged_fields(stack, "list loaded", {"campaign": campaign}, campaign)
+
+
+def dnc_summary(stack: Stack, key: str) -> dict[str, Any]:
+    """load-list's "do-not-call list loaded" log line for the list `key` (listed, rejected)."""
+    return logged_fields(stack, "do-not-call list loaded", {"key": key}, f"the do-not-call list {key}")
 
 
 def waiting_for_window(stack: Stack, campaign: str) -> list[dict[str, Any]]:

@@ -133,8 +133,10 @@ for p in meta["packages"]:
 
 # The cargo package selection of a dev build for the local stack: every function and every
 # local-only binary, in one invocation (scripts/build.sh --dev and make demo select the same set,
-# so cargo resolves the same features and reuses what the other built).
+# so cargo resolves the same features and reuses what the other built), plus the operator's CLI,
+# which make demo runs at its end (`outbound report`; it enables no feature of a shared crate
+# that the functions do not, so selecting it changes nothing in their build).
 local_stack_packages() {
   local crate
-  for crate in $(crate_list functions) $(crate_list local); do printf -- '-p\n%s\n' "$crate"; done
+  for crate in $(crate_list functions) $(crate_list local) outbound; do printf -- '-p\n%s\n' "$crate"; done
 }

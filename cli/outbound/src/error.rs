@@ -63,7 +63,8 @@ pub fn aws(what: &str, err: &(impl std::error::Error + 'static)) -> CliError {
         || lower.contains("dns error")
     {
         format!("{what}: the AWS endpoint could not be reached: check the network, the region and --endpoint-url")
-    } else if lower.contains("region") && lower.contains("not set") || lower.contains("no region") {
+    } else if (lower.contains("region") && lower.contains("not set")) || lower.contains("no region")
+    {
         "no AWS region: pass --region or set AWS_REGION".to_string()
     } else {
         format!("{what} failed: {detail}")

@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn the_key_puts_the_campaign_in_the_prefix() {
         assert_eq!(
-            object_key("spring-2027", Path::new("/tmp/lists/renewals.csv")).unwrap(),
+            object_key("spring-2027", Path::new("lists/renewals.csv")).unwrap(),
             "campaigns/spring-2027/renewals.csv"
         );
         assert_eq!(

@@ -418,6 +418,37 @@ async fn status_counts_the_ledger_by_state_and_reason() {
         stdout(&table).contains("campaign autumn") && stdout(&table).contains("campaign winter")
     );
 
+    // --watch redraws until every contact is final: a finished campaign draws once and ends.
+    let mut done = moto::contact();
+    done.campaign = "done".into();
+    admit(
+        &d.ledger,
+        &done,
+        &AdmitOptions {
+            due_at: now,
+            rules: None,
+            round: None,
+            dnc: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let done_pk = format!("CONTACT#done#{}", done.contact_key);
+    moto::set_ledger_attributes(
+        &d.ledger,
+        &done_pk,
+        &[("state", s("final")), ("finalReason", s("connected"))],
+    )
+    .await;
+    let watch = d.run(&["status", "--campaign", "done", "--watch", "--interval", "1"]);
+    assert_eq!(watch.status.code(), Some(0));
+    assert!(
+        stdout(&watch).contains("[##############################] 100%  1 of 1 final"),
+        "{}",
+        stdout(&watch)
+    );
+
     let missing = d.run(&["status", "--campaign", "nope"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(

@@ -121,9 +121,10 @@ fn rate(answered: u64, calls: u64) -> f64 {
 }
 
 const W: f64 = 720.0;
-const H: f64 = 260.0;
+const H: f64 = 290.0;
 const LEFT: f64 = 48.0;
-const BOTTOM: f64 = 60.0;
+// Room for a turned `YYYY-MM-DD HH:00` label under the axis.
+const BOTTOM: f64 = 86.0;
 const TOP: f64 = 16.0;
 
 /// A vertical bar chart: one group per label, one bar per series in each group.
@@ -154,8 +155,11 @@ fn bar_chart(
     let axis = |v: f64| {
         if percent {
             format!("{:.0}%", v * 100.0)
+        } else if v.fract() == 0.0 {
+            format!("{v}")
         } else {
-            format!("{}", v.round())
+            // Half of an odd count: 2.5, not a rounded 3 that no bar reaches.
+            format!("{v:.1}")
         }
     };
     for tick in [0.0, 0.5, 1.0] {

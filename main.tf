@@ -140,6 +140,9 @@ module "dialer" {
   redial                  = var.dialer_redial
   ledger                  = var.dialer_ledger
   calling_window          = var.dialer_calling_window
+  frequency_cap           = var.dialer_frequency_cap
+
+  answering_machine_detection = var.dialer_answering_machine_detection
 
   queue                         = var.dialer_queue
   history_budget                = var.history_budget

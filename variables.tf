@@ -474,7 +474,7 @@ variable "dialer_alarms" {
 }
 
 variable "dialer_redial" {
-  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset of these with its `x-amz-meta-redial` object metadata (a JSON object of this shape). `callback_max_days` (1 to 365, default 30): how far ahead an agent's callback may be."
+  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`, `invalid_number`: final by default, `voicemail`: with answering machine detection on): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset of these with its `x-amz-meta-redial` object metadata (a JSON object of this shape). `callback_max_days` (1 to 365, default 30): how far ahead an agent's callback may be."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -484,8 +484,13 @@ variable "dialer_redial" {
       failed    = optional(number, 30)
       timeout   = optional(number, 30)
       error     = optional(number, 60)
+      # A changed number stays invalid: final by default, this delay applies only when
+      # invalid_number is left out of final_outcomes.
+      invalid_number = optional(number, 1440)
+      # With answering machine detection on: 4 hours later, another time of the day.
+      voicemail = optional(number, 240)
     }), {})
-    final_outcomes    = optional(list(string), ["connected", "timeout", "error"])
+    final_outcomes    = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
     callback_max_days = optional(number, 30)
   })
   default  = {}
@@ -509,6 +514,28 @@ variable "dialer_calling_window" {
       SUNDAY    = [{ start = "08:00", end = "21:00" }]
     })
     unknown_time_zone = optional(string)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "dialer_frequency_cap" {
+  description = "Calls per number across every campaign (the dialer's `frequency_cap`; checked there): at most `max_calls` (1 to 100) calls to one number per rolling `period_hours` (1 to 744); a number at its cap waits until a call leaves the period. Off unless `enabled = true`."
+  type = object({
+    enabled      = optional(bool, false)
+    max_calls    = optional(number, 3)
+    period_hours = optional(number, 24)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "dialer_answering_machine_detection" {
+  description = "Answering machine detection for the dialer's calls (the dialer's `answering_machine_detection`; checked there), off by default. `enabled`: calls are placed with Connect's answering machine detection and campaign traffic (`TrafficType = CAMPAIGN`); needs Connect outbound campaigns on the instance and the campaign-calls service quota (README, \"Answering machine detection\"). A voicemail then ends the attempt with the outcome `voicemail`. `await_answer_machine_prompt`: wait for the greeting's beep before the flow runs (a leave-message flow). `campaign_id`: the outbound campaign's id, sent as `CampaignId` when given."
+  type = object({
+    enabled                     = optional(bool, false)
+    await_answer_machine_prompt = optional(bool, false)
+    campaign_id                 = optional(string)
   })
   default  = {}
   nullable = false

@@ -147,3 +147,58 @@ run "calling_window_bad_fallback_zone" {
   }
   expect_failures = [var.calling_window]
 }
+
+run "frequency_cap_off_by_default" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  assert {
+    condition = toset([
+      for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FREQUENCY_CAP")
+    ]) == toset(["get-config", "dial"])
+    error_message = "FREQUENCY_CAP goes to the feeder (get-config), which defers capped numbers, and to dial, which records each call; to no other."
+  }
+
+  assert {
+    condition = alltrue([
+      for binary in ["get-config", "dial"] :
+      output.lambda_function_environments[binary].FREQUENCY_CAP == jsondecode(file("functions/${binary}/environment.json")).variables.FREQUENCY_CAP.example
+    ])
+    error_message = "functions/<binary>/environment.json's FREQUENCY_CAP example must be the default rendering: ${output.lambda_function_environments["dial"].FREQUENCY_CAP}"
+  }
+
+  assert {
+    condition     = jsondecode(output.lambda_function_environments["dial"].FREQUENCY_CAP) == { enabled = false, max_calls = 3, period_hours = 24 }
+    error_message = "The cap is off by default: ${output.lambda_function_environments["dial"].FREQUENCY_CAP}"
+  }
+}
+
+run "frequency_cap_through_the_root" {
+  command = plan
+
+  variables {
+    dialer_frequency_cap = { enabled = true, max_calls = 2, period_hours = 168 }
+  }
+
+  assert {
+    condition     = jsondecode(module.dialer[0].lambda_function_environments["get-config"].FREQUENCY_CAP) == { enabled = true, max_calls = 2, period_hours = 168 }
+    error_message = "dialer_frequency_cap must reach the functions: ${module.dialer[0].lambda_function_environments["get-config"].FREQUENCY_CAP}"
+  }
+}
+
+run "frequency_cap_out_of_bounds" {
+  command = plan
+
+  module {
+    source = "./modules/dialer"
+  }
+
+  variables {
+    frequency_cap = { enabled = true, max_calls = 0, period_hours = 745 }
+  }
+
+  expect_failures = [var.frequency_cap]
+}

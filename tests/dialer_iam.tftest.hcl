@@ -87,16 +87,17 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["dial"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
-      TakeContacts      = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
-      RecordDials       = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
-      RecordAttempts    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
-      CheckDoNotCall    = { e = "Allow", a = toset(["dynamodb:BatchGetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
-      PlaceCalls        = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
-      CheckQueue        = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
-      CheckQueueHours   = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
-      WriteResults      = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
-      CompleteLane      = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
+      ReadConfiguration        = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/activeBlaster", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/contactflow", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
+      TakeContacts             = { e = "Allow", a = toset(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts"]) }
+      RecordDials              = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
+      RecordAttempts           = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      CheckDoNotCall           = { e = "Allow", a = toset(["dynamodb:BatchGetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      PlaceCalls               = { e = "Allow", a = toset(["connect:StartOutboundVoiceContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
+      CheckQueue               = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
+      CheckQueueHours          = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
+      CheckEffectiveQueueHours = { e = "Allow", a = toset(["connect:GetEffectiveHoursOfOperations"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555", "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
+      WriteResults             = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
+      CompleteLane             = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
     }
     error_message = "dial's policy: ${output.policy_documents["dial"]}"
   }
@@ -120,6 +121,7 @@ run "least_privilege_defaults" {
       ReadConfiguration        = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/connectid", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/queue"]) }
       CheckQueue               = { e = "Allow", a = toset(["connect:DescribeQueue"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]) }
       CheckQueueHours          = { e = "Allow", a = toset(["connect:DescribeHoursOfOperation"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
+      CheckEffectiveQueueHours = { e = "Allow", a = toset(["connect:GetEffectiveHoursOfOperations"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555", "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
       ReconcileCalls           = { e = "Allow", a = toset(["connect:DescribeContact"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/contact/*"]) }
       RecordReconciledCalls    = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-activedialing"]) }
       FinishReconciledAttempts = { e = "Allow", a = toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }

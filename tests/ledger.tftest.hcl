@@ -155,8 +155,8 @@ run "ledger_environment_defaults" {
       for binary in ["load-list", "get-config", "dial", "process-contact-events", "connect-status"] :
       jsondecode(output.lambda_function_environments[binary].REDIAL_RULES) == {
         max_attempts   = 3
-        delay_minutes  = { connected = 60, no_answer = 120, busy = 10, failed = 30, timeout = 30, error = 60 }
-        final_outcomes = ["connected", "timeout", "error"]
+        delay_minutes  = { connected = 60, no_answer = 120, busy = 10, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 240 }
+        final_outcomes = ["connected", "timeout", "error", "invalid_number"]
       }
     ])
     error_message = "REDIAL_RULES decodes to the documented defaults: ${output.lambda_function_environments["dial"].REDIAL_RULES}"
@@ -209,8 +209,8 @@ run "ledger_environment_given" {
   variables {
     redial = {
       max_attempts      = 5
-      delay_minutes     = { busy = 1, no_answer = 43200 }
-      final_outcomes    = ["connected", "failed"]
+      delay_minutes     = { busy = 1, no_answer = 43200, voicemail = 480 }
+      final_outcomes    = ["connected", "failed", "voicemail"]
       callback_max_days = 7
     }
     ledger = {
@@ -223,8 +223,8 @@ run "ledger_environment_given" {
   assert {
     condition = jsondecode(output.lambda_function_environments["process-contact-events"].REDIAL_RULES) == {
       max_attempts   = 5
-      delay_minutes  = { connected = 60, no_answer = 43200, busy = 1, failed = 30, timeout = 30, error = 60 }
-      final_outcomes = ["connected", "failed"]
+      delay_minutes  = { connected = 60, no_answer = 43200, busy = 1, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 480 }
+      final_outcomes = ["connected", "failed", "voicemail"]
     }
     error_message = "REDIAL_RULES holds the given rules (and not callback_max_days, set-disposition's own), the outcomes not given keeping their default delay: ${output.lambda_function_environments["process-contact-events"].REDIAL_RULES}"
   }
@@ -321,6 +321,28 @@ run "redial_final_outcome_unknown" {
   }
   variables {
     redial = { final_outcomes = ["connected", "answered"] }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_final_outcome_abandoned_is_not_one" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { final_outcomes = ["connected", "abandoned"] }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_voicemail_delay_below_one_minute" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { delay_minutes = { voicemail = 0 } }
   }
   expect_failures = [var.redial]
 }

@@ -92,6 +92,9 @@ module "outbound_voice" {
   dialer_redial = var.redial
   # The rule is on, its window all day unless a demo or test narrows it (var.calling_window).
   dialer_calling_window = var.calling_window
+  dialer_frequency_cap  = var.frequency_cap
+  # Off unless a test turns it on: the simulator checks the request as Connect documents it.
+  dialer_answering_machine_detection = var.answering_machine_detection
   # The demo is torn down with its ledger.
   dialer_ledger = {
     deletion_protection  = false

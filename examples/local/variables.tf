@@ -89,6 +89,12 @@ variable "calling_window" {
   }
 }
 
+variable "frequency_cap" {
+  description = "Calls per number across campaigns (the module's `dialer_frequency_cap`). Off by default; the calling-rule tests turn it on."
+  type        = any
+  default     = { enabled = false }
+}
+
 variable "queue_visibility_timeout_seconds" {
   description = "How long a contact taken by dial stays invisible in the queue: longer than `dial_timeout_seconds`. A contact whose dial died comes back after it."
   type        = number
@@ -120,7 +126,7 @@ variable "lambda_artifacts_dir" {
 }
 
 variable "redial" {
-  description = "Redial rules (the module's `dialer_redial`). By default a busy, unanswered or failed call is dialed again a minute later, so the demo sees a redial; the end-to-end tests that count one call per contact set `max_attempts = 1`."
+  description = "Redial rules (the module's `dialer_redial`). By default a busy, unanswered or failed call (or a voicemail) is dialed again a minute later, so the demo sees a redial; the end-to-end tests that count one call per contact set `max_attempts = 1`."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -130,8 +136,21 @@ variable "redial" {
       failed    = optional(number, 1)
       timeout   = optional(number, 30)
       error     = optional(number, 60)
+      # Final by default; a minute when a test takes it out of final_outcomes.
+      invalid_number = optional(number, 1)
+      voicemail      = optional(number, 1)
     }), {})
-    final_outcomes = optional(list(string), ["connected", "timeout", "error"])
+    final_outcomes = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
+  })
+  default = {}
+}
+
+variable "answering_machine_detection" {
+  description = "The module's `dialer_answering_machine_detection`. Off by default; the simulator then answers a voicemail as a person (`connected`), as Connect does."
+  type = object({
+    enabled                     = optional(bool, false)
+    await_answer_machine_prompt = optional(bool, false)
+    campaign_id                 = optional(string)
   })
   default = {}
 }

@@ -38,15 +38,24 @@ LOAD_LIST_TIMEOUT = 5
 
 # London and New York inside, UTC+12 outside (see the module's docstring).
 WINDOW_OPENS_AT, CALLING_WINDOW = window_around(datetime.now(timezone.utc), timedelta(hours=6), timedelta(hours=3))
+# Two calls per number per day across campaigns: the busy redial test calls a number twice, the
+# cap test three campaigns' contacts with one number.
+FREQUENCY_CAP = {"enabled": True, "max_calls": 2, "period_hours": 24}
+
+
+def ledger_stack(**variables: Any) -> Stack:
+    """The deployment, with `variables` added to the example's (a file that needs more)."""
+    return Stack(log=say, sim_config={"answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0},
+                 variables={"dial_timeout_seconds": DIAL_TIMEOUT, "queue_visibility_timeout_seconds": 20,
+                            "load_list_timeout_seconds": LOAD_LIST_TIMEOUT, "calling_window": CALLING_WINDOW,
+                            "frequency_cap": FREQUENCY_CAP, **variables},
+                 # Not destroyed (stopping moto discards it): test_campaign_volume.py tests destroy.
+                 destroy_on_exit=False)
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with Stack(log=say, sim_config={"answerRate": 1.0, "busyRate": 0.0, "failRate": 0.0},
-               variables={"dial_timeout_seconds": DIAL_TIMEOUT, "queue_visibility_timeout_seconds": 20,
-                          "load_list_timeout_seconds": LOAD_LIST_TIMEOUT, "calling_window": CALLING_WINDOW},
-               # Not destroyed (stopping moto discards it): test_campaign_volume.py tests destroy.
-               destroy_on_exit=False) as s:
+    with ledger_stack() as s:
         yield s
 
 

@@ -1,9 +1,11 @@
 """End-to-end: a campaign under control and faults on the local stack: the stop switch mid
-campaign, dropped and duplicated contact events, and the queue's hours closing and reopening.
+campaign, dropped and duplicated contact events, the queue's hours closing and reopening, and a
+holiday override of today's hours pausing the campaign until it is over.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from campaign import check_exactly_once, say, fresh, stack  # noqa: F401, F811 (pytest fixtures)
@@ -77,3 +79,49 @@ def test_queue_hours_close_and_reopen(stack: Stack):
     assert not running, f"executions failed instead of pausing: {[e['executionArn'] for e in running]}"
     say(f"queue closed at {closed_at:.0f} until {closure['opensAt']}: {len(late)} calls during closure, campaign resumed "
         f"and finished ({stats['placed'] - placed_closed['placed']} calls after closing)")
+
+
+def test_holiday_override_pauses_until_it_is_over(stack: Stack):
+    """An hours-of-operation override for today (what an operator sets for a holiday afternoon:
+    closed until a time, then open) is seen only through GetEffectiveHoursOfOperations: the weekly
+    hours stay open around the clock. The campaign pauses, no contact is lost, and it goes on at
+    the time the override opens."""
+    campaign = "e2e-holiday"
+    # The override is for today's date in the hours' zone (UTC): keep clear of midnight.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if now.hour == 23 and now.minute >= 57:
+        time.sleep(60 * (60 - now.minute) + 5)
+    stack.upload_csv(f"{campaign}.csv", contacts_csv(40, start=5000))
+    while len(stack.sim_calls(campaign)) < 8:
+        time.sleep(0.5)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # Closed from midnight until the minute boundary at least 30 s away, then open to midnight.
+    opens = (now + datetime.timedelta(seconds=90)).replace(second=0, microsecond=0)
+    today = now.strftime("%Y-%m-%d")
+    override = {"Name": "e2e holiday", "EffectiveFrom": today, "EffectiveTill": today,
+                "Config": [{"Day": now.strftime("%A").upper(),
+                            "StartTime": {"Hours": opens.hour, "Minutes": opens.minute},
+                            "EndTime": {"Hours": 0, "Minutes": 0}}]}
+    added = http_json("POST", f"{stack.sim.endpoint}/_sim/hours/overrides", override)
+    try:
+        closed_at = time.time()
+        stack.wait_until_idle(campaign, expected_results=40, timeout=900, progress=say)
+        check_exactly_once(stack, campaign, 40)
+        calls = stack.sim_calls(campaign)
+        late = [c for c in calls if c.get("placedWhileClosed")]
+        # As in test_queue_hours_close_and_reopen: lanes past their hours check, and a warm dial's
+        # cached hours (STATUS_CACHE_SECONDS 1 s at 2 calls/s).
+        allowed = 5 + 2 * 1 + 1
+        assert len(late) <= allowed, (
+            f"{len(late)} calls placed while the holiday override closed the queue (at most {allowed}): "
+            f"{[c['contactId'] for c in late]}")
+        after = [c for c in calls
+                 if datetime.datetime.fromisoformat(c["placedAt"].replace("Z", "+00:00")) >= opens]
+        assert after, "no call placed after the override opened: the campaign did not go on"
+        failed = [e for e in stack.executions() if e["status"] == "FAILED"]
+        assert not failed, f"executions failed instead of pausing: {[e['executionArn'] for e in failed]}"
+        say(f"holiday override {added['override']['HoursOfOperationOverrideId']} closed the queue at "
+            f"{closed_at:.0f} until {opens.isoformat()}: {len(late)} calls during the closure, "
+            f"{len(after)} after it, every contact dialed once")
+    finally:
+        http_json("DELETE", f"{stack.sim.endpoint}/_sim/hours/overrides")

@@ -1,9 +1,12 @@
 """End-to-end: the campaign ledger on the local stack. Redials after their delay, the same and
 overlapping files admitted once, and a run killed mid-wave: in each, every contact gets exactly
-one call per attempt and exactly one final record. And the recipients' calling window: a contact
-outside it waits in the ledger, uncalled, for its next opening.
+one call per attempt and exactly one final record. The calling rules: a contact outside its
+recipient's calling window waits in the ledger, uncalled, for its next opening; a number on the
+do-not-call list is final `dnc`, uncalled; a number at its frequency cap waits across campaigns.
+And the outcomes: an invalid number is final at once, a voicemail is redialed.
 
-The deployment (its redial rules, its simulator) is described in ledger_stack.py; the recovery
+The deployment (its redial rules, its simulator) is described in ledger_stack.py, with answering
+machine detection on (its calls are campaign traffic; a person is still `connected`); the recovery
 scenarios run in test_campaign_recovery.py, in a deployment of their own, side by side with these.
 """
 
@@ -15,9 +18,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from harness import Stack, contacts_csv
-from ledger_stack import (WINDOW_OPENS_AT, check_once_per_attempt, fresh, phones, say, seconds,  # noqa: F401 - fixtures
-                          stack)
+from ledger_stack import WINDOW_OPENS_AT, check_once_per_attempt, fresh, ledger_stack, phones, say, seconds  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with ledger_stack(answering_machine_detection={"enabled": True, "campaign_id": "e2e-campaign"}) as s:
+        yield s
 
 
 def test_a_busy_contact_is_redialed_after_its_delay(stack: Stack):
@@ -147,3 +157,56 @@ def test_calling_rules_defer_outside_the_window_and_suppress_do_not_call(stack: 
     assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
     say(f"3 contacts called inside their window; W3 (UTC+12) deferred to {due_at:%Y-%m-%d %H:%M} UTC, uncalled; "
         "a bad timezone rejected at its line; W6 (do-not-call) final as dnc, uncalled")
+
+
+def test_a_number_is_called_at_most_its_cap_across_campaigns(stack: Stack):
+    stack.sim.configure(busyFirstCall=[])
+    # One number in three campaigns at once: the cap (ledger_stack.py) allows two calls a day.
+    number = "+442079460760"
+    campaigns = ["e2e-cap-a", "e2e-cap-b", "e2e-cap-c"]
+    for campaign in campaigns:
+        stack.upload_csv(f"campaigns/{campaign}/list.csv", f"custID,phone\nK1,{number}\n")
+    for campaign in campaigns:
+        stack.wait_until_idle(campaign, timeout=600, progress=say)
+    calls = [c for campaign in campaigns for c in stack.sim_calls(campaign)]
+    assert len(calls) == 2, f"{len(calls)} calls to the number, the cap is 2: {calls}"
+    items = [i for campaign in campaigns for i in stack.campaign_ledger_items(campaign)]
+    assert len(items) == 3, items
+    waiting = [i for i in items if i["state"] == "due"]
+    assert len(waiting) == 1, items
+    held = waiting[0]
+    assert (held["attempt"], held["deferredBy"]) == ("1", "frequency_cap"), held
+    first_call = min(datetime.fromisoformat(c["placedAt"].replace("Z", "+00:00")) for c in calls)
+    due_at = datetime.fromtimestamp(int(held["dueAt"]) / 1000, timezone.utc)
+    assert abs((due_at - (first_call + timedelta(hours=24))).total_seconds()) < 120, \
+        f"due at {due_at}, a day after the first call at {first_call}"
+    assert sorted(i["state"] for i in items) == ["due", "final", "final"], items
+    say(f"two calls to one number across three campaigns; the third waits until {due_at:%Y-%m-%d %H:%M} UTC")
+
+
+def test_an_invalid_number_is_final_at_once_and_a_voicemail_is_redialed(stack: Stack):
+    campaign = "e2e-outcomes"
+    body = contacts_csv(3, start=7200)
+    invalid, voicemail, person = phones(body)
+    stack.sim.configure(invalidNumbers=[invalid], voicemailNumbers=[voicemail])
+    try:
+        # A file's own rules: two attempts, so the voicemail is redialed once.
+        stack.s3.put_object(Bucket=stack.out["input_bucket_name"], Key=f"{campaign}.csv", Body=body.encode(),
+                            Metadata={"redial": json.dumps({"max_attempts": 2})})
+        # invalid 1 call, voicemail 2 (a minute apart), person 1.
+        stack.wait_until_idle(campaign, expected_results=4, timeout=600, progress=say)
+    finally:
+        stack.sim.configure(invalidNumbers=[], voicemailNumbers=[])
+    finals = {f["phone_masked"][-3:]: f for f in check_once_per_attempt(stack, campaign, 3)}
+    calls = stack.sim_calls(campaign)
+    for c in calls:
+        # Every call asked Connect for detection, as campaign traffic of the configured campaign.
+        assert (c["answeringMachineDetection"], c["campaignId"]) == (True, "e2e-campaign"), c
+    outcomes = sorted((r["phone_masked"][-3:], r["attempt"], r["outcome"]) for r in stack.results(campaign))
+    assert outcomes == sorted([(invalid[-3:], 1, "invalid_number"), (voicemail[-3:], 1, "voicemail"),
+                               (voicemail[-3:], 2, "voicemail"), (person[-3:], 1, "connected")]), outcomes
+    assert (finals[invalid[-3:]]["final_reason"], finals[invalid[-3:]]["attempts"]) == ("invalid_number", 1)
+    assert (finals[voicemail[-3:]]["final_reason"], finals[voicemail[-3:]]["last_outcome"],
+            finals[voicemail[-3:]]["attempts"]) == ("attempts_exhausted", "voicemail", 2)
+    assert finals[person[-3:]]["final_reason"] == "connected"
+    say("invalid number final after one call; voicemail redialed once, then attempts exhausted; person connected")

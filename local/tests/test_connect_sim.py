@@ -252,6 +252,38 @@ def test_queue_status_and_hours(sim):
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_effective_hours_with_a_holiday_override(sim):
+    connect = aws(sim.endpoint, "connect")
+    hours_id = connect.describe_queue(InstanceId=INSTANCE, QueueId=QUEUE)["Queue"]["HoursOfOperationId"]
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    span = {"FromDate": (today - datetime.timedelta(days=1)).isoformat(),
+            "ToDate": (today + datetime.timedelta(days=1)).isoformat()}
+    added = http_json("POST", f"{sim.endpoint}/_sim/hours/overrides",
+                      {"Name": "Holiday", "EffectiveFrom": today.isoformat(), "EffectiveTill": today.isoformat()})
+    effective = connect.get_effective_hours_of_operations(
+        InstanceId=INSTANCE, HoursOfOperationId=hours_id, **span)
+    assert effective["TimeZone"] == "UTC"
+    days = {d["Date"]: d.get("OperationalHours", []) for d in effective["EffectiveHoursOfOperationList"]}
+    assert list(days) == [span["FromDate"], today.isoformat(), span["ToDate"]]
+    assert days[today.isoformat()] == [], "the holiday is closed"
+    assert days[span["ToDate"]] == [{"Start": {"Hours": 0, "Minutes": 0}, "End": {"Hours": 0, "Minutes": 0}}]
+    assert [d["Date"] for d in effective["EffectiveOverrideHoursList"]] == [today.isoformat()]
+    # The weekly configuration does not show overrides; a call placed now is counted as closed.
+    weekly = connect.describe_hours_of_operation(InstanceId=INSTANCE, HoursOfOperationId=hours_id)
+    assert "Overrides" not in weekly["HoursOfOperation"] and len(weekly["HoursOfOperation"]["Config"]) == 7
+    place(connect, "+447700900779", "on-holiday")
+    assert {r["clientToken"]: r for r in sim.stats()["contacts"]}["on-holiday"]["placedWhileClosed"] is True
+    with pytest.raises(ClientError) as e:
+        connect.get_effective_hours_of_operations(
+            InstanceId=INSTANCE, HoursOfOperationId=hours_id, FromDate=span["ToDate"], ToDate=span["FromDate"])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    oid = added["override"]["HoursOfOperationOverrideId"]
+    assert http_json("DELETE", f"{sim.endpoint}/_sim/hours/overrides/{oid}") == {"removed": 1}
+    effective = connect.get_effective_hours_of_operations(
+        InstanceId=INSTANCE, HoursOfOperationId=hours_id, **span)
+    assert all(d.get("OperationalHours") for d in effective["EffectiveHoursOfOperationList"])
+
+
 def test_peak_concurrency(sim):
     sim.configure(**FAST, answerRate=1.0, busyRate=0.0, failRate=0.0)
     connect = aws(sim.endpoint, "connect")

@@ -83,6 +83,15 @@ locals {
       unknown_time_zone = var.calling_window.unknown_time_zone
     })
   }
+  # outbound_core::frequency_cap reads this JSON: {"enabled":..,"max_calls":..,"period_hours":..}.
+  # The feeder defers capped numbers, and dial records each call (or defers) just before it.
+  frequency_cap_environment = {
+    FREQUENCY_CAP = jsonencode({
+      enabled      = var.frequency_cap.enabled
+      max_calls    = var.frequency_cap.max_calls
+      period_hours = var.frequency_cap.period_hours
+    })
+  }
   # The functions that finish attempts: the redial rules decide, final items expire.
   finish_environment = merge(local.ledger_environment, local.redial_environment, {
     FINAL_RETENTION_DAYS = tostring(var.ledger.final_retention_days)
@@ -115,7 +124,7 @@ locals {
     })
     # The feeder: leases due contacts for LEASE_SECONDS and sends them to the queue; it finishes
     # attempts a dead run abandoned (redial rules, final records in the results bucket).
-    "get-config" = merge(local.common_environment, local.finish_environment, local.calling_window_environment, {
+    "get-config" = merge(local.common_environment, local.finish_environment, local.calling_window_environment, local.frequency_cap_environment, {
       TABLE_NAME           = local.table_name
       RESULTS_BUCKET       = local.results_bucket_name
       QUEUE_URL            = local.queue_url
@@ -130,13 +139,15 @@ locals {
       DEAD_LETTER_QUEUE_URL = local.dead_letter_queue_url
       DUE_WAIT_SECONDS      = tostring(var.ledger.wait_for_due_minutes * 60)
     })
-    "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, local.calling_window_environment, {
-      ALLOWED_COUNTRIES    = local.allowed_countries
-      QUEUE_URL            = local.queue_url
-      TABLE_NAME           = local.table_name
-      RESULTS_BUCKET       = local.results_bucket_name
-      RECEIVE_WAIT_SECONDS = tostring(var.receive_wait_seconds)
-      STATUS_CACHE_SECONDS = tostring(var.status_cache_seconds)
+    "dial" = merge(local.common_environment, local.routing_environment, local.finish_environment, local.calling_window_environment, local.frequency_cap_environment, {
+      # dial::amd reads the variable as it is; enabled = false: calls go out as before.
+      ANSWERING_MACHINE_DETECTION = jsonencode(var.answering_machine_detection)
+      ALLOWED_COUNTRIES           = local.allowed_countries
+      QUEUE_URL                   = local.queue_url
+      TABLE_NAME                  = local.table_name
+      RESULTS_BUCKET              = local.results_bucket_name
+      RECEIVE_WAIT_SECONDS        = tostring(var.receive_wait_seconds)
+      STATUS_CACHE_SECONDS        = tostring(var.status_cache_seconds)
     })
     # Everything these two need is in the event and the tables: no parameters. The instance ARN
     # lets process-contact-events ignore events of other instances even if the rule changes.

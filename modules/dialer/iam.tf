@@ -38,6 +38,13 @@ locals {
     finals_write = "${local.results_bucket_arn}/finals/*"
   }
 
+  # The queue's hours with their overrides (holidays) applied, read by dial and connect-status
+  # (outbound_core::hours). The Service Authorization Reference lists two required resource
+  # types for GetEffectiveHoursOfOperations: the hours of operation and the instance. Without
+  # this grant (a role from an older version) the functions fall back to
+  # DescribeHoursOfOperation and ignore overrides.
+  check_effective_hours = { sid = "CheckEffectiveQueueHours", actions = ["connect:GetEffectiveHoursOfOperations"], resources = [local.connect_instance_arn, local.connect.hours] }
+
   # Each function reads its configuration with one SSM action, on the parameters it reads
   # (outbound_core::config): the intake reads the default region only, dial and connect-status
   # name their parameters, get-config reads the whole prefix (GetParametersByPath is authorised
@@ -128,6 +135,7 @@ locals {
       { sid = "PlaceCalls", actions = ["connect:StartOutboundVoiceContact"], resources = [local.connect.contacts] },
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
+      local.check_effective_hours,
       # Results of calls it completes, and rejects of damaged queue messages.
       { sid = "WriteResults", actions = ["s3:PutObject"], resources = [local.connect.results_write, local.connect.rejects_write, local.connect.finals_write] },
       # SendTaskSuccess takes a task token, not an ARN: the Service Authorization Reference
@@ -155,6 +163,7 @@ locals {
       local.read_config["connect-status"],
       { sid = "CheckQueue", actions = ["connect:DescribeQueue"], resources = [local.connect.queue] },
       { sid = "CheckQueueHours", actions = ["connect:DescribeHoursOfOperation"], resources = [local.connect.hours] },
+      local.check_effective_hours,
       { sid = "ReconcileCalls", actions = ["connect:DescribeContact"], resources = [local.connect.contacts] },
       { sid = "RecordReconciledCalls", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.table_arn] },
       merge(local.ledger.finish, { sid = "FinishReconciledAttempts" }),

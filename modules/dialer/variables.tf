@@ -417,7 +417,7 @@ variable "force_destroy_buckets" {
 ################################################################################
 
 variable "redial" {
-  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid). A file may override any subset of these with its `x-amz-meta-redial` object metadata. `callback_max_days`: how far ahead an agent's callback (set-disposition's `callbackAt`) may be, 1 to 365 days (`CALLBACK_MAX_DAYS`; a deployment setting, not part of `REDIAL_RULES` nor of a file's override)."
+  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (the network failed the call, or Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid), `invalid_number` (Connect said the number does not exist, is no longer in use or cannot be dialed; final by default), `voicemail` (answering machine detection heard a voicemail greeting; only with `answering_machine_detection` on). A file may override any subset of these with its `x-amz-meta-redial` object metadata. `callback_max_days`: how far ahead an agent's callback (set-disposition's `callbackAt`) may be, 1 to 365 days (`CALLBACK_MAX_DAYS`; a deployment setting, not part of `REDIAL_RULES` nor of a file's override)."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -427,8 +427,13 @@ variable "redial" {
       failed    = optional(number, 30)
       timeout   = optional(number, 30)
       error     = optional(number, 60)
+      # A changed number stays invalid: final by default, this delay applies only when
+      # invalid_number is left out of final_outcomes.
+      invalid_number = optional(number, 1440)
+      # With answering machine detection on: 4 hours later, another time of the day.
+      voicemail = optional(number, 240)
     }), {})
-    final_outcomes    = optional(list(string), ["connected", "timeout", "error"])
+    final_outcomes    = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
     callback_max_days = optional(number, 30)
   })
   default  = {}
@@ -446,17 +451,38 @@ variable "redial" {
 
   validation {
     condition     = alltrue([for outcome, minutes in var.redial.delay_minutes : minutes >= 1 && minutes <= 43200 && floor(minutes) == minutes])
-    error_message = "redial.delay_minutes must be whole numbers of minutes from 1 to 43200 (30 days) for each outcome (connected, no_answer, busy, failed, timeout, error)."
+    error_message = "redial.delay_minutes must be whole numbers of minutes from 1 to 43200 (30 days) for each outcome (connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail)."
   }
 
   validation {
-    condition     = alltrue([for outcome in var.redial.final_outcomes : contains(["connected", "no_answer", "busy", "failed", "timeout", "error"], outcome)])
-    error_message = "redial.final_outcomes may only list the outcomes an attempt can have: connected, no_answer, busy, failed, timeout, error (lower case)."
+    condition     = alltrue([for outcome in var.redial.final_outcomes : contains(["connected", "no_answer", "busy", "failed", "timeout", "error", "invalid_number", "voicemail"], outcome)])
+    error_message = "redial.final_outcomes may only list the outcomes an attempt can have: connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail (lower case)."
   }
 
   validation {
     condition     = length(distinct(var.redial.final_outcomes)) == length(var.redial.final_outcomes)
     error_message = "redial.final_outcomes must not list an outcome twice."
+  }
+}
+
+variable "answering_machine_detection" {
+  description = "Answering machine detection, off by default (`ANSWERING_MACHINE_DETECTION`, dial). When `enabled`, every call is placed with Connect's `AnswerMachineDetectionConfig` and `TrafficType = CAMPAIGN`, and a call answered by a voicemail ends with the outcome `voicemail` (redialed after `redial.delay_minutes.voicemail`, or final when `redial.final_outcomes` lists it). Prerequisites (README, \"Answering machine detection\"): Connect outbound campaigns enabled on the instance and the service quota for campaign calls raised; Connect refuses campaign traffic otherwise. `await_answer_machine_prompt`: Connect waits for the greeting's end (the beep) before the flow runs, so a leave-message flow speaks after the beep. `campaign_id`: the outbound campaign the calls belong to (`CampaignId`, 1 to 100 characters), sent when given."
+  type = object({
+    enabled                     = optional(bool, false)
+    await_answer_machine_prompt = optional(bool, false)
+    campaign_id                 = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.answering_machine_detection.campaign_id == null || try(length(trimspace(var.answering_machine_detection.campaign_id)) >= 1 && length(var.answering_machine_detection.campaign_id) <= 100, false)
+    error_message = "answering_machine_detection.campaign_id must be null or the outbound campaign's id, 1 to 100 characters (StartOutboundVoiceContact's CampaignId)."
+  }
+
+  validation {
+    condition     = var.answering_machine_detection.enabled || !var.answering_machine_detection.await_answer_machine_prompt
+    error_message = "answering_machine_detection.await_answer_machine_prompt needs enabled = true: Connect waits for a voicemail's prompt only while it detects answering machines."
   }
 }
 
@@ -535,6 +561,27 @@ variable "calling_window" {
   validation {
     condition     = var.calling_window.unknown_time_zone == null || can(regex("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", coalesce(var.calling_window.unknown_time_zone, "UTC")))
     error_message = "calling_window.unknown_time_zone must be an IANA time zone name, such as America/New_York or Europe/London (or null)."
+  }
+}
+
+variable "frequency_cap" {
+  description = "Calls per number (`FREQUENCY_CAP`, docs/architecture.md \"Calling rules\"): at most `max_calls` calls to one number per rolling `period_hours`, across every campaign of the deployment. dial records each call just before placing it; a number at its cap is deferred until its oldest call of the period leaves it (the feeder defers it too, so it takes no place in the queue). Numbers are identified by their keyed hash, never stored in clear. Off unless `enabled = true`. Contacts admitted by a version before the cap carry no key and are not capped."
+  type = object({
+    enabled      = optional(bool, false)
+    max_calls    = optional(number, 3)
+    period_hours = optional(number, 24)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.frequency_cap.max_calls >= 1 && var.frequency_cap.max_calls <= 100 && floor(var.frequency_cap.max_calls) == var.frequency_cap.max_calls
+    error_message = "frequency_cap.max_calls must be a whole number of calls from 1 to 100."
+  }
+
+  validation {
+    condition     = var.frequency_cap.period_hours >= 1 && var.frequency_cap.period_hours <= 744 && floor(var.frequency_cap.period_hours) == var.frequency_cap.period_hours
+    error_message = "frequency_cap.period_hours must be whole hours from 1 to 744 (31 days)."
   }
 }
 

@@ -32,11 +32,13 @@ pub async fn handle(
             let params =
                 get_parameters(&status.ssm, &status.ssm_prefix, &["connectid", "queue"]).await?;
             let snapshot =
-                fetch_queue_snapshot(&status.connect, &params["connectid"], &params["queue"])
+                fetch_queue_snapshot(&status.connect, &params["connectid"], &params["queue"], now)
                     .await?;
             let verdict = evaluate_queue(&snapshot, now);
             tracing::info!(
                 open = verdict.open,
+                // `effective` (overrides applied) or `weekly` (the fallback, overrides ignored).
+                hours = snapshot.hours.as_ref().map(|h| h.source()).unwrap_or("none"),
                 status = %verdict.status,
                 reason = verdict.reason.as_str(),
                 next_opening = ?verdict.next_opening,
@@ -75,6 +77,10 @@ mod tests {
     use super::*;
     use aws_sdk_connect::operation::describe_hours_of_operation::DescribeHoursOfOperationOutput;
     use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+    use aws_sdk_connect::operation::get_effective_hours_of_operations::{
+        GetEffectiveHoursOfOperationsError, GetEffectiveHoursOfOperationsOutput,
+    };
+    use aws_sdk_connect::types::{EffectiveHoursOfOperations, OperationalHour, OverrideTimeSlice};
     use aws_sdk_connect::types::{
         HoursOfOperation, HoursOfOperationConfig, HoursOfOperationDays, HoursOfOperationTimeSlice,
         Queue, QueueStatus,
@@ -84,6 +90,7 @@ mod tests {
     use aws_sdk_ssm::types::Parameter;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
     use outbound_core::error::ErrorName;
+    use outbound_core::testkit::meta;
     use serde_json::json;
 
     fn ssm() -> aws_sdk_ssm::Client {
@@ -163,7 +170,16 @@ mod tests {
                     )
                     .build()
             });
-        let connect = mock_client!(aws_sdk_connect, RuleMode::MatchAny, [&queue, &hours]);
+        // Connect refuses the effective hours (a role without the action): the weekly hours.
+        let effective = mock!(aws_sdk_connect::Client::get_effective_hours_of_operations)
+            .then_error(|| {
+                GetEffectiveHoursOfOperationsError::generic(meta("AccessDeniedException"))
+            });
+        let connect = mock_client!(
+            aws_sdk_connect,
+            RuleMode::MatchAny,
+            [&queue, &effective, &hours]
+        );
         let s = status(connect, no_table());
         // Monday 2024-03-04 12:00 UTC: closed, opens Friday 22:00 EST = Saturday 03:00 UTC.
         let now = DateTime::parse_from_rfc3339("2024-03-04T12:00:00Z")
@@ -182,6 +198,73 @@ mod tests {
         let out = handle(&s, &json!({"action": "hours"}), now).await.unwrap();
         assert_eq!(out["open"], true);
         assert_eq!(out["nextOpening"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_holiday_in_the_effective_hours_closes_the_queue_until_the_day_after() {
+        let queue = mock!(aws_sdk_connect::Client::describe_queue).then_output(|| {
+            DescribeQueueOutput::builder()
+                .queue(
+                    Queue::builder()
+                        .status(QueueStatus::Enabled)
+                        .hours_of_operation_id("h-1")
+                        .build(),
+                )
+                .build()
+        });
+        // 09:00-17:00 London every day of the window but Friday 25 December 2026 (a holiday).
+        let effective = mock!(aws_sdk_connect::Client::get_effective_hours_of_operations)
+            .match_requests(|r| {
+                r.hours_of_operation_id() == Some("h-1")
+                    && r.from_date() == Some("2026-12-23")
+                    && r.to_date() == Some("2027-01-02")
+            })
+            .then_output(|| {
+                let ts = |h| {
+                    OverrideTimeSlice::builder()
+                        .hours(h)
+                        .minutes(0)
+                        .build()
+                        .unwrap()
+                };
+                let mut out =
+                    GetEffectiveHoursOfOperationsOutput::builder().time_zone("Europe/London");
+                for d in 23..=31 {
+                    let mut day =
+                        EffectiveHoursOfOperations::builder().date(format!("2026-12-{d}"));
+                    if d != 25 {
+                        day = day.operational_hours(
+                            OperationalHour::builder().start(ts(9)).end(ts(17)).build(),
+                        );
+                    }
+                    out = out.effective_hours_of_operation_list(day.build());
+                }
+                out.build()
+            });
+        let no_weekly = mock!(aws_sdk_connect::Client::describe_hours_of_operation)
+            .then_output(|| DescribeHoursOfOperationOutput::builder().build());
+        let connect = mock_client!(
+            aws_sdk_connect,
+            RuleMode::MatchAny,
+            [&queue, &effective, &no_weekly]
+        );
+        let s = status(connect, no_table());
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let out = handle(&s, &json!({"action": "hours"}), at("2026-12-25T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            json!({"open": false, "status": "ENABLED", "reason": "outside_hours",
+                   "nextOpening": "2026-12-26T09:00:00Z"})
+        );
+        // The evening before the next opening, the same answer.
+        let out = handle(&s, &json!({"action": "hours"}), at("2026-12-25T23:30:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(out["nextOpening"], "2026-12-26T09:00:00Z");
+        assert_eq!(effective.num_calls(), 2);
+        assert_eq!(no_weekly.num_calls(), 0);
     }
 
     #[tokio::test]

@@ -15,9 +15,12 @@
 //! 7. a contact outside its recipient's calling window (`outbound_core::calling_window`: its
 //!    window may have closed while it waited in the queue) goes back to the ledger as due at
 //!    the window's next opening, its message deleted, and the next one is taken;
-//! 8. the attempt begins in the campaign ledger (a number on the do-not-call list is made final,
-//!    `dnc`, without a call: `outbound_core::dnc`) (`leased` → `dialing`, conditional on the
-//!    message's attempt): the `ClientToken` is the attempt's, never the run's. A message whose
+//! 8. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
+//!    message's attempt): the `ClientToken` is the attempt's, never the run's. Before the call,
+//!    the calling rules that need the ledger item: a number on the do-not-call list is made
+//!    final, `dnc` (`outbound_core::dnc`), and a number at its frequency cap goes back to the
+//!    ledger as due when its cap allows (`outbound_core::frequency_cap`, which records the call
+//!    otherwise), both without a call and the attempt not counted. A message whose
 //!    contact moved on (final, due again, a later attempt) is deleted; one whose attempt is
 //!    already dialing is recovered (`ledger::recover`): a call already placed is never placed
 //!    again, a placement of unknown outcome is placed again with the same token while Connect
@@ -50,10 +53,12 @@ use outbound_core::completion::{
 use outbound_core::contact::{fallback_client_token, Contact, ContactSource};
 use outbound_core::destinations::DestinationRules;
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
+use outbound_core::frequency_cap::{self, CapVerdict, FrequencyCap};
 use outbound_core::hours::{evaluate_queue, StatusCache};
+use outbound_core::ledger::finisher::write_final;
 use outbound_core::ledger::{
-    begin_attempt, defer, record_placed, recover, AttemptBegun, AttemptId, FinalReason, Finisher,
-    Recovery,
+    begin_attempt, defer, defer_held, record_placed, recover, suppress_held, AttemptBegun,
+    AttemptId, FinalReason, Finisher, Held, LedgerContact, Recovery,
 };
 use outbound_core::mask::mask_phone;
 use outbound_core::records::{LaneState, Outcome, RejectRecord, ResultRecord};
@@ -123,6 +128,12 @@ pub struct DialSettings {
     /// The recipients' calling window (`CALLING_WINDOW`), checked again just before the call:
     /// a contact may have waited in the queue while its window closed. `None`: disabled.
     pub window: Option<CallingWindow>,
+    /// Calls per number per period (`FREQUENCY_CAP`), recorded just before each call across
+    /// every campaign. `None`: off.
+    pub cap: Option<FrequencyCap>,
+    /// `ANSWERING_MACHINE_DETECTION`: `None` when off (the default); when on, every call asks
+    /// Connect to detect answering machines (campaign traffic).
+    pub answering_machine_detection: Option<crate::amd::AnsweringMachineDetection>,
 }
 
 impl DialSettings {
@@ -142,6 +153,8 @@ impl DialSettings {
             throttle_backoff: Duration::from_millis(250),
             rate_max_wait: Duration::from_secs(20),
             window: None,
+            cap: None,
+            answering_machine_detection: None,
         }
     }
 }
@@ -307,11 +320,12 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 "activeBlaster is False",
             ));
         }
+        let now = Utc::now();
         let snapshot = self
             .status
-            .get(&self.connect, &config.instance_id, &config.queue_id)
+            .snapshot(&self.connect, &config.instance_id, &config.queue_id, now)
             .await?;
-        let verdict = evaluate_queue(&snapshot, Utc::now());
+        let verdict = evaluate_queue(&snapshot, now);
         if !verdict.open {
             let next = verdict
                 .next_opening
@@ -477,6 +491,65 @@ impl<C: SourceNumberChooser> Dialer<C> {
         Ok(deferred.is_some())
     }
 
+    /// The calling rules that need the contact's ledger item, once its attempt has begun and
+    /// before the call: `true` when one stopped the call (the contact was made final or given
+    /// back to the line, the attempt not counted).
+    ///
+    /// - The do-not-call list: it may have gained the number since the feeder checked it (an
+    ///   agent's "do not call" on another campaign's call): final `dnc`, with its final record.
+    /// - The frequency cap: the call is recorded against the number unless the number is at its
+    ///   cap; then the contact is due again when the cap allows.
+    async fn stopped_by_rules(
+        &self,
+        item: &LedgerContact,
+        attempt: &AttemptId,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, FunctionError> {
+        // Contacts admitted before the intake stored keys have none: no rule can look them up.
+        let Some(key) = item.dnc_key.as_deref() else {
+            return Ok(false);
+        };
+        let ledger = &self.attempts.ledger;
+        if outbound_core::dnc::is_listed(ledger, key).await? {
+            tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, "number on the do-not-call list; final as dnc without a call");
+            let suppressed = suppress_held(
+                ledger,
+                &attempt.campaign,
+                &attempt.contact_key,
+                attempt.attempt,
+                FinalReason::DoNotCall,
+                now,
+                Held::UnplacedAttempt,
+            )
+            .await?;
+            if let Some(item) = suppressed {
+                write_final(&self.ledger, &item).await?;
+            }
+            return Ok(true);
+        }
+        let Some(cap) = &self.settings.cap else {
+            return Ok(false);
+        };
+        let token = attempt.client_token();
+        match frequency_cap::record_call(ledger, cap, key, &token, now).await? {
+            CapVerdict::Allowed => Ok(false),
+            CapVerdict::Capped { until } => {
+                tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, due_at = %rfc3339(until), "number at its frequency cap; deferred until the cap allows a call");
+                defer_held(
+                    ledger,
+                    &attempt.campaign,
+                    &attempt.contact_key,
+                    attempt.attempt,
+                    until,
+                    frequency_cap::DEFERRAL_RULE,
+                    Held::UnplacedAttempt,
+                )
+                .await?;
+                Ok(true)
+            }
+        }
+    }
+
     async fn dial_message(
         &self,
         input: &DialInput,
@@ -525,17 +598,9 @@ impl<C: SourceNumberChooser> Dialer<C> {
             .await?
         {
             AttemptBegun::Begun(item) => {
-                // The list may have gained the number since the feeder checked it (an agent's
-                // "do not call" on another campaign's call): checked again just before the call.
-                if let Some(key) = item.dnc_key.as_deref() {
-                    if outbound_core::dnc::is_listed(&self.attempts.ledger, key).await? {
-                        tracing::info!(campaign = %attempt.campaign, contact_key = %contact_key, attempt = attempt.attempt, "number on the do-not-call list; final as dnc without a call");
-                        self.attempts
-                            .settle_final(&self.ledger, &attempt, FinalReason::DoNotCall, None, now)
-                            .await?;
-                        self.delete(receipt, "do-not-call").await;
-                        return Ok(Step::Next);
-                    }
+                if self.stopped_by_rules(&item, &attempt, now).await? {
+                    self.delete(receipt, "calling rule").await;
+                    return Ok(Step::Next);
                 }
                 attempt.client_token()
             }
@@ -853,7 +918,10 @@ impl<C: SourceNumberChooser> Dialer<C> {
         attributes.insert("attempt".into(), contact.attempt.to_string());
         let attempts = self.settings.throttle_attempts.max(1);
         let mut backoff = self.settings.throttle_backoff;
+        let amd = self.settings.answering_machine_detection.as_ref();
         for attempt in 1..=attempts {
+            // Without detection the request leaves the three fields out: Connect's defaults
+            // (`GENERAL` traffic, no detection) are what every call had before.
             let result = self
                 .connect
                 .start_outbound_voice_contact()
@@ -864,6 +932,9 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 .set_source_phone_number(source_number.map(str::to_string))
                 .set_attributes(Some(attributes.clone()))
                 .client_token(client_token)
+                .set_answer_machine_detection_config(amd.map(|a| a.config()))
+                .set_traffic_type(amd.map(|a| a.traffic_type()))
+                .set_campaign_id(amd.and_then(|a| a.campaign_id.clone()))
                 .send()
                 .await;
             let err = match result {
@@ -1253,6 +1324,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn answering_machine_detection_is_requested_only_when_on() {
+        use crate::amd::AnsweringMachineDetection;
+        // Off (the default): none of the three fields.
+        let w = world();
+        w.offer(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        w.dialer().handle(input(0)).await.unwrap();
+        let off = &w.connect.requests()[0];
+        assert_eq!(off.answer_machine_detection, None);
+        assert_eq!(off.traffic_type, None);
+        assert_eq!(off.campaign_id, None);
+        // On: detection, campaign traffic and the campaign id, on every request.
+        let w = world();
+        w.offer(&body("C-1", "+12125550123"));
+        w.connect.script(&[Start::Placed("c-1")]);
+        let mut dialer = w.dialer();
+        dialer.settings.answering_machine_detection = Some(AnsweringMachineDetection {
+            await_prompt: true,
+            campaign_id: Some("8f4e0d3a".into()),
+        });
+        dialer.handle(input(0)).await.unwrap();
+        let on = &w.connect.requests()[0];
+        let config = on.answer_machine_detection.as_ref().unwrap();
+        assert!(config.enable_answer_machine_detection());
+        assert!(config.await_answer_machine_prompt());
+        assert_eq!(on.traffic_type.as_deref(), Some("CAMPAIGN"));
+        assert_eq!(on.campaign_id.as_deref(), Some("8f4e0d3a"));
+    }
+
+    #[tokio::test]
     async fn the_queue_number_leaves_no_caller_id_on_the_contact() {
         let w = world();
         w.offer(&body("C-1", "+12125550123"));
@@ -1411,6 +1512,75 @@ mod tests {
         assert_eq!(err.name, ErrorName::QueueClosed);
         assert_eq!(w.log.count("sqs:"), 0);
         assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_holiday_override_today_closes_the_queue_and_names_the_next_opening() {
+        use aws_sdk_connect::types::{
+            HoursOfOperation, HoursOfOperationConfig, HoursOfOperationDays,
+            HoursOfOperationTimeSlice,
+        };
+        let w = world();
+        w.offer(&body("C-1", "+442079460123"));
+        let all_day = HoursOfOperationTimeSlice::builder()
+            .hours(0)
+            .minutes(0)
+            .build()
+            .unwrap();
+        let mut weekly = HoursOfOperation::builder().time_zone("UTC");
+        for day in [
+            HoursOfOperationDays::Monday,
+            HoursOfOperationDays::Tuesday,
+            HoursOfOperationDays::Wednesday,
+            HoursOfOperationDays::Thursday,
+            HoursOfOperationDays::Friday,
+            HoursOfOperationDays::Saturday,
+            HoursOfOperationDays::Sunday,
+        ] {
+            weekly = weekly.config(
+                HoursOfOperationConfig::builder()
+                    .day(day)
+                    .start_time(all_day.clone())
+                    .end_time(all_day.clone())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        *w.connect.hours.lock().unwrap() = Some(weekly.build());
+        // Open around the clock, but today (UTC) is a holiday.
+        let today = Utc::now().date_naive();
+        w.connect
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(today.format("%Y-%m-%d").to_string(), vec![]);
+        let err = w.dialer().handle(input(0)).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::QueueClosed);
+        let tomorrow = format!("{}T00:00:00", today.succ_opt().unwrap().format("%Y-%m-%d"));
+        assert!(
+            err.message.contains("outside_hours") && err.message.contains(&tomorrow),
+            "{}",
+            err.message
+        );
+        assert_eq!(w.log.count("connect:GetEffectiveHoursOfOperations"), 1);
+        assert_eq!(w.log.count("connect:DescribeHoursOfOperation"), 0);
+        assert_eq!(w.log.count("sqs:"), 0);
+        assert_eq!(w.queue.visible_ids(), vec!["m-1".to_string()]);
+        // The holiday removed: the same lane dials.
+        w.connect.overrides.lock().unwrap().clear();
+        w.connect.script(&[Start::Placed("c-1")]);
+        assert_eq!(w.dialer().handle(input(0)).await.unwrap().status, "placed");
+        // A role without the new action: the weekly hours, which are open.
+        w.connect
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(today.format("%Y-%m-%d").to_string(), vec![]);
+        *w.connect.effective_refused.lock().unwrap() = Some("AccessDeniedException".into());
+        w.offer(&body("C-2", "+442079460124"));
+        w.connect.script(&[Start::Placed("c-2")]);
+        assert_eq!(w.dialer().handle(input(1)).await.unwrap().status, "placed");
+        assert_eq!(w.log.count("connect:DescribeHoursOfOperation"), 1);
     }
 
     #[tokio::test]
@@ -1735,6 +1905,57 @@ mod tests {
             !record.contains("+442079460123"),
             "no number in clear: {record}"
         );
+        assert!(
+            record.contains("\"attempts\":0"),
+            "no call was made: {record}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_number_at_its_frequency_cap_is_given_back_until_the_cap_allows_a_call() {
+        use outbound_core::frequency_cap::FrequencyCap;
+        let w = world();
+        let mut dialer = w.dialer();
+        dialer.settings.cap = Some(FrequencyCap {
+            max_calls: 1,
+            period: chrono::Duration::hours(24),
+        });
+        let keyer = outbound_core::testkit::contact_keyer();
+        // The same number in two campaigns: one call a day between them.
+        let first = contact("C-1", "+442079460123");
+        let mut second = contact("C-1", "+442079460123");
+        second.campaign = "autumn".into();
+        second.contact_key = outbound_core::testkit::contact_key("autumn", "C-1", &second.phone);
+        for c in [&first, &second] {
+            w.lease(c);
+            w.queue.send(&serde_json::to_string(c).unwrap());
+            w.set(
+                c,
+                &[("dncKey", AttributeValue::S(keyer.do_not_call_key(&c.phone)))],
+            );
+        }
+        w.connect.script(&[Start::Placed("c-1")]);
+        let before = Utc::now();
+        let out = dialer.handle(input(0)).await.unwrap();
+        assert_eq!(out.status, "placed");
+        let err = dialer.handle(input(1)).await.unwrap_err();
+        assert_eq!(
+            err.name,
+            ErrorName::QueueEmpty,
+            "the lane went on to the next"
+        );
+        assert_eq!(w.connect.requests().len(), 1, "one call to the number");
+        let held = w.attempt(&second);
+        assert_eq!((held.state, held.attempt), (ContactState::Due, 1));
+        assert_eq!(held.deferred_by.as_deref(), Some("frequency_cap"));
+        assert_eq!(held.attempt_started_at, None, "the attempt is not counted");
+        assert!(
+            held.due_at >= before + chrono::Duration::hours(24)
+                && held.due_at <= Utc::now() + chrono::Duration::hours(24),
+            "due a day after the first call: {}",
+            held.due_at
+        );
+        assert_eq!(w.queue.deleted().len(), 2, "both messages are done with");
     }
 
     #[tokio::test]

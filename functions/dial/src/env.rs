@@ -1,6 +1,7 @@
 //! The environment `dial` runs with (docs/architecture.md, "Environment variables"; the list
 //! is `environment.json`), read once in `main`.
 
+use crate::amd::AnsweringMachineDetection;
 use crate::dialing::DialSettings;
 use outbound_core::clients::LedgerEnv;
 use outbound_core::env::{EnvReader, FromEnv};
@@ -30,6 +31,11 @@ pub struct Env {
     pub destinations: outbound_core::destinations::DestinationRules,
     /// `CALLING_WINDOW`: the recipients' calling window, checked just before each call.
     pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
+    /// `FREQUENCY_CAP`: calls per number per period, recorded just before each call.
+    pub frequency_cap: Option<outbound_core::frequency_cap::FrequencyCap>,
+    /// `ANSWERING_MACHINE_DETECTION` (the Terraform variable, jsonencoded): `None` when off or
+    /// unset.
+    pub answering_machine_detection: Option<AnsweringMachineDetection>,
 }
 
 impl FromEnv for Env {
@@ -54,21 +60,35 @@ impl FromEnv for Env {
             routing: RoutingFileEnv::read(env),
             destinations: env.allowed_countries(),
             calling_window: env.calling_window(),
+            frequency_cap: env.frequency_cap(),
+            answering_machine_detection: answering_machine_detection(env),
         }
     }
 }
 
+/// `ANSWERING_MACHINE_DETECTION`: unset or blank is off; a value that does not read is a
+/// start-up problem naming it and why.
+fn answering_machine_detection(env: &mut EnvReader) -> Option<AnsweringMachineDetection> {
+    env.parsed_with(
+        "ANSWERING_MACHINE_DETECTION",
+        r#"{"enabled":true|false,"await_answer_machine_prompt":true|false,"campaign_id":null or an id}"#,
+        AnsweringMachineDetection::parse,
+    )
+    .flatten()
+}
+
 impl Env {
     pub fn settings(&self) -> DialSettings {
-        DialSettings {
-            window: self.calling_window.clone(),
-            ..DialSettings::new(
-                self.ssm_prefix.clone(),
-                self.queue_url.clone(),
-                self.receive_wait_seconds,
-                self.destinations.clone(),
-            )
-        }
+        let mut settings = DialSettings::new(
+            self.ssm_prefix.clone(),
+            self.queue_url.clone(),
+            self.receive_wait_seconds,
+            self.destinations.clone(),
+        );
+        settings.answering_machine_detection = self.answering_machine_detection.clone();
+        settings.window = self.calling_window.clone();
+        settings.cap = self.frequency_cap;
+        settings
     }
 }
 
@@ -76,7 +96,7 @@ impl Env {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 8] = [
+    const BASE: [(&str, &str); 9] = [
         ("SSM_PREFIX", "/connect/blaster/demo/"),
         ("ALLOWED_COUNTRIES", "GB,IE"),
         (
@@ -88,6 +108,7 @@ mod tests {
         ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
         ("REDIAL_RULES", "{}"),
         ("CALLING_WINDOW", r#"{"enabled":false}"#),
+        ("FREQUENCY_CAP", r#"{"enabled":false}"#),
     ];
 
     fn read(vars: &[(&str, &str)]) -> Result<Env, outbound_core::env::EnvError> {
@@ -103,6 +124,7 @@ mod tests {
         assert_eq!(env.settings().ssm_prefix, "/connect/blaster/demo/");
         assert_eq!(env.ledger.table_name, "demo-active-dialing");
         assert_eq!(env.settings().window, None, "the window is disabled");
+        assert_eq!(env.settings().cap, None, "the cap is off");
     }
 
     #[test]
@@ -123,6 +145,30 @@ mod tests {
                 ttl: Duration::from_secs(45),
             })
         );
+    }
+
+    #[test]
+    fn answering_machine_detection_is_off_unless_enabled() {
+        assert_eq!(
+            read(&BASE).unwrap().settings().answering_machine_detection,
+            None
+        );
+        let mut vars = BASE.to_vec();
+        vars.push((
+            "ANSWERING_MACHINE_DETECTION",
+            r#"{"await_answer_machine_prompt":false,"campaign_id":"cmp-1","enabled":true}"#,
+        ));
+        assert_eq!(
+            read(&vars).unwrap().settings().answering_machine_detection,
+            Some(AnsweringMachineDetection {
+                await_prompt: false,
+                campaign_id: Some("cmp-1".into())
+            })
+        );
+        vars.pop();
+        vars.push(("ANSWERING_MACHINE_DETECTION", "true"));
+        let err = read(&vars).unwrap_err();
+        assert_eq!(err.names(), ["ANSWERING_MACHINE_DETECTION"]);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Env {
     /// `CALLING_WINDOW`: the recipients' calling window the feeder defers contacts by; `None`:
     /// disabled.
     pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
+    /// `FREQUENCY_CAP`: calls per number per period the feeder defers capped contacts by;
+    /// `None`: off.
+    pub frequency_cap: Option<outbound_core::frequency_cap::FrequencyCap>,
 }
 
 impl FromEnv for Env {
@@ -59,6 +62,7 @@ impl FromEnv for Env {
                 "whole seconds from 60 to 86400",
             ),
             calling_window: env.calling_window(),
+            frequency_cap: env.frequency_cap(),
         }
     }
 }
@@ -75,6 +79,7 @@ mod tests {
             ("LEDGER_TABLE_NAME", "demo-campaign-ledger"),
             ("REDIAL_RULES", "{}"),
             ("CALLING_WINDOW", "{}"),
+            ("FREQUENCY_CAP", "{}"),
             ("RESULTS_BUCKET", "demo-results"),
             (
                 "QUEUE_URL",
@@ -90,6 +95,7 @@ mod tests {
         assert_eq!(env.lease_seconds, DEFAULT_LEASE_SECONDS);
         assert_eq!(env.attempts.final_retention_days, Some(90));
         assert!(env.calling_window.is_some(), "{{}} is the default window");
+        assert_eq!(env.frequency_cap, None, "the cap is off by default");
     }
 
     outbound_core::env_contract_tests!(Env, include_str!("../environment.json"));

@@ -18,9 +18,10 @@
 //!
 //! A leased contact whose number is on the do-not-call list (`outbound_core::dnc`, looked up by
 //! the key its item holds) is made final (`dnc`) with its final record, never queued. A leased
-//! contact outside its recipient's calling window (`outbound_core::calling_window`) is
-//! not queued: it goes back to the ledger as due at the window's next opening (`defer`), and
-//! its room goes to the next contact in line.
+//! contact whose number is at its frequency cap (`outbound_core::frequency_cap`), or outside its
+//! recipient's calling window (`outbound_core::calling_window`), is not queued: it goes back to
+//! the ledger as due when the rule allows it (`defer`), and its room goes to the next contact in
+//! line.
 //!
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
@@ -28,6 +29,7 @@ use chrono::{DateTime, Duration, Utc};
 use outbound_core::calling_window::{CallingWindow, WindowVerdict, DEFERRAL_RULE};
 use outbound_core::completion::{reconcile_orphan, Ledger};
 use outbound_core::error::FunctionError;
+use outbound_core::frequency_cap::{self, FrequencyCap};
 use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::finisher::{write_final, Finisher};
@@ -39,7 +41,7 @@ use outbound_core::ledger::{
 };
 use outbound_core::records::Outcome;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Overdue attempts one wave recovers per campaign (the rest wait for the next wave).
 const OVERDUE_PER_WAVE: usize = 100;
@@ -87,6 +89,8 @@ pub struct Feeder {
     pub lease: Duration,
     /// The recipients' calling window (`CALLING_WINDOW`); `None`: disabled.
     pub window: Option<CallingWindow>,
+    /// Calls per number per period (`FREQUENCY_CAP`); `None`: off.
+    pub cap: Option<FrequencyCap>,
 }
 
 /// What one feeding did, for the state machine and the logs.
@@ -141,6 +145,23 @@ impl Feeder {
             write_final(&self.results, &item).await?;
         }
         Ok(())
+    }
+
+    /// The do-not-call keys of `leased` numbers at their frequency cap, with when each may be
+    /// called again: one lookup per hundred.
+    async fn capped(
+        &self,
+        leased: &[LedgerContact],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, DateTime<Utc>>, FunctionError> {
+        let Some(cap) = &self.cap else {
+            return Ok(HashMap::new());
+        };
+        let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        frequency_cap::capped(&self.attempts.ledger, cap, &keys, now).await
     }
 
     /// Defers a leased contact outside its calling window to the window's next opening; `true`
@@ -242,10 +263,25 @@ impl Feeder {
                 // Suppressed or deferred: leased but not queued.
                 let mut held_back = 0u64;
                 let listed = self.do_not_call(&batch.leased).await?;
+                let capped = self.capped(&batch.leased, now).await?;
                 for item in &batch.leased {
                     if item.dnc_key.as_ref().is_some_and(|k| listed.contains(k)) {
                         self.suppress_listed(item, now).await?;
                         report.suppressed += 1;
+                        held_back += 1;
+                        continue;
+                    }
+                    if let Some(until) = item.dnc_key.as_ref().and_then(|k| capped.get(k)) {
+                        defer(
+                            ledger,
+                            &item.campaign,
+                            &item.contact_key,
+                            item.attempt,
+                            *until,
+                            frequency_cap::DEFERRAL_RULE,
+                        )
+                        .await?;
+                        report.deferred += 1;
                         held_back += 1;
                         continue;
                     }

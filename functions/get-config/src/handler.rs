@@ -604,6 +604,7 @@ mod tests {
             queue_url: "q".into(),
             lease_seconds: 3600,
             calling_window: None,
+            frequency_cap: None,
         }
     }
 
@@ -789,6 +790,7 @@ mod tests {
             queue_url: "q".into(),
             lease: chrono::Duration::hours(1),
             window: None,
+            cap: None,
         }
     }
 

@@ -36,6 +36,7 @@ async fn main() -> Result<(), Error> {
             queue_url: env.queue_url.clone(),
             lease: chrono::Duration::seconds(env.lease_seconds),
             window: env.calling_window.clone(),
+            cap: env.frequency_cap,
         },
     };
     let (clients, env) = (&clients, &env);

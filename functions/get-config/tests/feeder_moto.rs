@@ -71,6 +71,7 @@ async fn feeder(lease: Duration) -> Feeder {
         queue_url,
         lease,
         window: None,
+        cap: None,
     }
 }
 
@@ -321,6 +322,52 @@ async fn a_contact_on_the_do_not_call_list_is_made_final_uncalled_and_leaves_roo
     // Nothing more to feed, nothing suppressed twice.
     let again = f.feed("run-1", "i-1", 1, 3, t).await.unwrap();
     assert_eq!((again.fed, again.suppressed), (0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_number_at_its_frequency_cap_waits_and_leaves_room_to_the_others() {
+    use outbound_core::frequency_cap::{self, CapVerdict, FrequencyCap};
+    let mut f = feeder(Duration::minutes(60)).await;
+    let cap = FrequencyCap {
+        max_calls: 1,
+        period: Duration::hours(24),
+    };
+    f.cap = Some(cap);
+    let t = now();
+    campaigns::register(ledger(&f), "capped", Utc::now())
+        .await
+        .unwrap();
+    let keyer = outbound_core::testkit::contact_keyer();
+    let mut contacts = Vec::new();
+    for i in 0..3 {
+        let c = contact("capped", i);
+        let options = AdmitOptions {
+            due_at: t - Duration::minutes(10 - i64::from(i)),
+            rules: None,
+            round: None,
+            dnc: Some(&keyer),
+        };
+        admit(ledger(&f), &c, &options, t).await.unwrap();
+        contacts.push(c);
+    }
+    // C-0's number was called two hours ago by another campaign.
+    let called_at = t - Duration::hours(2);
+    let key = keyer.do_not_call_key(&contacts[0].phone);
+    assert_eq!(
+        frequency_cap::record_call(ledger(&f), &cap, &key, "other-campaign-1", called_at)
+            .await
+            .unwrap(),
+        CapVerdict::Allowed
+    );
+    let fed = f.feed("run-1", "i-1", 1, 2, t).await.unwrap();
+    assert_eq!((fed.fed, fed.deferred), (2, 1), "{fed:?}");
+    let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
+    assert_eq!(keys, ["C-1", "C-2"]);
+    let held = item(&f, &contacts[0]).await;
+    assert_eq!((held.state, held.attempt), (ContactState::Due, 1));
+    assert_eq!(held.due_at, called_at + Duration::hours(24));
+    assert_eq!(held.deferred_by.as_deref(), Some("frequency_cap"));
 }
 
 #[tokio::test]

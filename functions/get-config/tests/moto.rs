@@ -49,6 +49,7 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
         lease_seconds: 3600,
         // The window depends on the time of day: its own tests set one.
         calling_window: None,
+        frequency_cap: None,
     };
     let clients = Clients {
         ssm: aws_sdk_ssm::Client::new(&sdk),
@@ -63,6 +64,7 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
             queue_url,
             lease: Duration::seconds(env.lease_seconds),
             window: env.calling_window.clone(),
+            cap: env.frequency_cap,
         },
     };
     let prefix = env.ssm_prefix.clone();

@@ -15,15 +15,9 @@
 use crate::completion::store_error;
 use crate::error::FunctionError;
 use crate::ledger::CampaignLedger;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet};
-
-/// Keys one `BatchGetItem` asks for (DynamoDB's limit).
-const BATCH_GET_LIMIT: usize = 100;
-/// Rounds of asking again for the keys DynamoDB left unprocessed (throttling) before giving up
-/// with a retryable error.
-const UNPROCESSED_ROUNDS: usize = 5;
+use std::collections::HashSet;
 
 /// `DNC#<key>`: the item of a listed number.
 pub fn dnc_pk(key: &str) -> String {
@@ -85,70 +79,18 @@ pub async fn add(
     }
 }
 
-/// The keys among `keys` that are listed, with one `BatchGetItem` per hundred keys (keys
-/// DynamoDB leaves unprocessed are asked again).
+/// The keys among `keys` that are listed (strongly consistent reads, a hundred keys a request).
 pub async fn listed(
     ledger: &CampaignLedger,
     keys: &[&str],
 ) -> Result<HashSet<String>, FunctionError> {
-    let mut found = HashSet::new();
-    let unique: Vec<&str> = {
-        let mut seen = HashSet::new();
-        keys.iter().copied().filter(|k| seen.insert(*k)).collect()
-    };
-    for chunk in unique.chunks(BATCH_GET_LIMIT) {
-        let mut wanted = KeysAndAttributes::builder()
-            .set_keys(Some(
-                chunk
-                    .iter()
-                    .map(|k| HashMap::from([("pk".to_string(), AttributeValue::S(dnc_pk(k)))]))
-                    .collect(),
-            ))
-            .projection_expression("pk")
-            .consistent_read(true)
-            .build()
-            .map_err(|e| FunctionError::invalid_input(format!("do-not-call lookup: {e}")))?;
-        for round in 0.. {
-            let out = ledger
-                .dynamodb
-                .batch_get_item()
-                .request_items(&ledger.table_name, wanted)
-                .send()
-                .await
-                .map_err(|e| store_error("BatchGetItem (do-not-call list)", &e))?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(&ledger.table_name))
-                .into_iter()
-                .flatten()
-            {
-                if let Some(key) = item
-                    .get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|pk| pk.strip_prefix("DNC#"))
-                {
-                    found.insert(key.to_string());
-                }
-            }
-            match out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&ledger.table_name))
-                .filter(|k| !k.keys().is_empty())
-            {
-                None => break,
-                Some(rest) if round + 1 < UNPROCESSED_ROUNDS => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
-                    wanted = rest.clone();
-                }
-                Some(_) => {
-                    return Err(FunctionError::retryable(
-                        "do-not-call lookup: keys still unprocessed after retries",
-                    ))
-                }
-            }
-        }
-    }
-    Ok(found)
+    let pks: Vec<String> = keys.iter().map(|k| dnc_pk(k)).collect();
+    let items = crate::ledger::ops::get_items(ledger, &pks, "do-not-call list").await?;
+    Ok(items
+        .keys()
+        .filter_map(|pk| pk.strip_prefix("DNC#"))
+        .map(str::to_string)
+        .collect())
 }
 
 /// Whether one key is listed (consistent read).

@@ -184,6 +184,26 @@ impl EnvReader {
         self.parsed_if(name, default, expected, |_| true)
     }
 
+    /// The value read by `parse`; `None` when unset or blank. A value `parse` refuses is a
+    /// problem saying what was `expected` and `parse`'s reason.
+    pub fn parsed_with<T>(
+        &mut self,
+        name: &'static str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.raw(name) {
+            Raw::Set(v) => match parse(&v) {
+                Ok(parsed) => Some(parsed),
+                Err(why) => {
+                    self.malformed(name, &v, format!("{expected} ({why})"));
+                    None
+                }
+            },
+            Raw::Unset | Raw::Unreadable => None,
+        }
+    }
+
     /// A number within `range`; `default` when unset or blank. A value that does not parse or
     /// is out of range is a problem saying what was `expected`.
     pub fn number<T>(
@@ -269,6 +289,26 @@ impl EnvReader {
         }
         match crate::calling_window::CallingWindow::from_json(&raw) {
             Ok(window) => window,
+            Err(why) => {
+                self.malformed(NAME, &raw, format!("{EXPECTED} ({why})"));
+                None
+            }
+        }
+    }
+
+    /// `FREQUENCY_CAP`, required: the calls-per-number cap as JSON (the Terraform variable
+    /// `frequency_cap`, jsonencoded; [`crate::frequency_cap`]). `None`: off. Malformed or out of
+    /// bounds: start-up fails naming it and why.
+    pub fn frequency_cap(&mut self) -> Option<crate::frequency_cap::FrequencyCap> {
+        const NAME: &str = "FREQUENCY_CAP";
+        const EXPECTED: &str =
+            "the frequency cap as JSON, such as {\"enabled\":true,\"max_calls\":3,\"period_hours\":24}";
+        let raw = self.required(NAME, EXPECTED);
+        if raw.is_empty() {
+            return None;
+        }
+        match crate::frequency_cap::FrequencyCap::from_json(&raw) {
+            Ok(cap) => cap,
             Err(why) => {
                 self.malformed(NAME, &raw, format!("{EXPECTED} ({why})"));
                 None

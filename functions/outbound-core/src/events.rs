@@ -16,35 +16,95 @@ pub struct CallEnd {
 
 /// The outcome of a call from what Connect reports about it.
 ///
-/// A call that established media (or reached an agent) is `connected`, whatever hung it up.
-/// Otherwise the disconnect reason tells a busy line from an unanswered call from a failure;
-/// a call that never connected and carries no telling reason is `no_answer`, the common case
-/// of a phone that rang out.
+/// First the answering machine detection status, when Connect ran detection (the call was
+/// placed with `AnswerMachineDetectionConfig`, see [`amd_outcome`]): a voicemail greeting is
+/// `voicemail` even though the call established media. Then a call that established media (or
+/// reached an agent) is `connected`, whatever hung it up. Otherwise the disconnect reason tells
+/// a busy line from an unanswered call from an invalid number from a failure ([`reason_outcome`]);
+/// a call that never connected and carries no telling reason is `no_answer`, the common case of
+/// a phone that rang out.
 pub fn classify_end(
     connected_to_system: bool,
     connected_to_agent: bool,
     disconnect_reason: Option<&str>,
+    amd_status: Option<&str>,
 ) -> Outcome {
+    if let Some(outcome) = amd_status.and_then(amd_outcome) {
+        return outcome;
+    }
     if connected_to_system || connected_to_agent {
         return Outcome::Connected;
     }
-    let reason = disconnect_reason
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_uppercase();
-    match reason.as_str() {
+    reason_outcome(disconnect_reason).unwrap_or(Outcome::NoAnswer)
+}
+
+/// The outcome a contact record's `DisconnectReason` code tells, or `None` for a code that
+/// does not tell how an unanswered call ended (`CUSTOMER_DISCONNECT`, `OTHER`, a new code).
+///
+/// Source: contact records data model, `DisconnectReason`, "Voice contacts can have the
+/// following disconnect reasons" and the outbound campaign voice ones,
+/// <https://docs.aws.amazon.com/connect/latest/adminguide/ctr-data-model.html>:
+/// - `TELECOM_BUSY`: "returns a network busy signal" → `busy`;
+/// - `TELECOM_NUMBER_INVALID`: the number "lacks proper E164 formatting, or ... does not
+///   exist or is no longer in use" → `invalid_number`;
+/// - `OUTBOUND_DESTINATION_ENDPOINT_ERROR`: the configuration does not allow this destination
+///   to be dialed (for example a country not eligible) → `invalid_number`: no redial reaches it;
+/// - `TELECOM_UNANSWERED` (the network or handset says the call cannot be delivered now),
+///   `TELECOM_TIMEOUT` (ringing reached the dialing timeout without an answer),
+///   `TELECOM_ORIGINATOR_CANCEL` (an outbound call nobody answered within the dialing timeout
+///   is cancelled by its originator) and `CUSTOMER_NEVER_ARRIVED` (the customer never joined)
+///   → `no_answer`;
+/// - `TELECOM_POTENTIAL_BLOCKING` (networks suggest the number is blocked, possibly
+///   temporarily), `TELECOM_PROBLEM`, `OUTBOUND_RESOURCE_ERROR`, `OUTBOUND_ATTEMPT_FAILED` and
+///   `EXPIRED` (not enough telecom capacity or agents before the attempt expired) → `failed`.
+pub fn reason_outcome(disconnect_reason: Option<&str>) -> Option<Outcome> {
+    let reason = disconnect_reason?.trim().to_ascii_uppercase();
+    Some(match reason.as_str() {
         "TELECOM_BUSY" => Outcome::Busy,
-        // The originator cancels an outbound call that nobody answered within Connect's 60 s.
-        "TELECOM_UNANSWERED" | "TELECOM_ORIGINATOR_CANCEL" => Outcome::NoAnswer,
-        "TELECOM_NUMBER_INVALID"
-        | "TELECOM_POTENTIAL_BLOCKING"
-        | "TELECOM_PROBLEM"
+        "TELECOM_NUMBER_INVALID" | "OUTBOUND_DESTINATION_ENDPOINT_ERROR" => Outcome::InvalidNumber,
+        "TELECOM_UNANSWERED"
         | "TELECOM_TIMEOUT"
-        | "OUTBOUND_DESTINATION_ENDPOINT_ERROR"
+        | "TELECOM_ORIGINATOR_CANCEL"
+        | "CUSTOMER_NEVER_ARRIVED" => Outcome::NoAnswer,
+        "TELECOM_POTENTIAL_BLOCKING"
+        | "TELECOM_PROBLEM"
         | "OUTBOUND_RESOURCE_ERROR"
         | "OUTBOUND_ATTEMPT_FAILED"
         | "EXPIRED" => Outcome::Failed,
-        _ => Outcome::NoAnswer,
+        _ => return None,
+    })
+}
+
+/// The outcome an answering machine detection status decides, or `None` when it decides
+/// nothing and the call's other signals do (a person answered, detection could not tell or
+/// did not run).
+///
+/// Source: `AnsweringMachineDetectionStatus` ("Indicates how an outbound campaign call is
+/// actually disposed if the contact is connected to Amazon Connect"), valid values `ANSWERED |
+/// UNDETECTED | ERROR | HUMAN_ANSWERED | SIT_TONE_DETECTED | SIT_TONE_BUSY |
+/// SIT_TONE_INVALID_NUMBER | FAX_MACHINE_DETECTED | VOICEMAIL_BEEP | VOICEMAIL_NO_BEEP |
+/// AMD_UNRESOLVED | AMD_UNANSWERED | AMD_ERROR | AMD_NOT_APPLICABLE`,
+/// <https://docs.aws.amazon.com/connect/latest/APIReference/API_Contact.html>; the contact
+/// events carry the same codes ("CONNECTED_TO_SYSTEM ... is generated for any
+/// AnsweringMachineDetectionStatus code",
+/// <https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html>). The flow block
+/// "Check call progress" names the voicemail branches: "Voicemail (beep)", "Voicemail (no
+/// beep)", <https://docs.aws.amazon.com/connect/latest/adminguide/check-call-progress.html>.
+/// - `VOICEMAIL_BEEP`, `VOICEMAIL_NO_BEEP` → `voicemail`;
+/// - `SIT_TONE_INVALID_NUMBER`, `FAX_MACHINE_DETECTED` → `invalid_number` (no person is ever
+///   reached on that number);
+/// - `SIT_TONE_BUSY` → `busy`; `SIT_TONE_DETECTED` (another network intercept) → `failed`;
+/// - `AMD_UNANSWERED` → `no_answer`;
+/// - `HUMAN_ANSWERED`, `ANSWERED`, `AMD_UNRESOLVED`, `UNDETECTED`, `AMD_NOT_APPLICABLE`,
+///   `AMD_ERROR`, `ERROR` and any new code → `None`.
+pub fn amd_outcome(status: &str) -> Option<Outcome> {
+    match status.trim().to_ascii_uppercase().as_str() {
+        "VOICEMAIL_BEEP" | "VOICEMAIL_NO_BEEP" => Some(Outcome::Voicemail),
+        "SIT_TONE_INVALID_NUMBER" | "FAX_MACHINE_DETECTED" => Some(Outcome::InvalidNumber),
+        "SIT_TONE_BUSY" => Some(Outcome::Busy),
+        "SIT_TONE_DETECTED" => Some(Outcome::Failed),
+        "AMD_UNANSWERED" => Some(Outcome::NoAnswer),
+        _ => None,
     }
 }
 
@@ -61,6 +121,9 @@ pub fn call_end_from_contact(contact: &aws_sdk_connect::types::Contact) -> Optio
             contact.connected_to_system_timestamp().is_some(),
             connected_to_agent,
             contact.disconnect_reason(),
+            contact
+                .answering_machine_detection_status()
+                .map(|s| s.as_str()),
         ),
     })
 }
@@ -76,27 +139,104 @@ mod tests {
 
     #[test]
     fn classify_end_table() {
-        assert_eq!(classify_end(true, false, None), Outcome::Connected);
+        assert_eq!(classify_end(true, false, None, None), Outcome::Connected);
         assert_eq!(
-            classify_end(false, true, Some("TELECOM_BUSY")),
+            classify_end(false, true, Some("TELECOM_BUSY"), None),
             Outcome::Connected
         );
         assert_eq!(
-            classify_end(false, false, Some("telecom_busy")),
+            classify_end(false, false, Some("telecom_busy"), None),
             Outcome::Busy
         );
         assert_eq!(
-            classify_end(false, false, Some("TELECOM_ORIGINATOR_CANCEL")),
+            classify_end(false, false, Some("CUSTOMER_DISCONNECT"), None),
             Outcome::NoAnswer
         );
-        assert_eq!(
-            classify_end(false, false, Some("OUTBOUND_ATTEMPT_FAILED")),
-            Outcome::Failed
-        );
-        assert_eq!(
-            classify_end(false, false, Some("CUSTOMER_DISCONNECT")),
-            Outcome::NoAnswer
-        );
+        assert_eq!(classify_end(false, false, None, None), Outcome::NoAnswer);
+    }
+
+    /// Every documented voice disconnect reason, for a call that never connected; and the same
+    /// reason on an answered call, which stays `connected`.
+    #[test]
+    fn every_documented_disconnect_reason_maps() {
+        use Outcome::*;
+        for (reason, unanswered) in [
+            ("TELECOM_BUSY", Busy),
+            ("TELECOM_NUMBER_INVALID", InvalidNumber),
+            ("OUTBOUND_DESTINATION_ENDPOINT_ERROR", InvalidNumber),
+            ("TELECOM_UNANSWERED", NoAnswer),
+            ("TELECOM_TIMEOUT", NoAnswer),
+            ("TELECOM_ORIGINATOR_CANCEL", NoAnswer),
+            ("CUSTOMER_NEVER_ARRIVED", NoAnswer),
+            ("TELECOM_POTENTIAL_BLOCKING", Failed),
+            ("TELECOM_PROBLEM", Failed),
+            ("OUTBOUND_RESOURCE_ERROR", Failed),
+            ("OUTBOUND_ATTEMPT_FAILED", Failed),
+            ("EXPIRED", Failed),
+            ("CUSTOMER_DISCONNECT", NoAnswer),
+            ("AGENT_DISCONNECT", NoAnswer),
+            ("CONTACT_FLOW_DISCONNECT", NoAnswer),
+            ("OTHER", NoAnswer),
+            ("A_CODE_FROM_NEXT_YEAR", NoAnswer),
+        ] {
+            assert_eq!(
+                classify_end(false, false, Some(reason), None),
+                unanswered,
+                "{reason}"
+            );
+            assert_eq!(
+                classify_end(true, false, Some(reason), None),
+                Connected,
+                "{reason} answered"
+            );
+            assert_eq!(
+                classify_end(false, true, Some(reason), Some("AMD_NOT_APPLICABLE")),
+                Connected,
+                "{reason} agent"
+            );
+        }
+    }
+
+    /// Every documented AMD status × answered or not: the statuses that decide win over the
+    /// disconnect reason and over "answered"; the others leave the decision to them.
+    #[test]
+    fn every_documented_amd_status_maps() {
+        use Outcome::*;
+        for (status, decided) in [
+            ("VOICEMAIL_BEEP", Some(Voicemail)),
+            ("VOICEMAIL_NO_BEEP", Some(Voicemail)),
+            ("SIT_TONE_INVALID_NUMBER", Some(InvalidNumber)),
+            ("FAX_MACHINE_DETECTED", Some(InvalidNumber)),
+            ("SIT_TONE_BUSY", Some(Busy)),
+            ("SIT_TONE_DETECTED", Some(Failed)),
+            ("AMD_UNANSWERED", Some(NoAnswer)),
+            ("HUMAN_ANSWERED", None),
+            ("ANSWERED", None),
+            ("AMD_UNRESOLVED", None),
+            ("UNDETECTED", None),
+            ("AMD_NOT_APPLICABLE", None),
+            ("AMD_ERROR", None),
+            ("ERROR", None),
+        ] {
+            assert_eq!(amd_outcome(status), decided, "{status}");
+            assert_eq!(
+                amd_outcome(&status.to_ascii_lowercase()),
+                decided,
+                "{status}"
+            );
+            // Answered (media established, the voicemail case).
+            assert_eq!(
+                classify_end(true, false, Some("CUSTOMER_DISCONNECT"), Some(status)),
+                decided.unwrap_or(Connected),
+                "{status} answered"
+            );
+            // Not answered, with a telling reason.
+            assert_eq!(
+                classify_end(false, false, Some("TELECOM_PROBLEM"), Some(status)),
+                decided.unwrap_or(Failed),
+                "{status} unanswered"
+            );
+        }
     }
 
     #[test]
@@ -130,6 +270,34 @@ mod tests {
             .build();
         assert_eq!(
             call_end_from_contact(&agent).unwrap().outcome,
+            Outcome::Connected
+        );
+        let invalid = Contact::builder()
+            .disconnect_timestamp(SdkTime::from_secs(1_700_000_100))
+            .disconnect_reason("TELECOM_NUMBER_INVALID")
+            .build();
+        assert_eq!(
+            call_end_from_contact(&invalid).unwrap().outcome,
+            Outcome::InvalidNumber
+        );
+        use aws_sdk_connect::types::AnsweringMachineDetectionStatus as Amd;
+        let voicemail = Contact::builder()
+            .connected_to_system_timestamp(SdkTime::from_secs(1_700_000_010))
+            .disconnect_timestamp(SdkTime::from_secs(1_700_000_100))
+            .disconnect_reason("CONTACT_FLOW_DISCONNECT")
+            .answering_machine_detection_status(Amd::VoicemailBeep)
+            .build();
+        assert_eq!(
+            call_end_from_contact(&voicemail).unwrap().outcome,
+            Outcome::Voicemail
+        );
+        let human = Contact::builder()
+            .connected_to_system_timestamp(SdkTime::from_secs(1_700_000_010))
+            .disconnect_timestamp(SdkTime::from_secs(1_700_000_100))
+            .answering_machine_detection_status(Amd::HumanAnswered)
+            .build();
+        assert_eq!(
+            call_end_from_contact(&human).unwrap().outcome,
             Outcome::Connected
         );
     }

@@ -10,9 +10,12 @@
 //! - ranges are `[start, end)`: a queue that closes at 17:00 is closed at 17:00:00.
 //!
 //! The Connect-facing part ([`fetch_queue_snapshot`], [`StatusCache`]) reads `DescribeQueue`
-//! and `DescribeHoursOfOperation` and keeps the answer for a few seconds, because `dial` asks
-//! before every call and Connect's describe APIs have low request quotas.
+//! and the queue's effective hours (`GetEffectiveHoursOfOperations`, overrides such as holidays
+//! applied: [`crate::effective_hours`]), falling back to the weekly `DescribeHoursOfOperation`
+//! when Connect refuses the effective hours, and keeps the answer for a few seconds, because
+//! `dial` asks before every call and Connect's describe APIs have low request quotas.
 
+use crate::effective_hours::{self, EffectiveHours};
 use crate::error::{classify_sdk_error, ErrorName, FunctionError};
 use chrono::{
     DateTime, Datelike, Duration as ChronoDuration, LocalResult, NaiveDateTime, NaiveTime, Offset,
@@ -42,11 +45,11 @@ impl TimeSlice {
         Ok(Self { hours, minutes })
     }
 
-    fn seconds(self) -> i64 {
+    pub(crate) fn seconds(self) -> i64 {
         i64::from(self.hours) * 3600 + i64::from(self.minutes) * 60
     }
 
-    fn naive(self) -> NaiveTime {
+    pub(crate) fn naive(self) -> NaiveTime {
         NaiveTime::from_hms_opt(u32::from(self.hours), u32::from(self.minutes), 0)
             .expect("validated in TimeSlice::new")
     }
@@ -227,7 +230,7 @@ fn utc_offset(tz: Tz, t: DateTime<Utc>) -> i32 {
 
 /// The instants in `(from, to]` at which the zone's UTC offset changes. Found by sampling every
 /// hour and bisecting to the second (zones change their offset at most once in an hour).
-fn transitions(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+pub(crate) fn transitions(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     // Whole epoch seconds: zones change their offset on a whole second.
     let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(from);
     let mut out = Vec::new();
@@ -255,13 +258,40 @@ fn transitions(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<U
     out
 }
 
+/// The hours a queue is judged by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueHours {
+    /// Date by date with the overrides applied (`GetEffectiveHoursOfOperations`).
+    Effective(EffectiveHours),
+    /// The weekly configuration only (`DescribeHoursOfOperation`): the fallback when Connect
+    /// refuses the effective hours. Overrides are not seen.
+    Weekly(WeeklyHours),
+}
+
+impl QueueHours {
+    pub fn evaluate(&self, now: DateTime<Utc>) -> HoursStatus {
+        match self {
+            QueueHours::Effective(h) => h.evaluate(now),
+            QueueHours::Weekly(h) => h.evaluate(now),
+        }
+    }
+
+    /// For logs: which API the hours came from.
+    pub fn source(&self) -> &'static str {
+        match self {
+            QueueHours::Effective(_) => "effective",
+            QueueHours::Weekly(_) => "weekly",
+        }
+    }
+}
+
 /// The queue's status as Connect reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSnapshot {
     /// `ENABLED` or `DISABLED` (any other value is treated as not enabled).
     pub status: String,
     /// `None` when the queue has no hours of operation (then only the status counts).
-    pub hours: Option<WeeklyHours>,
+    pub hours: Option<QueueHours>,
 }
 
 /// Why the queue is open or closed.
@@ -269,8 +299,10 @@ pub struct QueueSnapshot {
 pub enum QueueReason {
     Open,
     QueueDisabled,
+    /// Closed by its hours now (a holiday override included); with the effective hours, also
+    /// when no date asked has a range (a long closure: the state machine polls).
     OutsideHours,
-    /// The hours have no range at all: the queue never opens.
+    /// The weekly hours have no range at all: the queue never opens.
     NoHours,
 }
 
@@ -329,7 +361,7 @@ pub fn evaluate_queue(snapshot: &QueueSnapshot, now: DateTime<Utc>) -> QueueVerd
     let st = hours.evaluate(now);
     let reason = if st.open {
         QueueReason::Open
-    } else if hours.ranges.is_empty() {
+    } else if matches!(hours, QueueHours::Weekly(w) if w.ranges.is_empty()) {
         QueueReason::NoHours
     } else {
         QueueReason::OutsideHours
@@ -365,12 +397,13 @@ where
     FunctionError::new(name, format!("{what} failed: {code}"))
 }
 
-/// Reads the queue's status and hours from Connect (`DescribeQueue`, then
-/// `DescribeHoursOfOperation`).
+/// Reads the queue's status and hours from Connect: `DescribeQueue`, then the effective hours
+/// of its hours of operation ([`fetch_queue_hours`]).
 pub async fn fetch_queue_snapshot(
     connect: &aws_sdk_connect::Client,
     instance_id: &str,
     queue_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<QueueSnapshot, FunctionError> {
     let queue = connect
         .describe_queue()
@@ -388,21 +421,73 @@ pub async fn fetch_queue_snapshot(
         .unwrap_or_else(|| "UNKNOWN".to_string());
     let hours = match queue.hours_of_operation_id() {
         None => None,
-        Some(id) => {
-            let out = connect
-                .describe_hours_of_operation()
-                .instance_id(instance_id)
-                .hours_of_operation_id(id)
-                .send()
-                .await
-                .map_err(|e| connect_error("DescribeHoursOfOperation", &e))?;
-            let hours = out.hours_of_operation().ok_or_else(|| {
-                FunctionError::retryable("DescribeHoursOfOperation returned no hours")
-            })?;
-            Some(WeeklyHours::from_connect(hours)?)
-        }
+        Some(id) => Some(fetch_queue_hours(connect, instance_id, id, now).await?),
     };
     Ok(QueueSnapshot { status, hours })
+}
+
+/// Error codes with which Connect refuses `GetEffectiveHoursOfOperations` itself, rather than
+/// failing to answer: a role created before the dialer asked for it (`AccessDeniedException`),
+/// or an endpoint that does not have the operation (`UnknownOperationException`). The dialer
+/// then falls back to the weekly hours, as it did before it read overrides; any other error
+/// (throttling, a missing hours of operation) is the caller's, as for the other calls.
+const EFFECTIVE_HOURS_REFUSED: [&str; 2] = ["AccessDeniedException", "UnknownOperationException"];
+
+/// The hours of operation `hours_id`: the effective hours from two days before to eight days
+/// after `now`'s date ([`effective_hours::window`]: local today and the week after it in every
+/// time zone), or, when Connect refuses that call or answers something unreadable, the weekly
+/// hours of `DescribeHoursOfOperation`, with a warning in the log: holidays and other overrides
+/// are then not seen, and the queue is judged by its weekly hours alone.
+pub async fn fetch_queue_hours(
+    connect: &aws_sdk_connect::Client,
+    instance_id: &str,
+    hours_id: &str,
+    now: DateTime<Utc>,
+) -> Result<QueueHours, FunctionError> {
+    let (from, to) = effective_hours::window(now);
+    let answer = connect
+        .get_effective_hours_of_operations()
+        .instance_id(instance_id)
+        .hours_of_operation_id(hours_id)
+        .from_date(from.format("%Y-%m-%d").to_string())
+        .to_date(to.format("%Y-%m-%d").to_string())
+        .send()
+        .await;
+    match answer {
+        Ok(out) => match EffectiveHours::from_connect(&out) {
+            Ok(h) => return Ok(QueueHours::Effective(h)),
+            Err(e) => tracing::warn!(
+                error = %e.message,
+                "GetEffectiveHoursOfOperations answer unreadable: falling back to the weekly hours (overrides ignored)"
+            ),
+        },
+        Err(e) => {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            let code = e
+                .as_service_error()
+                .and_then(|s| s.code())
+                .unwrap_or("")
+                .to_string();
+            if !EFFECTIVE_HOURS_REFUSED.contains(&code.as_str()) {
+                return Err(connect_error("GetEffectiveHoursOfOperations", &e));
+            }
+            tracing::warn!(
+                code = %code,
+                "GetEffectiveHoursOfOperations refused: falling back to the weekly hours (overrides ignored)"
+            );
+        }
+    }
+    let out = connect
+        .describe_hours_of_operation()
+        .instance_id(instance_id)
+        .hours_of_operation_id(hours_id)
+        .send()
+        .await
+        .map_err(|e| connect_error("DescribeHoursOfOperation", &e))?;
+    let hours = out
+        .hours_of_operation()
+        .ok_or_else(|| FunctionError::retryable("DescribeHoursOfOperation returned no hours"))?;
+    Ok(QueueHours::Weekly(WeeklyHours::from_connect(hours)?))
 }
 
 /// Keeps the last queue snapshot for `ttl` (`STATUS_CACHE_SECONDS`) within a warm Lambda.
@@ -428,16 +513,17 @@ impl StatusCache {
     }
 
     /// The cached snapshot when fresh and for the same queue, else a fresh one from Connect.
-    pub async fn get(
+    pub async fn snapshot(
         &self,
         connect: &aws_sdk_connect::Client,
         instance_id: &str,
         queue_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<QueueSnapshot, FunctionError> {
         if let Some(hit) = self.lookup(instance_id, queue_id) {
             return Ok(hit);
         }
-        let snapshot = fetch_queue_snapshot(connect, instance_id, queue_id).await?;
+        let snapshot = fetch_queue_snapshot(connect, instance_id, queue_id, now).await?;
         if !self.ttl.is_zero() {
             let mut entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
             *entry = Some(CacheEntry {
@@ -756,7 +842,7 @@ mod tests {
         let now = utc("2024-03-04T18:00:00Z");
         let disabled = QueueSnapshot {
             status: "DISABLED".into(),
-            hours: Some(hours.clone()),
+            hours: Some(QueueHours::Weekly(hours.clone())),
         };
         let v = evaluate_queue(&disabled, utc("2024-03-04T10:00:00Z"));
         assert_eq!(
@@ -765,7 +851,7 @@ mod tests {
         );
         let enabled = QueueSnapshot {
             status: "ENABLED".into(),
-            hours: Some(hours),
+            hours: Some(QueueHours::Weekly(hours)),
         };
         let v = evaluate_queue(&enabled, now);
         assert_eq!(v.reason, QueueReason::OutsideHours);
@@ -779,7 +865,7 @@ mod tests {
         assert_eq!(v.to_json()["nextOpening"], serde_json::Value::Null);
         let never = QueueSnapshot {
             status: "ENABLED".into(),
-            hours: Some(WeeklyHours::new("UTC", vec![]).unwrap()),
+            hours: Some(QueueHours::Weekly(WeeklyHours::new("UTC", vec![]).unwrap())),
         };
         assert_eq!(evaluate_queue(&never, now).reason, QueueReason::NoHours);
     }
@@ -788,6 +874,7 @@ mod tests {
     async fn status_is_fetched_then_cached() {
         use aws_sdk_connect::operation::describe_hours_of_operation::DescribeHoursOfOperationOutput;
         use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+        use aws_sdk_connect::operation::get_effective_hours_of_operations::GetEffectiveHoursOfOperationsOutput;
         use aws_sdk_connect::types::{HoursOfOperation, Queue, QueueStatus};
         use aws_smithy_mocks::{mock, mock_client, RuleMode};
         let queue = mock!(aws_sdk_connect::Client::describe_queue)
@@ -809,18 +896,43 @@ mod tests {
                     .hours_of_operation(HoursOfOperation::builder().time_zone("UTC").build())
                     .build()
             });
-        let connect = mock_client!(aws_sdk_connect, RuleMode::MatchAny, [&queue, &hours]);
+        let effective = mock!(aws_sdk_connect::Client::get_effective_hours_of_operations)
+            .match_requests(|r| r.hours_of_operation_id() == Some("h-1"))
+            .then_output(|| {
+                GetEffectiveHoursOfOperationsOutput::builder()
+                    .time_zone("UTC")
+                    .build()
+            });
+        let connect = mock_client!(
+            aws_sdk_connect,
+            RuleMode::MatchAny,
+            [&queue, &effective, &hours]
+        );
         let cache = StatusCache::new(Duration::from_secs(60));
-        let a = cache.get(&connect, "i-1", "q-1").await.unwrap();
-        let b = cache.get(&connect, "i-1", "q-1").await.unwrap();
+        let a = cache
+            .snapshot(&connect, "i-1", "q-1", Utc::now())
+            .await
+            .unwrap();
+        let b = cache
+            .snapshot(&connect, "i-1", "q-1", Utc::now())
+            .await
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.status, "ENABLED");
         assert_eq!(queue.num_calls(), 1);
-        assert_eq!(hours.num_calls(), 1);
+        assert_eq!(effective.num_calls(), 1);
+        assert_eq!(hours.num_calls(), 0, "the effective hours answered");
+        assert_eq!(a.hours.as_ref().map(QueueHours::source), Some("effective"));
         // No cache: every call asks Connect.
         let uncached = StatusCache::new(Duration::ZERO);
-        uncached.get(&connect, "i-1", "q-1").await.unwrap();
-        uncached.get(&connect, "i-1", "q-1").await.unwrap();
+        uncached
+            .snapshot(&connect, "i-1", "q-1", Utc::now())
+            .await
+            .unwrap();
+        uncached
+            .snapshot(&connect, "i-1", "q-1", Utc::now())
+            .await
+            .unwrap();
         assert_eq!(queue.num_calls(), 3);
     }
 
@@ -860,14 +972,194 @@ mod tests {
             [&missing, &busy],
             |c| c.retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         );
-        let e = fetch_queue_snapshot(&connect, "i", "missing")
+        let e = fetch_queue_snapshot(&connect, "i", "missing", Utc::now())
             .await
             .unwrap_err();
         assert_eq!(e.name, ErrorName::ConfigError);
-        let e = fetch_queue_snapshot(&connect, "i", "busy")
+        let e = fetch_queue_snapshot(&connect, "i", "busy", Utc::now())
             .await
             .unwrap_err();
         assert_eq!(e.name, ErrorName::Throttled);
+    }
+
+    /// The dates of a `GetEffectiveHoursOfOperations` answer, each with its ranges.
+    type EffectiveDays = Vec<(&'static str, Vec<crate::testkit::OverrideRange>)>;
+
+    /// A Connect whose queue is enabled with hours `h-1` (weekdays 09:00-17:00 UTC) and whose
+    /// effective hours answer `effective`: `Ok` with the ranges of each date, or an error code.
+    fn connect_with_effective(
+        effective: Result<EffectiveDays, &'static str>,
+    ) -> (
+        aws_sdk_connect::Client,
+        aws_smithy_mocks::Rule,
+        aws_smithy_mocks::Rule,
+    ) {
+        use aws_sdk_connect::operation::describe_hours_of_operation::DescribeHoursOfOperationOutput;
+        use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+        use aws_sdk_connect::operation::get_effective_hours_of_operations::{
+            GetEffectiveHoursOfOperationsError, GetEffectiveHoursOfOperationsOutput,
+        };
+        use aws_sdk_connect::types::{
+            EffectiveHoursOfOperations, HoursOfOperation, HoursOfOperationConfig,
+            HoursOfOperationDays, HoursOfOperationTimeSlice, OperationalHour, OverrideTimeSlice,
+            Queue, QueueStatus,
+        };
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        use aws_smithy_types::error::ErrorMetadata;
+        let queue = mock!(aws_sdk_connect::Client::describe_queue).then_output(|| {
+            DescribeQueueOutput::builder()
+                .queue(
+                    Queue::builder()
+                        .status(QueueStatus::Enabled)
+                        .hours_of_operation_id("h-1")
+                        .build(),
+                )
+                .build()
+        });
+        let weekly =
+            mock!(aws_sdk_connect::Client::describe_hours_of_operation).then_output(|| {
+                let t = |h| {
+                    HoursOfOperationTimeSlice::builder()
+                        .hours(h)
+                        .minutes(0)
+                        .build()
+                        .unwrap()
+                };
+                let mut h = HoursOfOperation::builder().time_zone("UTC");
+                for day in [
+                    HoursOfOperationDays::Monday,
+                    HoursOfOperationDays::Tuesday,
+                    HoursOfOperationDays::Wednesday,
+                    HoursOfOperationDays::Thursday,
+                    HoursOfOperationDays::Friday,
+                ] {
+                    h = h.config(
+                        HoursOfOperationConfig::builder()
+                            .day(day)
+                            .start_time(t(9))
+                            .end_time(t(17))
+                            .build()
+                            .unwrap(),
+                    );
+                }
+                DescribeHoursOfOperationOutput::builder()
+                    .hours_of_operation(h.build())
+                    .build()
+            });
+        let eff = mock!(aws_sdk_connect::Client::get_effective_hours_of_operations)
+            // The window asked at 2026-12-24T12:00Z: two days before to eight after.
+            .match_requests(|r| {
+                r.instance_id() == Some("i-1")
+                    && r.hours_of_operation_id() == Some("h-1")
+                    && r.from_date() == Some("2026-12-22")
+                    && r.to_date() == Some("2027-01-01")
+            })
+            .then_compute_response(move |_| match &effective {
+                Ok(days) => {
+                    let ts = |(h, m): (i32, i32)| {
+                        OverrideTimeSlice::builder()
+                            .hours(h)
+                            .minutes(m)
+                            .build()
+                            .unwrap()
+                    };
+                    let mut out = GetEffectiveHoursOfOperationsOutput::builder().time_zone("UTC");
+                    for (date, ranges) in days {
+                        let mut d = EffectiveHoursOfOperations::builder().date(*date);
+                        for (start, end) in ranges {
+                            d = d.operational_hours(
+                                OperationalHour::builder()
+                                    .start(ts(*start))
+                                    .end(ts(*end))
+                                    .build(),
+                            );
+                        }
+                        out = out.effective_hours_of_operation_list(d.build());
+                    }
+                    aws_smithy_mocks::MockResponse::Output(out.build())
+                }
+                Err(code) => aws_smithy_mocks::MockResponse::Error(
+                    GetEffectiveHoursOfOperationsError::generic(
+                        ErrorMetadata::builder().code(*code).build(),
+                    ),
+                ),
+            });
+        let client = mock_client!(
+            aws_sdk_connect,
+            RuleMode::MatchAny,
+            [&queue, &eff, &weekly],
+            |c| c.retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        );
+        (client, eff, weekly)
+    }
+
+    #[tokio::test]
+    async fn a_holiday_override_closes_the_queue_and_the_next_opening_skips_it() {
+        // Thursday 24 December 2026, 12:00 UTC: the weekly hours say open (09:00-17:00), the
+        // effective hours say the 24th and 25th are holidays.
+        let now = utc("2026-12-24T12:00:00Z");
+        let (connect, eff, weekly) = connect_with_effective(Ok(vec![
+            ("2026-12-23", vec![((9, 0), (17, 0))]),
+            ("2026-12-24", vec![]),
+            ("2026-12-25", vec![]),
+            ("2026-12-28", vec![((9, 0), (17, 0))]),
+        ]));
+        let snapshot = fetch_queue_snapshot(&connect, "i-1", "q-1", now)
+            .await
+            .unwrap();
+        assert_eq!(eff.num_calls(), 1);
+        assert_eq!(weekly.num_calls(), 0);
+        let v = evaluate_queue(&snapshot, now);
+        assert_eq!(
+            (v.open, v.reason, v.next_opening),
+            (
+                false,
+                QueueReason::OutsideHours,
+                Some(utc("2026-12-28T09:00:00Z"))
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_effective_hours_call_falls_back_to_the_weekly_hours() {
+        let now = utc("2026-12-24T12:00:00Z"); // a Thursday: open by the weekly hours
+        for code in ["AccessDeniedException", "UnknownOperationException"] {
+            let (connect, eff, weekly) = connect_with_effective(Err(code));
+            let snapshot = fetch_queue_snapshot(&connect, "i-1", "q-1", now)
+                .await
+                .unwrap();
+            assert_eq!((eff.num_calls(), weekly.num_calls()), (1, 1), "{code}");
+            assert_eq!(
+                snapshot.hours.as_ref().map(QueueHours::source),
+                Some("weekly")
+            );
+            let v = evaluate_queue(&snapshot, now);
+            assert!(v.open, "{code}: judged by the weekly hours");
+        }
+        // Other errors are not a refusal: no fallback, the error is the caller's.
+        for (code, name) in [
+            ("ThrottlingException", ErrorName::Throttled),
+            ("ResourceNotFoundException", ErrorName::ConfigError),
+        ] {
+            let (connect, _, weekly) = connect_with_effective(Err(code));
+            let e = fetch_queue_snapshot(&connect, "i-1", "q-1", now)
+                .await
+                .unwrap_err();
+            assert_eq!(e.name, name, "{code}");
+            assert_eq!(weekly.num_calls(), 0, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_effective_answer_falls_back_to_the_weekly_hours() {
+        let now = utc("2026-12-24T12:00:00Z");
+        let (connect, _, weekly) =
+            connect_with_effective(Ok(vec![("2026-12-24", vec![((25, 0), (17, 0))])]));
+        let snapshot = fetch_queue_snapshot(&connect, "i-1", "q-1", now)
+            .await
+            .unwrap();
+        assert_eq!(weekly.num_calls(), 1);
+        assert!(evaluate_queue(&snapshot, now).open);
     }
 
     const ZONES: [&str; 8] = [

@@ -41,6 +41,13 @@ pub enum Outcome {
     Timeout,
     /// The dialer could not place the call (rejected by Connect as invalid).
     Error,
+    /// The number does not exist, is no longer in use or cannot be dialed (Connect's
+    /// `TELECOM_NUMBER_INVALID`, `OUTBOUND_DESTINATION_ENDPOINT_ERROR`, a special information
+    /// tone for an invalid number, a fax machine): calling it again reaches nobody either.
+    InvalidNumber,
+    /// Answering machine detection heard a voicemail greeting (`VOICEMAIL_BEEP`,
+    /// `VOICEMAIL_NO_BEEP`): only with `answering_machine_detection` on.
+    Voicemail,
 }
 
 impl Outcome {
@@ -52,8 +59,22 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Timeout => "timeout",
             Outcome::Error => "error",
+            Outcome::InvalidNumber => "invalid_number",
+            Outcome::Voicemail => "voicemail",
         }
     }
+
+    /// Every outcome, in the order the redial rules list them.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Connected,
+        Outcome::NoAnswer,
+        Outcome::Busy,
+        Outcome::Failed,
+        Outcome::Timeout,
+        Outcome::Error,
+        Outcome::InvalidNumber,
+        Outcome::Voicemail,
+    ];
 }
 
 /// One line of the results file: one per dialed contact attempt.
@@ -257,6 +278,34 @@ mod tests {
             "no_answer"
         );
         assert_eq!(Outcome::NoAnswer.as_str(), "no_answer");
+        // `as_str` is the serde name, and every name (the old ones included: stored ledger
+        // items and results use them) parses back.
+        for outcome in Outcome::ALL {
+            let name = serde_json::to_value(outcome).unwrap();
+            assert_eq!(name, outcome.as_str());
+            assert_eq!(serde_json::from_value::<Outcome>(name).unwrap(), outcome);
+        }
+        for old in [
+            "connected",
+            "no_answer",
+            "busy",
+            "failed",
+            "timeout",
+            "error",
+        ] {
+            assert!(
+                serde_json::from_value::<Outcome>(old.into()).is_ok(),
+                "{old}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(Outcome::InvalidNumber).unwrap(),
+            "invalid_number"
+        );
+        assert_eq!(
+            serde_json::to_value(Outcome::Voicemail).unwrap(),
+            "voicemail"
+        );
     }
 
     #[test]

@@ -884,13 +884,27 @@ pub struct StartRequest {
     pub client_token: String,
     pub queue_id: String,
     pub flow_id: String,
+    pub answer_machine_detection: Option<aws_sdk_connect::types::AnswerMachineDetectionConfig>,
+    pub traffic_type: Option<String>,
+    pub campaign_id: Option<String>,
 }
 
+/// An open range of a date in [`FakeConnect::overrides`]: `((start h, m), (end h, m))`, in
+/// `OverrideTimeSlice`'s integers.
+pub type OverrideRange = ((i32, i32), (i32, i32));
+
 /// Amazon Connect: queue status and hours, outbound calls, `DescribeContact`.
+///
+/// The effective hours (`GetEffectiveHoursOfOperations`) of each date asked are the weekly
+/// `hours` of its weekday, unless `overrides` replaces that date's ranges (a holiday: an empty
+/// list); `effective_refused` makes Connect refuse the call with that error code instead.
 #[derive(Clone, Default)]
 pub struct FakeConnect {
     pub queue_status: Arc<Mutex<String>>,
     pub hours: Arc<Mutex<Option<aws_sdk_connect::types::HoursOfOperation>>>,
+    /// `yyyy-MM-dd` → the date's ranges.
+    pub overrides: Arc<Mutex<BTreeMap<String, Vec<OverrideRange>>>>,
+    pub effective_refused: Arc<Mutex<Option<String>>>,
     pub starts: Arc<Mutex<VecDeque<Start>>>,
     pub requests: Arc<Mutex<Vec<StartRequest>>>,
     pub contacts: Arc<Mutex<HashMap<String, aws_sdk_connect::types::Contact>>>,
@@ -915,12 +929,81 @@ impl FakeConnect {
         self.requests.lock().unwrap().clone()
     }
 
+    /// The effective hours from `from` to `to` (`yyyy-MM-dd`, both included).
+    fn effective_hours(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> aws_sdk_connect::operation::get_effective_hours_of_operations::GetEffectiveHoursOfOperationsOutput{
+        use aws_sdk_connect::operation::get_effective_hours_of_operations::GetEffectiveHoursOfOperationsOutput;
+        use aws_sdk_connect::types::{
+            EffectiveHoursOfOperations, OperationalHour, OverrideTimeSlice,
+        };
+        use chrono::{Datelike, NaiveDate};
+        let weekly = self.hours.lock().unwrap().clone().unwrap_or_else(|| {
+            aws_sdk_connect::types::HoursOfOperation::builder()
+                .time_zone("UTC")
+                .build()
+        });
+        let overrides = self.overrides.lock().unwrap().clone();
+        let ts = |h: i32, m: i32| {
+            OverrideTimeSlice::builder()
+                .hours(h)
+                .minutes(m)
+                .build()
+                .expect("hours and minutes set")
+        };
+        const DAYS: [&str; 7] = [
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ];
+        let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("yyyy-MM-dd");
+        let mut out = GetEffectiveHoursOfOperationsOutput::builder()
+            .set_time_zone(weekly.time_zone().map(str::to_string));
+        let mut date = parse(from);
+        while date <= parse(to) {
+            let key = date.format("%Y-%m-%d").to_string();
+            let ranges: Vec<OverrideRange> = match overrides.get(&key) {
+                Some(r) => r.clone(),
+                None => weekly
+                    .config()
+                    .iter()
+                    .filter(|c| {
+                        c.day().as_str() == DAYS[date.weekday().num_days_from_monday() as usize]
+                    })
+                    .filter_map(|c| {
+                        let (s, e) = (c.start_time()?, c.end_time()?);
+                        Some(((s.hours(), s.minutes()), (e.hours(), e.minutes())))
+                    })
+                    .collect(),
+            };
+            let mut day = EffectiveHoursOfOperations::builder().date(key);
+            for ((sh, sm), (eh, em)) in ranges {
+                day = day.operational_hours(
+                    OperationalHour::builder()
+                        .start(ts(sh, sm))
+                        .end(ts(eh, em))
+                        .build(),
+                );
+            }
+            out = out.effective_hours_of_operation_list(day.build());
+            date = date.succ_opt().expect("date in range");
+        }
+        out.build()
+    }
+
     pub fn client(&self) -> aws_sdk_connect::Client {
         use aws_sdk_connect::operation::describe_contact::{
             DescribeContactError, DescribeContactOutput,
         };
         use aws_sdk_connect::operation::describe_hours_of_operation::DescribeHoursOfOperationOutput;
         use aws_sdk_connect::operation::describe_queue::DescribeQueueOutput;
+        use aws_sdk_connect::operation::get_effective_hours_of_operations::GetEffectiveHoursOfOperationsError;
         use aws_sdk_connect::operation::start_outbound_voice_contact::{
             StartOutboundVoiceContactError, StartOutboundVoiceContactOutput,
         };
@@ -947,6 +1030,20 @@ impl FakeConnect {
                 )
             });
         let c = self.clone();
+        let effective = mock!(aws_sdk_connect::Client::get_effective_hours_of_operations)
+            .then_compute_response(move |r| {
+                c.log.push("connect:GetEffectiveHoursOfOperations");
+                if let Some(code) = c.effective_refused.lock().unwrap().clone() {
+                    return MockResponse::Error(GetEffectiveHoursOfOperationsError::generic(meta(
+                        &code,
+                    )));
+                }
+                MockResponse::Output(c.effective_hours(
+                    r.from_date().unwrap_or_default(),
+                    r.to_date().unwrap_or_default(),
+                ))
+            });
+        let c = self.clone();
         let start = mock!(aws_sdk_connect::Client::start_outbound_voice_contact)
             .then_compute_response(move |r| {
                 c.log.push("connect:StartOutboundVoiceContact");
@@ -957,6 +1054,9 @@ impl FakeConnect {
                     client_token: r.client_token().unwrap_or_default().into(),
                     queue_id: r.queue_id().unwrap_or_default().into(),
                     flow_id: r.contact_flow_id().unwrap_or_default().into(),
+                    answer_machine_detection: r.answer_machine_detection_config().cloned(),
+                    traffic_type: r.traffic_type().map(|t| t.as_str().to_string()),
+                    campaign_id: r.campaign_id().map(str::to_string),
                 });
                 match c.starts.lock().unwrap().pop_front() {
                     Some(Start::Placed(id)) => MockResponse::Output(
@@ -990,7 +1090,7 @@ impl FakeConnect {
         mock_client!(
             aws_sdk_connect,
             RuleMode::MatchAny,
-            [&queue, &hours, &start, &describe],
+            [&queue, &effective, &hours, &start, &describe],
             |c| c.retry_config(RetryConfig::disabled())
         )
     }

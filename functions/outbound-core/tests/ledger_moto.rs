@@ -457,6 +457,167 @@ async fn the_do_not_call_list_holds_keys_once_and_a_listed_contact_is_suppressed
     .is_none());
 }
 
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_frequency_cap_counts_each_call_once_across_campaigns_and_says_when_it_frees() {
+    use outbound_core::frequency_cap::{self, CapVerdict, FrequencyCap};
+    let ledger = fresh().await;
+    let t = now();
+    let cap = FrequencyCap {
+        max_calls: 2,
+        period: Duration::hours(24),
+    };
+    let key = outbound_core::testkit::contact_keyer().do_not_call_key("+442079460123");
+    let other = outbound_core::testkit::contact_keyer().do_not_call_key("+442079460124");
+    // Two calls from two campaigns' attempts, an hour apart.
+    for (token, at) in [("spring-a-1", t), ("summer-b-1", t + Duration::hours(1))] {
+        assert_eq!(
+            frequency_cap::record_call(&ledger, &cap, &key, token, at)
+                .await
+                .unwrap(),
+            CapVerdict::Allowed
+        );
+    }
+    // The same attempt placed again is the same call.
+    assert_eq!(
+        frequency_cap::record_call(&ledger, &cap, &key, "summer-b-1", t + Duration::hours(2))
+            .await
+            .unwrap(),
+        CapVerdict::Allowed
+    );
+    // A third is refused until the first call leaves the period, and nothing is recorded.
+    let later = t + Duration::hours(3);
+    let capped = CapVerdict::Capped {
+        until: t + Duration::hours(24),
+    };
+    assert_eq!(
+        frequency_cap::record_call(&ledger, &cap, &key, "autumn-c-1", later)
+            .await
+            .unwrap(),
+        capped
+    );
+    let found = frequency_cap::capped(&ledger, &cap, &[key.as_str(), other.as_str()], later)
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        std::collections::HashMap::from([(key.clone(), t + Duration::hours(24))])
+    );
+    // Once the first call is a period old, a place is free again.
+    assert_eq!(
+        frequency_cap::record_call(&ledger, &cap, &key, "autumn-c-1", t + Duration::hours(24))
+            .await
+            .unwrap(),
+        CapVerdict::Allowed
+    );
+    // The item names no number, and expires a period after its last call.
+    let item = ledger
+        .dynamodb
+        .get_item()
+        .table_name(&ledger.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(frequency_cap::cap_pk(&key)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let calls = item["calls"].as_m().unwrap();
+    assert_eq!(
+        calls.len(),
+        2,
+        "the call a period old was dropped: {calls:?}"
+    );
+    assert_eq!(
+        item["expiresAt"].as_n().unwrap(),
+        &(t + Duration::hours(48)).timestamp().to_string()
+    );
+    assert!(!format!("{item:?}").contains("2079460123"));
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn an_attempt_begun_but_not_placed_can_be_given_back_or_suppressed_a_placed_one_cannot() {
+    use outbound_core::ledger::{defer_held, suppress_held, Held};
+    let ledger = fresh().await;
+    let t = now();
+    let a = contact("autumn", 1);
+    let b = contact("autumn", 2);
+    let id_a = dialing(&ledger, &a, t).await;
+    let id_b = dialing(&ledger, &b, t).await;
+    let until = t + Duration::hours(5);
+    // Held by a lease it is not: the lease form refuses.
+    assert!(defer_held(
+        &ledger,
+        "autumn",
+        &a.contact_key,
+        1,
+        until,
+        "frequency_cap",
+        Held::Lease
+    )
+    .await
+    .unwrap()
+    .is_none());
+    let back = defer_held(
+        &ledger,
+        "autumn",
+        &a.contact_key,
+        1,
+        until,
+        "frequency_cap",
+        Held::UnplacedAttempt,
+    )
+    .await
+    .unwrap()
+    .expect("an unplaced attempt is given back");
+    assert_eq!(
+        (back.state, back.attempt, back.due_at),
+        (ContactState::Due, 1, until)
+    );
+    assert_eq!(back.deferred_by.as_deref(), Some("frequency_cap"));
+    assert_eq!(back.lease_until, None);
+    assert_eq!(back.attempt_started_at, None);
+    // Leased again later, its attempt 1 begins afresh.
+    lease(
+        &ledger,
+        "autumn",
+        &a.contact_key,
+        until,
+        until + Duration::minutes(10),
+        "f",
+    )
+    .await
+    .unwrap()
+    .expect("due at its time");
+    assert!(matches!(
+        begin_attempt(&ledger, &id_a, until + Duration::minutes(5), until)
+            .await
+            .unwrap(),
+        AttemptBegun::Begun(_)
+    ));
+    // A placed call is under way: neither form touches it.
+    assert!(matches!(
+        record_placed(&ledger, &id_b, "ct-b").await.unwrap(),
+        Placed::Recorded(_)
+    ));
+    assert!(suppress_held(
+        &ledger,
+        "autumn",
+        &b.contact_key,
+        1,
+        FinalReason::DoNotCall,
+        t,
+        Held::UnplacedAttempt
+    )
+    .await
+    .unwrap()
+    .is_none());
+    assert_eq!(state_of(&ledger, &b).await.state, ContactState::Dialing);
+}
+
 // Two feeders at once are not tested here: moto's threaded server checks a condition and
 // writes without a lock (the local stack adds one, local/moto_fixes.py), so a race test would
 // test moto. The guarantee comes from DynamoDB's conditional write, shown above on one item; this

@@ -40,6 +40,13 @@ pub struct ContactEvent {
     pub connected_to_agent_timestamp: Option<DateTime<Utc>>,
     /// The contact record's `DisconnectReason` code when the event carries it.
     pub disconnect_reason: Option<String>,
+    /// `answeringMachineDetectionStatus` (`VOICEMAIL_BEEP`, `HUMAN_ANSWERED`, ...): present on
+    /// calls placed with answering machine detection. "CONNECTED_TO_SYSTEM - The contact has
+    /// established media (for example, it was answered by a person or by voicemail). This event
+    /// is generated for any AnsweringMachineDetectionStatus code", contact events data model,
+    /// docs.aws.amazon.com/connect/latest/adminguide/contact-events.html. The key's exact case
+    /// in a real event is docs/aws-verification.md M1's to confirm; keys match case-insensitively.
+    pub amd_status: Option<String>,
     /// The envelope's `time`: when EventBridge received the event.
     pub event_time: Option<DateTime<Utc>>,
 }
@@ -88,6 +95,7 @@ impl ContactEvent {
                 self.connected_to_system_timestamp.is_some(),
                 self.connected_to_agent_timestamp.is_some(),
                 self.disconnect_reason.as_deref(),
+                self.amd_status.as_deref(),
             ),
         }
     }
@@ -152,6 +160,7 @@ pub fn parse_contact_event(event: &Value) -> Result<ContactEvent, FunctionError>
         disconnect_timestamp: timestamp(detail, "disconnectTimestamp", "")?,
         connected_to_agent_timestamp,
         disconnect_reason: disconnect_reason(detail)?,
+        amd_status: optional_string(detail, "answeringMachineDetectionStatus")?,
         event_time: timestamp(root, "time", "envelope ")?,
     })
 }
@@ -308,7 +317,7 @@ mod tests {
             json!({"disconnectReason": {"code": "TELECOM_NUMBER_INVALID"}}),
         ))
         .unwrap();
-        assert_eq!(invalid.call_end(Utc::now()).outcome, Outcome::Failed);
+        assert_eq!(invalid.call_end(Utc::now()).outcome, Outcome::InvalidNumber);
         let silent = parse_contact_event(&disconnected(json!({}))).unwrap();
         assert_eq!(silent.call_end(Utc::now()).outcome, Outcome::NoAnswer);
         // Media established: connected, whatever the reason says afterwards.
@@ -318,6 +327,45 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(answered.call_end(Utc::now()).outcome, Outcome::Connected);
+    }
+
+    /// A call placed with answering machine detection that reached a voicemail: media was
+    /// established (`connectedToSystemTimestamp`), no agent, the flow hung up, and the event
+    /// carries the detection status (contact events data model, `AnsweringMachineDetectionStatus`,
+    /// docs.aws.amazon.com/connect/latest/adminguide/contact-events.html).
+    #[test]
+    fn a_voicemail_detected_by_amd_is_voicemail() {
+        let e = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05.000Z",
+            "disconnectReason": "CONTACT_FLOW_DISCONNECT",
+            "answeringMachineDetectionStatus": "VOICEMAIL_BEEP",
+            "campaign": {"campaignId": "8f4e0d3a-1b2c-4d5e-8f90-0a1b2c3d4e5f"}
+        })))
+        .unwrap();
+        assert_eq!(e.amd_status.as_deref(), Some("VOICEMAIL_BEEP"));
+        assert_eq!(e.call_end(Utc::now()).outcome, Outcome::Voicemail);
+        // The same call with a person on the line is connected; the case of the key varies.
+        let human = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05.000Z",
+            "AnsweringMachineDetectionStatus": "HUMAN_ANSWERED"
+        })))
+        .unwrap();
+        assert_eq!(human.call_end(Utc::now()).outcome, Outcome::Connected);
+        // A special information tone for an invalid number, before any media.
+        let sit = parse_contact_event(&disconnected(json!({
+            "answeringMachineDetectionStatus": "SIT_TONE_INVALID_NUMBER"
+        })))
+        .unwrap();
+        assert_eq!(sit.call_end(Utc::now()).outcome, Outcome::InvalidNumber);
+        // Not a string: refused with the field's name.
+        let err = parse_contact_event(&disconnected(json!({
+            "answeringMachineDetectionStatus": 3
+        })))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("answeringMachineDetectionStatus"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -51,6 +51,50 @@ pub const DAYS: [&str; 7] = [
     "SUNDAY",
 ];
 
+/// An hours-of-operation override (a holiday, a day with other hours), in the shape
+/// `CreateHoursOfOperationOverride` takes, so an override read from a real instance can be
+/// pasted. Served by `GetEffectiveHoursOfOperations` only: `DescribeHoursOfOperation` does not
+/// return overrides (they have their own APIs: Create/List/Update/DeleteHoursOfOperationOverride).
+// Source: request `Name`, `Description`, `Config` [{Day, StartTime, EndTime}] with
+// `OverrideTimeSlice` {Hours, Minutes}, `EffectiveFrom`, `EffectiveTill` (`yyyy-MM-dd`),
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_CreateHoursOfOperationOverride.html
+// and the `HoursOfOperationOverride` data type (`HoursOfOperationOverrideId`),
+// https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperationOverride.html
+// Differs from the documentation: `OverrideType` and `RecurrenceConfig` are not simulated (an
+// override with them is refused, not misread).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct HoursOverride {
+    /// Set by the simulator when the override is added (`POST /_sim/hours/overrides`).
+    #[serde(default)]
+    pub hours_of_operation_override_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The ranges of the days it covers, per weekday; a covered date whose weekday has no
+    /// range is closed all day (a holiday).
+    #[serde(default)]
+    pub config: Vec<HoursSlot>,
+    pub effective_from: String,
+    pub effective_till: String,
+}
+
+impl HoursOverride {
+    /// `EffectiveFrom` and `EffectiveTill` as dates (both included).
+    pub fn dates(&self) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
+        let parse = |what: &str, v: &str| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| format!("override {what} '{v}' is not yyyy-MM-dd"))
+        };
+        let from = parse("EffectiveFrom", &self.effective_from)?;
+        let till = parse("EffectiveTill", &self.effective_till)?;
+        if till < from {
+            return Err("override EffectiveTill is before EffectiveFrom".to_string());
+        }
+        Ok((from, till))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Hours {
@@ -63,6 +107,8 @@ pub struct Hours {
     // page gives no format (docs/aws-verification.md Q2).
     pub time_zone: String,
     pub config: Vec<HoursSlot>,
+    /// Overrides of these hours; none by default.
+    pub overrides: Vec<HoursOverride>,
 }
 
 impl Default for Hours {
@@ -91,6 +137,7 @@ impl Default for Hours {
             name: "Simulated hours".to_string(),
             time_zone: "UTC".to_string(),
             config,
+            overrides: Vec::new(),
         }
     }
 }
@@ -108,10 +155,21 @@ pub struct SimConfig {
     /// times out after Connect placed the call (a placement of unknown outcome).
     pub stall_first_call: Vec<String>,
     pub stall_seconds: f64,
-    /// Shares of calls answered, busy and failed; the rest rings out (no answer).
+    /// Destinations (E.164) that are invalid numbers at every call (`TELECOM_NUMBER_INVALID`).
+    pub invalid_numbers: Vec<String>,
+    /// Destinations (E.164) a voicemail answers at every call: `voicemail` with answering
+    /// machine detection, answered (`connected`) without.
+    pub voicemail_numbers: Vec<String>,
+    /// Shares of calls answered, busy, failed, invalid numbers and answered by a voicemail;
+    /// the rest rings out (no answer). A voicemail is `connected` unless the request asked for
+    /// answering machine detection.
     pub answer_rate: f64,
     pub busy_rate: f64,
     pub fail_rate: f64,
+    pub invalid_rate: f64,
+    pub voicemail_rate: f64,
+    /// Simulated seconds from a voicemail's answer to the end of the call.
+    pub voicemail_seconds: f64,
     /// Simulated seconds from placement to answer (answered calls).
     pub ring_seconds: Range,
     /// Simulated seconds from answer to hang-up (answered calls).
@@ -158,9 +216,15 @@ impl Default for SimConfig {
             busy_first_call: Vec::new(),
             stall_first_call: Vec::new(),
             stall_seconds: 0.0,
+            invalid_numbers: Vec::new(),
+            voicemail_numbers: Vec::new(),
             answer_rate: 0.7,
             busy_rate: 0.1,
             fail_rate: 0.05,
+            // 0: the draws, and so the end-to-end tests, are what they were before these.
+            invalid_rate: 0.0,
+            voicemail_rate: 0.0,
+            voicemail_seconds: 20.0,
             ring_seconds: Range::new(3.0, 15.0),
             talk_seconds: Range::new(20.0, 120.0),
             busy_seconds: Range::new(1.0, 4.0),
@@ -197,6 +261,8 @@ impl SimConfig {
             ("answerRate", self.answer_rate),
             ("busyRate", self.busy_rate),
             ("failRate", self.fail_rate),
+            ("invalidRate", self.invalid_rate),
+            ("voicemailRate", self.voicemail_rate),
             ("errorRate", self.error_rate),
             ("dropEventShare", self.drop_event_share),
             ("duplicateEventShare", self.duplicate_event_share),
@@ -206,8 +272,20 @@ impl SimConfig {
                 return Err(format!("{name} must be between 0 and 1, got {v}"));
             }
         }
-        if self.answer_rate + self.busy_rate + self.fail_rate > 1.0 + 1e-9 {
-            return Err("answerRate + busyRate + failRate must not exceed 1".to_string());
+        if self.answer_rate
+            + self.busy_rate
+            + self.fail_rate
+            + self.invalid_rate
+            + self.voicemail_rate
+            > 1.0 + 1e-9
+        {
+            return Err(
+                "answerRate + busyRate + failRate + invalidRate + voicemailRate must not exceed 1"
+                    .to_string(),
+            );
+        }
+        if !(self.voicemail_seconds >= 0.0 && self.voicemail_seconds.is_finite()) {
+            return Err("voicemailSeconds must be >= 0".to_string());
         }
         if self.drop_event_share + self.duplicate_event_share > 1.0 + 1e-9 {
             return Err("dropEventShare + duplicateEventShare must not exceed 1".to_string());
@@ -244,15 +322,40 @@ impl SimConfig {
         if self.queue_status != "ENABLED" && self.queue_status != "DISABLED" {
             return Err("queueStatus must be ENABLED or DISABLED".to_string());
         }
-        for slot in &self.hours.config {
-            if !DAYS.contains(&slot.day.as_str()) {
-                return Err(format!("hours.config: unknown Day {}", slot.day));
-            }
-            for t in [slot.start_time, slot.end_time] {
-                if t.hours > 23 || t.minutes > 59 {
-                    return Err("hours.config: Hours 0-23 and Minutes 0-59".to_string());
+        let check_slots = |what: &str, slots: &[HoursSlot]| -> Result<(), String> {
+            for slot in slots {
+                if !DAYS.contains(&slot.day.as_str()) {
+                    return Err(format!("{what}: unknown Day {}", slot.day));
+                }
+                for t in [slot.start_time, slot.end_time] {
+                    if t.hours > 23 || t.minutes > 59 {
+                        return Err(format!("{what}: Hours 0-23 and Minutes 0-59"));
+                    }
                 }
             }
+            Ok(())
+        };
+        check_slots("hours.config", &self.hours.config)?;
+        let mut spans = Vec::new();
+        for o in &self.hours.overrides {
+            if o.name.trim().is_empty() {
+                return Err("hours.overrides: Name is required".to_string());
+            }
+            check_slots(&format!("hours.overrides {}", o.name), &o.config)?;
+            let (from, till) = o.dates()?;
+            // Assumed (not documented): Connect refuses overrides of the same hours whose
+            // dates overlap, so a date has at most one (docs/aws-verification.md Q5).
+            if let Some((_, _, other)) = spans.iter().find(
+                |(f, t, _): &&(chrono::NaiveDate, chrono::NaiveDate, &str)| {
+                    from <= *t && *f <= till
+                },
+            ) {
+                return Err(format!(
+                    "hours.overrides: {} overlaps {other} (one override per date)",
+                    o.name
+                ));
+            }
+            spans.push((from, till, o.name.as_str()));
         }
         if let Some(endpoint) = &self.events_endpoint {
             if !endpoint.starts_with("http://") {
@@ -321,6 +424,12 @@ mod tests {
             .merged(&json!({"answerRate": 0.9, "busyRate": 0.2}))
             .is_err());
         assert!(base.merged(&json!({"timeScale": 0})).is_err());
+        assert!(base.merged(&json!({"invalidRate": -0.1})).is_err());
+        assert!(base
+            .merged(&json!({"answerRate": 0.7, "voicemailRate": 0.2}))
+            .unwrap_err()
+            .contains("voicemailRate"));
+        assert!(base.merged(&json!({"voicemailSeconds": -1})).is_err());
         assert!(base.merged(&json!({"queueStatus": "OPEN"})).is_err());
         assert!(base.merged(&json!({"quotaRate": "fast"})).is_err());
         assert!(base.merged(&json!([1])).is_err());

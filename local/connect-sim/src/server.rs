@@ -4,7 +4,7 @@
 //! `aws-sdk-connect`'s serializers); errors carry their name in `x-amzn-errortype` and
 //! `__type`, which both the Rust SDK and botocore read.
 
-use crate::config::SimConfig;
+use crate::config::{HoursOverride, SimConfig};
 use crate::events::EventSender;
 use crate::hours;
 use crate::sim::{ApiError, PendingEvent, Simulator, StartRequest};
@@ -355,6 +355,61 @@ async fn control(
                 Err(e) => control_error(&app, e),
             }
         }
+        // An hours-of-operation override (a holiday), in CreateHoursOfOperationOverride's
+        // shape (config.rs `HoursOverride`): applied by GetEffectiveHoursOfOperations and the
+        // placedWhileClosed oracle, never listed by DescribeHoursOfOperation.
+        (&Method::POST, ["hours", "overrides"]) => {
+            let body = match body_json(req).await {
+                Ok(b) => b,
+                Err(e) => return control_error(&app, e),
+            };
+            let mut o: HoursOverride = match serde_json::from_value(body) {
+                Ok(o) => o,
+                Err(e) => return control_error(&app, format!("override: {e}")),
+            };
+            let mono = app.mono();
+            let mut sim = app.sim();
+            let mut next = sim.config.clone();
+            // The next number after the highest id present.
+            let n = next
+                .hours
+                .overrides
+                .iter()
+                .filter_map(|o| {
+                    o.hours_of_operation_override_id
+                        .strip_prefix("sim-override-")
+                })
+                .filter_map(|n| n.parse::<u32>().ok())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            o.hours_of_operation_override_id = format!("sim-override-{n:04}");
+            next.hours.overrides.push(o.clone());
+            if let Err(e) = next.validate() {
+                return control_error(&app, e);
+            }
+            sim.set_config(next, mono);
+            drop(sim);
+            json_response(&app, 200, &json!({"override": o}))
+        }
+        (&Method::DELETE, ["hours", "overrides"]) => {
+            let removed = std::mem::take(&mut app.sim().config.hours.overrides).len();
+            json_response(&app, 200, &json!({"removed": removed}))
+        }
+        (&Method::DELETE, ["hours", "overrides", id]) => {
+            let mut sim = app.sim();
+            let before = sim.config.hours.overrides.len();
+            sim.config
+                .hours
+                .overrides
+                .retain(|o| o.hours_of_operation_override_id != *id);
+            let removed = before - sim.config.hours.overrides.len();
+            drop(sim);
+            if removed == 0 {
+                return json_response(&app, 404, &json!({"error": format!("no override {id}")}));
+            }
+            json_response(&app, 200, &json!({"removed": removed}))
+        }
         (&Method::POST, ["queue", "status"]) => {
             let body = match body_json(req).await {
                 Ok(b) => b,
@@ -452,6 +507,22 @@ pub async fn handle(app: Shared, req: Request<Incoming>) -> Result<Resp, Infalli
         // DescribeHoursOfOperation: "GET /hours-of-operations/InstanceId/HoursOfOperationId".
         (&Method::GET, ["hours-of-operations", instance, hours_id]) => {
             let r = app.sim().describe_hours(instance, hours_id, Utc::now());
+            r.map(|v| json_response(&app, 200, &v))
+                .unwrap_or_else(|e| error_response(&app, &e))
+        }
+        // GetEffectiveHoursOfOperations: "GET /effective-hours-of-operations/InstanceId/
+        // HoursOfOperationId?fromDate=FromDate&toDate=ToDate".
+        (&Method::GET, ["effective-hours-of-operations", instance, hours_id]) => {
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .map(percent_decode)
+            };
+            let (from, to) = (param("fromDate"), param("toDate"));
+            let r = app
+                .sim()
+                .effective_hours(instance, hours_id, from.as_deref(), to.as_deref());
             r.map(|v| json_response(&app, 200, &v))
                 .unwrap_or_else(|e| error_response(&app, &e))
         }

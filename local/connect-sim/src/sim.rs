@@ -23,6 +23,11 @@ pub enum Outcome {
     NoAnswer,
     Busy,
     Failed,
+    /// The number does not exist or is no longer in use.
+    InvalidNumber,
+    /// A voicemail answered and answering machine detection, which the request asked for,
+    /// heard it (without detection the same call is `Connected`).
+    Voicemail,
 }
 
 impl Outcome {
@@ -32,6 +37,8 @@ impl Outcome {
             Outcome::NoAnswer => "no_answer",
             Outcome::Busy => "busy",
             Outcome::Failed => "failed",
+            Outcome::InvalidNumber => "invalid_number",
+            Outcome::Voicemail => "voicemail",
         }
     }
 
@@ -50,6 +57,31 @@ impl Outcome {
             Outcome::NoAnswer => "TELECOM_UNANSWERED",
             Outcome::Busy => "TELECOM_BUSY",
             Outcome::Failed => "TELECOM_PROBLEM",
+            // ctr-data-model.html: "TELECOM_NUMBER_INVALID - The number you are attempting to
+            // call either lacks proper E164 formatting, or the number you are attempting to
+            // call does not exist or is no longer in use."
+            Outcome::InvalidNumber => "TELECOM_NUMBER_INVALID",
+            // Assumed (not documented): a call whose flow found a voicemail ends with the flow
+            // hanging up (`CONTACT_FLOW_DISCONNECT`, "The flow disconnected the contact");
+            // the outcome comes from the detection status, not from this code (M1).
+            Outcome::Voicemail => "CONTACT_FLOW_DISCONNECT",
+        }
+    }
+
+    /// The contact's `AnsweringMachineDetectionStatus` for a call placed with detection, once
+    /// media is established; `None` before, or for a call that never connected.
+    // Source: `AnsweringMachineDetectionStatus`, "Indicates how an outbound campaign call is
+    // actually disposed if the contact is connected to Amazon Connect", valid values include
+    // HUMAN_ANSWERED and VOICEMAIL_BEEP,
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_Contact.html
+    // Assumed (not documented): which status a real call gets when (a voicemail with a beep
+    // is `VOICEMAIL_BEEP`, never `VOICEMAIL_NO_BEEP`; a call that never connected has none,
+    // not `AMD_UNANSWERED` nor a SIT tone one); docs/aws-verification.md M1 observes real ones.
+    pub fn amd_status(self) -> Option<&'static str> {
+        match self {
+            Outcome::Connected => Some("HUMAN_ANSWERED"),
+            Outcome::Voicemail => Some("VOICEMAIL_BEEP"),
+            _ => None,
         }
     }
 }
@@ -130,6 +162,26 @@ pub fn plan_call(cfg: &SimConfig, rng: &mut Rng, ring_timeout: Option<f64>) -> C
     } else if u < cfg.answer_rate + cfg.busy_rate + cfg.fail_rate {
         let d = rng.range(cfg.fail_seconds.min, cfg.fail_seconds.max);
         (Outcome::Failed, None, d * scale)
+    } else if u < cfg.answer_rate + cfg.busy_rate + cfg.fail_rate + cfg.invalid_rate {
+        // The network refuses an invalid number about as fast as it fails a call.
+        let d = rng.range(cfg.fail_seconds.min, cfg.fail_seconds.max);
+        (Outcome::InvalidNumber, None, d * scale)
+    } else if u < cfg.answer_rate
+        + cfg.busy_rate
+        + cfg.fail_rate
+        + cfg.invalid_rate
+        + cfg.voicemail_rate
+    {
+        // A voicemail picks up after ringing, as a person would; its greeting and what the
+        // flow does with it last `voicemailSeconds`.
+        let ring = rng
+            .range(cfg.ring_seconds.min, cfg.ring_seconds.max)
+            .min(ring_timeout);
+        (
+            Outcome::Voicemail,
+            Some(ring * scale),
+            (ring + cfg.voicemail_seconds) * scale,
+        )
     } else {
         // StartOutboundVoiceContact: an unanswered call ends at the dialing timeout.
         (Outcome::NoAnswer, None, ring_timeout * scale)
@@ -170,6 +222,12 @@ pub struct StartRequest {
     // StartOutboundVoiceContact, `Attributes`: "A custom key-value pair using an attribute
     // map", string to string.
     pub attributes: BTreeMap<String, String>,
+    /// `AnswerMachineDetectionConfig.EnableAnswerMachineDetection`.
+    pub answering_machine_detection: bool,
+    /// `TrafficType`: `GENERAL` (the default) or `CAMPAIGN`.
+    pub traffic_type: Option<String>,
+    /// `CampaignId`.
+    pub campaign_id: Option<String>,
 }
 
 impl StartRequest {
@@ -231,6 +289,44 @@ impl StartRequest {
                 )
             })?),
         };
+        // StartOutboundVoiceContact: `AnswerMachineDetectionConfig` {`EnableAnswerMachineDetection`,
+        // `AwaitAnswerMachinePrompt`} (booleans), `TrafficType` "Valid Values: GENERAL |
+        // CAMPAIGN", `CampaignId`; API_AnswerMachineDetectionConfig.html: "If set to true,
+        // TrafficType must be set as CAMPAIGN".
+        let answering_machine_detection = match obj.get("AnswerMachineDetectionConfig") {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(m)) => match m.get("EnableAnswerMachineDetection") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(ApiError::new(
+                        400,
+                        "SerializationException",
+                        "EnableAnswerMachineDetection is not a boolean",
+                    ))
+                }
+            },
+            Some(_) => {
+                return Err(ApiError::new(
+                    400,
+                    "SerializationException",
+                    "AnswerMachineDetectionConfig is not an object",
+                ))
+            }
+        };
+        let traffic_type = string("TrafficType")?;
+        if let Some(t) = &traffic_type {
+            if t != "GENERAL" && t != "CAMPAIGN" {
+                return Err(ApiError::invalid("TrafficType must be GENERAL or CAMPAIGN"));
+            }
+        }
+        // Assumed (not documented): the answer to detection without campaign traffic is
+        // `InvalidParameterException`; the page says only that it "must" be CAMPAIGN (M2).
+        if answering_machine_detection && traffic_type.as_deref() != Some("CAMPAIGN") {
+            return Err(ApiError::invalid(
+                "EnableAnswerMachineDetection needs TrafficType CAMPAIGN",
+            ));
+        }
         Ok(StartRequest {
             instance_id,
             contact_flow_id: string("ContactFlowId")?,
@@ -240,6 +336,9 @@ impl StartRequest {
             client_token: string("ClientToken")?,
             ring_timeout,
             attributes,
+            answering_machine_detection,
+            traffic_type,
+            campaign_id: string("CampaignId")?,
         })
     }
 }
@@ -341,6 +440,10 @@ pub struct ContactRecord {
     pub ended_at: Option<String>,
     pub outcome: Outcome,
     pub disconnect_reason: Option<String>,
+    /// The request asked for answering machine detection.
+    pub answering_machine_detection: bool,
+    /// `CampaignId` of the request, if any.
+    pub campaign_id: Option<String>,
     pub event_dropped: bool,
     pub event_duplicated: bool,
     pub events_sent: u32,
@@ -362,6 +465,17 @@ pub struct ContactRecord {
     plan: CallPlan,
 }
 
+impl ContactRecord {
+    /// The detection status Connect reports at `wall`: only for a call placed with detection,
+    /// once it connected (see [`Outcome::amd_status`]).
+    fn amd_status(&self, wall: DateTime<Utc>) -> Option<&'static str> {
+        if !self.answering_machine_detection || self.answered.is_none_or(|a| a > wall) {
+            return None;
+        }
+        self.outcome.amd_status()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counters {
@@ -378,6 +492,7 @@ pub struct Counters {
     pub describe_contact: u64,
     pub describe_queue: u64,
     pub describe_hours: u64,
+    pub get_effective_hours: u64,
     pub get_contact_attributes: u64,
     pub unknown_requests: u64,
     pub events_sent: u64,
@@ -660,6 +775,26 @@ impl Simulator {
             plan.answer_after = None;
             plan.end_after = self.config.busy_seconds.min * self.config.time_scale;
         }
+        if self.config.invalid_numbers.contains(&req.destination) {
+            // A test script, not Connect behaviour: this number is invalid at every call.
+            plan.outcome = Outcome::InvalidNumber;
+            plan.answer_after = None;
+            plan.end_after = self.config.fail_seconds.min * self.config.time_scale;
+        }
+        if self.config.voicemail_numbers.contains(&req.destination) {
+            // A test script, not Connect behaviour: a voicemail answers this number at every
+            // call, after the shortest ring.
+            let ring = self.config.ring_seconds.min;
+            plan.outcome = Outcome::Voicemail;
+            plan.answer_after = Some(ring * self.config.time_scale);
+            plan.end_after = (ring + self.config.voicemail_seconds) * self.config.time_scale;
+        }
+        if plan.outcome == Outcome::Voicemail && !req.answering_machine_detection {
+            // Without detection Connect cannot tell a machine from a person: the call was
+            // answered ("answered by a person or by voicemail", CONNECTED_TO_SYSTEM,
+            // contact-events.html).
+            plan.outcome = Outcome::Connected;
+        }
         // A test script, not Connect behaviour: the call is placed now, its answer is late.
         let stall_seconds = if first_call && self.config.stall_first_call.contains(&req.destination)
         {
@@ -691,6 +826,8 @@ impl Simulator {
             ended_at: None,
             outcome: plan.outcome,
             disconnect_reason: None,
+            answering_machine_detection: req.answering_machine_detection,
+            campaign_id: req.campaign_id.clone(),
             event_dropped: plan.drop_event,
             event_duplicated: plan.duplicate_event,
             events_sent: 0,
@@ -898,6 +1035,13 @@ impl Simulator {
         if let Some(a) = rec.answered.filter(|a| *a <= wall) {
             detail.insert("connectedToSystemTimestamp".into(), json!(rfc3339(a)));
         }
+        // contact-events.html: CONNECTED_TO_SYSTEM "is generated for any
+        // AnsweringMachineDetectionStatus code". Assumed (not documented): the key is
+        // `answeringMachineDetectionStatus` like the other camelCase detail keys, and later
+        // events (DISCONNECTED) carry it too (M1).
+        if let Some(status) = rec.amd_status(wall) {
+            detail.insert("answeringMachineDetectionStatus".into(), json!(status));
+        }
         // contact-events.html: `queueInfo` with `queueArn` and `queueType`.
         // Assumed (not documented): it is present from the start for a call placed with a
         // `QueueId`, without `enqueueTimestamp`, and `queueType` is `STANDARD` (E2).
@@ -999,6 +1143,13 @@ impl Simulator {
         if let Some(a) = rec.answered.filter(|a| *a <= wall) {
             c.insert("ConnectedToSystemTimestamp".into(), epoch(a));
             last = a;
+        }
+        // `AnsweringMachineDetectionStatus` and `Campaign` {`CampaignId`} (API_Contact).
+        if let Some(status) = rec.amd_status(wall) {
+            c.insert("AnsweringMachineDetectionStatus".into(), json!(status));
+        }
+        if let Some(id) = &rec.campaign_id {
+            c.insert("Campaign".into(), json!({ "CampaignId": id }));
         }
         // `DisconnectTimestamp`: "The timestamp when the customer endpoint disconnected from
         // Amazon Connect"; `DisconnectReason`: "The disconnect reason for the contact"
@@ -1103,9 +1254,11 @@ impl Simulator {
     // HoursOfOperationArn, HoursOfOperationId, LastModifiedRegion, LastModifiedTime, Name,
     // Tags, TimeZone}; Errors `ResourceNotFoundException` (404),
     // https://docs.aws.amazon.com/connect/latest/APIReference/API_DescribeHoursOfOperation.html
-    // Differs from the documentation: overrides (holidays, "Set up overrides for reduced or
-    // extended hours", set-hours-operation.html) and `ParentHoursOfOperations` are not
-    // simulated; the dialer ignores overrides too (docs/aws-verification.md Q3).
+    // Overrides (holidays) are not part of this answer: the `HoursOfOperation` data type has no
+    // field for them (https://docs.aws.amazon.com/connect/latest/APIReference/API_HoursOfOperation.html);
+    // they are listed by ListHoursOfOperationOverrides and applied by
+    // GetEffectiveHoursOfOperations (`effective_hours`).
+    // Differs from the documentation: `ParentHoursOfOperations` is not simulated.
     pub fn describe_hours(
         &mut self,
         instance_id: &str,
@@ -1131,6 +1284,49 @@ impl Simulator {
             "LastModifiedTime": epoch(wall),
             "LastModifiedRegion": self.config.region
         }}))
+    }
+
+    /// `GetEffectiveHoursOfOperations`: the configured hours date by date, overrides applied.
+    // Source: "GET /effective-hours-of-operations/InstanceId/HoursOfOperationId?fromDate=
+    // FromDate&toDate=ToDate", `FromDate` and `ToDate` required, "Pattern: ^\d{4}-\d{2}-\d{2}$";
+    // Errors `InvalidParameterException` (400), `ResourceNotFoundException` (404),
+    // https://docs.aws.amazon.com/connect/latest/APIReference/API_GetEffectiveHoursOfOperations.html
+    // Assumed (not documented): `ToDate` before `FromDate`, or a span over a year, is
+    // `InvalidParameterException` (docs/aws-verification.md Q5).
+    pub fn effective_hours(
+        &mut self,
+        instance_id: &str,
+        hours_id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        self.counters.get_effective_hours += 1;
+        self.check_instance(instance_id)?;
+        let date = |what: &str, v: Option<&str>| {
+            let v = v.ok_or_else(|| ApiError::invalid(format!("{what} is required")))?;
+            if v.len() != 10 {
+                return Err(ApiError::invalid(format!("{what} '{v}' is not yyyy-MM-dd")));
+            }
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid(format!("{what} '{v}' is not yyyy-MM-dd")))
+        };
+        let (from, to) = (date("fromDate", from)?, date("toDate", to)?);
+        if to < from {
+            return Err(ApiError::invalid("toDate is before fromDate"));
+        }
+        if (to - from).num_days() + 1 > hours::MAX_EFFECTIVE_DAYS {
+            return Err(ApiError::invalid(format!(
+                "at most {} dates",
+                hours::MAX_EFFECTIVE_DAYS
+            )));
+        }
+        let h = &self.config.hours;
+        if hours_id != h.id {
+            return Err(ApiError::not_found(format!(
+                "Hours of operation {hours_id} not found"
+            )));
+        }
+        Ok(hours::effective(h, from, to))
     }
 
     /// `/_sim/stats`; per-contact records only when asked (a large campaign has many).
@@ -1190,6 +1386,17 @@ mod tests {
             client_token: Some(token.into()),
             ring_timeout: None,
             attributes: BTreeMap::from([("firstName".to_string(), "Ann".to_string())]),
+            ..StartRequest::default()
+        }
+    }
+
+    /// The request the dialer sends with answering machine detection on.
+    fn amd_req(dest: &str, token: &str) -> StartRequest {
+        StartRequest {
+            answering_machine_detection: true,
+            traffic_type: Some("CAMPAIGN".into()),
+            campaign_id: Some("cmp-1".into()),
+            ..req(dest, token)
         }
     }
 
@@ -1304,9 +1511,11 @@ mod tests {
     #[test]
     fn outcome_distribution_follows_the_configuration() {
         let cfg = SimConfig {
-            answer_rate: 0.6,
+            answer_rate: 0.5,
             busy_rate: 0.2,
             fail_rate: 0.1,
+            invalid_rate: 0.05,
+            voicemail_rate: 0.05,
             drop_event_share: 0.2,
             duplicate_event_share: 0.1,
             time_scale: 0.5,
@@ -1330,7 +1539,18 @@ mod tests {
                     assert!((10.0 - 1e-9..=60.0 + 1e-9).contains(&talk), "talk {talk}");
                 }
                 Outcome::Busy => assert!((0.5..=2.0).contains(&p.end_after)),
-                Outcome::Failed => assert!((0.25..=1.0).contains(&p.end_after)),
+                Outcome::Failed | Outcome::InvalidNumber => {
+                    assert_eq!(p.answer_after, None);
+                    assert!((0.25..=1.0).contains(&p.end_after))
+                }
+                Outcome::Voicemail => {
+                    let ring = p.answer_after.unwrap();
+                    assert!((1.5..=7.5).contains(&ring), "ring {ring}");
+                    assert!(
+                        (p.end_after - ring - 10.0).abs() < 1e-9,
+                        "20 s at half time"
+                    );
+                }
                 Outcome::NoAnswer => {
                     assert_eq!(p.answer_after, None);
                     assert_eq!(p.end_after, 15.0, "rings for the ring timeout");
@@ -1338,7 +1558,9 @@ mod tests {
             }
         }
         let share = |o| counts.get(&o).copied().unwrap_or(0) as f64 / n as f64;
-        assert!((share(Outcome::Connected) - 0.6).abs() < 0.02);
+        assert!((share(Outcome::Connected) - 0.5).abs() < 0.02);
+        assert!((share(Outcome::InvalidNumber) - 0.05).abs() < 0.01);
+        assert!((share(Outcome::Voicemail) - 0.05).abs() < 0.01);
         assert!((share(Outcome::Busy) - 0.2).abs() < 0.02);
         assert!((share(Outcome::Failed) - 0.1).abs() < 0.02);
         assert!((share(Outcome::NoAnswer) - 0.1).abs() < 0.02);
@@ -1574,6 +1796,159 @@ mod tests {
             StartRequest::from_json(&json!({"InstanceId": "i", "DestinationPhoneNumber": 5}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn parses_answering_machine_detection_and_refuses_it_without_campaign_traffic() {
+        let base = json!({"InstanceId": "i", "DestinationPhoneNumber": "+447700900123"});
+        let with = |extra: Value| {
+            let mut body = base.clone();
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            StartRequest::from_json(&body)
+        };
+        let plain = with(json!({})).unwrap();
+        assert!(!plain.answering_machine_detection);
+        assert_eq!(plain.traffic_type, None);
+        let on = with(json!({
+            "AnswerMachineDetectionConfig": {"EnableAnswerMachineDetection": true, "AwaitAnswerMachinePrompt": true},
+            "TrafficType": "CAMPAIGN", "CampaignId": "cmp-1"
+        }))
+        .unwrap();
+        assert!(on.answering_machine_detection);
+        assert_eq!(on.campaign_id.as_deref(), Some("cmp-1"));
+        // API_AnswerMachineDetectionConfig: "If set to true, TrafficType must be set as
+        // CAMPAIGN".
+        for traffic in [json!({}), json!({"TrafficType": "GENERAL"})] {
+            let mut extra = traffic.clone();
+            extra["AnswerMachineDetectionConfig"] = json!({"EnableAnswerMachineDetection": true});
+            let err = with(extra).unwrap_err();
+            assert_eq!((err.status, err.code), (400, "InvalidParameterException"));
+        }
+        let err = with(json!({"TrafficType": "BULK"})).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterException");
+        let err = with(json!({"AnswerMachineDetectionConfig": true})).unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn a_voicemail_is_voicemail_with_detection_and_answered_without() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                voicemail_numbers: vec!["+442079460009".into()],
+                answer_rate: 0.0,
+                busy_rate: 0.0,
+                fail_rate: 0.0,
+                ..unlimited()
+            },
+            0.0,
+        );
+        let on = sim
+            .start_outbound(amd_req("+442079460009", "t-1"), 0.0, wall(0.0))
+            .unwrap();
+        let off = sim
+            .start_outbound(req("+442079460009", "t-2"), 0.0, wall(0.0))
+            .unwrap();
+        let plan = on.plan.clone().unwrap();
+        assert_eq!(plan.outcome, Outcome::Voicemail);
+        assert_eq!(off.plan.clone().unwrap().outcome, Outcome::Connected);
+        // Before the answer: no status yet; after it, DescribeContact tells the voicemail.
+        let before = sim
+            .describe_contact("inst-1", &on.contact_id, wall(0.0))
+            .unwrap();
+        assert!(before["Contact"]
+            .get("AnsweringMachineDetectionStatus")
+            .is_none());
+        let end = wall(plan.end_after);
+        let ev = sim
+            .finish(&on.contact_id, on.generation, end, false)
+            .unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["answeringMachineDetectionStatus"], "VOICEMAIL_BEEP");
+        assert_eq!(detail["disconnectReason"], "CONTACT_FLOW_DISCONNECT");
+        assert!(detail["connectedToSystemTimestamp"].is_string());
+        let d = sim.describe_contact("inst-1", &on.contact_id, end).unwrap();
+        assert_eq!(
+            d["Contact"]["AnsweringMachineDetectionStatus"],
+            "VOICEMAIL_BEEP"
+        );
+        assert_eq!(d["Contact"]["Campaign"]["CampaignId"], "cmp-1");
+        // Without detection: answered, and no status at all.
+        let off_plan = off.plan.unwrap();
+        let ev = sim
+            .finish(
+                &off.contact_id,
+                off.generation,
+                wall(off_plan.end_after),
+                false,
+            )
+            .unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert!(detail.get("answeringMachineDetectionStatus").is_none());
+        assert_eq!(detail["disconnectReason"], "CUSTOMER_DISCONNECT");
+        assert_eq!(sim.stats(false)["outcomes"]["voicemail"], 1);
+    }
+
+    #[test]
+    fn a_person_answering_with_detection_is_human_answered() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                answer_rate: 1.0,
+                busy_rate: 0.0,
+                fail_rate: 0.0,
+                ..unlimited()
+            },
+            0.0,
+        );
+        let s = sim
+            .start_outbound(amd_req("+442079460010", "t-1"), 0.0, wall(0.0))
+            .unwrap();
+        let plan = s.plan.unwrap();
+        let ev = sim
+            .finish(&s.contact_id, s.generation, wall(plan.end_after), false)
+            .unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["answeringMachineDetectionStatus"], "HUMAN_ANSWERED");
+    }
+
+    #[test]
+    fn a_number_scripted_invalid_is_invalid_at_every_call() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                invalid_numbers: vec!["+442079460008".into()],
+                answer_rate: 1.0,
+                busy_rate: 0.0,
+                fail_rate: 0.0,
+                ..unlimited()
+            },
+            0.0,
+        );
+        for (i, token) in ["t-1", "t-2"].into_iter().enumerate() {
+            let s = sim
+                .start_outbound(amd_req("+442079460008", token), 0.0, wall(i as f64))
+                .unwrap();
+            let plan = s.plan.unwrap();
+            assert_eq!(plan.outcome, Outcome::InvalidNumber);
+            assert_eq!(plan.answer_after, None);
+            let ev = sim
+                .finish(
+                    &s.contact_id,
+                    s.generation,
+                    wall(i as f64 + plan.end_after),
+                    false,
+                )
+                .unwrap();
+            let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+            assert_eq!(detail["disconnectReason"], "TELECOM_NUMBER_INVALID");
+            assert!(detail.get("connectedToSystemTimestamp").is_none());
+            // No media, no detection status.
+            assert!(detail.get("answeringMachineDetectionStatus").is_none());
+        }
+        let other = sim
+            .start_outbound(req("+442079460001", "t-3"), 0.0, wall(3.0))
+            .unwrap();
+        assert_eq!(other.plan.unwrap().outcome, Outcome::Connected);
     }
 
     #[test]

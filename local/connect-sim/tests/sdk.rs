@@ -5,6 +5,7 @@
 //! not the end-to-end campaign.
 
 use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_connect::error::ProvideErrorMetadata;
 use aws_sdk_connect::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -16,7 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use outbound_core::error::{classify_sdk_error, ErrorName};
 use outbound_core::events::call_end_from_contact;
-use outbound_core::hours::WeeklyHours;
+use outbound_core::hours::{evaluate_queue, fetch_queue_snapshot, QueueReason, WeeklyHours};
 use outbound_core::records::Outcome;
 use process_contact_events::contact_event::parse_contact_event;
 use serde_json::{json, Value};
@@ -180,6 +181,79 @@ async fn every_outcome_reads_the_same_from_the_event_and_from_describe_contact()
     }
 }
 
+/// The new outcomes through the real SDK: an invalid number, and a voicemail when the request
+/// asks for answering machine detection the way dial sends it. Both paths (the event and
+/// DescribeContact) read the same outcome.
+#[tokio::test]
+async fn invalid_numbers_and_detected_voicemails_read_the_same_on_both_paths() {
+    use aws_sdk_connect::types::{AnswerMachineDetectionConfig, TrafficType};
+    let mut invalid = fast(0.0, 0.0, 0.0);
+    invalid["invalidRate"] = json!(1.0);
+    let mut voicemail = fast(0.0, 0.0, 0.0);
+    voicemail["voicemailRate"] = json!(1.0);
+    voicemail["voicemailSeconds"] = json!(2.0);
+    for (patch, expected) in [
+        (invalid, Outcome::InvalidNumber),
+        (voicemail, Outcome::Voicemail),
+    ] {
+        let stack = start(patch).await;
+        let c = client(&stack.endpoint);
+        let id = c
+            .start_outbound_voice_contact()
+            .instance_id(INSTANCE)
+            .contact_flow_id("flow-1")
+            .queue_id("queue-1")
+            .destination_phone_number("+447700900123")
+            .client_token("tok-amd")
+            .answer_machine_detection_config(
+                AnswerMachineDetectionConfig::builder()
+                    .enable_answer_machine_detection(true)
+                    .await_answer_machine_prompt(true)
+                    .build(),
+            )
+            .traffic_type(TrafficType::Campaign)
+            .campaign_id("cmp-1")
+            .send()
+            .await
+            .expect("StartOutboundVoiceContact with detection")
+            .contact_id()
+            .unwrap()
+            .to_string();
+        let events = wait_for_events(&stack, 1).await;
+        let event = parse_contact_event(&as_delivered(&events[0])).unwrap();
+        assert_eq!(event.contact_id, id);
+        assert_eq!(event.call_end(Utc::now()).outcome, expected, "event");
+        let contact = c
+            .describe_contact()
+            .instance_id(INSTANCE)
+            .contact_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let end = call_end_from_contact(contact.contact().unwrap()).expect("ended");
+        assert_eq!(end.outcome, expected, "DescribeContact");
+    }
+    // Detection without campaign traffic is refused and places nothing.
+    let stack = start(fast(1.0, 0.0, 0.0)).await;
+    let err = client(&stack.endpoint)
+        .start_outbound_voice_contact()
+        .instance_id(INSTANCE)
+        .contact_flow_id("flow-1")
+        .destination_phone_number("+447700900123")
+        .answer_machine_detection_config(
+            AnswerMachineDetectionConfig::builder()
+                .enable_answer_machine_detection(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_connect::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidParameterException")
+    );
+}
+
 #[tokio::test]
 async fn a_call_in_progress_has_no_end_yet() {
     let stack = start(
@@ -292,4 +366,126 @@ async fn queue_and_hours_read_by_the_dialers_evaluator() {
         "opens when the simulator said"
     );
     assert!(closed.is_open_at(opens_at + chrono::Duration::hours(12)));
+}
+
+/// POSTs (or DELETEs) a control call and returns its status and JSON answer.
+async fn control(method: &str, url: String, body: Value) -> (u16, Value) {
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let req = Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let resp = http.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn a_holiday_override_read_through_the_dialers_effective_hours() {
+    let stack = start(json!({})).await;
+    let c = client(&stack.endpoint);
+    let now = Utc::now();
+    let snapshot = fetch_queue_snapshot(&c, INSTANCE, "queue-1", now)
+        .await
+        .unwrap();
+    let hours = snapshot.hours.as_ref().unwrap();
+    assert_eq!(hours.source(), "effective", "the effective hours answered");
+    assert!(evaluate_queue(&snapshot, now).open);
+
+    // A holiday today (the hours are in UTC): closed until tomorrow 00:00.
+    let today = now.date_naive().format("%Y-%m-%d").to_string();
+    let (status, added) = control(
+        "POST",
+        format!("{}/_sim/hours/overrides", stack.endpoint),
+        json!({"Name": "Holiday", "EffectiveFrom": today, "EffectiveTill": today, "Config": []}),
+    )
+    .await;
+    assert_eq!(status, 200, "{added}");
+    let now = Utc::now();
+    let snapshot = fetch_queue_snapshot(&c, INSTANCE, "queue-1", now)
+        .await
+        .unwrap();
+    let v = evaluate_queue(&snapshot, now);
+    assert_eq!((v.open, v.reason), (false, QueueReason::OutsideHours));
+    let tomorrow = now
+        .date_naive()
+        .succ_opt()
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    assert_eq!(
+        v.next_opening,
+        Some(tomorrow),
+        "the next opening skips the holiday"
+    );
+    // The weekly hours do not show it (overrides have their own APIs).
+    let weekly = c
+        .describe_hours_of_operation()
+        .instance_id(INSTANCE)
+        .hours_of_operation_id("sim-hours-0001")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        WeeklyHours::from_connect(weekly.hours_of_operation().unwrap())
+            .unwrap()
+            .is_open_at(now)
+    );
+
+    // Removed: open again.
+    let id = added["override"]["HoursOfOperationOverrideId"]
+        .as_str()
+        .unwrap();
+    let (status, _) = control(
+        "DELETE",
+        format!("{}/_sim/hours/overrides/{id}", stack.endpoint),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let snapshot = fetch_queue_snapshot(&c, INSTANCE, "queue-1", Utc::now())
+        .await
+        .unwrap();
+    assert!(evaluate_queue(&snapshot, Utc::now()).open);
+}
+
+#[tokio::test]
+async fn effective_hours_requests_are_checked() {
+    let stack = start(json!({})).await;
+    let c = client(&stack.endpoint);
+    let ask = |from: &'static str, to: &'static str, id: &'static str| {
+        c.get_effective_hours_of_operations()
+            .instance_id(INSTANCE)
+            .hours_of_operation_id(id)
+            .from_date(from)
+            .to_date(to)
+            .send()
+    };
+    let out = ask("2026-12-24", "2026-12-27", "sim-hours-0001")
+        .await
+        .unwrap();
+    assert_eq!(out.time_zone(), Some("UTC"));
+    assert_eq!(out.effective_hours_of_operation_list().len(), 4);
+    for (from, to) in [("2026-12-27", "2026-12-24"), ("24/12/2026", "2026-12-27")] {
+        let e = ask(from, to, "sim-hours-0001").await.unwrap_err();
+        assert_eq!(
+            e.as_service_error().and_then(|s| s.code()),
+            Some("InvalidParameterException"),
+            "{from}..{to}"
+        );
+    }
+    let e = ask("2026-12-24", "2026-12-27", "other").await.unwrap_err();
+    assert_eq!(classify_sdk_error(&e), ErrorName::InvalidInput);
+    // A bad override is refused with its reason.
+    let (status, answer) = control(
+        "POST",
+        format!("{}/_sim/hours/overrides", stack.endpoint),
+        json!({"Name": "Bad", "EffectiveFrom": "2026-12-25", "EffectiveTill": "2026-12-24"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
 }

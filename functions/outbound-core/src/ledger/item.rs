@@ -438,6 +438,7 @@ mod tests {
                 (Due, Leased),
                 (Leased, Due),
                 (Leased, Dialing),
+                (Leased, Final),
                 (Dialing, Due),
                 (Dialing, Final),
                 (Final, Due)

@@ -6,8 +6,9 @@
 //!
 //! ```json
 //! {"max_attempts":3,
-//!  "delay_minutes":{"busy":10,"no_answer":120,"failed":30,"timeout":30,"error":60,"connected":60},
-//!  "final_outcomes":["connected","timeout","error"]}
+//!  "delay_minutes":{"busy":10,"no_answer":120,"failed":30,"timeout":30,"error":60,"connected":60,
+//!                   "invalid_number":1440,"voicemail":240},
+//!  "final_outcomes":["connected","timeout","error","invalid_number"]}
 //! ```
 
 use super::item::FinalReason;
@@ -71,6 +72,12 @@ pub struct DelayMinutes {
     pub failed: u32,
     pub timeout: u32,
     pub error: u32,
+    /// Used only when `invalid_number` is taken out of `final_outcomes` (a number Connect
+    /// called invalid once may be a network's mistake, e.g. a ported number).
+    pub invalid_number: u32,
+    /// After a voicemail (answering machine detection on): a later call, at another time of
+    /// day, may find the person.
+    pub voicemail: u32,
 }
 
 impl Default for DelayMinutes {
@@ -82,6 +89,8 @@ impl Default for DelayMinutes {
             failed: 30,
             timeout: 30,
             error: 60,
+            invalid_number: 1440,
+            voicemail: 240,
         }
     }
 }
@@ -95,19 +104,13 @@ impl DelayMinutes {
             Outcome::Failed => self.failed,
             Outcome::Timeout => self.timeout,
             Outcome::Error => self.error,
+            Outcome::InvalidNumber => self.invalid_number,
+            Outcome::Voicemail => self.voicemail,
         }
     }
 
-    fn all(&self) -> [(Outcome, u32); 6] {
-        [
-            Outcome::Connected,
-            Outcome::NoAnswer,
-            Outcome::Busy,
-            Outcome::Failed,
-            Outcome::Timeout,
-            Outcome::Error,
-        ]
-        .map(|o| (o, self.of(o)))
+    fn all(&self) -> [(Outcome, u32); Outcome::ALL.len()] {
+        Outcome::ALL.map(|o| (o, self.of(o)))
     }
 }
 
@@ -127,7 +130,13 @@ impl Default for RedialRules {
         Self {
             max_attempts: 3,
             delay_minutes: DelayMinutes::default(),
-            final_outcomes: vec![Outcome::Connected, Outcome::Timeout, Outcome::Error],
+            // An invalid number stays invalid: calling it again only costs a call.
+            final_outcomes: vec![
+                Outcome::Connected,
+                Outcome::Timeout,
+                Outcome::Error,
+                Outcome::InvalidNumber,
+            ],
         }
     }
 }
@@ -254,8 +263,8 @@ mod tests {
             serde_json::to_value(&rules).unwrap(),
             serde_json::json!({
                 "max_attempts": 3,
-                "delay_minutes": {"connected": 60, "no_answer": 120, "busy": 10, "failed": 30, "timeout": 30, "error": 60},
-                "final_outcomes": ["connected", "timeout", "error"]
+                "delay_minutes": {"connected": 60, "no_answer": 120, "busy": 10, "failed": 30, "timeout": 30, "error": 60, "invalid_number": 1440, "voicemail": 240},
+                "final_outcomes": ["connected", "timeout", "error", "invalid_number"]
             })
         );
         assert_eq!(RedialRules::from_json(&rules.to_json()).unwrap(), rules);
@@ -380,6 +389,55 @@ mod tests {
     }
 
     #[test]
+    fn the_new_outcomes_follow_their_rules() {
+        let rules = RedialRules::default();
+        let now = t("2026-03-04T10:00:00Z");
+        // An invalid number is final by default, at the first attempt.
+        assert_eq!(
+            rules.decide(1, Outcome::InvalidNumber, now),
+            Decision::Final(FinalReason::Outcome(Outcome::InvalidNumber))
+        );
+        // A voicemail is redialed 4 hours later, until the attempts run out.
+        assert_eq!(
+            rules.decide(1, Outcome::Voicemail, now),
+            Decision::Redial {
+                attempt: 2,
+                due_at: t("2026-03-04T14:00:00Z")
+            }
+        );
+        assert_eq!(
+            rules.decide(3, Outcome::Voicemail, now),
+            Decision::Final(FinalReason::AttemptsExhausted)
+        );
+        // A campaign that leaves a message makes the voicemail final; one that trusts an
+        // invalid number less redials it after its own delay.
+        let rules = rules
+            .overridden_by(
+                r#"{"final_outcomes":["connected","voicemail"],"delay_minutes":{"invalid_number":2880}}"#,
+            )
+            .unwrap();
+        assert_eq!(
+            rules.decide(1, Outcome::Voicemail, now),
+            Decision::Final(FinalReason::Outcome(Outcome::Voicemail))
+        );
+        assert_eq!(
+            rules.decide(1, Outcome::InvalidNumber, now),
+            Decision::Redial {
+                attempt: 2,
+                due_at: t("2026-03-06T10:00:00Z")
+            }
+        );
+        // Rules stored before these outcomes existed still read, with the defaults for them.
+        let old = RedialRules::from_json(
+            r#"{"max_attempts":3,"delay_minutes":{"connected":60,"no_answer":120,"busy":10,"failed":30,"timeout":30,"error":60},"final_outcomes":["connected","timeout","error"]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.delay_minutes.voicemail, 240);
+        assert_eq!(old.delay_minutes.invalid_number, 1440);
+        assert!(!old.final_outcomes.contains(&Outcome::InvalidNumber));
+    }
+
+    #[test]
     fn an_override_changes_only_what_it_names() {
         let base = RedialRules {
             max_attempts: 5,
@@ -405,7 +463,11 @@ mod tests {
                 r#"{"delay_minutes":{"no_answer":50000}}"#,
                 "delay_minutes.no_answer",
             ),
-            (r#"{"final_outcomes":["voicemail"]}"#, "voicemail"),
+            (r#"{"final_outcomes":["abandoned"]}"#, "abandoned"),
+            (
+                r#"{"delay_minutes":{"voicemail":0}}"#,
+                "delay_minutes.voicemail",
+            ),
             (r#"{"max_attempt":3}"#, "max_attempt"),
             (r#"{"delay_minutes":{"engaged":5}}"#, "engaged"),
             ("[1]", "JSON object"),

@@ -215,12 +215,69 @@ async fn lease_pk(
     }
 }
 
-/// Gives a contact leased for attempt `attempt` back to the line until `until`, because a
-/// calling rule (`rule`, e.g. `calling_window`) does not allow it to be called now: `leased` →
-/// `due` at `until`, out of the `held` index and into the `due` one, the deferral counted in
-/// `deferrals`. Condition `state = leased AND attempt = :attempt`: `None` when the contact
-/// moved on (its attempt began, its lease ran out and another feeder has it for the same
-/// attempt is fine too: it is deferred the same way by whoever holds it).
+/// Where a contact a calling rule stops is held: by its lease (the feeder, before it is queued)
+/// or by an attempt begun but not placed (dial, between `begin_attempt` and the call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// `leased` for the attempt.
+    Lease,
+    /// `dialing` for the attempt, no call placed yet (no `contactId`): the attempt's token and
+    /// start are dropped, as if it had never begun.
+    UnplacedAttempt,
+}
+
+impl Held {
+    /// The condition on the contact's state and attempt, and what else goes with the hold.
+    fn condition(self) -> &'static str {
+        match self {
+            Held::Lease => "#state = :held AND #attempt = :attempt",
+            Held::UnplacedAttempt => {
+                "#state = :held AND #attempt = :attempt AND attribute_not_exists(#contactId)"
+            }
+        }
+    }
+
+    fn state(self) -> ContactState {
+        match self {
+            Held::Lease => ContactState::Leased,
+            Held::UnplacedAttempt => ContactState::Dialing,
+        }
+    }
+
+    /// The attributes the hold adds to the item, removed with it.
+    fn removed(self) -> &'static [&'static str] {
+        match self {
+            Held::Lease => &["leaseUntil", "heldShard", "leasedBy"],
+            Held::UnplacedAttempt => &[
+                "leaseUntil",
+                "heldShard",
+                "leasedBy",
+                "clientToken",
+                "attemptStartedAt",
+            ],
+        }
+    }
+
+    fn names(self, mut set: Vec<&'static str>) -> HashMap<String, String> {
+        set.extend(self.removed());
+        set.extend(["state", "attempt"]);
+        if self == Held::UnplacedAttempt {
+            set.push("contactId");
+        }
+        names(&set)
+    }
+
+    fn remove_clause(self) -> String {
+        let removed: Vec<String> = self.removed().iter().map(|a| format!("#{a}")).collect();
+        format!("REMOVE {}", removed.join(", "))
+    }
+}
+
+/// Gives a contact held for attempt `attempt` back to the line until `until`, because a calling
+/// rule (`rule`: `calling_window`, `frequency_cap`) does not allow it to be called now: `leased`
+/// (or `dialing`, unplaced) → `due` at `until`, out of the `held` index and into the `due` one,
+/// the deferral counted in `deferrals`; the attempt number is kept (no call was made).
+/// Conditional on the hold: `None` when the contact moved on (its attempt began or was placed).
 pub async fn defer(
     ledger: &CampaignLedger,
     campaign: &str,
@@ -229,28 +286,46 @@ pub async fn defer(
     until: DateTime<Utc>,
     rule: &str,
 ) -> Result<Option<LedgerContact>, FunctionError> {
+    defer_held(
+        ledger,
+        campaign,
+        contact_key,
+        attempt,
+        until,
+        rule,
+        Held::Lease,
+    )
+    .await
+}
+
+/// [`defer`] for a contact held by `held`.
+pub async fn defer_held(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    contact_key: &str,
+    attempt: u32,
+    until: DateTime<Utc>,
+    rule: &str,
+    held: Held,
+) -> Result<Option<LedgerContact>, FunctionError> {
     let result = update_contact(
         ledger,
         super::super::item::contact_pk(campaign, contact_key),
     )
-    .update_expression(
+    .update_expression(format!(
         "SET #state = :due, #dueAt = :until, #dueShard = :dueShard, #deferredBy = :rule \
-             ADD #deferrals :one REMOVE #leaseUntil, #heldShard, #leasedBy",
-    )
-    .condition_expression("#state = :leased AND #attempt = :attempt")
-    .set_expression_attribute_names(Some(names(&[
-        "state",
+             ADD #deferrals :one {}",
+        held.remove_clause()
+    ))
+    .condition_expression(held.condition())
+    .set_expression_attribute_names(Some(held.names(vec![
         "dueAt",
         "dueShard",
         "deferredBy",
         "deferrals",
-        "leaseUntil",
-        "heldShard",
-        "leasedBy",
-        "attempt",
     ])))
     .expression_attribute_values(":due", s(ContactState::Due.as_str()))
-    .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+    .expression_attribute_values(":held", s(held.state().as_str()))
     .expression_attribute_values(":until", n(millis(until)))
     .expression_attribute_values(
         ":dueShard",
@@ -269,11 +344,11 @@ pub async fn defer(
     }
 }
 
-/// Makes a contact leased for attempt `attempt` final without calling it, because a calling
-/// rule forbids the call for good (`reason`: the number is on the do-not-call list): `leased` →
-/// `final`, out of the `held` index. `attempt` becomes the attempts really made (one less), so
-/// the final record does not count a call that never was. Condition `state = leased AND attempt
-/// = :attempt`: `None` when the contact moved on (its attempt began).
+/// Makes a contact held for attempt `attempt` final without calling it, because a calling rule
+/// forbids the call for good (`reason`: the number is on the do-not-call list, the campaign
+/// ended): `leased` (or `dialing`, unplaced) → `final`, out of the `held` index. `attempt`
+/// becomes the attempts really made (one less), so the final record does not count a call that
+/// never was. Conditional on the hold: `None` when the contact moved on.
 pub async fn suppress(
     ledger: &CampaignLedger,
     campaign: &str,
@@ -282,18 +357,32 @@ pub async fn suppress(
     reason: super::super::item::FinalReason,
     now: DateTime<Utc>,
 ) -> Result<Option<LedgerContact>, FunctionError> {
+    suppress_held(
+        ledger,
+        campaign,
+        contact_key,
+        attempt,
+        reason,
+        now,
+        Held::Lease,
+    )
+    .await
+}
+
+/// [`suppress`] for a contact held by `held`.
+pub async fn suppress_held(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    contact_key: &str,
+    attempt: u32,
+    reason: super::super::item::FinalReason,
+    now: DateTime<Utc>,
+    held: Held,
+) -> Result<Option<LedgerContact>, FunctionError> {
     let mut set = String::from(
         "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = :made",
     );
-    let mut attributes = vec![
-        "state",
-        "finalReason",
-        "finalAt",
-        "attempt",
-        "leaseUntil",
-        "heldShard",
-        "leasedBy",
-    ];
+    let mut attributes = vec!["finalReason", "finalAt"];
     let mut request = update_contact(
         ledger,
         super::super::item::contact_pk(campaign, contact_key),
@@ -305,11 +394,11 @@ pub async fn suppress(
             request.expression_attribute_values(":expiresAt", n((now + retention).timestamp()));
     }
     let result = request
-        .update_expression(format!("{set} REMOVE #leaseUntil, #heldShard, #leasedBy"))
-        .condition_expression("#state = :leased AND #attempt = :attempt")
-        .set_expression_attribute_names(Some(names(&attributes)))
+        .update_expression(format!("{set} {}", held.remove_clause()))
+        .condition_expression(held.condition())
+        .set_expression_attribute_names(Some(held.names(attributes)))
         .expression_attribute_values(":final", s(ContactState::Final.as_str()))
-        .expression_attribute_values(":leased", s(ContactState::Leased.as_str()))
+        .expression_attribute_values(":held", s(held.state().as_str()))
         .expression_attribute_values(":reason", s(reason.as_str()))
         .expression_attribute_values(":now", n(millis(now)))
         .expression_attribute_values(":attempt", n(i64::from(attempt)))

@@ -121,11 +121,13 @@ async fn get_pk(ledger: &CampaignLedger, pk: &str) -> Result<Option<LedgerContac
 
 mod admit;
 mod attempts;
+mod batch;
 mod callbacks;
 mod lease;
 
 pub use admit::*;
 pub use attempts::*;
+pub use batch::*;
 pub use callbacks::*;
 pub use lease::*;
 

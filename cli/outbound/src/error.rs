@@ -71,3 +71,38 @@ pub fn aws(what: &str, err: &(impl std::error::Error + 'static)) -> CliError {
     };
     CliError::Failure(message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn told(detail: &str) -> String {
+        aws(
+            "reading the campaign ledger t",
+            &std::io::Error::other(detail.to_string()),
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn the_sdks_causes_become_one_line_saying_what_to_do() {
+        assert!(told("dispatch failure: no credentials in the chain")
+            .starts_with("no AWS credentials found"));
+        assert!(
+            told("ResourceNotFoundException: Requested resource not found")
+                .contains("check the region")
+        );
+        assert!(
+            told("UnrecognizedClientException: The security token is invalid")
+                .contains("refresh them")
+        );
+        assert!(told("AccessDeniedException: not authorized").contains("access denied"));
+        let other = told("ThrottlingException: slow down");
+        assert!(
+            other.starts_with("reading the campaign ledger t failed: ")
+                && other.contains("slow down"),
+            "{other}"
+        );
+        assert_eq!(aws("x", &std::io::Error::other("y")).exit_code(), 1);
+    }
+}

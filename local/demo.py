@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "local" / "tests"))
 
-from harness import Stack, dialed_per_attempt, dialed_per_contact, transitions, window_around  # noqa: E402
+from harness import REGION, Stack, dialed_per_attempt, dialed_per_contact, transitions, window_around  # noqa: E402
 
 # The actions (buttons) of the disposition guide's view, which the agent picks in turn.
 DISPOSITIONS = ["SALE", "CALLBACK", "NOT_INTERESTED"]
@@ -184,6 +185,33 @@ def table(rows: list[tuple[str, Any]]) -> None:
         say(f"  {k:<{width}}  {v}")
 
 
+def operator_report(stack: Stack, campaign: str) -> Path:
+    """The operator's HTML report of the campaign, written by the `outbound` command line
+    against the local stack, as an operator would against a deployment: the outputs from
+    Terraform, the endpoint through AWS_ENDPOINT_URL."""
+    build = ROOT / ".build"
+    build.mkdir(exist_ok=True)
+    # The same package selection and profile as scripts/demo.sh's compile: nothing to do when it
+    # ran, only the CLI itself otherwise.
+    packages = subprocess.run(["bash", "-c", "source scripts/lib.sh && local_stack_packages"], cwd=ROOT,
+                              check=True, capture_output=True, text=True).stdout.split()
+    target = "x86_64-unknown-linux-gnu"
+    subprocess.run(["cargo", "build", "--quiet", "--locked", "--profile", "dev", "--target", target, *packages],
+                   cwd=ROOT, check=True)
+    outputs = build / "demo-outputs.json"
+    outputs.write_text(json.dumps(stack.out))
+    report = build / f"report-{campaign}.html"
+    env = {**os.environ, "AWS_ENDPOINT_URL": stack.launcher.endpoint, "AWS_REGION": REGION,
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env.pop("AWS_PROFILE", None)
+    cli = ROOT / "target" / target / "debug" / "outbound"
+    say(f"\n== outbound report --campaign {campaign} (the operator's command line)")
+    subprocess.run([str(cli), "--outputs", str(outputs), "report", "--campaign", campaign, "-o", str(report)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    say(f"  HTML report: {report}")
+    return report
+
+
 def main() -> int:
     csv_path = Path(os.environ.get("DEMO_CSV", ROOT / "sample-files" / "contacts.csv"))
     concurrency = int(os.environ.get("DEMO_CONCURRENCY", "3"))
@@ -296,6 +324,7 @@ def main() -> int:
         if results:
             sample = min(results, key=lambda r: r.get("customer_key", ""))
             say(f"\n  a results record: {json.dumps(sample, sort_keys=True)}")
+        report = operator_report(stack, campaign)
         say("\n== terraform destroy and stopping the stack" if destroy
             else "\n== stopping the stack (DEMO_DESTROY=1 runs terraform destroy first)")
 
@@ -318,6 +347,7 @@ def main() -> int:
         "outcomes": dict(outcomes),
         "dispositions": dict(dispositions),
         "wall_seconds": round(time.monotonic() - wall_start, 1),
+        "report": str(report.relative_to(ROOT)),
     }
     say(f"SUMMARY {json.dumps(summary, sort_keys=True)}")
     # The sample's own expectations: a redial, a do-not-call hit never dialed.

@@ -80,8 +80,12 @@ if $with_noop; then
   echo "$profile" > "$noop_dir/PROFILE"
   log "no-op Lambda (benchmark floor, not deployed): ${noop_dir#"$ROOT"/}/bootstrap.zip"
 fi
-# cargo-lambda zips every workspace binary it finds built: keep only the functions.
-for crate in "${local_crates[@]}"; do rm -rf "${out:?}/$crate"; done
+# cargo-lambda zips every workspace binary it finds built (the local stack's, and with --tests the
+# operator's CLI too): keep only the functions.
+for dir in "$out"/*/; do
+  name=$(basename "$dir")
+  [[ " ${crates[*]} " == *" $name "* ]] || rm -rf "${out:?}/$name"
+done
 # Which profile the zips were built with, so make bench can tell dev zips from release ones.
 echo "$profile" > "$out/PROFILE"
 ls -1 "$out"/*/bootstrap.zip | sed 's/^/  /'

@@ -44,6 +44,24 @@ ensure_checkov() {
   fi
 }
 
+# Headless Chromium from the distribution's packages, for the browser test of the operator's HTML
+# report (tests/report). Root installs it; otherwise sudo, when it needs no password.
+ensure_chromium() {
+  CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
+  if [ -z "$CHROMIUM" ]; then
+    command -v apt-get >/dev/null || die "chromium is not installed and there is no apt-get: install Chromium and put it on PATH"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || { sudo -n true 2>/dev/null && sudo="sudo -n"; } \
+      || die "chromium is not installed: run 'sudo apt-get install -y chromium'"
+    log "installing chromium (apt-get)"
+    $sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; } \
+      || die "apt-get install chromium failed"
+    CHROMIUM="$(command -v chromium)"
+  fi
+  export CHROMIUM
+}
+
 # asl-validator from npm, into .tools/node.
 ensure_asl_validator() {
   if [ ! -x "$NODE_DIR/node_modules/.bin/asl-validator" ]; then
@@ -98,25 +116,27 @@ tf_init() {
 }
 
 # Workspace crates with a binary target: `crate_list functions` gives the deployable ones (under
-# functions/; the shared library has no binary), `crate_list local` the local-only ones (the
-# Connect simulator, under local/), which are never zipped.
+# functions/; the shared library has no binary), `crate_list local` the local-stack ones (the
+# Connect simulator and the no-op Lambda, under local/), which are never zipped. A binary
+# anywhere else (the operator's CLI under cli/) is in neither list: cargo test and clippy build
+# it with the workspace, and the Lambda zips and the local stack leave it out.
 crate_list() {
   cargo metadata --manifest-path "$ROOT/Cargo.toml" --no-deps --format-version 1 --locked | python3 -c '
 import json, os, sys
 meta = json.load(sys.stdin)
-functions = os.path.join(meta["workspace_root"], "functions") + os.sep
+under = os.path.join(meta["workspace_root"], sys.argv[1]) + os.sep
 for p in meta["packages"]:
-    if any("bin" in t["kind"] for t in p["targets"]):
-        deployable = p["manifest_path"].startswith(functions)
-        if deployable == (sys.argv[1] == "functions"):
-            print(p["name"])
+    if any("bin" in t["kind"] for t in p["targets"]) and p["manifest_path"].startswith(under):
+        print(p["name"])
 ' "$1"
 }
 
 # The cargo package selection of a dev build for the local stack: every function and every
 # local-only binary, in one invocation (scripts/build.sh --dev and make demo select the same set,
-# so cargo resolves the same features and reuses what the other built).
+# so cargo resolves the same features and reuses what the other built), plus the operator's CLI,
+# which make demo runs at its end (`outbound report`; it enables no feature of a shared crate
+# that the functions do not, so selecting it changes nothing in their build).
 local_stack_packages() {
   local crate
-  for crate in $(crate_list functions) $(crate_list local); do printf -- '-p\n%s\n' "$crate"; done
+  for crate in $(crate_list functions) $(crate_list local) outbound; do printf -- '-p\n%s\n' "$crate"; done
 }

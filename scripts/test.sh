@@ -77,6 +77,12 @@ step "phone numbers = libphonenumber (differential)" "$VENV/bin/python" -m pytes
 step "results queries = the records (DuckDB); metric filters = log lines" \
   "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider tests/operations
 
+# The operator's HTML report (`outbound report`, built by cargo test above) opened in headless
+# Chromium: the charts are laid out and their bars and figures equal the records' (seconds).
+step "install chromium" ensure_chromium
+step "outbound report in a browser (Chromium)" \
+  env OUTBOUND_BIN="$ROOT/target/debug/outbound" "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider tests/report
+
 # --- Terraform
 step "terraform fmt -check" terraform fmt -check -recursive -diff
 tf_validate_all() {

@@ -146,8 +146,9 @@ pub async fn run(cmd: &crate::cli::DncCommand, d: &Deployment, clients: &Clients
             let now = chrono::Utc::now();
             for (number, object, line) in &entries {
                 let key = l.keyer.do_not_call_key(number);
-                let source = DncSource::List {
-                    object,
+                // Numbers typed on the command line have no file: the source says an operator.
+                let source = DncSource::Operator {
+                    file: (object != CLI_SOURCE).then_some(object.as_str()),
                     line: *line,
                 };
                 let new = dnc::add(&l.ledger, &key, &source, now)

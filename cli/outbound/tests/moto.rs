@@ -595,7 +595,7 @@ async fn dnc_lists_checks_and_removes_by_the_deployments_key() {
     let item = moto::ledger_item(&d.ledger, &pk)
         .await
         .expect("listed under its do-not-call key");
-    assert_eq!(item["source"].as_s().unwrap(), "list:outbound-cli:0");
+    assert_eq!(item["source"].as_s().unwrap(), "operator");
     assert!(
         !format!("{item:?}").contains("7946"),
         "the number is never stored"
@@ -636,7 +636,7 @@ async fn dnc_lists_checks_and_removes_by_the_deployments_key() {
     let item = moto::ledger_item(&d.ledger, &listed_from_file)
         .await
         .expect("listed from the file");
-    assert_eq!(item["source"].as_s().unwrap(), "list:dnc.csv:2");
+    assert_eq!(item["source"].as_s().unwrap(), "operator:dnc.csv:2");
 
     let remove = d.run(&["dnc", "remove", "+442079460001"]);
     assert_eq!(remove.status.code(), Some(0));

@@ -31,6 +31,8 @@ pub enum DncSource<'a> {
     List { object: &'a str, line: u64 },
     /// An agent's disposition on a call (the contact id).
     Agent { contact_id: &'a str },
+    /// An operator's command (`outbound dnc add`), from a local file and its line, or typed.
+    Operator { file: Option<&'a str>, line: u64 },
 }
 
 impl DncSource<'_> {
@@ -38,6 +40,11 @@ impl DncSource<'_> {
         match self {
             DncSource::List { object, line } => format!("list:{object}:{line}"),
             DncSource::Agent { contact_id } => format!("agent:{contact_id}"),
+            DncSource::Operator { file: None, .. } => "operator".to_string(),
+            DncSource::Operator {
+                file: Some(file),
+                line,
+            } => format!("operator:{file}:{line}"),
         }
     }
 }

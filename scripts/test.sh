@@ -81,7 +81,7 @@ step "results queries = the records (DuckDB); metric filters = log lines" \
 # Chromium: the charts are laid out and their bars and figures equal the records' (seconds).
 step "install chromium" ensure_chromium
 step "outbound report in a browser (Chromium)" \
-  env OUTBOUND_BIN="$ROOT/target/debug/outbound" "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider tests/report
+  env OUTBOUND_BIN="$ROOT/target/$CARGO_BUILD_TARGET/debug/outbound" "$VENV/bin/python" -m pytest -q -rA -p no:cacheprovider tests/report
 
 # --- Terraform
 step "terraform fmt -check" terraform fmt -check -recursive -diff

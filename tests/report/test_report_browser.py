@@ -28,9 +28,13 @@ CAMPAIGN = "spring-report"
 
 
 def outbound_bin() -> str:
-    path = os.environ.get("OUTBOUND_BIN") or str(ROOT / "target" / "debug" / "outbound")
+    # scripts/lib.sh sets CARGO_BUILD_TARGET, which puts binaries under target/<triple>/.
+    triple = os.environ.get("CARGO_BUILD_TARGET")
+    built = ROOT / "target" / triple / "debug" / "outbound" if triple else ROOT / "target" / "debug" / "outbound"
+    path = os.environ.get("OUTBOUND_BIN") or str(built)
     if not os.path.exists(path):
         subprocess.run(["cargo", "build", "-p", "outbound", "--locked"], cwd=ROOT, check=True)
+    assert os.path.exists(path), f"outbound was built but is not at {path}: set OUTBOUND_BIN"
     return path
 
 

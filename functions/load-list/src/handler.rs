@@ -10,7 +10,8 @@
 //!
 //! The campaign is the object's metadata `campaign`, else its key prefix `campaigns/<id>/`, else
 //! the file's stem; the object's metadata `redial` overrides the deployment's redial rules for
-//! the file's contacts (docs/architecture.md, "The campaign id").
+//! the file's contacts, and its metadata `schedule` sets the campaign's start and end
+//! (`outbound_core::ledger::schedule`; docs/architecture.md, "The campaign id").
 //!
 //! Failure behaviour:
 //! - a file without `custID`/`phone` is refused whole: its report says why, nothing is queued;
@@ -43,6 +44,7 @@ use outbound_core::intake::admitter::{LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
 use outbound_core::intake::{sdk_error, RetryPolicy};
+use outbound_core::ledger::schedule::{self, CampaignSchedule};
 use outbound_core::ledger::{campaigns, CampaignLedger, RedialRules};
 use outbound_core::records::{reject_object_key, RejectRecord};
 use phonenumber::country;
@@ -328,6 +330,18 @@ async fn refuse_file(
     Ok(result)
 }
 
+/// The file's campaign schedule: the object's metadata `schedule` (JSON `{"start": …, "end": …}`,
+/// RFC 3339 times), which replaces the campaign's schedule. `Ok(None)`: the file sets none (the
+/// campaign keeps the one it has, if any).
+fn file_schedule(raw: Option<&str>) -> Result<Option<CampaignSchedule>, String> {
+    raw.map(|raw| {
+        CampaignSchedule::from_json(raw).map_err(|why| {
+            format!("the object's schedule metadata is not a campaign schedule: {why}")
+        })
+    })
+    .transpose()
+}
+
 fn file_rules(deployment: &RedialRules, raw: Option<&str>) -> Result<Option<RedialRules>, String> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -469,14 +483,16 @@ async fn load_segment(
             return refuse_file(clients, env, tuning, report, line, why, result).await;
         }
     };
-    let (campaign, rules) = match &start {
-        Start::Continue(c) => (c.campaign.clone(), c.rules.clone()),
+    // The file's schedule is stored once, by its first segment: continuations carry none.
+    let (campaign, rules, file_schedule) = match &start {
+        Start::Continue(c) => (c.campaign.clone(), c.rules.clone(), None),
         Start::Upload { .. } => {
             let metadata = object.metadata().cloned().unwrap_or_default();
             let settings = campaign_of_object(key, metadata.get("campaign").map(String::as_str))
                 .and_then(|campaign| {
                     let rules = file_rules(&env.rules, metadata.get("redial").map(String::as_str))?;
-                    Ok((campaign, rules))
+                    let schedule = file_schedule(metadata.get("schedule").map(String::as_str))?;
+                    Ok((campaign, rules, schedule))
                 });
             match settings {
                 Ok(settings) => settings,
@@ -529,6 +545,23 @@ async fn load_segment(
         .policy
         .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
         .await?;
+    if let Some(file_schedule) = &file_schedule {
+        // Before the first admission: no feeder sees the contacts without their schedule.
+        let source = format!("file:{key}");
+        tuning
+            .policy
+            .retry(|| {
+                schedule::write(
+                    &clients.ledger,
+                    &campaign,
+                    file_schedule,
+                    &source,
+                    chrono::Utc::now(),
+                )
+            })
+            .await?;
+        tracing::info!(campaign = %campaign, schedule = %file_schedule.to_json(), "campaign schedule set by the file");
+    }
     let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules.clone())
         .with_dnc_keys(clients.keyer.clone())
         .with_policy(tuning.policy)
@@ -1150,6 +1183,10 @@ mod tests {
             &[
                 ("campaign", "spring-2026"),
                 ("redial", r#"{"max_attempts":5,"delay_minutes":{"busy":2}}"#),
+                (
+                    "schedule",
+                    r#"{"start":"2026-12-08T09:00:00-05:00","end":"2026-12-20T21:00:00-05:00"}"#,
+                ),
             ],
         );
         let out = handle(
@@ -1175,6 +1212,21 @@ mod tests {
             "the rest stays the deployment's"
         );
         assert_eq!(w.listed(), vec!["spring-2026".to_string()]);
+        let stored = w
+            .table
+            .get(&schedule::schedule_pk("spring-2026"))
+            .expect("the file's schedule is stored");
+        let millis = |name: &str| stored[name].as_n().unwrap().parse::<i64>().unwrap();
+        assert_eq!(
+            millis("startsAt"),
+            1_796_738_400_000,
+            "09:00 EST = 14:00 UTC"
+        );
+        assert_eq!(millis("endsAt"), 1_797_818_400_000);
+        assert_eq!(
+            stored["source"].as_s().unwrap(),
+            "file:uploads/spring renewals+.csv"
+        );
         let seen = w.seen.lock().unwrap();
         assert!(
             seen.starts[0].0.starts_with("csv-spring-2026-"),
@@ -1184,11 +1236,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bad_campaign_or_redial_metadata_refuses_the_file() {
+    async fn bad_campaign_redial_or_schedule_metadata_refuses_the_file() {
         for metadata in [
             &[("campaign", "spring 2026")][..],
             &[("redial", r#"{"max_attempts":0}"#)][..],
             &[("redial", "not json")][..],
+            &[("schedule", r#"{"end":"2026-12-20"}"#)][..],
+            &[(
+                "schedule",
+                r#"{"start":"2026-12-20T00:00:00Z","end":"2026-12-08T00:00:00Z"}"#,
+            )][..],
         ] {
             let w = world_with_metadata(CSV, metadata);
             let out = handle(

@@ -1160,3 +1160,64 @@ async fn a_callback_set_during_the_call_wins_over_the_rules_and_the_due_index_ha
     assert_eq!(due.leased.len(), 1);
     assert_eq!(due.leased[0].attempt, 2);
 }
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_campaign_schedule_is_stored_replaced_read_in_batches_and_cleared() {
+    use outbound_core::ledger::schedule::{self, CampaignSchedule};
+    let ledger = fresh().await;
+    let t = now();
+    let first = CampaignSchedule {
+        start: Some(t + Duration::hours(1)),
+        end: Some(t + Duration::days(3)),
+    };
+    schedule::write(&ledger, "spring", &first, "file:campaigns/spring/a.csv", t)
+        .await
+        .unwrap();
+    let stored = schedule::read(&ledger, "spring").await.unwrap().unwrap();
+    assert_eq!(stored.schedule, first);
+    assert_eq!(stored.source, "file:campaigns/spring/a.csv");
+    assert_eq!(stored.updated_at, Some(t));
+    // The latest write wins whole: a schedule without a start drops the old start.
+    let later = CampaignSchedule {
+        start: None,
+        end: Some(t + Duration::days(5)),
+    };
+    schedule::write(&ledger, "spring", &later, "operator", t)
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule::read(&ledger, "spring")
+            .await
+            .unwrap()
+            .unwrap()
+            .schedule,
+        later
+    );
+    // A schedule without a bound is refused before anything is written.
+    let err = schedule::write(
+        &ledger,
+        "spring",
+        &CampaignSchedule::default(),
+        "operator",
+        t,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.message.contains("start"), "{}", err.message);
+    // 150 campaigns, every third scheduled: two BatchGetItem requests, unscheduled ones absent.
+    let names: Vec<String> = (0..150).map(|i| format!("c{i:03}")).collect();
+    for name in names.iter().step_by(3) {
+        schedule::write(&ledger, name, &first, "operator", t)
+            .await
+            .unwrap();
+    }
+    let asked: Vec<&str> = names.iter().map(String::as_str).collect();
+    let found = schedule::read_many(&ledger, &asked).await.unwrap();
+    assert_eq!(found.len(), 50);
+    assert!(found.values().all(|s| *s == first));
+    assert!(found.contains_key("c000") && !found.contains_key("c001"));
+    assert!(schedule::clear(&ledger, "spring").await.unwrap());
+    assert!(!schedule::clear(&ledger, "spring").await.unwrap(), "gone");
+    assert!(schedule::read(&ledger, "spring").await.unwrap().is_none());
+}

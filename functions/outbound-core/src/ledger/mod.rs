@@ -12,7 +12,8 @@
 //!   outcome is recovered;
 //! - [`ops`]: the operations over the table, one file per stage: admitting (`admit`),
 //!   leasing (`lease_due`, `expire_leases`, `overdue_attempts`), attempts (`begin_attempt`,
-//!   `record_placed`, `extend_attempt`, `finish`/`settle`) and callbacks (`schedule_callback`).
+//!   `record_placed`, `extend_attempt`, `finish`/`settle`) and callbacks (`schedule_callback`);
+//! - [`campaigns`]: which campaigns have work; [`schedule`]: when a campaign may call.
 //!
 //! Used by several functions once they are wired (load-list and queue-contacts admit, the
 //! feeder leases, dial begins attempts, the event processor and the reconcile path finish
@@ -25,6 +26,7 @@ pub mod finisher;
 pub mod item;
 pub mod ops;
 pub mod rules;
+pub mod schedule;
 
 pub use attempt::{recover, AttemptId, Recovery, REPLAY_UNKNOWN_PLACEMENT, TOKEN_WINDOW};
 pub use env::{CampaignLedgerEnv, FinisherEnv};

@@ -68,6 +68,12 @@ pub struct Checkpoint {
     pub totals: Totals,
     /// The segment this checkpoint starts (the first continuation is segment 2).
     pub segment: u32,
+    /// The file is a dry run (object metadata `dry-run`): checked and planned, nothing admitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// The file's plan so far (bounded: [`crate::plan::MAX_TIMES`] times per map).
+    #[serde(default)]
+    pub plan: crate::plan::PlanTally,
 }
 
 /// The event a continuation is invoked with: `{"continuation": {...}}`.
@@ -226,6 +232,14 @@ mod tests {
                 duplicates: 1,
             },
             segment: 3,
+            dry_run: true,
+            plan: crate::plan::PlanTally {
+                contacts: 3,
+                callable_now: 2,
+                deferred: 1,
+                openings: [(1_796_738_400, 1)].into(),
+                ..Default::default()
+            },
         };
         let event = serde_json::to_value(ContinuationEvent {
             continuation: checkpoint.clone(),

@@ -26,6 +26,17 @@ pub struct Env {
     /// deadline to finish a segment of a big file and hand the rest over
     /// ([`crate::continuation`]). Terraform sets a fifth of the timeout, at most 60 s.
     pub handover_margin: std::time::Duration,
+    /// `FINAL_RETENTION_DAYS` (default 90, 0–3650; `None`: kept): how long a contact made final
+    /// at intake (on the do-not-call list) is kept in the ledger.
+    pub final_retention_days: Option<i64>,
+    /// `CALLING_WINDOW`: the recipients' window the plan defers contacts by (the feeder and dial
+    /// enforce it); `None`: disabled.
+    pub calling_window: Option<outbound_core::calling_window::CallingWindow>,
+    /// `FREQUENCY_CAP`: the cap the plan counts capped numbers by; `None`: off.
+    pub frequency_cap: Option<outbound_core::frequency_cap::FrequencyCap>,
+    /// `MAX_CONCURRENT_CALLS` (default 40, 1–1000): the bound on `concurrentcalls`, for the
+    /// plan's lanes.
+    pub max_concurrent_calls: u32,
 }
 
 impl FromEnv for Env {
@@ -45,6 +56,23 @@ impl FromEnv for Env {
                 1..=900,
                 "whole seconds from 1 to 900",
             )),
+            final_retention_days: {
+                let days: i64 = env.number(
+                    "FINAL_RETENTION_DAYS",
+                    outbound_core::ledger::env::DEFAULT_FINAL_RETENTION_DAYS,
+                    0..=3650,
+                    "days a final contact is kept in the ledger, 0 to 3650 (0: for ever)",
+                );
+                (days > 0).then_some(days)
+            },
+            calling_window: env.calling_window(),
+            frequency_cap: env.frequency_cap(),
+            max_concurrent_calls: env.number(
+                "MAX_CONCURRENT_CALLS",
+                outbound_core::config::DEFAULT_MAX_CONCURRENT_CALLS,
+                1..=outbound_core::config::MAX_LANES,
+                "a whole number from 1 to 1000",
+            ),
         }
     }
 }

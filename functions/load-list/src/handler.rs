@@ -38,15 +38,17 @@ use crate::csv_intake::{
     RowOutcome,
 };
 use crate::env::Env;
+use crate::intake_checks::{IntakeChecks, CHECK_BATCH};
+use crate::plan::{describe_cap, Capacity, FileCounts, Plan, PlanInput, PlanTally};
 use outbound_core::config::read_default_region;
 use outbound_core::error::FunctionError;
-use outbound_core::intake::admitter::{LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
+use outbound_core::intake::admitter::{DueContact, LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
 use outbound_core::intake::{sdk_error, RetryPolicy};
 use outbound_core::ledger::schedule::{self, CampaignSchedule};
-use outbound_core::ledger::{campaigns, CampaignLedger, RedialRules};
-use outbound_core::records::{reject_object_key, RejectRecord};
+use outbound_core::ledger::{campaigns, CampaignLedger, ContactState, RedialRules};
+use outbound_core::records::{plan_object_key, reject_object_key, RejectRecord};
 use phonenumber::country;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -119,6 +121,13 @@ pub struct ObjectResult {
     pub error: Option<String>,
     /// Where the next invocation goes on, when this one handed the rest of the file over.
     pub continues_at: Option<ContinuesAt>,
+    /// The file is a dry run (object metadata `dry-run: true`): nothing was admitted.
+    pub dry_run: bool,
+    /// Contacts of the file on the do-not-call list (made final `dnc` at intake, unless a dry
+    /// run), so far.
+    pub dnc: u64,
+    /// Key of the plan report (JSON; the text beside it), once the file's last segment is read.
+    pub plan: Option<String>,
 }
 
 /// Where a continuation starts.
@@ -342,6 +351,123 @@ fn file_schedule(raw: Option<&str>) -> Result<Option<CampaignSchedule>, String> 
     .transpose()
 }
 
+/// The object's metadata `dry-run`: `true` plans the file without admitting it; `false` or
+/// absent loads it.
+fn file_dry_run(raw: Option<&str>) -> Result<bool, String> {
+    match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(format!(
+            "the object's dry-run metadata must be true or false, not {other:?}"
+        )),
+    }
+}
+
+/// The dialer's capacity for the plan: `concurrentcalls` (clamped to `MAX_CONCURRENT_CALLS`)
+/// and `callspersecond`, read from SSM as the feeder and dial read them.
+async fn read_capacity(clients: &Clients, env: &Env) -> Result<Capacity, FunctionError> {
+    use outbound_core::config::names::{CALLS_PER_SECOND, CONCURRENT_CALLS};
+    let params = outbound_core::config::get_parameters(
+        &clients.ssm,
+        &env.ssm_prefix,
+        &[CONCURRENT_CALLS, CALLS_PER_SECOND],
+    )
+    .await?;
+    let bad = |name: &str, expected: &str| {
+        FunctionError::config(format!(
+            "SSM parameter {}{name} must be {expected}",
+            env.ssm_prefix
+        ))
+    };
+    let lanes: u32 = params[CONCURRENT_CALLS]
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| bad(CONCURRENT_CALLS, "a whole number >= 1"))?;
+    let calls_per_second: f64 = params[CALLS_PER_SECOND]
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n > 0.0)
+        .ok_or_else(|| bad(CALLS_PER_SECOND, "a number > 0"))?;
+    Ok(Capacity {
+        lanes: lanes.min(env.max_concurrent_calls),
+        calls_per_second,
+        assumed_handle_seconds: crate::plan::ASSUMED_HANDLE_SECONDS,
+    })
+}
+
+/// Writes the file's plan report, JSON and text, beside each other under
+/// `plans/campaign=<campaign>/` in the results bucket; returns the JSON's key.
+#[allow(clippy::too_many_arguments)]
+async fn write_plan(
+    clients: &Clients,
+    env: &Env,
+    tuning: &Tuning,
+    campaign: &str,
+    key: &str,
+    dry_run: bool,
+    tally: &PlanTally,
+    counts: FileCounts,
+) -> Result<String, FunctionError> {
+    let capacity = read_capacity(clients, env).await?;
+    let plan = Plan::compute(
+        tally,
+        counts,
+        &PlanInput {
+            campaign,
+            file: key,
+            dry_run,
+            now: chrono::Utc::now(),
+            capacity,
+            frequency_cap: env.frequency_cap.as_ref().map(describe_cap),
+        },
+    );
+    let json_key = plan_object_key(campaign, key, "json");
+    let mut json = serde_json::to_vec_pretty(&plan).expect("the plan serialises");
+    json.push(b'\n');
+    for (object, body, content_type) in [
+        (
+            plan_object_key(campaign, key, "txt"),
+            plan.to_text().into_bytes(),
+            "text/plain; charset=utf-8",
+        ),
+        // The JSON last: a reader waiting for it (`outbound upload --plan-only`) then finds both.
+        (json_key.clone(), json, "application/json"),
+    ] {
+        tuning
+            .policy
+            .retry(|| async {
+                clients
+                    .s3
+                    .put_object()
+                    .bucket(&env.results_bucket)
+                    .key(&object)
+                    .content_type(content_type)
+                    .body(body.clone().into())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("PutObject (plan)", &e))
+            })
+            .await?;
+    }
+    tracing::info!(
+        key,
+        campaign,
+        plan = %json_key,
+        dry_run,
+        loaded = plan.loaded,
+        dnc = plan.dnc_hits,
+        callable_now = plan.callable_now,
+        deferred = plan.deferred,
+        capped = plan.capped,
+        unreachable = plan.unreachable.total,
+        "plan written"
+    );
+    Ok(json_key)
+}
+
 fn file_rules(deployment: &RedialRules, raw: Option<&str>) -> Result<Option<RedialRules>, String> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -484,18 +610,19 @@ async fn load_segment(
         }
     };
     // The file's schedule is stored once, by its first segment: continuations carry none.
-    let (campaign, rules, file_schedule) = match &start {
-        Start::Continue(c) => (c.campaign.clone(), c.rules.clone(), None),
+    let (campaign, rules, file_schedule, dry_run) = match &start {
+        Start::Continue(c) => (c.campaign.clone(), c.rules.clone(), None, c.dry_run),
         Start::Upload { .. } => {
             let metadata = object.metadata().cloned().unwrap_or_default();
             let settings = campaign_of_object(key, metadata.get("campaign").map(String::as_str))
                 .and_then(|campaign| {
                     let rules = file_rules(&env.rules, metadata.get("redial").map(String::as_str))?;
                     let schedule = file_schedule(metadata.get("schedule").map(String::as_str))?;
-                    Ok((campaign, rules, schedule))
+                    let dry_run = file_dry_run(metadata.get("dry-run").map(String::as_str))?;
+                    Ok((campaign, rules, schedule, dry_run))
                 });
             match settings {
-                Ok(settings) => settings,
+                Ok((campaign, rules, schedule, dry_run)) => (campaign, rules, schedule, dry_run),
                 Err(why) => {
                     // Refused whole, before any row: the report (under the file's stem) says why.
                     tracing::warn!(bucket, key, reason = %why, "file refused");
@@ -540,12 +667,42 @@ async fn load_segment(
     )
     .with_policy(tuning.policy)
     .with_part_bytes(tuning.report_part_bytes);
-    // Listed before the first admission, so a feeder looking for work finds the campaign.
-    tuning
-        .policy
-        .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
-        .await?;
-    if let Some(file_schedule) = &file_schedule {
+    // The plan so far: a continuation carries it; the first segment starts it with the
+    // campaign's schedule (the file's, else the one the campaign has).
+    let tally = match &start {
+        Start::Continue(c) => c.plan.clone(),
+        Start::Upload { .. } => match file_schedule {
+            Some(s) => PlanTally::new(Some(s)),
+            None => PlanTally::new(
+                tuning
+                    .policy
+                    .retry(|| schedule::read(&clients.ledger, &campaign))
+                    .await?
+                    .map(|stored| stored.schedule),
+            ),
+        },
+    };
+    let mut checks = IntakeChecks::new(
+        clients.ledger.clone(),
+        clients.s3.clone(),
+        env.results_bucket.clone(),
+        clients.keyer.clone(),
+        env.calling_window.clone(),
+        env.frequency_cap,
+        dry_run,
+        tuning.policy,
+        tally,
+    );
+    if dry_run {
+        tracing::info!(key, campaign = %campaign, segment, "dry run: the file is checked and planned, nothing admitted");
+    } else {
+        // Listed before the first admission, so a feeder looking for work finds the campaign.
+        tuning
+            .policy
+            .retry(|| campaigns::register(&clients.ledger, &campaign, chrono::Utc::now()))
+            .await?;
+    }
+    if let (Some(file_schedule), false) = (&file_schedule, dry_run) {
         // Before the first admission: no feeder sees the contacts without their schedule.
         let source = format!("file:{key}");
         tuning
@@ -565,7 +722,8 @@ async fn load_segment(
     let mut sender = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), rules.clone())
         .with_dnc_keys(clients.keyer.clone())
         .with_policy(tuning.policy)
-        .with_max_in_flight(tuning.max_in_flight);
+        .with_max_in_flight(tuning.max_in_flight)
+        .tracking();
 
     let mut refusal: Option<FileError> = None;
     let mut resumes = 0u32;
@@ -585,10 +743,29 @@ async fn load_segment(
             }
         }
         match reader.next_row().await {
+            Ok(Some(RowOutcome::Contact(contact))) if dry_run => {
+                // Nothing is admitted: each contact the file would admit is checked as new.
+                let due = DueContact {
+                    contact,
+                    new: true,
+                    state: ContactState::Due,
+                };
+                if let Err(e) = checks.push(vec![due]).await {
+                    rejects.abort().await;
+                    return Err(e);
+                }
+            }
             Ok(Some(RowOutcome::Contact(contact))) => {
                 if sender.push(contact, None).await.is_err() {
                     // The ledger is unreachable: stop reading, finish() reports what happened.
                     break;
+                }
+                if sender.due_waiting() >= CHECK_BATCH {
+                    if let Err(e) = checks.push(sender.take_due()).await {
+                        rejects.abort().await;
+                        let _ = sender.finish().await;
+                        return Err(e);
+                    }
                 }
             }
             Ok(Some(RowOutcome::Rejected(reject))) => {
@@ -643,6 +820,18 @@ async fn load_segment(
     }
     let counts: IntakeCounts = reader.counts();
 
+    // The admissions still in flight, then the checks of every contact they answered for.
+    sender.drain().await;
+    let checked = checks.push(sender.take_due()).await;
+    let checked = match checked {
+        Ok(()) => checks.finish().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = checked {
+        rejects.abort().await;
+        let _ = sender.finish().await;
+        return Err(e);
+    }
     let summary = match sender.finish().await {
         Ok(summary) => summary,
         Err(abort) => {
@@ -688,6 +877,41 @@ async fn load_segment(
     result.queued = totals.queued;
     result.rejected = totals.rejected;
     result.duplicates = totals.duplicates;
+    result.dry_run = dry_run;
+    result.dnc = checks.tally.dnc;
+    if handed_over.is_none() || refusal.is_some() {
+        // The file's last segment: its plan, before its run starts (docs/architecture.md, "The
+        // plan").
+        let counts = FileCounts {
+            loaded: if dry_run {
+                checks.tally.contacts
+            } else {
+                totals.queued
+            },
+            rejected: totals.rejected,
+            duplicates: totals.duplicates,
+        };
+        let written = write_plan(
+            clients,
+            env,
+            tuning,
+            &campaign,
+            key,
+            dry_run,
+            &checks.tally,
+            counts,
+        )
+        .await?;
+        result.plan = Some(written);
+    }
+    if checks.suppressed > 0 {
+        tracing::info!(
+            key,
+            campaign = %campaign,
+            suppressed = checks.suppressed,
+            "contacts on the do-not-call list made final at intake"
+        );
+    }
     if summary.admitted > 0 {
         // Stamped again after the last admission: a feeder that found the campaign empty while
         // the file was read (and retired it) sees it listed again.
@@ -702,7 +926,7 @@ async fn load_segment(
     // version, makes a redelivered event join the run it started).
     // Each segment starts (or joins) its own run: the one the first segment started may have
     // ended before this segment's contacts were admitted.
-    if summary.admitted + summary.already_present > 0 {
+    if !dry_run && summary.admitted + summary.already_present > 0 {
         if summary.admitted > 0 {
             add_total_records(
                 &clients.ssm,
@@ -741,6 +965,8 @@ async fn load_segment(
             at,
             totals,
             segment: segment + 1,
+            dry_run,
+            plan: checks.tally.clone(),
         };
         // Every admission of this segment is acknowledged and its report written: a failed
         // hand-over fails the invocation, whose retry reads this segment again (nothing is
@@ -784,6 +1010,7 @@ mod tests {
     use aws_sdk_s3::types::error::NoSuchKey;
     use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
+    use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_sdk_ssm::types::error::ParameterNotFound;
     use aws_sdk_ssm::types::Parameter;
@@ -812,6 +1039,13 @@ mod tests {
             contact_key_kms_key_arn:
                 "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
             handover_margin: Duration::from_secs(60),
+            final_retention_days: Some(90),
+            calling_window: outbound_core::calling_window::CallingWindow::from_json(
+                r#"{"enabled":true}"#,
+            )
+            .unwrap(),
+            frequency_cap: None,
+            max_concurrent_calls: 40,
         }
     }
 
@@ -846,6 +1080,9 @@ mod tests {
         reports: Vec<(String, String)>,
         starts: Vec<(String, String)>,
         total_records: Vec<String>,
+        /// Plans and final records written, by key (the last write of each).
+        plans: std::collections::BTreeMap<String, String>,
+        finals: std::collections::BTreeMap<String, String>,
     }
 
     struct World {
@@ -927,8 +1164,14 @@ mod tests {
             let body = String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap();
             let key = format!("{}/{}", r.bucket().unwrap(), r.key().unwrap());
             let mut s = s.lock().unwrap();
-            s.reports.push((key.clone(), body.clone()));
-            s.report = Some((key, body));
+            if key.starts_with("results/plans/") {
+                s.plans.insert(key, body);
+            } else if key.starts_with("results/finals/") {
+                s.finals.insert(key, body);
+            } else {
+                s.reports.push((key.clone(), body.clone()));
+                s.report = Some((key, body));
+            }
             PutObjectOutput::builder().build()
         });
         let iso = mock!(aws_sdk_ssm::Client::get_parameter)
@@ -952,6 +1195,31 @@ mod tests {
             ));
             PutParameterOutput::builder().build()
         });
+        // The dialer's capacity for the plan: 2 lanes, 2 calls a second.
+        let capacity = mock!(aws_sdk_ssm::Client::get_parameters)
+            .match_requests(|r| {
+                r.names()
+                    == [
+                        "/connect/blaster/test/concurrentcalls".to_string(),
+                        "/connect/blaster/test/callspersecond".to_string(),
+                    ]
+            })
+            .then_output(|| {
+                GetParametersOutput::builder()
+                    .parameters(
+                        Parameter::builder()
+                            .name("/connect/blaster/test/concurrentcalls")
+                            .value("2")
+                            .build(),
+                    )
+                    .parameters(
+                        Parameter::builder()
+                            .name("/connect/blaster/test/callspersecond")
+                            .value("2")
+                            .build(),
+                    )
+                    .build()
+            });
         let s = seen.clone();
         let start = mock!(aws_sdk_sfn::Client::start_execution).then_compute_output(move |r| {
             s.lock().unwrap().starts.push((
@@ -972,7 +1240,7 @@ mod tests {
         let clients = Clients {
             s3: mocked!(aws_sdk_s3, [&get, &put]),
             ledger: campaign_ledger(&table),
-            ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total]),
+            ssm: mocked!(aws_sdk_ssm, [&iso, &total, &put_total, &capacity]),
             sfn: mocked!(aws_sdk_sfn, [&start]),
             keyer: outbound_core::testkit::contact_keyer(),
             handover: handovers.clone(),
@@ -1233,6 +1501,192 @@ mod tests {
             "{}",
             seen.starts[0].0
         );
+    }
+
+    /// C-1's number (+442079460001) on the do-not-call list.
+    fn list_c1(w: &World) {
+        let keyer = outbound_core::testkit::contact_keyer();
+        w.table.insert(
+            &outbound_core::dnc::dnc_pk(&keyer.do_not_call_key("+442079460001")),
+            &[],
+        );
+    }
+
+    fn no_window() -> Env {
+        Env {
+            calling_window: None,
+            ..env()
+        }
+    }
+
+    const PLAN: &str = "results/plans/campaign=spring_renewals_/uploads_spring renewals+.csv";
+
+    #[tokio::test]
+    async fn a_listed_number_is_final_at_intake_once_and_the_plan_counts_it() {
+        let w = world(CSV);
+        list_c1(&w);
+        let upload = event(&["uploads/spring+renewals%2B.csv"]);
+        let out = handle(&w.clients, &no_window(), &tuning(), upload.clone())
+            .await
+            .unwrap();
+        assert_eq!(out["queued"], 2);
+        assert_eq!(out["dnc"], 1);
+        assert_eq!(out["dryRun"], false);
+        assert_eq!(
+            out["plan"],
+            "plans/campaign=spring_renewals_/uploads_spring renewals+.csv.json"
+        );
+        let contacts = w.admitted();
+        assert_eq!(contacts[0].key, "C-1");
+        assert_eq!(contacts[0].state, ContactState::Final);
+        assert_eq!(
+            contacts[0].final_reason,
+            Some(outbound_core::ledger::FinalReason::DoNotCall)
+        );
+        assert_eq!(contacts[0].attempt, 0, "no attempt counted");
+        assert_eq!(contacts[1].state, ContactState::Due);
+        let item = w
+            .table
+            .get(&format!(
+                "CONTACT#spring renewals+#{}",
+                contacts[0].contact_key
+            ))
+            .unwrap();
+        assert!(
+            !item.contains_key("dueShard"),
+            "never leased: out of the due index"
+        );
+        let finals = w.seen.lock().unwrap().finals.clone();
+        assert_eq!(finals.len(), 1, "{finals:?}");
+        let (_, record) = finals.iter().next().unwrap();
+        let record: outbound_core::records::FinalRecord =
+            serde_json::from_str(record.trim()).unwrap();
+        assert_eq!((record.final_reason.as_str(), record.attempts), ("dnc", 0));
+        // The plan, before the run started: exact figures.
+        let plan: Value =
+            serde_json::from_str(&w.seen.lock().unwrap().plans[&format!("{PLAN}.json")]).unwrap();
+        assert_eq!(
+            (
+                &plan["loaded"],
+                &plan["rejected"],
+                &plan["duplicates"],
+                &plan["dncHits"],
+                &plan["callableNow"],
+                &plan["deferred"],
+                &plan["dryRun"]
+            ),
+            (
+                &json!(2),
+                &json!(2),
+                &json!(1),
+                &json!(1),
+                &json!(1),
+                &json!(0),
+                &json!(false)
+            )
+        );
+        assert_eq!(plan["estimate"]["lanes"], 2);
+        assert_eq!(plan["estimate"]["callsPerHour"], 60.0);
+        let text = w.seen.lock().unwrap().plans[&format!("{PLAN}.txt")].clone();
+        assert!(text.contains("do-not-call hits  "), "{text}");
+
+        // The same file again: nothing new, no second final record (the one there is rewritten
+        // as it was), the contact unchanged.
+        let before = w.table.get(&format!(
+            "CONTACT#spring renewals+#{}",
+            contacts[0].contact_key
+        ));
+        let again = handle(&w.clients, &no_window(), &tuning(), upload)
+            .await
+            .unwrap();
+        assert_eq!(again["queued"], 0);
+        assert_eq!(again["dnc"], 0, "the plan counts the file's new contacts");
+        let finals_again = w.seen.lock().unwrap().finals.clone();
+        assert_eq!(finals_again, finals);
+        assert_eq!(
+            w.table.get(&format!(
+                "CONTACT#spring renewals+#{}",
+                contacts[0].contact_key
+            )),
+            before
+        );
+    }
+
+    #[tokio::test]
+    async fn a_contact_left_due_by_a_dead_invocation_is_suppressed_by_the_retry() {
+        let w = world(CSV);
+        // The first invocation admitted the contacts and died before checking them.
+        let clean = handle(
+            &w.clients,
+            &no_window(),
+            &tuning(),
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(clean["dnc"], 0);
+        assert!(w.admitted().iter().all(|c| c.state == ContactState::Due));
+        list_c1(&w);
+        let retry = handle(
+            &w.clients,
+            &no_window(),
+            &tuning(),
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(retry["queued"], 0);
+        let contacts = w.admitted();
+        assert_eq!(contacts[0].state, ContactState::Final);
+        assert_eq!(contacts[1].state, ContactState::Due);
+        assert_eq!(w.seen.lock().unwrap().finals.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_plans_the_file_and_admits_nothing() {
+        let w = world_with_metadata(CSV, &[("dry-run", "true")]);
+        list_c1(&w);
+        let out = handle(
+            &w.clients,
+            &no_window(),
+            &tuning(),
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["dryRun"], true);
+        assert_eq!(out["queued"], 0);
+        assert_eq!(out["dnc"], 1);
+        assert_eq!(out["execution"], Value::Null);
+        assert!(w.admitted().is_empty());
+        assert!(w.listed().is_empty(), "the campaign is not registered");
+        let seen = w.seen.lock().unwrap();
+        assert!(seen.starts.is_empty());
+        assert!(seen.total_records.is_empty());
+        assert!(seen.finals.is_empty(), "nothing suppressed");
+        assert!(
+            seen.report.as_ref().unwrap().1.contains("\"line\":4"),
+            "rejects as usual"
+        );
+        let plan: Value = serde_json::from_str(&seen.plans[&format!("{PLAN}.json")]).unwrap();
+        assert_eq!(plan["dryRun"], true);
+        assert_eq!(plan["loaded"], 2);
+        assert_eq!(plan["dncHits"], 1);
+        assert_eq!(plan["callableNow"], 1);
+        assert!(seen.plans[&format!("{PLAN}.txt")].starts_with("Plan (DRY RUN"));
+        drop(seen);
+        // A dry-run value that is neither true nor false refuses the file.
+        let w = world_with_metadata(CSV, &[("dry-run", "yes")]);
+        let out = handle(
+            &w.clients,
+            &env(),
+            &tuning(),
+            event(&["uploads/spring+renewals%2B.csv"]),
+        )
+        .await
+        .unwrap();
+        assert!(out["error"].as_str().unwrap().contains("dry-run"), "{out}");
+        assert!(w.admitted().is_empty());
     }
 
     #[tokio::test]
@@ -1565,6 +2019,8 @@ mod tests {
             },
             totals: Totals::default(),
             segment: 2,
+            dry_run: false,
+            plan: Default::default(),
         };
         let out = handle(
             &w.clients,

@@ -7,6 +7,8 @@ pub mod csv_intake;
 pub mod dnc_list;
 pub mod env;
 pub mod handler;
+pub mod intake_checks;
+pub mod plan;
 
 pub use continuation::{CapturedHandovers, Checkpoint, Handover, LambdaHandover};
 pub use env::Env;

@@ -30,7 +30,11 @@ async fn main() -> Result<(), Error> {
     };
     let clients = Clients {
         s3: outbound_core::clients::s3_client(&sdk),
-        ledger: outbound_core::ledger::CampaignLedger::new(&sdk, &env.ledger, None),
+        ledger: outbound_core::ledger::CampaignLedger::new(
+            &sdk,
+            &env.ledger,
+            env.final_retention_days,
+        ),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         sfn: aws_sdk_sfn::Client::new(&sdk),
         keyer: ContactKeyer::from_kms(

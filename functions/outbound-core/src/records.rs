@@ -226,6 +226,25 @@ pub fn reject_object_key(campaign: &str, source_name: &str) -> String {
     )
 }
 
+/// The prefix of a campaign's plan reports: `plans/campaign=<campaign>/`.
+pub fn plan_prefix(campaign: &str) -> String {
+    format!(
+        "plans/campaign={}/",
+        partition_safe(&bounded_name(campaign, MAX_CAMPAIGN_CHARS))
+    )
+}
+
+/// The key of the plan report of an uploaded file (load-list's `plan`), `extension` `json` or
+/// `txt`: `plans/campaign=<campaign>/<source with / as _>.<extension>`, named like its reject
+/// report.
+pub fn plan_object_key(campaign: &str, source_name: &str, extension: &str) -> String {
+    format!(
+        "{}{}.{extension}",
+        plan_prefix(campaign),
+        bounded_name(&source_name.replace('/', "_"), MAX_REJECT_SOURCE_CHARS)
+    )
+}
+
 /// Keeps a value usable as a Hive-style partition value (`campaign=<value>`).
 pub fn partition_safe(value: &str) -> String {
     value
@@ -335,6 +354,10 @@ mod tests {
         assert_eq!(
             reject_object_key("spring", "uploads/spring.csv"),
             "rejects/campaign=spring/uploads_spring.csv.jsonl"
+        );
+        assert_eq!(
+            plan_object_key("spring sale", "campaigns/spring sale/a.csv", "txt"),
+            "plans/campaign=spring_sale/campaigns_spring sale_a.csv.txt"
         );
     }
 }

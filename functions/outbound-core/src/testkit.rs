@@ -279,7 +279,7 @@ fn condition(
     panic!("condition term not supported by the fake: {term}")
 }
 
-/// Applies an update of `SET a = :v, b = if_not_exists(b, :w)`, `REMOVE c, d` and `ADD n :one`
+/// Applies an update of `SET a = :v, b = if_not_exists(b, :w), c = c - :v`, `REMOVE c, d` and `ADD n :one`
 /// clauses, each optional, in any order.
 fn apply_update(
     expr: &str,
@@ -320,6 +320,10 @@ fn apply_update(
                         item.get(&resolve(path, names))
                             .cloned()
                             .unwrap_or_else(|| value(default, values))
+                    } else if let Some((path, v)) = rhs.split_once(" - ") {
+                        // `SET a = a - :v`: arithmetic on a number.
+                        let current = item.get(&resolve(path, names)).map(number).unwrap_or(0.0);
+                        AttributeValue::N(format!("{}", current - number(&value(v, values))))
                     } else {
                         value(rhs, values)
                     };

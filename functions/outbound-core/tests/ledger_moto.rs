@@ -1221,3 +1221,91 @@ async fn a_campaign_schedule_is_stored_replaced_read_in_batches_and_cleared() {
     assert!(!schedule::clear(&ledger, "spring").await.unwrap(), "gone");
     assert!(schedule::read(&ledger, "spring").await.unwrap().is_none());
 }
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_due_contact_is_suppressed_at_intake_once_and_never_leased() {
+    let ledger = fresh().await;
+    let t = now();
+    let c = contact("intake-dnc", 1);
+    admit(&ledger, &c, &due_now(t), t).await.unwrap();
+    let suppressed = ledger::suppress_due(
+        &ledger,
+        "intake-dnc",
+        &c.contact_key,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("a due contact is suppressed");
+    assert_eq!(suppressed.state, ContactState::Final);
+    assert_eq!(suppressed.final_reason, Some(FinalReason::DoNotCall));
+    assert_eq!(suppressed.attempt, 0, "no call was made");
+    assert_eq!(suppressed.final_at, Some(t));
+    let item = ledger
+        .dynamodb
+        .get_item()
+        .table_name(&ledger.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "CONTACT#intake-dnc#{}",
+                c.contact_key
+            )),
+        )
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().unwrap();
+    assert!(!item.contains_key("dueShard"), "out of the due index");
+    assert_eq!(
+        item["expiresAt"].as_n().unwrap(),
+        &(t + Duration::days(90)).timestamp().to_string()
+    );
+    // Out of the due index: never leased.
+    assert!(
+        lease_due(&ledger, "intake-dnc", t + Duration::days(30), 10, t, "f")
+            .await
+            .unwrap()
+            .leased
+            .is_empty()
+    );
+    // A second suppression (the same file again) finds it final: no second winner, so no
+    // second final record.
+    assert!(ledger::suppress_due(
+        &ledger,
+        "intake-dnc",
+        &c.contact_key,
+        FinalReason::DoNotCall,
+        t
+    )
+    .await
+    .unwrap()
+    .is_none());
+    // A leased contact is the feeder's to check: the intake does not touch it.
+    let d = contact("intake-dnc", 2);
+    admit(&ledger, &d, &due_now(t), t).await.unwrap();
+    lease(
+        &ledger,
+        "intake-dnc",
+        &d.contact_key,
+        t,
+        t + Duration::minutes(10),
+        "f",
+    )
+    .await
+    .unwrap()
+    .expect("leased");
+    assert!(ledger::suppress_due(
+        &ledger,
+        "intake-dnc",
+        &d.contact_key,
+        FinalReason::DoNotCall,
+        t
+    )
+    .await
+    .unwrap()
+    .is_none());
+    assert_eq!(state_of(&ledger, &d).await.state, ContactState::Leased);
+}

@@ -43,7 +43,19 @@ pub struct AdmitSummary {
     pub failed: Vec<Failed>,
 }
 
-type Answer = (Origin, Result<Admission, FunctionError>);
+type Answer = (Origin, Result<Admission, FunctionError>, Option<Contact>);
+
+/// A contact the admitter saw the ledger hold as `due` or `final` (see
+/// [`LedgerAdmitter::tracking`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueContact {
+    pub contact: Contact,
+    /// `true`: admitted by this push; `false`: the campaign already held it (an earlier upload,
+    /// or an invocation that died before it finished the contact's checks).
+    pub new: bool,
+    /// The state the ledger holds it in: `Due`, or `Final` (already present only).
+    pub state: crate::ledger::ContactState,
+}
 
 /// Admits contacts, [`DEFAULT_ADMIT_IN_FLIGHT`] at a time.
 pub struct LedgerAdmitter {
@@ -58,6 +70,9 @@ pub struct LedgerAdmitter {
     summary: AdmitSummary,
     abort: Option<FunctionError>,
     unsent: Vec<Origin>,
+    /// Keeps the contacts admitted, or found due, for [`LedgerAdmitter::take_due`].
+    track: bool,
+    due: Vec<DueContact>,
 }
 
 fn origin_of(contact: &Contact, line: Option<u64>) -> Origin {
@@ -88,7 +103,28 @@ impl LedgerAdmitter {
             summary: AdmitSummary::default(),
             abort: None,
             unsent: Vec::new(),
+            track: false,
+            due: Vec::new(),
         }
+    }
+
+    /// Keeps every contact the ledger answers for as due (new, or already present and still
+    /// `due`) or already final until [`LedgerAdmitter::take_due`] takes them: the intake checks
+    /// them against the do-not-call list (and finishes a suppression an earlier invocation left
+    /// without its final record). The caller takes them as it goes, so they stay few.
+    pub fn tracking(mut self) -> Self {
+        self.track = true;
+        self
+    }
+
+    /// The contacts answered as due since the last call (only with [`LedgerAdmitter::tracking`]).
+    pub fn take_due(&mut self) -> Vec<DueContact> {
+        std::mem::take(&mut self.due)
+    }
+
+    /// How many contacts answered as due wait to be taken.
+    pub fn due_waiting(&self) -> usize {
+        self.due.len()
     }
 
     /// Admits as round `round` of a recurring source (see `ledger::AdmitOptions::round`).
@@ -122,13 +158,14 @@ impl LedgerAdmitter {
             self.unsent.push(origin);
             return Err(err.clone());
         }
-        let (ledger, due_at, rules, round, dnc, policy) = (
+        let (ledger, due_at, rules, round, dnc, policy, track) = (
             self.ledger.clone(),
             self.due_at,
             self.rules.clone(),
             self.round.clone(),
             self.dnc.clone(),
             self.policy,
+            self.track,
         );
         self.in_flight.push(Box::pin(async move {
             let options = AdmitOptions {
@@ -140,7 +177,7 @@ impl LedgerAdmitter {
             let answer = policy
                 .retry(|| admit(&ledger, &contact, &options, Utc::now()))
                 .await;
-            (origin, answer)
+            (origin, answer, track.then_some(contact))
         }));
         while self.in_flight.len() >= self.max_in_flight {
             self.collect_one().await;
@@ -153,9 +190,7 @@ impl LedgerAdmitter {
 
     /// Waits for every admission in flight.
     pub async fn finish(mut self) -> Result<AdmitSummary, AdmitAbort> {
-        while !self.in_flight.is_empty() {
-            self.collect_one().await;
-        }
+        self.drain().await;
         match self.abort {
             Some(error) => Err(AdmitAbort {
                 error,
@@ -168,13 +203,40 @@ impl LedgerAdmitter {
         }
     }
 
+    /// Waits for every admission in flight; the admitter takes more afterwards (the contacts
+    /// answered as due are then all waiting in [`LedgerAdmitter::take_due`]).
+    pub async fn drain(&mut self) {
+        while !self.in_flight.is_empty() {
+            self.collect_one().await;
+        }
+    }
+
     async fn collect_one(&mut self) {
-        let Some((origin, answer)) = self.in_flight.next().await else {
+        let Some((origin, answer, contact)) = self.in_flight.next().await else {
             return;
         };
         match answer {
-            Ok(Admission::Admitted) => self.summary.admitted += 1,
-            Ok(Admission::AlreadyPresent { .. }) => self.summary.already_present += 1,
+            Ok(Admission::Admitted) => {
+                self.summary.admitted += 1;
+                if let Some(contact) = contact {
+                    self.due.push(DueContact {
+                        contact,
+                        new: true,
+                        state: crate::ledger::ContactState::Due,
+                    });
+                }
+            }
+            Ok(Admission::AlreadyPresent { state }) => {
+                self.summary.already_present += 1;
+                use crate::ledger::ContactState::{Due, Final};
+                if let (Some(contact), Some(state @ (Due | Final))) = (contact, state) {
+                    self.due.push(DueContact {
+                        contact,
+                        new: false,
+                        state,
+                    });
+                }
+            }
             Err(e) if e.name == crate::error::ErrorName::InvalidInput => {
                 self.summary.failed.push(Failed {
                     origin,

@@ -35,8 +35,9 @@ pub use item::{ContactState, FinalReason, LedgerContact, SHARDS};
 pub use ops::{
     admit, admit_all, begin_attempt, defer, defer_held, expire_leases, extend_attempt, finish,
     lease, lease_due, overdue_attempts, read_contact, record_placed, schedule_callback, settle,
-    suppress, suppress_held, Admission, AdmitOptions, AttemptBegun, CallbackScheduled,
-    CampaignLedger, ExpiredLeases, Finished, Held, LeasedBatch, Placed, MAX_BATCH,
+    suppress, suppress_due, suppress_held, Admission, AdmitOptions, AttemptBegun,
+    CallbackScheduled, CampaignLedger, ExpiredLeases, Finished, Held, LeasedBatch, Placed,
+    MAX_BATCH,
 };
 pub use rules::{check_callback, CallbackProblem, Decision, RedialRules};
 

@@ -124,12 +124,14 @@ mod attempts;
 mod batch;
 mod callbacks;
 mod lease;
+mod suppress_due;
 
 pub use admit::*;
 pub use attempts::*;
 pub use batch::*;
 pub use callbacks::*;
 pub use lease::*;
+pub use suppress_due::*;
 
 #[cfg(test)]
 mod tests;

@@ -41,14 +41,17 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["load-list"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      ReadConfiguration  = { e = "Allow", a = toset(["ssm:GetParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/isocountrycode"]) }
-      ReadUploadedLists  = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
-      WriteRejectedRows  = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
-      AdmitContacts      = { e = "Allow", a = toset(["dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
-      CountQueuedRecords = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
-      StartCampaign      = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
-      DeriveContactKeys  = { e = "Allow", a = toset(["kms:GenerateMac"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"]) }
-      ContinueBigFiles   = { e = "Allow", a = toset(["lambda:InvokeFunction"]), r = toset(["arn:aws:lambda:eu-west-2:123456789012:function:blaster-load-list"]) }
+      ReadConfiguration   = { e = "Allow", a = toset(["ssm:GetParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/isocountrycode"]) }
+      ReadUploadedLists   = { e = "Allow", a = toset(["s3:GetObject"]), r = toset(["arn:aws:s3:::blaster-input-123456789012-eu-west-2/*"]) }
+      WriteRejectedRows   = { e = "Allow", a = toset(["s3:PutObject", "s3:AbortMultipartUpload"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*"]) }
+      AdmitContacts       = { e = "Allow", a = toset(["dynamodb:PutItem", "dynamodb:UpdateItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      CountQueuedRecords  = { e = "Allow", a = toset(["ssm:GetParameter", "ssm:PutParameter"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/totalRecords"]) }
+      StartCampaign       = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
+      DeriveContactKeys   = { e = "Allow", a = toset(["kms:GenerateMac"]), r = toset(["arn:aws:kms:eu-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"]) }
+      ContinueBigFiles    = { e = "Allow", a = toset(["lambda:InvokeFunction"]), r = toset(["arn:aws:lambda:eu-west-2:123456789012:function:blaster-load-list"]) }
+      ReadDialerCapacity  = { e = "Allow", a = toset(["ssm:GetParameters"]), r = toset(["arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/concurrentcalls", "arn:aws:ssm:eu-west-2:123456789012:parameter/connect/blaster/blaster/callspersecond"]) }
+      WritePlansAndFinals = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/plans/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
+      CheckCallingRules   = { e = "Allow", a = toset(["dynamodb:BatchGetItem", "dynamodb:GetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
     }
     error_message = "load-list's policy: ${output.policy_documents["load-list"]}"
   }

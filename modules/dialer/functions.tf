@@ -112,7 +112,11 @@ locals {
   function_environment = {
     # The intake admits contacts to the ledger (validating a file's redial override like the
     # variable); it no longer sends to the queue: get-config's feeder does.
-    "load-list" = merge(local.common_environment, local.ledger_environment, local.redial_environment, {
+    # The calling rules (window, cap) and the lanes are read for the file's plan; a contact on
+    # the do-not-call list is made final at intake, and expires like other final items.
+    "load-list" = merge(local.common_environment, local.ledger_environment, local.redial_environment, local.calling_window_environment, local.frequency_cap_environment, {
+      FINAL_RETENTION_DAYS    = tostring(var.ledger.final_retention_days)
+      MAX_CONCURRENT_CALLS    = tostring(var.max_concurrent_calls)
       ALLOWED_COUNTRIES       = local.allowed_countries
       CONTACT_KEY_KMS_KEY_ARN = local.contact_key_kms_key_arn
       INPUT_BUCKET            = local.input_bucket_name

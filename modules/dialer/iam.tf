@@ -36,6 +36,7 @@ locals {
     rejects_write = "${local.results_bucket_arn}/rejects/*"
     # One record per contact once it is final (outbound_core::ledger::Finisher).
     finals_write = "${local.results_bucket_arn}/finals/*"
+    plans_write  = "${local.results_bucket_arn}/plans/*"
   }
 
   # The queue's hours with their overrides (holidays) applied, read by dial and connect-status
@@ -49,7 +50,7 @@ locals {
   # (outbound_core::config): the intake reads the default region only, dial and connect-status
   # name their parameters, get-config reads the whole prefix (GetParametersByPath is authorised
   # on the path) and its own run counter.
-  parameter_arn = { for name in ["isocountrycode", "activeBlaster", "connectid", "contactflow", "queue", "callspersecond", "dialIndex"] : name => "${local.ssm_path_arn}/${name}" }
+  parameter_arn = { for name in ["isocountrycode", "activeBlaster", "connectid", "contactflow", "queue", "callspersecond", "concurrentcalls", "dialIndex"] : name => "${local.ssm_path_arn}/${name}" }
   read_config = {
     "load-list"      = { sid = "ReadConfiguration", actions = ["ssm:GetParameter"], resources = [local.parameter_arn["isocountrycode"]] }
     "get-config"     = { sid = "ReadConfiguration", actions = ["ssm:GetParametersByPath"], resources = local.ssm_parameter_arns }
@@ -69,9 +70,16 @@ locals {
   function_statements = {
     "load-list" = concat([
       local.read_config["load-list"],
+      # The plan's capacity: the lanes and the dial rate.
+      { sid = "ReadDialerCapacity", actions = ["ssm:GetParameters"], resources = [local.parameter_arn["concurrentcalls"], local.parameter_arn["callspersecond"]] },
       { sid = "ReadUploadedLists", actions = ["s3:GetObject"], resources = ["${local.input_bucket_arn}/*"] },
       # The rejects report is a multipart upload; a failed one is aborted so no parts are billed.
       { sid = "WriteRejectedRows", actions = ["s3:PutObject", "s3:AbortMultipartUpload"], resources = [local.connect.rejects_write] },
+      # The file's plan (plans/), and the final record of a contact on the do-not-call list.
+      { sid = "WritePlansAndFinals", actions = ["s3:PutObject"], resources = [local.connect.plans_write, local.connect.finals_write] },
+      # The do-not-call list and the frequency caps are read by key, a hundred at a time; the
+      # campaign's schedule (and a suppressed contact, to rewrite its final record) by GetItem.
+      { sid = "CheckCallingRules", actions = ["dynamodb:BatchGetItem", "dynamodb:GetItem"], resources = [local.ledger_table_arn] },
       # Each valid row is admitted to the ledger (conditional PutItem: a contact already in its
       # campaign is not admitted twice); UpdateItem on the campaign's own items. The feeder in
       # get-config, not the intake, sends contacts to the queue.

@@ -79,6 +79,22 @@ pub enum Command {
     /// The do-not-call list.
     #[command(subcommand)]
     Dnc(DncCommand),
+    /// The plan load-list wrote for a campaign's latest file (or --file's): loaded, rejected,
+    /// do-not-call hits, callable now and deferred, the estimated finish against the end.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The campaign.
+    pub campaign: String,
+    /// The uploaded file whose plan to show (its object key, or its file name); default: the
+    /// campaign's latest plan.
+    #[arg(long)]
+    pub file: Option<String>,
+    /// Print the plan's JSON instead of its text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,8 +105,18 @@ pub struct UploadArgs {
     #[arg(long)]
     pub campaign: String,
     /// Only check the file: show the rejects, upload nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plan_only")]
     pub dry_run: bool,
+    /// Upload the file as a dry run (object metadata `dry-run: true`): load-list checks it and
+    /// writes its plan, admits nothing and dials nothing; the plan is printed once written.
+    #[arg(long)]
+    pub plan_only: bool,
+    /// With --plan-only: seconds to wait for the plan.
+    #[arg(long, default_value_t = 120, requires = "plan_only", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: u64,
+    /// With --plan-only: print the plan's JSON instead of its text.
+    #[arg(long, requires = "plan_only")]
+    pub json: bool,
     /// Destination countries allowed (ISO codes, `GB,IE`); default: the deployment's
     /// (load-list's ALLOWED_COUNTRIES).
     #[arg(long)]

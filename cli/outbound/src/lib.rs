@@ -7,6 +7,7 @@ pub mod control;
 pub mod deployment;
 pub mod dnc;
 pub mod error;
+pub mod plan;
 pub mod report;
 pub mod results;
 pub mod status;
@@ -38,5 +39,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Results(args) => results::run(args, &d, &clients).await,
         Command::Report(args) => report::run(args, Some(&d), Some(&clients)).await,
         Command::Dnc(cmd) => dnc::run(cmd, &d, &clients).await,
+        Command::Plan(args) => plan::run(args, &d, &clients).await,
     }
 }

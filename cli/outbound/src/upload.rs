@@ -205,16 +205,42 @@ pub async fn run(args: &crate::cli::UploadArgs, d: &Deployment, clients: &Client
         ));
     }
     let bucket = Deployment::need(&d.input_bucket, "input_bucket_name", "input-bucket")?;
-    clients
+    // The plan there may be from an earlier upload of the same file: the wait looks for a new one.
+    let previous = if args.plan_only {
+        crate::plan::before_upload(d, clients, &args.campaign, &key).await?
+    } else {
+        None
+    };
+    let mut put = clients
         .s3
         .put_object()
         .bucket(bucket)
         .key(&key)
         .content_type("text/csv")
-        .body(bytes.into())
-        .send()
+        .body(bytes.into());
+    if args.plan_only {
+        // load-list reads the object's metadata: a dry run is planned, never admitted.
+        put = put.metadata("dry-run", "true");
+    }
+    put.send()
         .await
         .map_err(|e| crate::error::aws(&format!("uploading to s3://{bucket}/{key}"), &e))?;
+    if args.plan_only {
+        eprintln!(
+            "uploaded s3://{bucket}/{key} as a dry run (nothing is admitted or dialed): waiting up to {} s for its plan",
+            args.wait
+        );
+        return crate::plan::wait_and_print(
+            d,
+            clients,
+            &args.campaign,
+            &key,
+            previous,
+            std::time::Duration::from_secs(args.wait),
+            args.json,
+        )
+        .await;
+    }
     println!(
         "uploaded s3://{bucket}/{key}: campaign {} starts (or joins the run in progress); `outbound status --campaign {} --watch` follows it",
         args.campaign, args.campaign

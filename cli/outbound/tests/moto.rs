@@ -125,6 +125,24 @@ impl Deployment {
         out
     }
 
+    /// Starts `outbound <args>` against moto without waiting for it.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outbound"))
+            .arg("--outputs")
+            .arg(&self.outputs)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("AWS_ENDPOINT_URL", moto::endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-2")
+            .env_remove("AWS_PROFILE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start outbound")
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -758,4 +776,179 @@ fn a_dry_run_with_both_settings_needs_no_aws() {
         stdout(&out)
     );
     assert!(stdout(&out).contains("line      3"), "{}", stdout(&out));
+}
+
+/// A plan as load-list writes it for `object` (JSON and text), from load-list's own module.
+fn sample_plan(campaign: &str, object: &str, dry_run: bool) -> load_list::plan::Plan {
+    use load_list::plan::{Capacity, Check, FileCounts, Plan, PlanInput, PlanTally};
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-08T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut tally = PlanTally::default();
+    tally.record(Check::DoNotCall);
+    tally.record(Check::Open { at: now });
+    tally.record(Check::Deferred {
+        opens_at: now + chrono::Duration::hours(4),
+    });
+    Plan::compute(
+        &tally,
+        FileCounts {
+            loaded: 3,
+            rejected: 1,
+            duplicates: 0,
+        },
+        &PlanInput {
+            campaign,
+            file: object,
+            dry_run,
+            now,
+            capacity: Capacity {
+                lanes: 2,
+                calls_per_second: 2.0,
+                assumed_handle_seconds: 120,
+            },
+            frequency_cap: None,
+        },
+    )
+}
+
+async fn put_plan(d: &Deployment, plan: &load_list::plan::Plan) {
+    use outbound_core::records::plan_object_key;
+    d.put(
+        &plan_object_key(&plan.campaign, &plan.file, "txt"),
+        plan.to_text(),
+    )
+    .await;
+    d.put(
+        &plan_object_key(&plan.campaign, &plan.file, "json"),
+        serde_json::to_string_pretty(plan).unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn plan_prints_the_latest_plan_or_the_files_as_text_or_json() {
+    let d = Deployment::new().await;
+    let none = d.run(&["plan", "spring"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stderr(&none).contains("has no plan"), "{}", stderr(&none));
+
+    let week1 = sample_plan("spring", "campaigns/spring/week1.csv", false);
+    put_plan(&d, &week1).await;
+    // S3's modification times are whole seconds: the second plan is the later one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let week2 = load_list::plan::Plan {
+        loaded: 7,
+        ..sample_plan("spring", "campaigns/spring/week2.csv", false)
+    };
+    put_plan(&d, &week2).await;
+
+    let latest = d.run(&["plan", "spring"]);
+    assert_eq!(latest.status.code(), Some(0));
+    assert_eq!(stdout(&latest), week2.to_text());
+    let named = d.run(&["plan", "spring", "--file", "week1.csv"]);
+    assert_eq!(stdout(&named), week1.to_text());
+    let by_key = d.run(&[
+        "plan",
+        "spring",
+        "--file",
+        "campaigns/spring/week1.csv",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&by_key)).unwrap();
+    assert_eq!(json, serde_json::to_value(&week1).unwrap());
+    assert_eq!(json["dncHits"], 1);
+    assert_eq!(json["deferred"], 1);
+    let missing = d.run(&["plan", "spring", "--file", "week3.csv"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("campaigns_spring_week1.csv"),
+        "the plans there are named: {}",
+        stderr(&missing)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn upload_plan_only_uploads_a_dry_run_and_prints_its_plan_once_written() {
+    let d = Deployment::new().await;
+    let list = d.path("renewals.csv");
+    std::fs::write(
+        &list,
+        "custID,phone\nC-1,020 7946 0001\nC-2,+442079460002\n",
+    )
+    .unwrap();
+    let key = "campaigns/spring/renewals.csv";
+    // A plan from an earlier upload of the same file is not taken for the new one.
+    let old = load_list::plan::Plan {
+        loaded: 99,
+        ..sample_plan("spring", key, false)
+    };
+    put_plan(&d, &old).await;
+    let child = d.spawn(&[
+        "upload",
+        list.to_str().unwrap(),
+        "--campaign",
+        "spring",
+        "--allowed-countries",
+        "GB",
+        "--plan-only",
+        "--wait",
+        "60",
+    ]);
+    // load-list's part: the object arrives with dry-run metadata, and its plan is written.
+    let s3 = moto::s3(&d.sdk);
+    let mut metadata = None;
+    for _ in 0..100 {
+        if let Ok(o) = s3
+            .head_object()
+            .bucket(&d.input_bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            metadata = o.metadata().cloned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let metadata = metadata.expect("the file is uploaded");
+    assert_eq!(metadata.get("dry-run").map(String::as_str), Some("true"));
+    // Not at once: the command waits for it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let plan = sample_plan("spring", key, true);
+    put_plan(&d, &plan).await;
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.ends_with(&plan.to_text()), "{printed}");
+    assert!(printed.contains("Plan (DRY RUN"), "{printed}");
+    assert!(
+        stderr(&out).contains("waiting up to 60 s"),
+        "{}",
+        stderr(&out)
+    );
+
+    // No plan within the wait: a clear failure.
+    let other = d.path("other.csv");
+    std::fs::write(&other, "custID,phone\nC-9,+442079460009\n").unwrap();
+    let timeout = d.run(&[
+        "upload",
+        other.to_str().unwrap(),
+        "--campaign",
+        "spring",
+        "--allowed-countries",
+        "GB",
+        "--plan-only",
+        "--wait",
+        "1",
+    ]);
+    assert_eq!(timeout.status.code(), Some(1));
+    let err = stderr(&timeout);
+    assert!(
+        err.contains("no plan at s3://") && err.contains("after 1 s"),
+        "{err}"
+    );
+    assert!(err.contains("outbound plan spring --file"), "{err}");
 }

@@ -90,7 +90,12 @@ async fn stack(name: &str) -> Stack {
         moto::create_bucket(&clients.s3, b).await;
     }
     let prefix = format!("/connect/blaster/{id}/");
-    for (k, v) in [("isocountrycode", "GB"), ("countrycode", "44")] {
+    for (k, v) in [
+        ("isocountrycode", "GB"),
+        ("countrycode", "44"),
+        ("concurrentcalls", "2"),
+        ("callspersecond", "2"),
+    ] {
         clients
             .ssm
             .put_parameter()
@@ -128,6 +133,10 @@ async fn stack(name: &str) -> Stack {
             contact_key_kms_key_arn:
                 "arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555".into(),
             handover_margin: std::time::Duration::from_secs(60),
+            final_retention_days: None,
+            calling_window: None,
+            frequency_cap: None,
+            max_concurrent_calls: 40,
         },
         clients,
         input_bucket,
@@ -809,6 +818,9 @@ struct Recorded {
     unconditional: u64,
     /// Updates of the `CAMPAIGNS` item.
     registrations: u64,
+    /// BatchGetItem requests of the do-not-call list, and the keys they asked.
+    dnc_lookups: u64,
+    dnc_keys: u64,
 }
 
 async fn recording_table(rows: u64) -> RecordingTable {
@@ -854,6 +866,7 @@ async fn recording_table(rows: u64) -> RecordingTable {
                     let body: Value =
                         serde_json::from_slice(&buf[head_end..head_end + length]).unwrap();
                     buf.drain(..head_end + length);
+                    let mut reply = "{}".to_string();
                     if head.contains("dynamodb_20120810.putitem") {
                         let source: ContactSource =
                             serde_json::from_str(body["Item"]["source"]["S"].as_str().unwrap())
@@ -874,10 +887,31 @@ async fn recording_table(rows: u64) -> RecordingTable {
                     } else if head.contains("dynamodb_20120810.updateitem") {
                         assert_eq!(body["Key"]["pk"]["S"], "CAMPAIGNS");
                         shared.lock().unwrap().registrations += 1;
+                    } else if head.contains("dynamodb_20120810.getitem") {
+                        // The campaign's schedule: none.
+                        assert!(body["Key"]["pk"]["S"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("SCHEDULE#"));
+                    } else if head.contains("dynamodb_20120810.batchgetitem") {
+                        // The do-not-call lookups, a hundred keys a request: none listed.
+                        let keys = body["RequestItems"]
+                            .as_object()
+                            .unwrap()
+                            .values()
+                            .next()
+                            .unwrap()["Keys"]
+                            .as_array()
+                            .unwrap()
+                            .len();
+                        assert!(keys <= 100);
+                        let mut s = shared.lock().unwrap();
+                        s.dnc_lookups += 1;
+                        s.dnc_keys += keys as u64;
+                        reply = r#"{"Responses":{},"UnprocessedKeys":{}}"#.to_string();
                     } else {
-                        panic!("only PutItem and UpdateItem are expected: {head}");
+                        panic!("only the intake's reads and writes are expected: {head}");
                     }
-                    let reply = "{}";
                     let response = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{}",
                         reply.len(),
@@ -953,6 +987,14 @@ async fn a_100k_row_list_streams_through_with_flat_memory() {
         (rows, 0, 0)
     );
     assert_eq!(seen.registrations, 2);
+    // Every admitted contact was looked up on the do-not-call list, a hundred at a time (a
+    // number twice in one batch is asked once: the file repeats its numbers every 10,000 rows).
+    assert_eq!(seen.dnc_lookups, rows / 100);
+    assert!(
+        seen.dnc_keys <= rows && seen.dnc_keys >= rows * 99 / 100,
+        "{}",
+        seen.dnc_keys
+    );
     for line in 2..=rows + 1 {
         assert!(
             seen.lines[(line / 64) as usize] & (1 << (line % 64)) != 0,
@@ -1345,4 +1387,306 @@ async fn a_do_not_call_list_lists_keys_rejects_bad_rows_and_starts_nothing() {
     .await
     .unwrap();
     assert_eq!(counts(&again), (Some(0), Some(2), Some(3)), "{again}");
+}
+
+/// Every object of the results bucket under `prefix`, by key.
+async fn objects_under(s: &Stack, prefix: &str) -> BTreeMap<String, String> {
+    let listed = s
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(&s.env.results_bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for o in listed.contents() {
+        let key = o.key().unwrap().to_string();
+        let body = read_object(&s.clients.s3, &s.env.results_bucket, &key).await;
+        out.insert(key, body);
+    }
+    out
+}
+
+/// A window of 08:00–20:00 every day: a contact in UTC and one in UTC+12 (`Etc/GMT-12`) are
+/// never both in it nor both out of it, so one is callable now and the other deferred, whatever
+/// the time the test runs at.
+fn half_day_window() -> outbound_core::calling_window::CallingWindow {
+    let days: serde_json::Map<String, Value> = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ]
+    .iter()
+    .map(|d| (d.to_string(), json!([{"start": "08:00", "end": "20:00"}])))
+    .collect();
+    outbound_core::calling_window::CallingWindow::from_json(
+        &json!({"enabled": true, "days": days}).to_string(),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// The next 08:00 in UTC (for `utc`) or in UTC+12, as a UTC instant, after `now`.
+fn next_eight(now: chrono::DateTime<Utc>, offset_hours: i64) -> chrono::DateTime<Utc> {
+    let local = now + Duration::hours(offset_hours);
+    let mut eight = local.date_naive().and_hms_opt(8, 0, 0).unwrap().and_utc();
+    if eight <= local {
+        eight += Duration::days(1);
+    }
+    eight - Duration::hours(offset_hours)
+}
+
+const RULES_CSV: &[u8] = b"custID,phone,timezone\n\
+C-1,+442079460001,UTC\n\
+C-2,+442079460002,Etc/GMT-12\n\
+C-3,+442079460003,UTC\n\
+C-4,12,UTC\n";
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_listed_number_is_final_at_intake_and_the_plan_has_exact_figures() {
+    let _serial = SERIAL.lock().await;
+    let mut s = stack("ll-plan").await;
+    s.env.calling_window = Some(half_day_window());
+    // C-3's number is on the do-not-call list.
+    let listed_key = s.clients.keyer.do_not_call_key("+442079460003");
+    outbound_core::dnc::add(
+        &s.clients.ledger,
+        &listed_key,
+        &outbound_core::dnc::DncSource::Operator {
+            file: None,
+            line: 0,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let key = "campaigns/rules/week1.csv";
+    upload(&s, key, RULES_CSV, &[]).await;
+    let now = Utc::now();
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&out), (Some(3), Some(1), Some(0)), "{out}");
+    assert_eq!(out["dnc"], 1);
+    assert_eq!(
+        out["plan"],
+        "plans/campaign=rules/campaigns_rules_week1.csv.json"
+    );
+
+    // C-3: final `dnc` before any feeding, no attempt counted, one final record.
+    let contacts = ledger_contacts(&s.clients.ledger).await;
+    let by_key: BTreeMap<&str, &LedgerContact> =
+        contacts.iter().map(|c| (c.key.as_str(), c)).collect();
+    let c3 = by_key["C-3"];
+    assert_eq!(c3.state, ContactState::Final);
+    assert_eq!(c3.final_reason, Some(FinalReason::DoNotCall));
+    assert_eq!(c3.attempt, 0);
+    assert_eq!(by_key["C-1"].state, ContactState::Due);
+    assert_eq!(by_key["C-2"].state, ContactState::Due);
+    let finals = objects_under(&s, "finals/").await;
+    assert_eq!(finals.len(), 1, "{finals:?}");
+    let record: Value = serde_json::from_str(finals.values().next().unwrap().trim()).unwrap();
+    assert_eq!(record["final_reason"], "dnc");
+    assert_eq!(record["attempts"], 0);
+    assert_eq!(record["customer_key"], "C-3");
+    // The feeder never leases it: it is out of the due index.
+    let leased = lease_due(
+        &s.clients.ledger,
+        "rules",
+        Utc::now() + Duration::days(30),
+        10,
+        Utc::now(),
+        "feeder",
+    )
+    .await
+    .unwrap()
+    .leased;
+    let mut fed: Vec<&str> = leased.iter().map(|c| c.key.as_str()).collect();
+    fed.sort();
+    assert_eq!(fed, vec!["C-1", "C-2"]);
+
+    // The plan, JSON and text, with the file's exact figures.
+    let plans = objects_under(&s, "plans/campaign=rules/").await;
+    assert_eq!(
+        plans.keys().collect::<Vec<_>>(),
+        vec![
+            "plans/campaign=rules/campaigns_rules_week1.csv.json",
+            "plans/campaign=rules/campaigns_rules_week1.csv.txt"
+        ]
+    );
+    let plan: Value =
+        serde_json::from_str(&plans["plans/campaign=rules/campaigns_rules_week1.csv.json"])
+            .unwrap();
+    for (field, expected) in [
+        ("loaded", json!(3)),
+        ("rejected", json!(1)),
+        ("duplicates", json!(0)),
+        ("dncHits", json!(1)),
+        ("callableNow", json!(1)),
+        ("deferred", json!(1)),
+        ("capped", json!(0)),
+        ("dryRun", json!(false)),
+    ] {
+        assert_eq!(plan[field], expected, "{field}: {plan}");
+    }
+    // One of C-1 (UTC) and C-2 (UTC+12) is in its window now; the other opens at its next 08:00.
+    let utc_open = (8..20).contains(&chrono::Timelike::hour(&now));
+    let opens = if utc_open {
+        next_eight(now, 12)
+    } else {
+        next_eight(now, 0)
+    };
+    assert_eq!(
+        plan["deferredByOpening"],
+        json!([{"hour": opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "contacts": 1}])
+    );
+    assert_eq!(
+        plan["latestCall"],
+        opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert_eq!(plan["estimate"]["lanes"], 2);
+    assert_eq!(plan["estimate"]["callsPerHour"], 60.0);
+    assert_eq!(plan["unreachable"]["total"], 0);
+    let text = &plans["plans/campaign=rules/campaigns_rules_week1.csv.txt"];
+    assert!(text.contains("do-not-call hits"), "{text}");
+    assert!(text.contains("deferred (window)"), "{text}");
+
+    // The same file again: nothing admitted, no second final record, C-3 unchanged.
+    let again = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event_of(&s.input_bucket, key, "0A1B2D"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(&again), (Some(0), Some(1), Some(3)), "{again}");
+    assert_eq!(objects_under(&s, "finals/").await, finals);
+    let c3_again = ledger::read_contact(&s.clients.ledger, "rules", &c3.contact_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c3_again.final_at, c3.final_at);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_dry_run_plans_the_file_and_admits_or_starts_nothing() {
+    let _serial = SERIAL.lock().await;
+    let mut s = stack("ll-dry").await;
+    s.env.calling_window = Some(half_day_window());
+    outbound_core::dnc::add(
+        &s.clients.ledger,
+        &s.clients.keyer.do_not_call_key("+442079460003"),
+        &outbound_core::dnc::DncSource::Operator {
+            file: None,
+            line: 0,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let key = "campaigns/dry/week1.csv";
+    upload(
+        &s,
+        key,
+        RULES_CSV,
+        &[
+            ("dry-run", "true"),
+            ("schedule", r#"{"end":"2099-01-01T00:00:00Z"}"#),
+        ],
+    )
+    .await;
+    let total_before =
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix)).await;
+    let out = handle(
+        &s.clients,
+        &s.env,
+        &tuning(),
+        s3_event(&s.input_bucket, key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["dryRun"], true);
+    assert_eq!(counts(&out), (Some(0), Some(1), Some(0)), "{out}");
+    assert_eq!(out["dnc"], 1);
+    assert_eq!(out["execution"], Value::Null);
+    assert!(
+        ledger_contacts(&s.clients.ledger).await.is_empty(),
+        "nothing admitted"
+    );
+    assert!(
+        listed(&s).await.is_empty(),
+        "the campaign is not registered"
+    );
+    assert!(execution_inputs(&s).await.is_empty(), "no run started");
+    assert_eq!(
+        parameter(&s.clients.ssm, &format!("{}totalRecords", s.env.ssm_prefix)).await,
+        total_before,
+        "totalRecords unchanged"
+    );
+    assert!(
+        ledger::schedule::read(&s.clients.ledger, "dry")
+            .await
+            .unwrap()
+            .is_none(),
+        "no schedule stored"
+    );
+    assert!(
+        objects_under(&s, "finals/").await.is_empty(),
+        "nothing suppressed"
+    );
+    // The reject report as usual.
+    let report = read_object(
+        &s.clients.s3,
+        &s.env.results_bucket,
+        "rejects/campaign=dry/campaigns_dry_week1.csv.jsonl",
+    )
+    .await;
+    let rejects: Vec<RejectRecord> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejects.iter().map(|r| r.line).collect::<Vec<_>>(), vec![5]);
+    // The plan, marked as a dry run, against the file's own schedule.
+    let plan: Value = serde_json::from_str(
+        &read_object(
+            &s.clients.s3,
+            &s.env.results_bucket,
+            "plans/campaign=dry/campaigns_dry_week1.csv.json",
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(plan["dryRun"], true);
+    assert_eq!(
+        (
+            &plan["loaded"],
+            &plan["dncHits"],
+            &plan["callableNow"],
+            &plan["deferred"]
+        ),
+        (&json!(3), &json!(1), &json!(1), &json!(1))
+    );
+    assert_eq!(plan["scheduleEnd"], "2099-01-01T00:00:00Z");
+    assert_eq!(plan["finishesBeforeEnd"], true);
+    let text = read_object(
+        &s.clients.s3,
+        &s.env.results_bucket,
+        "plans/campaign=dry/campaigns_dry_week1.csv.txt",
+    )
+    .await;
+    assert!(text.starts_with("Plan (DRY RUN"), "{text}");
 }

@@ -2,8 +2,10 @@
 overlapping files admitted once, and a run killed mid-wave: in each, every contact gets exactly
 one call per attempt and exactly one final record. The calling rules: a contact outside its
 recipient's calling window waits in the ledger, uncalled, for its next opening; a number on the
-do-not-call list is final `dnc`, uncalled; a number at its frequency cap waits across campaigns.
-And the outcomes: an invalid number is final at once, a voicemail is redialed.
+do-not-call list is final `dnc` at intake, before any call, uncalled; a number at its frequency
+cap waits across campaigns. The plan: each file's plan is written before its run, and a dry run
+writes it and admits nothing. And the outcomes: an invalid number is final at once, a voicemail
+is redialed.
 
 The deployment (its redial rules, its simulator) is described in ledger_stack.py, with answering
 machine detection on (its calls are campaign traffic; a person is still `connected`); the recovery
@@ -26,8 +28,9 @@ from ledger_stack import FREQUENCY_CAP, WINDOW_OPENS_AT, check_once_per_attempt,
 
 @pytest.fixture(scope="module")
 def stack():
-    # With the frequency cap: the rows of the tests below (7000-7007, 7140-7179, 7280-7282) have
-    # distinct numbers, and none is called more than twice.
+    # With the frequency cap: the rows of the tests below (7000-7007, 7140-7179, 7280-7282, and
+    # +44 20 7946 0750-0754, 0760, 0770-0772) have distinct numbers, and none is called more
+    # than twice.
     with ledger_stack(answering_machine_detection={"enabled": True, "campaign_id": "e2e-campaign"},
                       frequency_cap=FREQUENCY_CAP) as s:
         yield s
@@ -156,10 +159,70 @@ def test_calling_rules_defer_outside_the_window_and_suppress_do_not_call(stack: 
     finals = {f["customer_key"]: f for f in stack.finals(campaign)}
     assert sorted(finals) == ["W1", "W2", "W5", "W6"], "no final record for a contact still waiting"
     assert (finals["W6"]["final_reason"], finals["W6"]["attempts"]) == ("dnc", 0), finals["W6"]
+    # W6 was made final at intake: before the file's plan was written and before the first call.
+    plan = read_plan(stack, campaign, f"campaigns/{campaign}/list.csv")
+    assert (plan["loaded"], plan["rejected"], plan["dncHits"], plan["callableNow"], plan["deferred"]) == \
+        (5, 1, 1, 3, 1), plan
+    first_call = min(seconds(c["placedAt"]) for c in stack.sim_calls(campaign))
+    w6_final_at = int(w6["finalAt"]) / 1000
+    assert w6_final_at < first_call, f"W6 final at {w6_final_at}, after the first call at {first_call}"
+    assert w6_final_at <= seconds(plan["writtenAt"]) + 1, (w6_final_at, plan["writtenAt"])
     q = stack.queue_counts()
     assert q == {"available": 0, "in_flight": 0, "dead_lettered": 0}, f"queue not drained: {q}"
     say(f"3 contacts called inside their window; W3 (UTC+12) deferred to {due_at:%Y-%m-%d %H:%M} UTC, uncalled; "
         "a bad timezone rejected at its line; W6 (do-not-call) final as dnc, uncalled")
+
+
+def read_plan(stack: Stack, campaign: str, key: str, timeout: float = 120) -> dict[str, Any]:
+    """The plan load-list writes for the file `key`, once it is there."""
+    name = f"plans/campaign={campaign}/{key.replace('/', '_')}.json"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            body = stack.s3.get_object(Bucket=stack.out["results_bucket_name"], Key=name)["Body"].read()
+            return json.loads(body)
+        except stack.s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, f"no plan at {name} after {timeout:.0f} s"
+            time.sleep(1)
+
+
+def test_a_dry_run_writes_the_plan_and_admits_nothing(stack: Stack):
+    campaign = "e2e-plan"
+    stack.upload_csv("dnc/e2e-plan.csv", "phone\n020 7946 0772\n")
+    deadline = time.monotonic() + 120
+    while not any(i["source"] == "list:dnc/e2e-plan.csv:2" for i in stack.do_not_call_items()):
+        assert time.monotonic() < deadline, "the do-not-call list was not loaded"
+        time.sleep(0.5)
+    # P1 in its window (London), P2 outside it (UTC+12), P3 on the do-not-call list, P4 no number.
+    body = ("custID,phone,timezone\n"
+            "P1,+442079460770,\n"
+            "P2,+442079460771,Etc/GMT-12\n"
+            "P3,+442079460772,\n"
+            "P4,12,\n")
+    key = f"campaigns/{campaign}/list.csv"
+    loaded_at = datetime.now(timezone.utc)
+    stack.s3.put_object(Bucket=stack.out["input_bucket_name"], Key=key, Body=body.encode(),
+                        Metadata={"dry-run": "true"})
+    plan = read_plan(stack, campaign, key)
+    assert plan["dryRun"] is True, plan
+    assert (plan["loaded"], plan["rejected"], plan["duplicates"], plan["dncHits"], plan["callableNow"],
+            plan["deferred"], plan["capped"]) == (3, 1, 0, 1, 1, 1, 0), plan
+    opens = next_local("Etc/GMT-12", WINDOW_OPENS_AT, loaded_at)
+    assert plan["deferredByOpening"] == [
+        {"hour": opens.replace(minute=0).strftime("%Y-%m-%dT%H:%M:%SZ"), "contacts": 1}], plan
+    assert plan["latestCall"] == opens.strftime("%Y-%m-%dT%H:%M:%SZ"), plan
+    assert plan["estimate"]["lanes"] == int(stack.param("concurrentcalls")), plan
+    text = stack.s3.get_object(Bucket=stack.out["results_bucket_name"],
+                               Key=f"plans/campaign={campaign}/{key.replace('/', '_')}.txt")["Body"].read().decode()
+    assert text.startswith("Plan (DRY RUN"), text
+    # Nothing admitted, suppressed or dialed; the rejects reported as usual.
+    assert stack.campaign_ledger_items(campaign) == []
+    assert stack.finals(campaign) == []
+    assert [r["line"] for r in stack.rejects(campaign)] == [5]
+    time.sleep(5)
+    assert stack.sim_calls(campaign) == []
+    say(f"dry run: plan with 3 loaded, 1 do-not-call hit, 1 callable now, 1 deferred to {opens:%H:%M} UTC; "
+        "nothing admitted or dialed")
 
 
 def test_a_number_is_called_at_most_its_cap_across_campaigns(stack: Stack):

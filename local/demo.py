@@ -320,6 +320,8 @@ def main() -> int:
                         f" ({len(results)} JSON Lines records, one per call)"),
             ("finals", f"s3://{stack.out['results_bucket_name']}/finals/campaign={campaign}/"),
             ("rejects", f"s3://{stack.out['results_bucket_name']}/rejects/campaign={campaign}/"),
+            ("plan", f"s3://{stack.out['results_bucket_name']}/plans/campaign={campaign}/{campaign}.csv.txt"
+                     f" (written before the first call; `outbound plan {campaign}` prints it)"),
         ])
         if results:
             sample = min(results, key=lambda r: r.get("customer_key", ""))

@@ -256,6 +256,8 @@ fn main() {
                     at,
                     totals,
                     segment: segments + 1,
+                    dry_run: false,
+                    plan: Default::default(),
                 },
             })
             .expect("serialises");

@@ -1660,21 +1660,22 @@ mod tests {
         assert_eq!(out["execution"], Value::Null);
         assert!(w.admitted().is_empty());
         assert!(w.listed().is_empty(), "the campaign is not registered");
-        let seen = w.seen.lock().unwrap();
-        assert!(seen.starts.is_empty());
-        assert!(seen.total_records.is_empty());
-        assert!(seen.finals.is_empty(), "nothing suppressed");
-        assert!(
-            seen.report.as_ref().unwrap().1.contains("\"line\":4"),
-            "rejects as usual"
-        );
-        let plan: Value = serde_json::from_str(&seen.plans[&format!("{PLAN}.json")]).unwrap();
-        assert_eq!(plan["dryRun"], true);
-        assert_eq!(plan["loaded"], 2);
-        assert_eq!(plan["dncHits"], 1);
-        assert_eq!(plan["callableNow"], 1);
-        assert!(seen.plans[&format!("{PLAN}.txt")].starts_with("Plan (DRY RUN"));
-        drop(seen);
+        {
+            let seen = w.seen.lock().unwrap();
+            assert!(seen.starts.is_empty());
+            assert!(seen.total_records.is_empty());
+            assert!(seen.finals.is_empty(), "nothing suppressed");
+            assert!(
+                seen.report.as_ref().unwrap().1.contains("\"line\":4"),
+                "rejects as usual"
+            );
+            let plan: Value = serde_json::from_str(&seen.plans[&format!("{PLAN}.json")]).unwrap();
+            assert_eq!(plan["dryRun"], true);
+            assert_eq!(plan["loaded"], 2);
+            assert_eq!(plan["dncHits"], 1);
+            assert_eq!(plan["callableNow"], 1);
+            assert!(seen.plans[&format!("{PLAN}.txt")].starts_with("Plan (DRY RUN"));
+        }
         // A dry-run value that is neither true nor false refuses the file.
         let w = world_with_metadata(CSV, &[("dry-run", "yes")]);
         let out = handle(

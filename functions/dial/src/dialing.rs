@@ -2078,8 +2078,15 @@ mod tests {
         let deferred = w.attempt(&early);
         assert_eq!((deferred.state, deferred.attempt), (ContactState::Due, 1));
         assert_eq!(deferred.deferred_by.as_deref(), Some("campaign_schedule"));
-        assert_eq!(millis(deferred.due_at), millis(opens_at), "due at the start");
-        assert_eq!(deferred.attempt_started_at, None, "the attempt is not counted");
+        assert_eq!(
+            millis(deferred.due_at),
+            millis(opens_at),
+            "due at the start"
+        );
+        assert_eq!(
+            deferred.attempt_started_at, None,
+            "the attempt is not counted"
+        );
         // Each campaign's schedule read once in the invocation.
         for campaign in ["spring", "autumn", "summer"] {
             let reads = positions(&w.log, &format!("ddb:GetItem {}", schedule_pk(campaign)));

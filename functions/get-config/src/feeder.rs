@@ -34,6 +34,7 @@
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, TryStreamExt};
 use outbound_core::calling_window::{CallingWindow, WindowVerdict, DEFERRAL_RULE};
 use outbound_core::completion::{reconcile_orphan, Ledger};
 use outbound_core::error::FunctionError;
@@ -41,7 +42,6 @@ use outbound_core::frequency_cap::{self, FrequencyCap};
 use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::finisher::{write_final, Finisher};
-use futures::stream::{self, TryStreamExt};
 use outbound_core::ledger::ops::{
     close_due, defer, expire_leases, extend_attempt, lease_due, overdue_attempts, suppress,
     UPDATE_CONCURRENCY,
@@ -284,7 +284,9 @@ impl Feeder {
             work.push(CampaignWork {
                 campaign: campaign.clone(),
                 stamp: *stamp,
-                phase: schedules.get(campaign).map_or(Phase::Open, |s| s.phase(now)),
+                phase: schedules
+                    .get(campaign)
+                    .map_or(Phase::Open, |s| s.phase(now)),
                 closed: 0,
                 recovered_any: !expired.expired.is_empty() || !overdue.is_empty(),
                 leased: 0,

@@ -9,12 +9,12 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use get_config::{FeedReport, Feeder};
 use outbound_core::completion::{contact_pk, rfc3339};
 use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::ledger::schedule::{self, CampaignSchedule};
 use outbound_core::ledger::{
     admit, begin_attempt, campaigns, finish, lease, record_placed, AdmitOptions, AttemptBegun,
     AttemptId, CampaignLedger, ContactState, FinalReason, Finished, Finisher, LedgerContact,
     RedialRules,
 };
-use outbound_core::ledger::schedule::{self, CampaignSchedule};
 use outbound_core::records::{final_object_key, FinalRecord, Outcome};
 use outbound_core::testkit::moto::{self, campaign_ledger, create_queue, drain_queue, sdk, unique};
 use std::collections::BTreeMap;
@@ -849,7 +849,13 @@ async fn a_campaign_not_started_leases_nothing_and_stays_listed_while_an_open_on
     };
     let open = admit_due(&f, "open", 0, t - Duration::minutes(5)).await;
     set_schedule(&f, "early", Some(t + Duration::days(1)), None).await;
-    set_schedule(&f, "open", Some(t - Duration::hours(1)), Some(t + Duration::days(1))).await;
+    set_schedule(
+        &f,
+        "open",
+        Some(t - Duration::hours(1)),
+        Some(t + Duration::days(1)),
+    )
+    .await;
     // Their last admissions long ago: nothing but their due contacts keeps them listed.
     campaigns::register(ledger(&f), "early", old).await.unwrap();
     campaigns::register(ledger(&f), "open", old).await.unwrap();
@@ -865,7 +871,11 @@ async fn a_campaign_not_started_leases_nothing_and_stays_listed_while_an_open_on
     for c in &early {
         let held = item(&f, c).await;
         assert_eq!(held.state, ContactState::Due, "waits for the start");
-        assert_eq!(held.due_at, t - Duration::minutes(5), "at its place in line");
+        assert_eq!(
+            held.due_at,
+            t - Duration::minutes(5),
+            "at its place in line"
+        );
     }
     assert!(
         campaigns::active(ledger(&f))
@@ -884,8 +894,7 @@ async fn a_campaign_not_started_leases_nothing_and_stays_listed_while_an_open_on
 
 #[tokio::test]
 #[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
-async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a_call_is_not_cut()
-{
+async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a_call_is_not_cut() {
     let f = feeder(Duration::minutes(60)).await;
     let t = now();
     // Due now.
@@ -895,13 +904,27 @@ async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a
     let id = dialing(&f, &redial, t - Duration::hours(2), t + Duration::hours(1)).await;
     let mut rules = RedialRules::default();
     rules.delay_minutes.no_answer = 7 * 24 * 60;
-    let redialed = finish(ledger(&f), &id, Outcome::NoAnswer, &rules, t - Duration::hours(1))
-        .await
-        .unwrap();
-    assert!(matches!(redialed, Finished::Redialed(ref c) if c.attempt == 2 && c.due_at > t + Duration::days(6)));
+    let redialed = finish(
+        ledger(&f),
+        &id,
+        Outcome::NoAnswer,
+        &rules,
+        t - Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(redialed, Finished::Redialed(ref c) if c.attempt == 2 && c.due_at > t + Duration::days(6))
+    );
     // A call up right now.
     let on_call = admit_due(&f, "over", 2, t - Duration::hours(1)).await;
-    dialing(&f, &on_call, t - Duration::minutes(1), t + Duration::hours(1)).await;
+    dialing(
+        &f,
+        &on_call,
+        t - Duration::minutes(1),
+        t + Duration::hours(1),
+    )
+    .await;
     // Another campaign, open, is fed as usual.
     let other = admit_due(&f, "other", 0, t - Duration::minutes(1)).await;
     set_schedule(&f, "over", None, Some(t - Duration::minutes(1))).await;
@@ -913,7 +936,11 @@ async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a
         "the open campaign's contact fed, the ended one's due contacts closed: {fed:?}"
     );
     let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
-    assert_eq!(keys, [other.key.clone()], "nothing of the ended campaign queued");
+    assert_eq!(
+        keys,
+        [other.key.clone()],
+        "nothing of the ended campaign queued"
+    );
     for (c, attempts) in [(&now_due, 0), (&redial, 1)] {
         let closed = item(&f, c).await;
         assert_eq!(closed.state, ContactState::Final, "{}", c.key);
@@ -957,7 +984,13 @@ async fn closing_is_bounded_per_feeding_and_goes_on_at_the_next() {
         // One due now, two due over the next days: all closed all the same.
         contacts.push(admit_due(&f, "over", i, t + Duration::days(i64::from(i))).await);
     }
-    set_schedule(&f, "over", Some(t - Duration::days(2)), Some(t - Duration::days(1))).await;
+    set_schedule(
+        &f,
+        "over",
+        Some(t - Duration::days(2)),
+        Some(t - Duration::days(1)),
+    )
+    .await;
     let first = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
     assert_eq!((first.fed, first.closed), (0, 2), "{first:?}");
     assert_eq!(first.campaigns, 1, "still listed: one contact is due");

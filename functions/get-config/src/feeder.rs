@@ -43,8 +43,8 @@ use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::finisher::{write_final, Finisher};
 use outbound_core::ledger::ops::{
-    close_due, defer, expire_leases, extend_attempt, lease_due, overdue_attempts, suppress,
-    UPDATE_CONCURRENCY,
+    close_due, defer, expire_leases, extend_attempt, get_items, lease_due, overdue_attempts,
+    suppress, UPDATE_CONCURRENCY,
 };
 use outbound_core::ledger::schedule::{self, Phase};
 use outbound_core::ledger::{
@@ -142,16 +142,28 @@ pub struct FeedReport {
 }
 
 impl Feeder {
-    /// The do-not-call keys of `leased` that are on the list: one lookup per hundred.
-    async fn do_not_call(
+    /// The do-not-call keys of `leased` that are on the list, and those at their frequency cap
+    /// with when each may be called again: one `BatchGetItem` per hundred items for both rules
+    /// (each contact's `DNC#<key>` and, with a cap, its `CAP#<key>`).
+    async fn listed_and_capped(
         &self,
         leased: &[LedgerContact],
-    ) -> Result<HashSet<String>, FunctionError> {
+        now: DateTime<Utc>,
+    ) -> Result<(HashSet<String>, HashMap<String, DateTime<Utc>>), FunctionError> {
         let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
         if keys.is_empty() {
-            return Ok(HashSet::new());
+            return Ok((HashSet::new(), HashMap::new()));
         }
-        outbound_core::dnc::listed(&self.attempts.ledger, &keys).await
+        let mut pks: Vec<String> = keys.iter().map(|k| outbound_core::dnc::dnc_pk(k)).collect();
+        if self.cap.is_some() {
+            pks.extend(keys.iter().map(|k| frequency_cap::cap_pk(k)));
+        }
+        let items = get_items(&self.attempts.ledger, &pks, "calling rules").await?;
+        let capped = match &self.cap {
+            Some(cap) => frequency_cap::capped_in(cap, &items, now),
+            None => HashMap::new(),
+        };
+        Ok((outbound_core::dnc::listed_in(&items), capped))
     }
 
     /// Makes a listed contact final (`dnc`) and writes its final record.
@@ -173,23 +185,6 @@ impl Feeder {
             write_final(&self.results, &item).await?;
         }
         Ok(())
-    }
-
-    /// The do-not-call keys of `leased` numbers at their frequency cap, with when each may be
-    /// called again: one lookup per hundred.
-    async fn capped(
-        &self,
-        leased: &[LedgerContact],
-        now: DateTime<Utc>,
-    ) -> Result<HashMap<String, DateTime<Utc>>, FunctionError> {
-        let Some(cap) = &self.cap else {
-            return Ok(HashMap::new());
-        };
-        let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        frequency_cap::capped(&self.attempts.ledger, cap, &keys, now).await
     }
 
     /// Defers a leased contact outside its calling window to the window's next opening; `true`
@@ -338,8 +333,7 @@ impl Feeder {
                 let mut queued = 0u64;
                 // Suppressed or deferred: leased but not queued.
                 let mut held_back = 0u64;
-                let listed = self.do_not_call(&batch.leased).await?;
-                let capped = self.capped(&batch.leased, now).await?;
+                let (listed, capped) = self.listed_and_capped(&batch.leased, now).await?;
                 for item in &batch.leased {
                     if item.dnc_key.as_ref().is_some_and(|k| listed.contains(k)) {
                         self.suppress_listed(item, now).await?;

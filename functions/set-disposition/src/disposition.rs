@@ -51,7 +51,7 @@ use outbound_core::error::FunctionError;
 use outbound_core::ledger::attempt::AttemptId;
 use outbound_core::ledger::campaigns;
 use outbound_core::ledger::ops::{schedule_callback, CallbackScheduled, CampaignLedger};
-use outbound_core::ledger::rules::{check_callback, check_callback_in_schedule, CallbackProblem};
+use outbound_core::ledger::rules::{check_callback, CallbackProblem};
 use outbound_core::ledger::schedule;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -391,7 +391,7 @@ async fn schedule(
     // A callback the campaign's end would close before it is dialed is refused now, while the
     // agent can still offer another time, rather than made final later without a word.
     if let Some(stored) = schedule::read(&callbacks.ledger, campaign).await? {
-        if let Err(problem) = check_callback_in_schedule(at, &stored.schedule) {
+        if let Err(problem) = stored.schedule.check_callback(at) {
             let ends_at = stored.schedule.end.unwrap_or(at);
             tracing::info!(contact_id = %item.contact_id, campaign = %campaign, callback_at = %rfc3339(at), campaign_ends_at = %rfc3339(ends_at), "callback refused: after the campaign's end");
             return Ok(Err(Refusal {

@@ -66,18 +66,6 @@ pub fn check_callback(
     }
 }
 
-/// Whether `at` may be a callback of a campaign with `schedule`: before its end, if it has one
-/// (a callback before the start is fine: it waits for the start like any due contact).
-pub fn check_callback_in_schedule(
-    at: DateTime<Utc>,
-    schedule: &super::schedule::CampaignSchedule,
-) -> Result<(), CallbackProblem> {
-    match schedule.end {
-        Some(end) if at >= end => Err(CallbackProblem::AfterCampaignEnd),
-        _ => Ok(()),
-    }
-}
-
 /// Minutes to wait before the next attempt, per outcome of the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -387,41 +375,6 @@ mod tests {
             Err(CallbackProblem::TooFar)
         );
         assert_eq!(check_callback(t("2026-04-03T10:00:01Z"), now, 31), Ok(()));
-    }
-
-    #[test]
-    fn a_callback_must_come_before_the_campaign_ends() {
-        use crate::ledger::schedule::CampaignSchedule;
-        let schedule = CampaignSchedule {
-            start: Some(t("2026-03-05T09:00:00Z")),
-            end: Some(t("2026-03-10T18:00:00Z")),
-        };
-        assert_eq!(
-            check_callback_in_schedule(t("2026-03-10T17:59:59Z"), &schedule),
-            Ok(())
-        );
-        assert_eq!(
-            check_callback_in_schedule(t("2026-03-04T12:00:00Z"), &schedule),
-            Ok(()),
-            "before the start: it waits for the start"
-        );
-        assert_eq!(
-            check_callback_in_schedule(t("2026-03-10T18:00:00Z"), &schedule),
-            Err(CallbackProblem::AfterCampaignEnd),
-            "the end is exclusive"
-        );
-        assert_eq!(
-            CallbackProblem::AfterCampaignEnd.as_str(),
-            "after_campaign_end"
-        );
-        let open_ended = CampaignSchedule {
-            start: schedule.start,
-            end: None,
-        };
-        assert_eq!(
-            check_callback_in_schedule(t("2027-01-01T00:00:00Z"), &open_ended),
-            Ok(())
-        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use super::item::{from_millis, millis, n, s, Item};
 use super::ops::{get_items, CampaignLedger};
+use super::rules::CallbackProblem;
 use crate::completion::store_error;
 use crate::error::FunctionError;
 use chrono::{DateTime, Utc};
@@ -119,6 +120,15 @@ impl CampaignSchedule {
             Phase::Ended { .. } => next_due.min(millis(now)),
             Phase::Open => next_due,
         })
+    }
+
+    /// Whether `at` may be a callback in this campaign: before its end, if it has one (a
+    /// callback before the start is fine: it waits for the start like any due contact).
+    pub fn check_callback(&self, at: DateTime<Utc>) -> Result<(), CallbackProblem> {
+        match self.end {
+            Some(end) if at >= end => Err(CallbackProblem::AfterCampaignEnd),
+            _ => Ok(()),
+        }
     }
 
     fn from_item(item: &Item) -> CampaignSchedule {
@@ -332,6 +342,41 @@ mod tests {
             s.next_work_at(Some(ms(23)), at(18)),
             Some(ms(18)),
             "ended: a redial due later is closed now"
+        );
+    }
+
+    #[test]
+    fn a_callback_must_come_before_the_campaign_ends() {
+        let at_rfc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let schedule = CampaignSchedule {
+            start: Some(at_rfc("2026-03-05T09:00:00Z")),
+            end: Some(at_rfc("2026-03-10T18:00:00Z")),
+        };
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-10T17:59:59Z")),
+            Ok(())
+        );
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-04T12:00:00Z")),
+            Ok(()),
+            "before the start: it waits for the start"
+        );
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-10T18:00:00Z")),
+            Err(CallbackProblem::AfterCampaignEnd),
+            "the end is exclusive"
+        );
+        assert_eq!(
+            CallbackProblem::AfterCampaignEnd.as_str(),
+            "after_campaign_end"
+        );
+        let open_ended = CampaignSchedule {
+            start: schedule.start,
+            end: None,
+        };
+        assert_eq!(
+            open_ended.check_callback(at_rfc("2027-01-01T00:00:00Z")),
+            Ok(())
         );
     }
 

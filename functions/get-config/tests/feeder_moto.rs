@@ -936,11 +936,7 @@ async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a
         "the open campaign's contact fed, the ended one's due contacts closed: {fed:?}"
     );
     let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
-    assert_eq!(
-        keys,
-        [other.key.clone()],
-        "nothing of the ended campaign queued"
-    );
+    assert_eq!(keys, [other.key], "nothing of the ended campaign queued");
     for (c, attempts) in [(&now_due, 0), (&redial, 1)] {
         let closed = item(&f, c).await;
         assert_eq!(closed.state, ContactState::Final, "{}", c.key);

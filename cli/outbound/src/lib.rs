@@ -9,6 +9,7 @@ pub mod dnc;
 pub mod error;
 pub mod report;
 pub mod results;
+pub mod schedule;
 pub mod status;
 pub mod upload;
 
@@ -38,5 +39,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Results(args) => results::run(args, &d, &clients).await,
         Command::Report(args) => report::run(args, Some(&d), Some(&clients)).await,
         Command::Dnc(cmd) => dnc::run(cmd, &d, &clients).await,
+        Command::Schedule(args) => schedule::run(args, &d, &clients).await,
     }
 }

@@ -35,6 +35,9 @@ pub enum CallbackProblem {
     TooSoon,
     /// More than the horizon ahead.
     TooFar,
+    /// At or after the end of the contact's campaign's schedule: it would never be dialed
+    /// (the feeder makes it final `campaign_ended`).
+    AfterCampaignEnd,
 }
 
 impl CallbackProblem {
@@ -42,6 +45,7 @@ impl CallbackProblem {
         match self {
             CallbackProblem::TooSoon => "too_soon",
             CallbackProblem::TooFar => "too_far",
+            CallbackProblem::AfterCampaignEnd => "after_campaign_end",
         }
     }
 }

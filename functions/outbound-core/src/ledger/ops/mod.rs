@@ -123,12 +123,14 @@ mod admit;
 mod attempts;
 mod batch;
 mod callbacks;
+mod close;
 mod lease;
 
 pub use admit::*;
 pub use attempts::*;
 pub use batch::*;
 pub use callbacks::*;
+pub use close::*;
 pub use lease::*;
 
 #[cfg(test)]

@@ -474,7 +474,7 @@ variable "dialer_alarms" {
 }
 
 variable "dialer_redial" {
-  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`, `invalid_number`: final by default, `voicemail`: with answering machine detection on): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset of these with its `x-amz-meta-redial` object metadata (a JSON object of this shape). `callback_max_days` (1 to 365, default 30): how far ahead an agent's callback may be."
+  description = "Redial rules of the campaign ledger (the dialer's `redial`; checked there). After an attempt with outcome `o` (`connected`, `no_answer`, `busy`, `failed`, `timeout`, `error`, `invalid_number`: final by default, `voicemail`: with answering machine detection on, `abandoned`: answered and hung up in the queue): `o` in `final_outcomes` ends the contact; otherwise it is dialed again `delay_minutes[o]` later (1 to 43200), until `max_attempts` attempts (1 to 10) were made. A CSV may override any subset of these with its `x-amz-meta-redial` object metadata (a JSON object of this shape). `callback_max_days` (1 to 365, default 30): how far ahead an agent's callback may be."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -489,6 +489,9 @@ variable "dialer_redial" {
       invalid_number = optional(number, 1440)
       # With answering machine detection on: 4 hours later, another time of the day.
       voicemail = optional(number, 240)
+      # Answered, hung up in the queue before an agent: 3 days later (Ofcom allows a
+      # repeat call within 72 hours only with a live agent guaranteed).
+      abandoned = optional(number, 4320)
     }), {})
     final_outcomes    = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
     callback_max_days = optional(number, 30)

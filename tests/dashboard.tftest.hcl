@@ -94,7 +94,7 @@ run "dashboard_names_only_metrics_that_exist" {
       d.name == "StateMachineArn" ? d.value == "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer" :
       d.name == "InstanceId" ? d.value == var.connect_instance_id :
       d.name == "MetricGroup" ? d.value == "VoiceCalls" :
-      d.name == "Outcome" ? contains(["connected", "no_answer", "busy", "failed", "timeout", "error"], d.value) :
+      d.name == "Outcome" ? contains(["connected", "no_answer", "busy", "failed", "timeout", "error", "invalid_number", "voicemail", "abandoned"], d.value) :
       false
     ])
     error_message = "Every dimension must name this deployment's function, queue, table, state machine or Connect instance, or an outcome the functions log."

@@ -79,9 +79,10 @@ run "least_privilege_defaults" {
     condition = {
       for s in jsondecode(output.policy_documents["get-contacts"]).Statement : s.Sid => { e = s.Effect, a = toset(flatten([s.Action])), r = toset(flatten([s.Resource])) }
       } == {
-      CountContacts   = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
-      FindDueContacts = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
-      ReadContacts    = { e = "Allow", a = toset(["dynamodb:GetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      CountContacts         = { e = "Allow", a = toset(["sqs:GetQueueAttributes"]), r = toset(["arn:aws:sqs:eu-west-2:123456789012:blaster-contacts", "arn:aws:sqs:eu-west-2:123456789012:blaster-contacts-dlq"]) }
+      FindDueContacts       = { e = "Allow", a = toset(["dynamodb:Query"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger/index/*"]) }
+      ReadContacts          = { e = "Allow", a = toset(["dynamodb:GetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
+      ReadCampaignSchedules = { e = "Allow", a = toset(["dynamodb:BatchGetItem"]), r = toset(["arn:aws:dynamodb:eu-west-2:123456789012:table/blaster-campaign-ledger"]) }
     }
     error_message = "get-contacts' policy: ${output.policy_documents["get-contacts"]}"
   }

@@ -155,7 +155,7 @@ run "ledger_environment_defaults" {
       for binary in ["load-list", "get-config", "dial", "process-contact-events", "connect-status"] :
       jsondecode(output.lambda_function_environments[binary].REDIAL_RULES) == {
         max_attempts   = 3
-        delay_minutes  = { connected = 60, no_answer = 120, busy = 10, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 240 }
+        delay_minutes  = { connected = 60, no_answer = 120, busy = 10, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 240, abandoned = 4320 }
         final_outcomes = ["connected", "timeout", "error", "invalid_number"]
       }
     ])
@@ -209,8 +209,8 @@ run "ledger_environment_given" {
   variables {
     redial = {
       max_attempts      = 5
-      delay_minutes     = { busy = 1, no_answer = 43200, voicemail = 480 }
-      final_outcomes    = ["connected", "failed", "voicemail"]
+      delay_minutes     = { busy = 1, no_answer = 43200, voicemail = 480, abandoned = 2880 }
+      final_outcomes    = ["connected", "failed", "voicemail", "abandoned"]
       callback_max_days = 7
     }
     ledger = {
@@ -223,8 +223,8 @@ run "ledger_environment_given" {
   assert {
     condition = jsondecode(output.lambda_function_environments["process-contact-events"].REDIAL_RULES) == {
       max_attempts   = 5
-      delay_minutes  = { connected = 60, no_answer = 43200, busy = 1, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 480 }
-      final_outcomes = ["connected", "failed", "voicemail"]
+      delay_minutes  = { connected = 60, no_answer = 43200, busy = 1, failed = 30, timeout = 30, error = 60, invalid_number = 1440, voicemail = 480, abandoned = 2880 }
+      final_outcomes = ["connected", "failed", "voicemail", "abandoned"]
     }
     error_message = "REDIAL_RULES holds the given rules (and not callback_max_days, set-disposition's own), the outcomes not given keeping their default delay: ${output.lambda_function_environments["process-contact-events"].REDIAL_RULES}"
   }
@@ -325,13 +325,13 @@ run "redial_final_outcome_unknown" {
   expect_failures = [var.redial]
 }
 
-run "redial_final_outcome_abandoned_is_not_one" {
+run "redial_final_outcome_misspelt" {
   command = plan
   module {
     source = "./modules/dialer"
   }
   variables {
-    redial = { final_outcomes = ["connected", "abandoned"] }
+    redial = { final_outcomes = ["connected", "abandon"] }
   }
   expect_failures = [var.redial]
 }
@@ -343,6 +343,17 @@ run "redial_voicemail_delay_below_one_minute" {
   }
   variables {
     redial = { delay_minutes = { voicemail = 0 } }
+  }
+  expect_failures = [var.redial]
+}
+
+run "redial_abandoned_delay_beyond_thirty_days" {
+  command = plan
+  module {
+    source = "./modules/dialer"
+  }
+  variables {
+    redial = { delay_minutes = { abandoned = 43201 } }
   }
   expect_failures = [var.redial]
 }

@@ -139,6 +139,8 @@ variable "redial" {
       # Final by default; a minute when a test takes it out of final_outcomes.
       invalid_number = optional(number, 1)
       voicemail      = optional(number, 1)
+      # The module waits 3 days after an abandoned call; the local stack a minute.
+      abandoned = optional(number, 1)
     }), {})
     final_outcomes = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
   })

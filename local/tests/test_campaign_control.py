@@ -1,15 +1,21 @@
 """End-to-end: a campaign under control and faults on the local stack: the stop switch mid
-campaign, dropped and duplicated contact events, the queue's hours closing and reopening, and a
-holiday override of today's hours pausing the campaign until it is over.
+campaign, dropped and duplicated contact events, the queue's hours closing and reopening, a
+holiday override of today's hours pausing the campaign until it is over, and campaign schedules
+(an ended campaign closed without a call, one not started waiting until the operator moves its
+start with `outbound schedule`).
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
+import subprocess
 import time
+from pathlib import Path
 
 from campaign import check_exactly_once, say, fresh, stack  # noqa: F401, F811 (pytest fixtures)
-from harness import Stack, contacts_csv
+from harness import REGION, Stack, contacts_csv
 from local.stack import http_json
 
 
@@ -125,3 +131,58 @@ def test_holiday_override_pauses_until_it_is_over(stack: Stack):
             f"{len(after)} after it, every contact dialed once")
     finally:
         http_json("DELETE", f"{stack.sim.endpoint}/_sim/hours/overrides")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def outbound(stack: Stack, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """The operator's tool against the local stack (OUTBOUND_BIN, or the workspace's build)."""
+    triple = os.environ.get("CARGO_BUILD_TARGET")
+    built = ROOT / "target" / triple / "debug" / "outbound" if triple else ROOT / "target" / "debug" / "outbound"
+    path = os.environ.get("OUTBOUND_BIN") or str(built)
+    if not os.path.exists(path):
+        subprocess.run(["cargo", "build", "-p", "outbound", "--locked"], cwd=ROOT, check=True)
+    outputs = tmp / "outputs.json"
+    outputs.write_text(json.dumps({k: {"value": v} for k, v in stack.out.items()}))
+    env = dict(os.environ, AWS_ENDPOINT_URL=stack.launcher.endpoint, AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run([path, "--outputs", str(outputs), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_campaign_schedule_ends_and_starts(stack: Stack, tmp_path: Path):
+    """A list whose schedule ended a minute ago: every contact final `campaign_ended`, none called.
+    A list whose campaign starts tomorrow: nothing called, its contacts stay due; the operator moves
+    the start to now and each is called once."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ended, early = "e2e-sched-ended", "e2e-sched-early"
+    for campaign, schedule, start in [
+        (ended, {"start": (now - datetime.timedelta(hours=1)).isoformat(),
+                 "end": (now - datetime.timedelta(minutes=1)).isoformat()}, 6000),
+        (early, {"start": (now + datetime.timedelta(days=1)).isoformat()}, 6100),
+    ]:
+        stack.s3.put_object(Bucket=stack.out["input_bucket_name"], Key=f"campaigns/{campaign}/list.csv",
+                            Body=contacts_csv(6, start=start).encode(), Metadata={"schedule": json.dumps(schedule)})
+    deadline = time.monotonic() + 300
+    while len(stack.finals(ended)) < 6 and time.monotonic() < deadline:
+        time.sleep(1)
+    stack.wait_until_idle(early, timeout=300, progress=say)
+    finals = stack.finals(ended)
+    assert sorted(f["final_reason"] for f in finals) == ["campaign_ended"] * 6, finals
+    assert all(f["attempts"] == 0 for f in finals), finals
+    assert not stack.sim_calls(ended), "an ended campaign was called"
+    assert not stack.sim_calls(early), "a campaign was called before its start"
+    waiting = stack.campaign_ledger_items(early)
+    assert len(waiting) == 6 and all(i["state"] == "due" for i in waiting), waiting
+
+    shown = outbound(stack, tmp_path, "schedule", early)
+    assert shown.returncode == 0 and "not started" in shown.stdout, shown.stdout + shown.stderr
+    moved = outbound(stack, tmp_path, "schedule", early, "--start",
+                     datetime.datetime.now(datetime.timezone.utc).isoformat())
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "open" in moved.stdout, moved.stdout
+    stack.wait_until_idle(early, expected_results=6, timeout=600, progress=say)
+    check_exactly_once(stack, early, 6)
+    say(f"{ended}: 6 contacts final as campaign_ended without a call; {early}: waited, then called once each")

@@ -5,7 +5,7 @@ recipient's calling window waits in the ledger, uncalled, for its next opening; 
 do-not-call list is final `dnc` at intake, before any call, uncalled; a number at its frequency
 cap waits across campaigns. The plan: each file's plan is written before its run, and a dry run
 writes it and admits nothing. And the outcomes: an invalid number is final at once, a voicemail
-is redialed.
+and an abandoned call are redialed.
 
 The deployment (its redial rules, its simulator) is described in ledger_stack.py, with answering
 machine detection on (its calls are campaign traffic; a person is still `connected`); the recovery
@@ -250,29 +250,35 @@ def test_a_number_is_called_at_most_its_cap_across_campaigns(stack: Stack):
     say(f"two calls to one number across three campaigns; the third waits until {due_at:%Y-%m-%d %H:%M} UTC")
 
 
-def test_an_invalid_number_is_final_at_once_and_a_voicemail_is_redialed(stack: Stack):
+def test_an_invalid_number_is_final_at_once_and_a_voicemail_and_an_abandoned_call_are_redialed(stack: Stack):
     campaign = "e2e-outcomes"
-    body = contacts_csv(3, start=7280)
-    invalid, voicemail, person = phones(body)
-    stack.sim.configure(invalidNumbers=[invalid], voicemailNumbers=[voicemail])
+    # The abandoned call's number is outside the generated ranges: the cap counts its two calls.
+    body = contacts_csv(3, start=7280) + "C_ab,+442079461283,Abby\n"
+    invalid, voicemail, person, abandoned = phones(body)
+    stack.sim.configure(invalidNumbers=[invalid], voicemailNumbers=[voicemail], abandonNumbers=[abandoned])
     try:
-        # A file's own rules: two attempts, so the voicemail is redialed once.
+        # A file's own rules: two attempts, so the voicemail and the abandoned call are redialed
+        # once (examples/local waits a minute after each).
         stack.s3.put_object(Bucket=stack.out["input_bucket_name"], Key=f"{campaign}.csv", Body=body.encode(),
                             Metadata={"redial": json.dumps({"max_attempts": 2})})
-        # invalid 1 call, voicemail 2 (a minute apart), person 1.
-        stack.wait_until_idle(campaign, expected_results=4, timeout=600, progress=say)
+        # invalid 1 call, voicemail 2 (a minute apart), person 1, abandoned 2.
+        stack.wait_until_idle(campaign, expected_results=6, timeout=600, progress=say)
     finally:
-        stack.sim.configure(invalidNumbers=[], voicemailNumbers=[])
-    finals = {f["phone_masked"][-3:]: f for f in check_once_per_attempt(stack, campaign, 3)}
+        stack.sim.configure(invalidNumbers=[], voicemailNumbers=[], abandonNumbers=[])
+    finals = {f["phone_masked"][-3:]: f for f in check_once_per_attempt(stack, campaign, 4)}
     calls = stack.sim_calls(campaign)
     for c in calls:
         # Every call asked Connect for detection, as campaign traffic of the configured campaign.
         assert (c["answeringMachineDetection"], c["campaignId"]) == (True, "e2e-campaign"), c
     outcomes = sorted((r["phone_masked"][-3:], r["attempt"], r["outcome"]) for r in stack.results(campaign))
     assert outcomes == sorted([(invalid[-3:], 1, "invalid_number"), (voicemail[-3:], 1, "voicemail"),
-                               (voicemail[-3:], 2, "voicemail"), (person[-3:], 1, "connected")]), outcomes
+                               (voicemail[-3:], 2, "voicemail"), (person[-3:], 1, "connected"),
+                               (abandoned[-3:], 1, "abandoned"), (abandoned[-3:], 2, "abandoned")]), outcomes
     assert (finals[invalid[-3:]]["final_reason"], finals[invalid[-3:]]["attempts"]) == ("invalid_number", 1)
     assert (finals[voicemail[-3:]]["final_reason"], finals[voicemail[-3:]]["last_outcome"],
             finals[voicemail[-3:]]["attempts"]) == ("attempts_exhausted", "voicemail", 2)
+    assert (finals[abandoned[-3:]]["final_reason"], finals[abandoned[-3:]]["last_outcome"],
+            finals[abandoned[-3:]]["attempts"]) == ("attempts_exhausted", "abandoned", 2)
     assert finals[person[-3:]]["final_reason"] == "connected"
-    say("invalid number final after one call; voicemail redialed once, then attempts exhausted; person connected")
+    say("invalid number final after one call; voicemail and abandoned call redialed once, then attempts "
+        "exhausted; person connected")

@@ -1,6 +1,7 @@
 """End-to-end: pacing and channels on the local stack: Connect's quota throttling at
 concurrency 10, a 450-contact list dialed in waves that bound the execution history, Pinpoint
-batches delivered twice and late, and caller ID through the deployed function.
+batches delivered twice and late, caller ID through the deployed function, and a number listed
+on the do-not-call list between the feed and the call.
 """
 
 from __future__ import annotations
@@ -100,3 +101,43 @@ def test_caller_id_through_the_deployed_function(stack: Stack):
             allowed = routing[best] if isinstance(routing[best], list) else [routing[best]]
         assert answer["outbound_number"] in allowed, f"{number}: {answer} not in {allowed}"
         say(f"{number} ({country}) -> {answer['outbound_number']} [{answer['routing_status']}]")
+
+
+def test_a_number_listed_between_feed_and_dial_is_never_called(stack: Stack):
+    """Do-not-call checked just before the call: a contact already leased and queued for a lane
+    when its number is listed is made final `dnc` by dial, uncalled. Last in this file: its numbers
+    stay listed for the deployment, and no other test here uses them."""
+    campaign = "e2e-dnc-late"
+    stack.set_param("concurrentcalls", "2")
+    # Two lanes, each call up for 20 real seconds: the contacts after the first two wait, leased,
+    # in the lanes' queue while the first calls last.
+    stack.sim.configure(answerRate=1.0, busyRate=0.0, failRate=0.0,
+                        ringSeconds={"min": 20.0, "max": 20.0}, talkSeconds={"min": 400.0, "max": 400.0})
+    try:
+        numbers = {f"L{i}": f"+44207946{970 + i:04d}" for i in range(6)}
+        stack.upload_csv(f"{campaign}.csv", "custID,phone\n" + "".join(f"{k},{p}\n" for k, p in numbers.items()))
+        deadline = time.monotonic() + 300
+        while True:
+            items = stack.campaign_ledger_items(campaign)
+            leased = sorted(i["key"] for i in items if i["state"] == "leased")
+            dialing = [i for i in items if i["state"] == "dialing"]
+            if leased and dialing:
+                break
+            assert time.monotonic() < deadline, f"no contact waited leased behind a call: {items}"
+            time.sleep(0.2)
+        target = leased[-1]
+        stack.upload_csv("dnc/listed-while-queued.csv", f"phone\n{numbers[target]}\n")
+        stack.wait_until_idle(campaign, expected_results=5, timeout=600, progress=say)
+    finally:
+        stack.sim.configure(answerRate=0.7, busyRate=0.1, failRate=0.05,
+                            ringSeconds={"min": 3.0, "max": 15.0}, talkSeconds={"min": 20.0, "max": 120.0})
+    called = {c["attributes"].get("contactKey") for c in stack.sim_calls(campaign)}
+    items = {i["key"]: i for i in stack.campaign_ledger_items(campaign)}
+    listed = items[target]
+    assert listed["contactKey"] not in called, f"{target} was called after its number was listed"
+    assert (listed["state"], listed["finalReason"]) == ("final", "dnc"), listed
+    finals = {f["customer_key"]: f for f in stack.finals(campaign)}
+    assert sorted(finals) == sorted(numbers), finals
+    assert finals[target]["final_reason"] == "dnc", finals[target]
+    assert len(called) == 5, f"{len(called)} contacts called, 5 expected"
+    say(f"{target} listed while leased behind a call: final dnc, never called; the other 5 called once")

@@ -86,6 +86,8 @@ locals {
           { ns = local.ns, name = "CallsEnded", dims = { Outcome = "connected" }, label = "answered" },
           { ns = local.ns, name = "CallsEnded", dims = { Outcome = "no_answer" }, label = "no answer" },
           { ns = local.ns, name = "CallsEnded", dims = { Outcome = "busy" }, label = "busy" },
+          # Answered, then hung up in the queue before an agent: the abandonment regulators count.
+          { ns = local.ns, name = "CallsEnded", dims = { Outcome = "abandoned" }, label = "abandoned" },
         ]
       },
       {

@@ -130,6 +130,8 @@ locals {
       # Whether contacts are due now, and when the next one is (reads only).
       merge(local.ledger.query, { sid = "FindDueContacts" }),
       { sid = "ReadContacts", actions = ["dynamodb:GetItem"], resources = [local.ledger_table_arn] },
+      # The campaigns' schedules, in one lookup: one not started yet has no work before its start.
+      { sid = "ReadCampaignSchedules", actions = ["dynamodb:BatchGetItem"], resources = [local.ledger_table_arn] },
     ]
 
     "dial" = concat([

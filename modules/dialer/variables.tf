@@ -417,7 +417,7 @@ variable "force_destroy_buckets" {
 ################################################################################
 
 variable "redial" {
-  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (the network failed the call, or Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid), `invalid_number` (Connect said the number does not exist, is no longer in use or cannot be dialed; final by default), `voicemail` (answering machine detection heard a voicemail greeting; only with `answering_machine_detection` on). A file may override any subset of these with its `x-amz-meta-redial` object metadata. `callback_max_days`: how far ahead an agent's callback (set-disposition's `callbackAt`) may be, 1 to 365 days (`CALLBACK_MAX_DAYS`; a deployment setting, not part of `REDIAL_RULES` nor of a file's override)."
+  description = "Redial rules of the campaign ledger (`REDIAL_RULES`, docs/architecture.md \"Redial rules\"). After an attempt with outcome `o`: `o` in `final_outcomes` ends the contact (`final`); otherwise the contact is dialed again `delay_minutes[o]` later, until `max_attempts` attempts were made. Outcomes: `connected`, `no_answer`, `busy`, `failed` (the network failed the call, or Connect refused or lost the placement), `timeout` (the call was still up when its lane stopped waiting), `error` (a request Connect refused as invalid), `invalid_number` (Connect said the number does not exist, is no longer in use or cannot be dialed; final by default), `voicemail` (answering machine detection heard a voicemail greeting; only with `answering_machine_detection` on), `abandoned` (answered, put in the queue by the flow, and hung up before an agent took it; redialed after 3 days by default). A file may override any subset of these with its `x-amz-meta-redial` object metadata. `callback_max_days`: how far ahead an agent's callback (set-disposition's `callbackAt`) may be, 1 to 365 days (`CALLBACK_MAX_DAYS`; a deployment setting, not part of `REDIAL_RULES` nor of a file's override)."
   type = object({
     max_attempts = optional(number, 3)
     delay_minutes = optional(object({
@@ -432,6 +432,9 @@ variable "redial" {
       invalid_number = optional(number, 1440)
       # With answering machine detection on: 4 hours later, another time of the day.
       voicemail = optional(number, 240)
+      # Answered, hung up in the queue before an agent: 3 days later (Ofcom allows a
+      # repeat call within 72 hours only with a live agent guaranteed).
+      abandoned = optional(number, 4320)
     }), {})
     final_outcomes    = optional(list(string), ["connected", "timeout", "error", "invalid_number"])
     callback_max_days = optional(number, 30)
@@ -451,12 +454,12 @@ variable "redial" {
 
   validation {
     condition     = alltrue([for outcome, minutes in var.redial.delay_minutes : minutes >= 1 && minutes <= 43200 && floor(minutes) == minutes])
-    error_message = "redial.delay_minutes must be whole numbers of minutes from 1 to 43200 (30 days) for each outcome (connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail)."
+    error_message = "redial.delay_minutes must be whole numbers of minutes from 1 to 43200 (30 days) for each outcome (connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail, abandoned)."
   }
 
   validation {
-    condition     = alltrue([for outcome in var.redial.final_outcomes : contains(["connected", "no_answer", "busy", "failed", "timeout", "error", "invalid_number", "voicemail"], outcome)])
-    error_message = "redial.final_outcomes may only list the outcomes an attempt can have: connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail (lower case)."
+    condition     = alltrue([for outcome in var.redial.final_outcomes : contains(["connected", "no_answer", "busy", "failed", "timeout", "error", "invalid_number", "voicemail", "abandoned"], outcome)])
+    error_message = "redial.final_outcomes may only list the outcomes an attempt can have: connected, no_answer, busy, failed, timeout, error, invalid_number, voicemail, abandoned (lower case)."
   }
 
   validation {

@@ -39,7 +39,7 @@ SEED = 20261207
 TABLE = json.loads((MODULE / "results-table.json").read_text())
 DUCKDB_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT"}
 
-OUTCOMES = ["connected", "no_answer", "busy", "failed", "timeout", "error"]
+OUTCOMES = ["connected", "no_answer", "busy", "failed", "timeout", "error", "invalid_number", "voicemail", "abandoned"]
 CALLER_IDS = ["+442079460100", "+441614960100", "+12125550142", None]
 # (campaign as the record spells it, its partition value in the key)
 CAMPAIGNS = [("spring-renewals", "spring-renewals"), ("winter sale", "winter_sale")]

@@ -79,6 +79,8 @@ pub enum Command {
     /// The do-not-call list.
     #[command(subcommand)]
     Dnc(DncCommand),
+    /// A campaign's schedule: show it, or set its start and end (RFC 3339), or clear it.
+    Schedule(ScheduleArgs),
     /// The plan load-list wrote for a campaign's latest file (or --file's): loaded, rejected,
     /// do-not-call hits, callable now and deferred, the estimated finish against the end.
     Plan(PlanArgs),
@@ -93,6 +95,26 @@ pub struct PlanArgs {
     #[arg(long)]
     pub file: Option<String>,
     /// Print the plan's JSON instead of its text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The campaign.
+    pub campaign: String,
+    /// The first moment calls may be placed (RFC 3339 with an offset, `2026-12-08T09:00:00-05:00`),
+    /// or `none` to remove the start. Not given: the stored start is kept.
+    #[arg(long, allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// When the campaign ends: contacts still due then are made final as `campaign_ended`
+    /// (RFC 3339 with an offset), or `none` to remove the end. Not given: the stored end is kept.
+    #[arg(long, allow_hyphen_values = true)]
+    pub end: Option<String>,
+    /// Remove the schedule: the campaign calls whenever contacts are due.
+    #[arg(long, conflicts_with_all = ["start", "end"])]
+    pub clear: bool,
+    /// Print the schedule as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod schedule;
 pub mod status;
 pub mod upload;
 
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Results(args) => results::run(args, &d, &clients).await,
         Command::Report(args) => report::run(args, Some(&d), Some(&clients)).await,
         Command::Dnc(cmd) => dnc::run(cmd, &d, &clients).await,
+        Command::Schedule(args) => schedule::run(args, &d, &clients).await,
         Command::Plan(args) => plan::run(args, &d, &clients).await,
     }
 }

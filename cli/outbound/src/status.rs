@@ -10,6 +10,8 @@ use crate::deployment::{Clients, Deployment};
 use crate::error::{CliError, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use outbound_core::ledger::schedule::{self, CampaignSchedule};
+use outbound_core::ledger::CampaignLedger;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,6 +39,34 @@ pub struct CampaignStatus {
     pub calls_per_minute: f64,
     /// When the contacts due now would all be called at that pace (RFC 3339), if it is known.
     pub estimated_finish: Option<String>,
+    /// The campaign's schedule and where it stands, when it has one.
+    pub schedule: Option<ScheduleStatus>,
+}
+
+/// A campaign's schedule as `outbound status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScheduleStatus {
+    /// RFC 3339, UTC.
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// `not_started`, `open` or `ended`.
+    pub phase: String,
+    /// The phase in words (`not started (opens …)`).
+    pub text: String,
+}
+
+impl ScheduleStatus {
+    pub fn of(schedule: &CampaignSchedule, now: DateTime<Utc>) -> ScheduleStatus {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        ScheduleStatus {
+            start: time(schedule.start),
+            end: time(schedule.end),
+            phase: crate::schedule::phase_name(schedule, now).to_string(),
+            text: crate::schedule::phase_text(schedule, now),
+        }
+    }
 }
 
 fn num(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
@@ -154,6 +184,21 @@ pub async fn collect(
         }
     }
     let mut out: Vec<CampaignStatus> = by_campaign.into_values().collect();
+    // The schedules of the campaigns shown, in one lookup.
+    let ledger = CampaignLedger {
+        dynamodb: clients.dynamodb.clone(),
+        table_name: table.to_string(),
+        final_retention: None,
+    };
+    let ids: Vec<&str> = out.iter().map(|s| s.campaign.as_str()).collect();
+    let schedules = schedule::read_many(&ledger, &ids)
+        .await
+        .map_err(|e| CliError::failure(format!("reading the campaigns' schedules: {e}")))?;
+    for s in &mut out {
+        s.schedule = schedules
+            .get(&s.campaign)
+            .map(|schedule| ScheduleStatus::of(schedule, now));
+    }
     if let Some(bucket) = &d.results_bucket {
         for s in &mut out {
             let times = result_times(clients, bucket, &s.campaign).await?;
@@ -239,8 +284,20 @@ pub fn render(s: &CampaignStatus) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let schedule = s
+        .schedule
+        .as_ref()
+        .map(|sc| {
+            format!(
+                "  schedule           {} to {}: {}\n",
+                sc.start.as_deref().unwrap_or("-"),
+                sc.end.as_deref().unwrap_or("-"),
+                sc.text
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "campaign {}\n  {}  {} of {} final\n  loaded             {}\n  due now            {}\n  due later          {} (redials, callbacks, closed windows; {} deferred by a calling rule)\n  leased (queued)    {}\n  dialing            {} (lanes in use)\n  final              {} ({})\n  calls              {} ({:.1} per minute over the last {} minutes)\n  estimated finish   {}\n",
+        "campaign {}\n{schedule}  {}  {} of {} final\n  loaded             {}\n  due now            {}\n  due later          {} (redials, callbacks, closed windows; {} deferred by a calling rule)\n  leased (queued)    {}\n  dialing            {} (lanes in use)\n  final              {} ({})\n  calls              {} ({:.1} per minute over the last {} minutes)\n  estimated finish   {}\n",
         s.campaign,
         progress_bar(s.final_total, s.loaded, 30),
         s.final_total,

@@ -778,6 +778,142 @@ fn a_dry_run_with_both_settings_needs_no_aws() {
     assert!(stdout(&out).contains("line      3"), "{}", stdout(&out));
 }
 
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT and --include-ignored"]
+async fn schedule_shows_sets_keeps_the_other_bound_and_clears_and_status_shows_it() {
+    use outbound_core::ledger::schedule;
+    let d = Deployment::new().await;
+    let now = Utc::now();
+    let mut c = moto::contact();
+    c.campaign = "winter".into();
+    c.contact_key = ContactKeyer::from_secret(vec![7u8; 32]).key("winter", &c.key, &c.phone);
+    admit(
+        &d.ledger,
+        &c,
+        &AdmitOptions {
+            due_at: now,
+            rules: None,
+            round: None,
+            dnc: None,
+        },
+        now,
+    )
+    .await
+    .expect("admit");
+    let rfc = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let stored = || async {
+        schedule::read(&d.ledger, "winter")
+            .await
+            .expect("read the schedule")
+    };
+
+    let none = d.run(&["schedule", "winter"]);
+    assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
+    assert!(stdout(&none).contains("no schedule"), "{}", stdout(&none));
+
+    let start = (now + chrono::Duration::days(1))
+        .with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap());
+    let end = now + chrono::Duration::days(2);
+    let set = d.run(&[
+        "schedule",
+        "winter",
+        "--start",
+        &start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        "--end",
+        &rfc(end),
+    ]);
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    assert!(stdout(&set).contains("not started"), "{}", stdout(&set));
+    let s = stored().await.expect("a schedule is stored");
+    assert_eq!(s.source, "operator");
+    assert_eq!(
+        s.schedule.start.map(rfc),
+        Some(rfc(start.with_timezone(&Utc)))
+    );
+    assert_eq!(s.schedule.end.map(rfc), Some(rfc(end)));
+
+    // Only the end given: the start is kept.
+    let later = now + chrono::Duration::days(3);
+    let moved = d.run(&["schedule", "winter", "--end", &rfc(later)]);
+    assert_eq!(moved.status.code(), Some(0), "{}", stderr(&moved));
+    let s = stored().await.unwrap();
+    assert_eq!(
+        s.schedule.start.map(rfc),
+        Some(rfc(start.with_timezone(&Utc)))
+    );
+    assert_eq!(s.schedule.end.map(rfc), Some(rfc(later)));
+
+    // `status` shows it with the campaign's counts.
+    let status = d.run(&["status", "--campaign", "winter", "--json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_str(stdout(&status).trim()).unwrap();
+    let shown = &json["campaigns"][0]["schedule"];
+    assert_eq!(shown["phase"], "not_started", "{json}");
+    assert_eq!(shown["end"], rfc(later));
+    let table = d.run(&["status", "--campaign", "winter"]);
+    assert!(stdout(&table).contains("schedule "), "{}", stdout(&table));
+    assert!(stdout(&table).contains("not started"), "{}", stdout(&table));
+
+    // Refused, saying why, and nothing changed.
+    for (args, why) in [
+        (vec!["--end", "2020-01-01T00:00:00Z"], "must come after"),
+        (vec!["--start", "tomorrow"], "RFC 3339"),
+        (vec!["--start", "2026-12-08T09:00:00"], "RFC 3339"),
+        (vec!["--start", "none", "--end", "none"], "--clear"),
+    ] {
+        let mut all = vec!["schedule", "winter"];
+        all.extend(args.iter());
+        let out = d.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stored().await.unwrap().schedule.end.map(rfc),
+            Some(rfc(later))
+        );
+    }
+    let bad_campaign = d.run(&["schedule", "no/such", "--end", &rfc(later)]);
+    assert_eq!(bad_campaign.status.code(), Some(2));
+
+    // The start removed and the end in the past: ended.
+    let ended_at = now - chrono::Duration::minutes(1);
+    let ended = d.run(&[
+        "schedule",
+        "winter",
+        "--start",
+        "none",
+        "--end",
+        &rfc(ended_at),
+    ]);
+    assert_eq!(ended.status.code(), Some(0), "{}", stderr(&ended));
+    let shown = d.run(&["schedule", "winter", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(stdout(&shown).trim()).unwrap();
+    assert_eq!(json["schedule"]["phase"], "ended", "{json}");
+    assert_eq!(json["schedule"]["start"], serde_json::Value::Null);
+    assert_eq!(json["schedule"]["source"], "operator");
+
+    // A change starts a run when none is running, so it applies now.
+    let executions = aws_sdk_sfn::Client::new(&d.sdk)
+        .list_executions()
+        .state_machine_arn(&d.state_machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .len();
+    assert!(executions >= 1, "no run started");
+
+    let cleared = d.run(&["schedule", "winter", "--clear"]);
+    assert_eq!(cleared.status.code(), Some(0), "{}", stderr(&cleared));
+    assert!(stdout(&cleared).contains("schedule removed"));
+    assert!(stored().await.is_none());
+    let conflict = d.run(&["schedule", "winter", "--clear", "--end", &rfc(later)]);
+    assert_eq!(
+        conflict.status.code(),
+        Some(2),
+        "--clear with a bound is refused"
+    );
+}
+
 /// A plan as load-list writes it for `object` (JSON and text), from load-list's own module.
 fn sample_plan(campaign: &str, object: &str, dry_run: bool) -> load_list::plan::Plan {
     use load_list::plan::{Capacity, Check, FileCounts, Plan, PlanInput, PlanTally};

@@ -17,10 +17,13 @@
 //!    the window's next opening, its message deleted, and the next one is taken;
 //! 8. the attempt begins in the campaign ledger (`leased` → `dialing`, conditional on the
 //!    message's attempt): the `ClientToken` is the attempt's, never the run's. Before the call,
-//!    the calling rules that need the ledger item: a number on the do-not-call list is made
-//!    final, `dnc` (`outbound_core::dnc`), and a number at its frequency cap goes back to the
+//!    the calling rules that need the ledger item, in this order: a number on the do-not-call
+//!    list is made final, `dnc` (`outbound_core::dnc`); a contact of a campaign whose schedule
+//!    ended is made final, `campaign_ended`, and one of a campaign not started yet goes back to
+//!    the ledger as due at its start (`outbound_core::ledger::schedule`, each campaign's
+//!    schedule read once per invocation); a number at its frequency cap goes back to the
 //!    ledger as due when its cap allows (`outbound_core::frequency_cap`, which records the call
-//!    otherwise), both without a call and the attempt not counted. A message whose
+//!    otherwise); all without a call and the attempt not counted. A message whose
 //!    contact moved on (final, due again, a later attempt) is deleted; one whose attempt is
 //!    already dialing is recovered (`ledger::recover`): a call already placed is never placed
 //!    again, a placement of unknown outcome is placed again with the same token while Connect
@@ -56,6 +59,7 @@ use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, Fu
 use outbound_core::frequency_cap::{self, CapVerdict, FrequencyCap};
 use outbound_core::hours::{evaluate_queue, StatusCache};
 use outbound_core::ledger::finisher::write_final;
+use outbound_core::ledger::schedule::{self, CampaignSchedule, Phase};
 use outbound_core::ledger::{
     begin_attempt, defer, defer_held, record_placed, recover, suppress_held, AttemptBegun,
     AttemptId, FinalReason, Finisher, Held, LedgerContact, Recovery,
@@ -207,6 +211,9 @@ enum Step {
     Done(DialOutput),
 }
 
+/// The schedules of the campaigns met in one invocation, each read once (`None`: it has none).
+type Schedules = HashMap<String, Option<CampaignSchedule>>;
+
 /// How long past the lane's own wait an attempt stays `dialing` before whoever finds it
 /// overdue recovers it (the lane's reconcile path normally ends it first).
 const ATTEMPT_SLACK: chrono::Duration = chrono::Duration::minutes(5);
@@ -349,6 +356,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 ),
             ));
         }
+        let mut schedules = Schedules::new();
         for _ in 0..self.settings.max_messages.max(1) {
             let Some(message) = self.receive().await? else {
                 return Err(FunctionError::new(
@@ -356,7 +364,10 @@ impl<C: SourceNumberChooser> Dialer<C> {
                     "no contact in the queue",
                 ));
             };
-            match self.dial_message(&input, &config, message).await? {
+            match self
+                .dial_message(&input, &config, message, &mut schedules)
+                .await?
+            {
                 Step::Next => continue,
                 Step::Done(output) => return Ok(output),
             }
@@ -492,42 +503,39 @@ impl<C: SourceNumberChooser> Dialer<C> {
     }
 
     /// The calling rules that need the contact's ledger item, once its attempt has begun and
-    /// before the call: `true` when one stopped the call (the contact was made final or given
-    /// back to the line, the attempt not counted).
+    /// before the call, in the deployment's order: `true` when one stopped the call (the contact
+    /// was made final or given back to the line, the attempt not counted).
     ///
     /// - The do-not-call list: it may have gained the number since the feeder checked it (an
     ///   agent's "do not call" on another campaign's call): final `dnc`, with its final record.
+    /// - The campaign's schedule: it may have ended (or been moved) while the contact waited in
+    ///   the queue: ended, final `campaign_ended` with its final record; not started, due again
+    ///   at the start.
     /// - The frequency cap: the call is recorded against the number unless the number is at its
     ///   cap; then the contact is due again when the cap allows.
     async fn stopped_by_rules(
         &self,
         item: &LedgerContact,
         attempt: &AttemptId,
+        schedules: &mut Schedules,
         now: chrono::DateTime<Utc>,
     ) -> Result<bool, FunctionError> {
-        // Contacts admitted before the intake stored keys have none: no rule can look them up.
-        let Some(key) = item.dnc_key.as_deref() else {
-            return Ok(false);
-        };
         let ledger = &self.attempts.ledger;
-        if outbound_core::dnc::is_listed(ledger, key).await? {
-            tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, "number on the do-not-call list; final as dnc without a call");
-            let suppressed = suppress_held(
-                ledger,
-                &attempt.campaign,
-                &attempt.contact_key,
-                attempt.attempt,
-                FinalReason::DoNotCall,
-                now,
-                Held::UnplacedAttempt,
-            )
-            .await?;
-            if let Some(item) = suppressed {
-                write_final(&self.ledger, &item).await?;
+        // Contacts admitted before the intake stored keys have none: the list and the cap
+        // cannot look them up (the schedule needs no key).
+        let key = item.dnc_key.as_deref();
+        if let Some(key) = key {
+            if outbound_core::dnc::is_listed(ledger, key).await? {
+                tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, "number on the do-not-call list; final as dnc without a call");
+                self.suppress_unplaced(attempt, FinalReason::DoNotCall, now)
+                    .await?;
+                return Ok(true);
             }
+        }
+        if self.stopped_by_schedule(attempt, schedules, now).await? {
             return Ok(true);
         }
-        let Some(cap) = &self.settings.cap else {
+        let (Some(key), Some(cap)) = (key, &self.settings.cap) else {
             return Ok(false);
         };
         let token = attempt.client_token();
@@ -550,11 +558,88 @@ impl<C: SourceNumberChooser> Dialer<C> {
         }
     }
 
+    /// Makes an attempt begun but not placed final with `reason`, and writes its final record.
+    async fn suppress_unplaced(
+        &self,
+        attempt: &AttemptId,
+        reason: FinalReason,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), FunctionError> {
+        let suppressed = suppress_held(
+            &self.attempts.ledger,
+            &attempt.campaign,
+            &attempt.contact_key,
+            attempt.attempt,
+            reason,
+            now,
+            Held::UnplacedAttempt,
+        )
+        .await?;
+        if let Some(item) = suppressed {
+            write_final(&self.ledger, &item).await?;
+        }
+        Ok(())
+    }
+
+    /// The campaign's schedule, read on the first of its contacts this invocation meets.
+    async fn campaign_schedule(
+        &self,
+        campaign: &str,
+        schedules: &mut Schedules,
+    ) -> Result<Option<CampaignSchedule>, FunctionError> {
+        if let Some(known) = schedules.get(campaign) {
+            return Ok(*known);
+        }
+        let read = schedule::read(&self.attempts.ledger, campaign)
+            .await?
+            .map(|stored| stored.schedule);
+        schedules.insert(campaign.to_string(), read);
+        Ok(read)
+    }
+
+    /// Stops the call of a campaign outside its schedule: ended, final `campaign_ended`; not
+    /// started, due again at its start. `true` when it did.
+    async fn stopped_by_schedule(
+        &self,
+        attempt: &AttemptId,
+        schedules: &mut Schedules,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, FunctionError> {
+        let Some(campaign_schedule) = self.campaign_schedule(&attempt.campaign, schedules).await?
+        else {
+            return Ok(false);
+        };
+        match campaign_schedule.phase(now) {
+            Phase::Open => Ok(false),
+            Phase::Ended { at } => {
+                tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, ended_at = %rfc3339(at), "the campaign's schedule ended; final as campaign_ended without a call");
+                self.suppress_unplaced(attempt, FinalReason::CampaignEnded, now)
+                    .await?;
+                Ok(true)
+            }
+            Phase::NotStarted { opens_at } => {
+                tracing::info!(campaign = %attempt.campaign, contact_key = %attempt.contact_key, attempt = attempt.attempt, due_at = %rfc3339(opens_at), "the campaign has not started; deferred to its start");
+                defer_held(
+                    &self.attempts.ledger,
+                    &attempt.campaign,
+                    &attempt.contact_key,
+                    attempt.attempt,
+                    opens_at,
+                    schedule::DEFERRAL_RULE,
+                    Held::UnplacedAttempt,
+                )
+                .await?;
+                Ok(true)
+            }
+        }
+    }
+
     async fn dial_message(
         &self,
         input: &DialInput,
         config: &DialConfig,
         message: Message,
+        schedules: &mut Schedules,
     ) -> Result<Step, FunctionError> {
         let lane = &input.lane;
         let Some(receipt) = message.receipt_handle() else {
@@ -598,7 +683,10 @@ impl<C: SourceNumberChooser> Dialer<C> {
             .await?
         {
             AttemptBegun::Begun(item) => {
-                if self.stopped_by_rules(&item, &attempt, now).await? {
+                if self
+                    .stopped_by_rules(&item, &attempt, schedules, now)
+                    .await?
+                {
                     self.delete(receipt, "calling rule").await;
                     return Ok(Step::Next);
                 }
@@ -1909,6 +1997,102 @@ mod tests {
             record.contains("\"attempts\":0"),
             "no call was made: {record}"
         );
+    }
+
+    /// `c` in campaign `campaign` (its key derived for it).
+    fn in_campaign(mut c: Contact, campaign: &str) -> Contact {
+        c.contact_key = outbound_core::testkit::contact_key(campaign, &c.key, &c.phone);
+        c.campaign = campaign.into();
+        c
+    }
+
+    #[tokio::test]
+    async fn a_campaign_outside_its_schedule_is_not_called_ended_final_not_started_deferred() {
+        use outbound_core::ledger::item::millis;
+        use outbound_core::ledger::schedule::schedule_pk;
+        let w = world();
+        let dialer = w.dialer();
+        let keyer = outbound_core::testkit::contact_keyer();
+        let now = Utc::now();
+        // `spring` ended a minute ago (while its contacts waited in the queue), `autumn` starts
+        // tomorrow, `summer` has no schedule.
+        w.attempts.insert(
+            &schedule_pk("spring"),
+            &[(
+                "endsAt",
+                AttributeValue::N(millis(now - chrono::Duration::minutes(1)).to_string()),
+            )],
+        );
+        let opens_at = now + chrono::Duration::days(1);
+        w.attempts.insert(
+            &schedule_pk("autumn"),
+            &[("startsAt", AttributeValue::N(millis(opens_at).to_string()))],
+        );
+        let ended = contact("C-1", "+442079460123");
+        let ended_too = contact("C-2", "+442079460124");
+        // On the do-not-call list as well: that rule comes first.
+        let ended_listed = contact("C-3", "+442079460125");
+        let early = in_campaign(contact("C-4", "+442079460126"), "autumn");
+        let open = in_campaign(contact("C-5", "+442079460127"), "summer");
+        for c in [&ended, &ended_too, &ended_listed, &early, &open] {
+            w.lease(c);
+            w.queue.send(&serde_json::to_string(c).unwrap());
+            w.set(
+                c,
+                &[("dncKey", AttributeValue::S(keyer.do_not_call_key(&c.phone)))],
+            );
+        }
+        w.attempts.insert(
+            &outbound_core::dnc::dnc_pk(&keyer.do_not_call_key(&ended_listed.phone)),
+            &[("source", AttributeValue::S("agent:c-0".into()))],
+        );
+        w.connect.script(&[Start::Placed("c-5")]);
+        let out = dialer.handle(input(0)).await.unwrap();
+        assert_eq!(out.status, "placed");
+        let requests = w.connect.requests();
+        assert_eq!(requests.len(), 1, "one call, in the open campaign");
+        assert_eq!(requests[0].destination, open.phone);
+        for c in [&ended, &ended_too] {
+            let item = w.attempt(c);
+            assert_eq!(item.state, ContactState::Final, "{}", c.key);
+            assert_eq!(item.final_reason, Some(FinalReason::CampaignEnded));
+            assert_eq!((item.attempt, item.contact_id.as_deref()), (0, None));
+            let record = w
+                .bucket
+                .object(&outbound_core::records::final_object_key(
+                    &c.campaign,
+                    &c.contact_key,
+                ))
+                .expect("its final record");
+            assert!(
+                record.contains("\"final_reason\":\"campaign_ended\""),
+                "{record}"
+            );
+            assert!(record.contains("\"attempts\":0"), "{record}");
+        }
+        assert_eq!(
+            w.attempt(&ended_listed).final_reason,
+            Some(FinalReason::DoNotCall),
+            "do-not-call before the schedule"
+        );
+        let deferred = w.attempt(&early);
+        assert_eq!((deferred.state, deferred.attempt), (ContactState::Due, 1));
+        assert_eq!(deferred.deferred_by.as_deref(), Some("campaign_schedule"));
+        assert_eq!(
+            millis(deferred.due_at),
+            millis(opens_at),
+            "due at the start"
+        );
+        assert_eq!(
+            deferred.attempt_started_at, None,
+            "the attempt is not counted"
+        );
+        // Each campaign's schedule read once in the invocation.
+        for campaign in ["spring", "autumn", "summer"] {
+            let reads = positions(&w.log, &format!("ddb:GetItem {}", schedule_pk(campaign)));
+            assert_eq!(reads.len(), 1, "{campaign}: {reads:?}");
+        }
+        assert_eq!(w.queue.deleted().len(), 5, "every message is done with");
     }
 
     #[tokio::test]

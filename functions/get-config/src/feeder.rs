@@ -16,6 +16,14 @@
 //!    to the others), so a large campaign does not hold a small one back until it is done;
 //! 4. a campaign with nothing due, leased or dialing leaves the list.
 //!
+//! The campaigns' schedules (`ledger::schedule`) are read once per feeding. Before its start a
+//! campaign leases nothing (what dead runs left behind is still put back in line, and it stays
+//! listed while it has due contacts). Once its end has passed it is closed: its due contacts,
+//! whatever their `dueAt` (a redial or a callback due after the end included), are made final
+//! `campaign_ended` with their final record, at most `close_per_feeding` per feeding
+//! ([`CLOSE_PER_FEEDING`]; the rest at the next one), taking no room from the lanes. A contact
+//! being dialed is never cut: its redial, if any, comes back due and the next feeding closes it.
+//!
 //! A leased contact whose number is on the do-not-call list (`outbound_core::dnc`, looked up by
 //! the key its item holds) is made final (`dnc`) with its final record, never queued. A leased
 //! contact whose number is at its frequency cap (`outbound_core::frequency_cap`), or outside its
@@ -26,6 +34,7 @@
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, TryStreamExt};
 use outbound_core::calling_window::{CallingWindow, WindowVerdict, DEFERRAL_RULE};
 use outbound_core::completion::{reconcile_orphan, Ledger};
 use outbound_core::error::FunctionError;
@@ -34,8 +43,10 @@ use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::finisher::{write_final, Finisher};
 use outbound_core::ledger::ops::{
-    defer, expire_leases, extend_attempt, lease_due, overdue_attempts, suppress,
+    close_due, defer, expire_leases, extend_attempt, get_items, lease_due, overdue_attempts,
+    suppress, UPDATE_CONCURRENCY,
 };
+use outbound_core::ledger::schedule::{self, Phase};
 use outbound_core::ledger::{
     campaigns, recover, AttemptId, FinalReason, LedgerContact, Recovery, MAX_BATCH,
 };
@@ -50,10 +61,22 @@ const OVERDUE_PER_WAVE: usize = 100;
 /// rest to the others in the next round. Bounded, as each round costs a query per campaign.
 const FAIR_SHARE_ROUNDS: usize = 3;
 
+/// Contacts of ended campaigns one feeding closes at most, over all of them (the rest at the
+/// next feeding). Each costs one conditional write and one final record (an S3 put), 16 at a
+/// time: about a second or two for a thousand, well inside get-config's 30-second timeout with
+/// the feeding itself, and the wave is not held back long. A run goes on feeding while an ended
+/// campaign still has due contacts (get-contacts reports them due at once), so a large campaign
+/// closes at a thousand a wave rather than one sweep at a time.
+pub const CLOSE_PER_FEEDING: usize = 1000;
+
 /// One campaign's part of a feeding.
 struct CampaignWork {
     campaign: String,
     stamp: i64,
+    /// Where the campaign stands against its schedule (`Open` without one).
+    phase: Phase,
+    /// Due contacts closed because the campaign ended.
+    closed: u64,
     /// Leases expired or overdue attempts dealt with: the campaign had work.
     recovered_any: bool,
     leased: u64,
@@ -91,6 +114,8 @@ pub struct Feeder {
     pub window: Option<CallingWindow>,
     /// Calls per number per period (`FREQUENCY_CAP`); `None`: off.
     pub cap: Option<FrequencyCap>,
+    /// Contacts of ended campaigns closed per feeding at most ([`CLOSE_PER_FEEDING`]).
+    pub close_per_feeding: usize,
 }
 
 /// What one feeding did, for the state machine and the logs.
@@ -111,19 +136,34 @@ pub struct FeedReport {
     pub deferred: u64,
     /// Leased contacts on the do-not-call list, made final (`dnc`) without a call.
     pub suppressed: u64,
+    /// Due contacts of campaigns whose schedule ended, made final (`campaign_ended`) without a
+    /// call.
+    pub closed: u64,
 }
 
 impl Feeder {
-    /// The do-not-call keys of `leased` that are on the list: one lookup per hundred.
-    async fn do_not_call(
+    /// The do-not-call keys of `leased` that are on the list, and those at their frequency cap
+    /// with when each may be called again: one `BatchGetItem` per hundred items for both rules
+    /// (each contact's `DNC#<key>` and, with a cap, its `CAP#<key>`).
+    async fn listed_and_capped(
         &self,
         leased: &[LedgerContact],
-    ) -> Result<HashSet<String>, FunctionError> {
+        now: DateTime<Utc>,
+    ) -> Result<(HashSet<String>, HashMap<String, DateTime<Utc>>), FunctionError> {
         let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
         if keys.is_empty() {
-            return Ok(HashSet::new());
+            return Ok((HashSet::new(), HashMap::new()));
         }
-        outbound_core::dnc::listed(&self.attempts.ledger, &keys).await
+        let mut pks: Vec<String> = keys.iter().map(|k| outbound_core::dnc::dnc_pk(k)).collect();
+        if self.cap.is_some() {
+            pks.extend(keys.iter().map(|k| frequency_cap::cap_pk(k)));
+        }
+        let items = get_items(&self.attempts.ledger, &pks, "calling rules").await?;
+        let capped = match &self.cap {
+            Some(cap) => frequency_cap::capped_in(cap, &items, now),
+            None => HashMap::new(),
+        };
+        Ok((outbound_core::dnc::listed_in(&items), capped))
     }
 
     /// Makes a listed contact final (`dnc`) and writes its final record.
@@ -145,23 +185,6 @@ impl Feeder {
             write_final(&self.results, &item).await?;
         }
         Ok(())
-    }
-
-    /// The do-not-call keys of `leased` numbers at their frequency cap, with when each may be
-    /// called again: one lookup per hundred.
-    async fn capped(
-        &self,
-        leased: &[LedgerContact],
-        now: DateTime<Utc>,
-    ) -> Result<HashMap<String, DateTime<Utc>>, FunctionError> {
-        let Some(cap) = &self.cap else {
-            return Ok(HashMap::new());
-        };
-        let keys: Vec<&str> = leased.iter().filter_map(|i| i.dnc_key.as_deref()).collect();
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        frequency_cap::capped(&self.attempts.ledger, cap, &keys, now).await
     }
 
     /// Defers a leased contact outside its calling window to the window's next opening; `true`
@@ -193,6 +216,28 @@ impl Feeder {
         Ok(true)
     }
 
+    /// Closes up to `limit` due contacts of an ended campaign (final `campaign_ended`, with
+    /// their final records); how many it closed.
+    async fn close_ended(
+        &self,
+        campaign: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, FunctionError> {
+        let batch = close_due(
+            &self.attempts.ledger,
+            campaign,
+            FinalReason::CampaignEnded,
+            now,
+            limit,
+        )
+        .await?;
+        stream::iter(batch.closed.iter().map(Ok))
+            .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| write_final(&self.results, item))
+            .await?;
+        Ok(batch.closed.len() as u64)
+    }
+
     /// Feeds the queue for a wave of `lanes` lanes of `lane_budget` calls each, the contacts
     /// leased by `run_id`; `instance_id` is the Connect instance the calls were placed on.
     pub async fn feed(
@@ -210,6 +255,8 @@ impl Feeder {
         let wanted = (u64::from(lanes) * u64::from(lane_budget)).min(MAX_BATCH as u64);
         let mut room = wanted.saturating_sub(report.buffered);
         let active = campaigns::active(&self.attempts.ledger).await?;
+        let ids: Vec<&str> = active.keys().map(String::as_str).collect();
+        let schedules = schedule::read_many(&self.attempts.ledger, &ids).await?;
         let mut sender =
             QueueSender::new(self.sqs.clone(), &self.queue_url).with_policy(RetryPolicy::DEFAULT);
         let ledger = &self.attempts.ledger;
@@ -232,12 +279,36 @@ impl Feeder {
             work.push(CampaignWork {
                 campaign: campaign.clone(),
                 stamp: *stamp,
+                phase: schedules
+                    .get(campaign)
+                    .map_or(Phase::Open, |s| s.phase(now)),
+                closed: 0,
                 recovered_any: !expired.expired.is_empty() || !overdue.is_empty(),
                 leased: 0,
             });
         }
-        // 3: the room is shared between the campaigns with due contacts.
-        let mut wanting: Vec<usize> = fair_order(work.len(), now);
+        // An ended campaign's due contacts are closed, whatever their time: no room taken.
+        let mut close_left = self.close_per_feeding;
+        for w in &mut work {
+            let Phase::Ended { at } = w.phase else {
+                continue;
+            };
+            if close_left == 0 {
+                break;
+            }
+            w.closed = self.close_ended(&w.campaign, close_left, now).await?;
+            close_left = close_left.saturating_sub(w.closed as usize);
+            report.closed += w.closed;
+            if w.closed > 0 {
+                tracing::info!(campaign = %w.campaign, closed = w.closed, ended_at = %at.to_rfc3339(), "the campaign's schedule ended; its due contacts are final as campaign_ended");
+            }
+        }
+        // 3: the room is shared between the open campaigns with due contacts (one not started
+        // yet leases nothing).
+        let mut wanting: Vec<usize> = fair_order(work.len(), now)
+            .into_iter()
+            .filter(|&i| work[i].phase == Phase::Open)
+            .collect();
         for _ in 0..FAIR_SHARE_ROUNDS {
             if room == 0 || wanting.is_empty() {
                 break;
@@ -262,8 +333,7 @@ impl Feeder {
                 let mut queued = 0u64;
                 // Suppressed or deferred: leased but not queued.
                 let mut held_back = 0u64;
-                let listed = self.do_not_call(&batch.leased).await?;
-                let capped = self.capped(&batch.leased, now).await?;
+                let (listed, capped) = self.listed_and_capped(&batch.leased, now).await?;
                 for item in &batch.leased {
                     if item.dnc_key.as_ref().is_some_and(|k| listed.contains(k)) {
                         self.suppress_listed(item, now).await?;
@@ -313,7 +383,8 @@ impl Feeder {
         }
         // 4: a campaign with nothing to do leaves the list.
         for w in &work {
-            let quiet = w.leased == 0 && !w.recovered_any;
+            // A campaign not started yet keeps its due contacts, so retire_if_done keeps it.
+            let quiet = w.leased == 0 && w.closed == 0 && !w.recovered_any;
             if quiet && campaigns::retire_if_done(ledger, &w.campaign, w.stamp, now).await? {
                 tracing::info!(campaign = %w.campaign, "campaign has no contact left to dial");
                 continue;
@@ -341,6 +412,7 @@ impl Feeder {
             expired = report.expired,
             deferred = report.deferred,
             suppressed = report.suppressed,
+            closed = report.closed,
             recovered = report.recovered,
             campaigns = report.campaigns,
             "lanes fed from the campaign ledger"

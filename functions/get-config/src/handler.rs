@@ -791,6 +791,7 @@ mod tests {
             lease: chrono::Duration::hours(1),
             window: None,
             cap: None,
+            close_per_feeding: crate::feeder::CLOSE_PER_FEEDING,
         }
     }
 

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Error> {
             lease: chrono::Duration::seconds(env.lease_seconds),
             window: env.calling_window.clone(),
             cap: env.frequency_cap,
+            close_per_feeding: get_config::feeder::CLOSE_PER_FEEDING,
         },
     };
     let (clients, env) = (&clients, &env);

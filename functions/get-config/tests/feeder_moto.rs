@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use get_config::{FeedReport, Feeder};
 use outbound_core::completion::{contact_pk, rfc3339};
 use outbound_core::contact::{Contact, ContactSource};
+use outbound_core::ledger::schedule::{self, CampaignSchedule};
 use outbound_core::ledger::{
     admit, begin_attempt, campaigns, finish, lease, record_placed, AdmitOptions, AttemptBegun,
     AttemptId, CampaignLedger, ContactState, FinalReason, Finished, Finisher, LedgerContact,
@@ -72,6 +73,7 @@ async fn feeder(lease: Duration) -> Feeder {
         lease,
         window: None,
         cap: None,
+        close_per_feeding: get_config::feeder::CLOSE_PER_FEEDING,
     }
 }
 
@@ -201,6 +203,7 @@ fn report(fed: u64, buffered: u64, expired: u64, recovered: u64, campaigns: u64)
         campaigns,
         deferred: 0,
         suppressed: 0,
+        closed: 0,
     }
 }
 
@@ -811,4 +814,192 @@ async fn a_campaign_with_nothing_left_is_retired_after_its_grace() {
         .await
         .unwrap()
         .contains_key("done"));
+}
+
+/// Sets `campaign`'s schedule as the operator would.
+async fn set_schedule(
+    f: &Feeder,
+    campaign: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) {
+    schedule::write(
+        ledger(f),
+        campaign,
+        &CampaignSchedule { start, end },
+        "operator",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_campaign_not_started_leases_nothing_and_stays_listed_while_an_open_one_is_fed() {
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    let old = t - Duration::minutes(11);
+    let early: Vec<Contact> = {
+        let mut v = Vec::new();
+        for i in 0..2 {
+            v.push(admit_due(&f, "early", i, t - Duration::minutes(5)).await);
+        }
+        v
+    };
+    let open = admit_due(&f, "open", 0, t - Duration::minutes(5)).await;
+    set_schedule(&f, "early", Some(t + Duration::days(1)), None).await;
+    set_schedule(
+        &f,
+        "open",
+        Some(t - Duration::hours(1)),
+        Some(t + Duration::days(1)),
+    )
+    .await;
+    // Their last admissions long ago: nothing but their due contacts keeps them listed.
+    campaigns::register(ledger(&f), "early", old).await.unwrap();
+    campaigns::register(ledger(&f), "open", old).await.unwrap();
+
+    let fed = f.feed("run-1", "i-1", 2, 10, t).await.unwrap();
+    assert_eq!(fed, report(1, 0, 0, 0, 2), "only the open campaign is fed");
+    let keys: Vec<(String, String)> = queued(&f)
+        .await
+        .into_iter()
+        .map(|c| (c.campaign, c.key))
+        .collect();
+    assert_eq!(keys, [("open".to_string(), open.key.clone())]);
+    for c in &early {
+        let held = item(&f, c).await;
+        assert_eq!(held.state, ContactState::Due, "waits for the start");
+        assert_eq!(
+            held.due_at,
+            t - Duration::minutes(5),
+            "at its place in line"
+        );
+    }
+    assert!(
+        campaigns::active(ledger(&f))
+            .await
+            .unwrap()
+            .contains_key("early"),
+        "not retired while it has due contacts"
+    );
+
+    // Started (the operator moved the start): fed at the next feeding.
+    set_schedule(&f, "early", Some(t - Duration::minutes(1)), None).await;
+    let fed = f.feed("run-1", "i-1", 2, 10, t).await.unwrap();
+    assert_eq!(fed.fed, 2, "{fed:?}");
+    assert_eq!(queued(&f).await.len(), 2);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a_call_is_not_cut() {
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    // Due now.
+    let now_due = admit_due(&f, "over", 0, t - Duration::minutes(30)).await;
+    // Called once without an answer: its redial is due next week.
+    let redial = admit_due(&f, "over", 1, t - Duration::hours(2)).await;
+    let id = dialing(&f, &redial, t - Duration::hours(2), t + Duration::hours(1)).await;
+    let mut rules = RedialRules::default();
+    rules.delay_minutes.no_answer = 7 * 24 * 60;
+    let redialed = finish(
+        ledger(&f),
+        &id,
+        Outcome::NoAnswer,
+        &rules,
+        t - Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(redialed, Finished::Redialed(ref c) if c.attempt == 2 && c.due_at > t + Duration::days(6))
+    );
+    // A call up right now.
+    let on_call = admit_due(&f, "over", 2, t - Duration::hours(1)).await;
+    dialing(
+        &f,
+        &on_call,
+        t - Duration::minutes(1),
+        t + Duration::hours(1),
+    )
+    .await;
+    // Another campaign, open, is fed as usual.
+    let other = admit_due(&f, "other", 0, t - Duration::minutes(1)).await;
+    set_schedule(&f, "over", None, Some(t - Duration::minutes(1))).await;
+
+    let fed = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!(
+        (fed.fed, fed.closed, fed.campaigns),
+        (1, 2, 2),
+        "the open campaign's contact fed, the ended one's due contacts closed: {fed:?}"
+    );
+    let keys: Vec<String> = queued(&f).await.into_iter().map(|c| c.key).collect();
+    assert_eq!(keys, [other.key], "nothing of the ended campaign queued");
+    for (c, attempts) in [(&now_due, 0), (&redial, 1)] {
+        let closed = item(&f, c).await;
+        assert_eq!(closed.state, ContactState::Final, "{}", c.key);
+        assert_eq!(closed.final_reason, Some(FinalReason::CampaignEnded));
+        assert_eq!(closed.attempt, attempts, "only the calls made count");
+        let record = final_record(&f, c).await.expect("its final record");
+        assert_eq!(record.final_reason, "campaign_ended");
+        assert_eq!(record.attempts, attempts);
+    }
+    assert_eq!(
+        item(&f, &on_call).await.state,
+        ContactState::Dialing,
+        "a call placed is never cut"
+    );
+
+    // Nothing is closed twice; the call's redial, once due, is closed by the next feeding.
+    let again = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!(again.closed, 0, "{again:?}");
+    let on_call_id = AttemptId::new("over", &on_call.contact_key, 1);
+    let ended = finish(ledger(&f), &on_call_id, Outcome::Busy, &rules, t)
+        .await
+        .unwrap();
+    assert!(matches!(ended, Finished::Redialed(_)));
+    let after = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!((after.fed, after.closed), (0, 1), "{after:?}");
+    assert_eq!(
+        item(&f, &on_call).await.final_reason,
+        Some(FinalReason::CampaignEnded)
+    );
+    assert_eq!(final_record(&f, &on_call).await.unwrap().attempts, 1);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn closing_is_bounded_per_feeding_and_goes_on_at_the_next() {
+    let mut f = feeder(Duration::minutes(60)).await;
+    f.close_per_feeding = 2;
+    let t = now();
+    let mut contacts = Vec::new();
+    for i in 0..3 {
+        // One due now, two due over the next days: all closed all the same.
+        contacts.push(admit_due(&f, "over", i, t + Duration::days(i64::from(i))).await);
+    }
+    set_schedule(
+        &f,
+        "over",
+        Some(t - Duration::days(2)),
+        Some(t - Duration::days(1)),
+    )
+    .await;
+    let first = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!((first.fed, first.closed), (0, 2), "{first:?}");
+    assert_eq!(first.campaigns, 1, "still listed: one contact is due");
+    let second = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!((second.fed, second.closed), (0, 1), "{second:?}");
+    for c in &contacts {
+        assert_eq!(
+            item(&f, c).await.final_reason,
+            Some(FinalReason::CampaignEnded),
+            "{}",
+            c.key
+        );
+        assert!(final_record(&f, c).await.is_some());
+    }
+    assert!(queued(&f).await.is_empty());
 }

@@ -65,6 +65,7 @@ async fn stack(name: &str, concurrent: &str) -> Stack {
             lease: Duration::seconds(env.lease_seconds),
             window: env.calling_window.clone(),
             cap: env.frequency_cap,
+            close_per_feeding: get_config::feeder::CLOSE_PER_FEEDING,
         },
     };
     let prefix = env.ssm_prefix.clone();

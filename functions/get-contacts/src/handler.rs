@@ -5,7 +5,7 @@ use crate::env::Env;
 pub use crate::queue_stats::QueueCounts;
 use chrono::{DateTime, Utc};
 use outbound_core::error::FunctionError;
-use outbound_core::ledger::{campaigns, item::millis, CampaignLedger};
+use outbound_core::ledger::{campaigns, item::millis, schedule, CampaignLedger};
 use serde::Serialize;
 
 /// The queue's counts and what the campaign ledger holds in store.
@@ -21,11 +21,26 @@ pub struct Counts {
     pub wait_seconds: Option<u64>,
 }
 
-/// When the earliest due contact over every listed campaign is due (epoch ms).
-async fn next_due(ledger: &CampaignLedger) -> Result<Option<i64>, FunctionError> {
+/// When the feeder next has work over every listed campaign (epoch ms): the earliest due
+/// contact, under each campaign's schedule (read once for all of them). A campaign not started
+/// yet has work at its start, not before (or its due contacts would start wave after wave that
+/// feeds nothing); one that ended has work at once while it has due contacts, whatever their
+/// time (the feeder closes them, a bounded number per feeding).
+async fn next_due(
+    ledger: &CampaignLedger,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, FunctionError> {
+    let active = campaigns::active(ledger).await?;
+    let ids: Vec<&str> = active.keys().map(String::as_str).collect();
+    let schedules = schedule::read_many(ledger, &ids).await?;
     let mut next: Option<i64> = None;
-    for campaign in campaigns::active(ledger).await?.keys() {
-        if let Some(at) = campaigns::next_due_at(ledger, campaign).await? {
+    for campaign in active.keys() {
+        let due = campaigns::next_due_at(ledger, campaign).await?;
+        let work = match schedules.get(campaign) {
+            Some(s) => s.next_work_at(due, now),
+            None => due,
+        };
+        if let Some(at) = work {
             next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
@@ -42,7 +57,7 @@ pub async fn handle(
     let queue =
         crate::queue_stats::queue_counts(sqs, &env.queue_url, env.dead_letter_queue_url.as_deref())
             .await?;
-    let next = next_due(ledger).await?;
+    let next = next_due(ledger, now).await?;
     let now_ms = millis(now);
     let due = next.is_some_and(|at| at <= now_ms);
     let wait_seconds = next

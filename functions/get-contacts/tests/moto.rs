@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use get_contacts::{handle, Env};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::error::ErrorName;
+use outbound_core::ledger::schedule::{self, CampaignSchedule};
 use outbound_core::ledger::{admit, campaigns, AdmitOptions, CampaignLedger, CampaignLedgerEnv};
 use outbound_core::testkit::moto::{campaign_ledger, create_queue, sdk, unique};
 
@@ -184,4 +185,45 @@ async fn the_ledger_says_whether_contacts_are_due_now_or_soon() {
     let json = serde_json::to_value(&counts).unwrap();
     assert_eq!(json["due"], true);
     assert_eq!(json["waitSeconds"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_campaign_s_schedule_decides_when_its_due_contacts_are_work() {
+    let sdk = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let ledger = campaign_ledger(&sdk, None).await;
+    let url = create_queue(&sqs, &unique("gcn-sched")).await;
+    let env = env_of(&url, &ledger);
+    let t = now();
+    let set = |campaign: &'static str, start, end| {
+        let ledger = ledger.clone();
+        async move {
+            schedule::write(
+                &ledger,
+                campaign,
+                &CampaignSchedule { start, end },
+                "operator",
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        }
+    };
+
+    // Due now, but the campaign starts in two minutes: the run waits for the start.
+    admit_due(&ledger, "early", 1, t - Duration::minutes(5)).await;
+    set("early", Some(t + Duration::minutes(2)), None).await;
+    let counts = handle(&sqs, &ledger, &env, t).await.unwrap();
+    assert_eq!((counts.due, counts.wait_seconds), (false, Some(120)));
+    // Starting in an hour: nothing to wait for in this run.
+    set("early", Some(t + Duration::hours(1)), None).await;
+    let counts = handle(&sqs, &ledger, &env, t).await.unwrap();
+    assert_eq!((counts.due, counts.wait_seconds), (false, None));
+
+    // Ended, its contact due only next week: work now (the feeder closes it).
+    admit_due(&ledger, "over", 2, t + Duration::days(7)).await;
+    set("over", None, Some(t - Duration::minutes(1))).await;
+    let counts = handle(&sqs, &ledger, &env, t).await.unwrap();
+    assert_eq!((counts.due, counts.wait_seconds), (true, None));
 }

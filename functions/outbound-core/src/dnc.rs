@@ -93,11 +93,17 @@ pub async fn listed(
 ) -> Result<HashSet<String>, FunctionError> {
     let pks: Vec<String> = keys.iter().map(|k| dnc_pk(k)).collect();
     let items = crate::ledger::ops::get_items(ledger, &pks, "do-not-call list").await?;
-    Ok(items
+    Ok(listed_in(&items))
+}
+
+/// The keys listed among items read by `pk` (the list's items are `DNC#<key>`; other items are
+/// ignored, so one lookup may read the list with other rules' items).
+pub fn listed_in<V>(items: &std::collections::HashMap<String, V>) -> HashSet<String> {
+    items
         .keys()
         .filter_map(|pk| pk.strip_prefix("DNC#"))
         .map(str::to_string)
-        .collect())
+        .collect()
 }
 
 /// Whether one key is listed (consistent read).

@@ -18,24 +18,55 @@ pub struct CallEnd {
 ///
 /// First the answering machine detection status, when Connect ran detection (the call was
 /// placed with `AnswerMachineDetectionConfig`, see [`amd_outcome`]): a voicemail greeting is
-/// `voicemail` even though the call established media. Then a call that established media (or
-/// reached an agent) is `connected`, whatever hung it up. Otherwise the disconnect reason tells
-/// a busy line from an unanswered call from an invalid number from a failure ([`reason_outcome`]);
-/// a call that never connected and carries no telling reason is `no_answer`, the common case of
-/// a phone that rang out.
+/// `voicemail` even though the call established media. Then a call that reached an agent is
+/// `connected`. A call that established media, was then put in a queue (`queued_after_answer`,
+/// see [`queued_after_answer`]) and ended without reaching an agent is `abandoned`: the person
+/// answered and hung up waiting, the call regulators count against a dialer (Ofcom's
+/// persistent misuse policy, the US TCPA's abandonment rate). Any other call that established
+/// media is `connected`, whatever hung it up (a flow that plays a message and ends never
+/// queues). Otherwise the disconnect reason tells a busy line from an unanswered call from an
+/// invalid number from a failure ([`reason_outcome`]); a call that never connected and carries
+/// no telling reason is `no_answer`, the common case of a phone that rang out.
 pub fn classify_end(
     connected_to_system: bool,
     connected_to_agent: bool,
+    queued_after_answer: bool,
     disconnect_reason: Option<&str>,
     amd_status: Option<&str>,
 ) -> Outcome {
     if let Some(outcome) = amd_status.and_then(amd_outcome) {
         return outcome;
     }
-    if connected_to_system || connected_to_agent {
+    if connected_to_agent {
         return Outcome::Connected;
     }
+    if connected_to_system {
+        return if queued_after_answer {
+            Outcome::Abandoned
+        } else {
+            Outcome::Connected
+        };
+    }
     reason_outcome(disconnect_reason).unwrap_or(Outcome::NoAnswer)
+}
+
+/// Whether the call was put in a queue once it was answered: its enqueue time (the contact's
+/// `QueueInfo.EnqueueTimestamp`, the contact event's `queueInfo.enqueueTimestamp`) at or after
+/// the time it established media (`ConnectedToSystemTimestamp`).
+///
+/// Source: `QueueInfo` "If this contact was queued, this contains information about the
+/// queue", `EnqueueTimestamp` "The timestamp when the contact was added to the queue",
+/// <https://docs.aws.amazon.com/connect/latest/APIReference/API_QueueInfo.html>; the contact
+/// events carry `queueInfo` with `enqueueTimestamp`,
+/// <https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html>. Compared with
+/// the answer, not merely present: a call placed with a `QueueId` names that queue from the
+/// start (its caller ID comes from it), and whether Connect then stamps an enqueue time before
+/// the flow transfers the call is docs/aws-verification.md M4's to confirm.
+pub fn queued_after_answer(
+    connected_to_system: Option<DateTime<Utc>>,
+    enqueued: Option<DateTime<Utc>>,
+) -> bool {
+    matches!((connected_to_system, enqueued), (Some(answered), Some(queued)) if queued >= answered)
 }
 
 /// The outcome a contact record's `DisconnectReason` code tells, or `None` for a code that
@@ -115,11 +146,17 @@ pub fn call_end_from_contact(contact: &aws_sdk_connect::types::Contact) -> Optio
         .agent_info()
         .and_then(|a| a.connected_to_agent_timestamp())
         .is_some();
+    let answered = contact.connected_to_system_timestamp().and_then(to_chrono);
+    let enqueued = contact
+        .queue_info()
+        .and_then(|q| q.enqueue_timestamp())
+        .and_then(to_chrono);
     Some(CallEnd {
         disconnected_at,
         outcome: classify_end(
-            contact.connected_to_system_timestamp().is_some(),
+            answered.is_some(),
             connected_to_agent,
+            queued_after_answer(answered, enqueued),
             contact.disconnect_reason(),
             contact
                 .answering_machine_detection_status()
@@ -139,20 +176,67 @@ mod tests {
 
     #[test]
     fn classify_end_table() {
-        assert_eq!(classify_end(true, false, None, None), Outcome::Connected);
         assert_eq!(
-            classify_end(false, true, Some("TELECOM_BUSY"), None),
+            classify_end(true, false, false, None, None),
             Outcome::Connected
         );
         assert_eq!(
-            classify_end(false, false, Some("telecom_busy"), None),
+            classify_end(false, true, false, Some("TELECOM_BUSY"), None),
+            Outcome::Connected
+        );
+        assert_eq!(
+            classify_end(false, false, false, Some("telecom_busy"), None),
             Outcome::Busy
         );
         assert_eq!(
-            classify_end(false, false, Some("CUSTOMER_DISCONNECT"), None),
+            classify_end(false, false, false, Some("CUSTOMER_DISCONNECT"), None),
             Outcome::NoAnswer
         );
-        assert_eq!(classify_end(false, false, None, None), Outcome::NoAnswer);
+        assert_eq!(
+            classify_end(false, false, false, None, None),
+            Outcome::NoAnswer
+        );
+    }
+
+    #[test]
+    fn an_answered_call_queued_and_never_given_an_agent_is_abandoned() {
+        assert_eq!(
+            classify_end(true, false, true, Some("CUSTOMER_DISCONNECT"), None),
+            Outcome::Abandoned
+        );
+        // An agent took it: connected, even though it was queued.
+        assert_eq!(
+            classify_end(true, true, true, Some("AGENT_DISCONNECT"), None),
+            Outcome::Connected
+        );
+        // A person, as detection says, who hung up in the queue: still abandoned.
+        assert_eq!(
+            classify_end(true, false, true, None, Some("HUMAN_ANSWERED")),
+            Outcome::Abandoned
+        );
+        // A voicemail the flow queued is a voicemail.
+        assert_eq!(
+            classify_end(true, false, true, None, Some("VOICEMAIL_BEEP")),
+            Outcome::Voicemail
+        );
+        // Never answered: the queue changes nothing.
+        assert_eq!(
+            classify_end(false, false, true, Some("TELECOM_BUSY"), None),
+            Outcome::Busy
+        );
+    }
+
+    #[test]
+    fn queued_after_answer_needs_both_times_and_the_queue_not_before_the_answer() {
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0);
+        assert!(queued_after_answer(t(10), t(11)));
+        assert!(queued_after_answer(t(10), t(10)), "queued at the answer");
+        assert!(
+            !queued_after_answer(t(10), t(0)),
+            "the queue named at placement"
+        );
+        assert!(!queued_after_answer(None, t(11)), "never answered");
+        assert!(!queued_after_answer(t(10), None), "never queued");
     }
 
     /// Every documented voice disconnect reason, for a call that never connected; and the same
@@ -180,17 +264,17 @@ mod tests {
             ("A_CODE_FROM_NEXT_YEAR", NoAnswer),
         ] {
             assert_eq!(
-                classify_end(false, false, Some(reason), None),
+                classify_end(false, false, false, Some(reason), None),
                 unanswered,
                 "{reason}"
             );
             assert_eq!(
-                classify_end(true, false, Some(reason), None),
+                classify_end(true, false, false, Some(reason), None),
                 Connected,
                 "{reason} answered"
             );
             assert_eq!(
-                classify_end(false, true, Some(reason), Some("AMD_NOT_APPLICABLE")),
+                classify_end(false, true, false, Some(reason), Some("AMD_NOT_APPLICABLE")),
                 Connected,
                 "{reason} agent"
             );
@@ -226,13 +310,19 @@ mod tests {
             );
             // Answered (media established, the voicemail case).
             assert_eq!(
-                classify_end(true, false, Some("CUSTOMER_DISCONNECT"), Some(status)),
+                classify_end(
+                    true,
+                    false,
+                    false,
+                    Some("CUSTOMER_DISCONNECT"),
+                    Some(status)
+                ),
                 decided.unwrap_or(Connected),
                 "{status} answered"
             );
             // Not answered, with a telling reason.
             assert_eq!(
-                classify_end(false, false, Some("TELECOM_PROBLEM"), Some(status)),
+                classify_end(false, false, false, Some("TELECOM_PROBLEM"), Some(status)),
                 decided.unwrap_or(Failed),
                 "{status} unanswered"
             );
@@ -299,6 +389,33 @@ mod tests {
         assert_eq!(
             call_end_from_contact(&human).unwrap().outcome,
             Outcome::Connected
+        );
+        use aws_sdk_connect::types::QueueInfo;
+        let queued = |at: i64| {
+            Contact::builder()
+                .connected_to_system_timestamp(SdkTime::from_secs(1_700_000_010))
+                .queue_info(
+                    QueueInfo::builder()
+                        .id("q-1")
+                        .enqueue_timestamp(SdkTime::from_secs(at))
+                        .build(),
+                )
+                .disconnect_timestamp(SdkTime::from_secs(1_700_000_100))
+                .disconnect_reason("CUSTOMER_DISCONNECT")
+                .build()
+        };
+        assert_eq!(
+            call_end_from_contact(&queued(1_700_000_012))
+                .unwrap()
+                .outcome,
+            Outcome::Abandoned
+        );
+        assert_eq!(
+            call_end_from_contact(&queued(1_700_000_000))
+                .unwrap()
+                .outcome,
+            Outcome::Connected,
+            "enqueued at placement, before the answer"
         );
     }
 }

@@ -145,16 +145,28 @@ pub async fn capped(
 ) -> Result<HashMap<String, DateTime<Utc>>, FunctionError> {
     let pks: Vec<String> = keys.iter().map(|k| cap_pk(k)).collect();
     let items = get_items(ledger, &pks, "frequency caps").await?;
-    Ok(items
+    Ok(capped_in(cap, &items, now))
+}
+
+/// The keys at their cap among items read by `pk`, with when each may be called again (the
+/// caps' items are `CAP#<key>`; other items are ignored, so one lookup may read the caps with
+/// other rules' items).
+pub fn capped_in(
+    cap: &FrequencyCap,
+    items: &HashMap<String, HashMap<String, AttributeValue>>,
+    now: DateTime<Utc>,
+) -> HashMap<String, DateTime<Utc>> {
+    items
         .iter()
         .filter_map(|(pk, item)| {
+            let key = pk.strip_prefix("CAP#")?;
             let calls: Vec<DateTime<Utc>> = calls_of(item).into_values().collect();
             match cap.verdict(&calls, now) {
-                CapVerdict::Capped { until } => Some((pk.strip_prefix("CAP#")?.to_string(), until)),
+                CapVerdict::Capped { until } => Some((key.to_string(), until)),
                 CapVerdict::Allowed => None,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Records the call of attempt `token` to the number `key` at `now`, unless the number is at its

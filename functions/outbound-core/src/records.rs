@@ -48,6 +48,9 @@ pub enum Outcome {
     /// Answering machine detection heard a voicemail greeting (`VOICEMAIL_BEEP`,
     /// `VOICEMAIL_NO_BEEP`): only with `answering_machine_detection` on.
     Voicemail,
+    /// The call was answered and put in a queue, and ended before an agent took it: the person
+    /// hung up waiting (an abandoned call, as regulators count them).
+    Abandoned,
 }
 
 impl Outcome {
@@ -61,11 +64,12 @@ impl Outcome {
             Outcome::Error => "error",
             Outcome::InvalidNumber => "invalid_number",
             Outcome::Voicemail => "voicemail",
+            Outcome::Abandoned => "abandoned",
         }
     }
 
     /// Every outcome, in the order the redial rules list them.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Connected,
         Outcome::NoAnswer,
         Outcome::Busy,
@@ -74,6 +78,7 @@ impl Outcome {
         Outcome::Error,
         Outcome::InvalidNumber,
         Outcome::Voicemail,
+        Outcome::Abandoned,
     ];
 }
 
@@ -324,6 +329,10 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Outcome::Voicemail).unwrap(),
             "voicemail"
+        );
+        assert_eq!(
+            serde_json::to_value(Outcome::Abandoned).unwrap(),
+            "abandoned"
         );
     }
 

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use outbound_core::error::FunctionError;
-use outbound_core::events::{classify_end, CallEnd};
+use outbound_core::events::{classify_end, queued_after_answer, CallEnd};
 use serde_json::{Map, Value};
 
 /// `detail-type` of the events this parser understands.
@@ -38,6 +38,11 @@ pub struct ContactEvent {
     pub disconnect_timestamp: Option<DateTime<Utc>>,
     /// `agentInfo.connectedToAgentTimestamp`: an agent talked to the customer.
     pub connected_to_agent_timestamp: Option<DateTime<Utc>>,
+    /// `queueInfo.enqueueTimestamp`: when the contact was put in a queue ("QUEUED - The contact
+    /// is queued to be connected to an agent", contact events data model,
+    /// docs.aws.amazon.com/connect/latest/adminguide/contact-events.html). Queued after the
+    /// answer and never connected to an agent, the call was abandoned.
+    pub enqueue_timestamp: Option<DateTime<Utc>>,
     /// The contact record's `DisconnectReason` code when the event carries it.
     pub disconnect_reason: Option<String>,
     /// `answeringMachineDetectionStatus` (`VOICEMAIL_BEEP`, `HUMAN_ANSWERED`, ...): present on
@@ -94,6 +99,7 @@ impl ContactEvent {
             outcome: classify_end(
                 self.connected_to_system_timestamp.is_some(),
                 self.connected_to_agent_timestamp.is_some(),
+                queued_after_answer(self.connected_to_system_timestamp, self.enqueue_timestamp),
                 self.disconnect_reason.as_deref(),
                 self.amd_status.as_deref(),
             ),
@@ -138,6 +144,15 @@ pub fn parse_contact_event(event: &Value) -> Result<ContactEvent, FunctionError>
             ))
         }
     };
+    let enqueue_timestamp = match get(detail, "queueInfo").filter(|v| !v.is_null()) {
+        None => None,
+        Some(Value::Object(queue)) => timestamp(queue, "enqueueTimestamp", "queueInfo.")?,
+        Some(_) => {
+            return Err(FunctionError::invalid_input(
+                "contact event: queueInfo is not an object",
+            ))
+        }
+    };
 
     Ok(ContactEvent {
         source: match get(root, "source") {
@@ -159,6 +174,7 @@ pub fn parse_contact_event(event: &Value) -> Result<ContactEvent, FunctionError>
         connected_to_system_timestamp: timestamp(detail, "connectedToSystemTimestamp", "")?,
         disconnect_timestamp: timestamp(detail, "disconnectTimestamp", "")?,
         connected_to_agent_timestamp,
+        enqueue_timestamp,
         disconnect_reason: disconnect_reason(detail)?,
         amd_status: optional_string(detail, "answeringMachineDetectionStatus")?,
         event_time: timestamp(root, "time", "envelope ")?,
@@ -327,6 +343,44 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(answered.call_end(Utc::now()).outcome, Outcome::Connected);
+    }
+
+    /// An answered call that the flow put in the queue and that ended before an agent took it:
+    /// `abandoned`. The same call with an agent is `connected`; a queue named only at placement
+    /// (its enqueue time before the answer) is not a wait in the queue.
+    #[test]
+    fn an_answered_call_that_hung_up_in_the_queue_is_abandoned() {
+        let abandoned = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05Z",
+            "queueInfo": {"queueArn": "arn", "queueType": "STANDARD", "enqueueTimestamp": "2024-03-01T10:00:07Z"},
+            "disconnectReason": "CUSTOMER_DISCONNECT"
+        })))
+        .unwrap();
+        assert_eq!(abandoned.enqueue_timestamp, Some(t("2024-03-01T10:00:07Z")));
+        assert_eq!(abandoned.call_end(Utc::now()).outcome, Outcome::Abandoned);
+        let served = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05Z",
+            "queueInfo": {"enqueueTimestamp": "2024-03-01T10:00:07Z"},
+            "agentInfo": {"connectedToAgentTimestamp": "2024-03-01T10:00:20Z"}
+        })))
+        .unwrap();
+        assert_eq!(served.call_end(Utc::now()).outcome, Outcome::Connected);
+        let named_at_placement = parse_contact_event(&disconnected(json!({
+            "connectedToSystemTimestamp": "2024-03-01T10:00:05Z",
+            "queueInfo": {"enqueueTimestamp": "2024-03-01T10:00:00Z"}
+        })))
+        .unwrap();
+        assert_eq!(
+            named_at_placement.call_end(Utc::now()).outcome,
+            Outcome::Connected
+        );
+        for bad in [
+            json!({"queueInfo": 3}),
+            json!({"queueInfo": {"enqueueTimestamp": "soon"}}),
+        ] {
+            let err = parse_contact_event(&disconnected(bad)).unwrap_err();
+            assert!(err.to_string().contains("queueInfo"), "{err}");
+        }
     }
 
     /// A call placed with answering machine detection that reached a voicemail: media was

@@ -24,8 +24,18 @@
 //!   `PinpointApplicationId`, `PinpointCampaignId`, `PinpointTreatmentId`, `PinpointActivityId`,
 //!   `PinpointEndpointId`. Keys follow Connect's rules ([`outbound_core::intake::sanitise_attribute_key`]),
 //!   and attributes over the intake limit reject the endpoint;
+//! - the recipient's time zone for the calling window: a `timezone` attribute (from the user
+//!   attributes or `Data`, any case) must be an IANA name or the endpoint is rejected, as a CSV's
+//!   column is; without one, the endpoint's `Demographic.Timezone` ("The time zone of the
+//!   endpoint, specified in tz database format", Pinpoint `EndpointDemographic`,
+//!   docs.aws.amazon.com/pinpoint/latest/apireference/apps-application-id-endpoints.html) becomes
+//!   the `timezone` attribute when it is one, and is ignored otherwise (a device's setting: the
+//!   number's own zones serve);
 //! - the same contact twice in one batch is queued once (counted as a duplicate).
 
+use outbound_core::calling_window::{
+    check_time_zone_attribute, parse_time_zone, time_zone_attribute, TIME_ZONE_ATTRIBUTE,
+};
 use outbound_core::contact::{Contact, ContactSource};
 use outbound_core::contact_key::ContactKeyer;
 use outbound_core::destinations::DestinationRules;
@@ -251,7 +261,16 @@ pub fn process(
             continue;
         }
         let e164 = e164.number;
-        let attributes = endpoint_attributes(batch, endpoint_id, endpoint, user);
+        let mut attributes = endpoint_attributes(batch, endpoint_id, endpoint, user);
+        if let Err(reason) = check_time_zone_attribute(&attributes) {
+            out.rejects.push(reject(reason, Some(key), Some(raw)));
+            continue;
+        }
+        if time_zone_attribute(&attributes).is_none() {
+            if let Some(zone) = demographic_time_zone(ep) {
+                attributes.insert(TIME_ZONE_ATTRIBUTE.to_string(), zone);
+            }
+        }
         let size = attributes_size(&attributes);
         if size > INTAKE_ATTRIBUTES_LIMIT_BYTES {
             out.rejects
@@ -281,6 +300,16 @@ pub fn process(
         ));
     }
     out
+}
+
+/// The endpoint's `Demographic.Timezone` when it is an IANA time zone name.
+fn demographic_time_zone(endpoint: &Map<String, Value>) -> Option<String> {
+    let zone = endpoint
+        .get("Demographic")
+        .and_then(|d| d.get("Timezone"))
+        .and_then(Value::as_str)?
+        .trim();
+    parse_time_zone(zone).map(|_| zone.to_string())
 }
 
 fn endpoint_attributes(
@@ -732,5 +761,55 @@ mod tests {
                     && k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')));
             }
         }
+    }
+
+    /// The recipient's zone: an endpoint's `Demographic.Timezone` when it is a tz name, unless a
+    /// `timezone` attribute says otherwise; a bad attribute rejects the endpoint, a bad
+    /// demographic is left out (the number's zones serve).
+    #[test]
+    fn the_demographic_time_zone_is_the_recipients_unless_an_attribute_names_one() {
+        let batch = PinpointBatch::from_event(&json!({
+            "ApplicationId": "app-1", "CampaignId": "camp-1",
+            "Endpoints": {
+                "ep-1": {"ChannelType": "VOICE", "Address": "+12125550101",
+                         "Demographic": {"Timezone": "America/Los_Angeles", "Locale": "en_US"}},
+                "ep-2": {"ChannelType": "VOICE", "Address": "+12125550102",
+                         "Demographic": {"Timezone": "America/Los_Angeles"},
+                         "User": {"UserId": "U-2", "UserAttributes": {"TimeZone": ["America/Chicago"]}}},
+                "ep-3": {"ChannelType": "VOICE", "Address": "+12125550103",
+                         "Demographic": {"Timezone": "Pacific Standard Time"}},
+                "ep-4": {"ChannelType": "VOICE", "Address": "+12125550104",
+                         "User": {"UserId": "U-4", "UserAttributes": {"timezone": ["Mars/Olympus"]}}},
+                "ep-5": {"ChannelType": "VOICE", "Address": "+12125550105", "Demographic": {"Timezone": 7}}
+            }
+        }))
+        .unwrap();
+        let out = process(
+            &batch,
+            gb(),
+            &allowed(),
+            &outbound_core::testkit::contact_keyer(),
+        );
+        let zones: Vec<(String, Option<&str>)> = out
+            .contacts
+            .iter()
+            .map(|(_, c)| (c.key.clone(), time_zone_attribute(&c.attributes)))
+            .collect();
+        assert_eq!(
+            zones,
+            vec![
+                ("ep-1".to_string(), Some("America/Los_Angeles")),
+                ("U-2".to_string(), Some("America/Chicago")),
+                ("ep-3".to_string(), None),
+                ("ep-5".to_string(), None),
+            ]
+        );
+        assert_eq!(out.rejects.len(), 1);
+        assert_eq!(out.rejects[0].line, 4);
+        assert!(
+            out.rejects[0].reason.contains("Mars/Olympus"),
+            "{}",
+            out.rejects[0].reason
+        );
     }
 }

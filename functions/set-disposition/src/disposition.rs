@@ -30,7 +30,10 @@
 //! result record carries it. Whatever happens to the callback, the disposition is recorded; the
 //! answer's `status` says what happened to the callback (`invalid_callback`,
 //! `callback_too_late`, `callback_refused`, `callback_unavailable`), and `callbackAt` (UTC) is
-//! in the answer once it is scheduled.
+//! in the answer once it is scheduled. A callback at or after the end of the campaign's
+//! schedule (`outbound_core::ledger::schedule`) would never be dialed: it is refused as
+//! `invalid_callback` with `callbackProblem` `after_campaign_end` and `campaignEndsAt` (UTC),
+//! so the agent can offer the customer another time during the call.
 //!
 //! **Do not call.** `Details.Parameters.doNotCall` = `true` (the customer asked not to be
 //! called again) puts the contact's number on the deployment's do-not-call list
@@ -49,6 +52,7 @@ use outbound_core::ledger::attempt::AttemptId;
 use outbound_core::ledger::campaigns;
 use outbound_core::ledger::ops::{schedule_callback, CallbackScheduled, CampaignLedger};
 use outbound_core::ledger::rules::{check_callback, CallbackProblem};
+use outbound_core::ledger::schedule;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,7 +71,7 @@ pub mod status {
     pub const MISSING_CONTACT_ID: &str = "missing_contact_id";
     pub const UNKNOWN_CONTACT: &str = "unknown_contact";
     /// The disposition is recorded; the callback parameter is not a time a callback may be
-    /// (`callbackProblem` says why).
+    /// (`callbackProblem` says why; `after_campaign_end` comes with `campaignEndsAt`).
     pub const INVALID_CALLBACK: &str = "invalid_callback";
     /// The disposition is recorded; the contact has moved on to a later attempt, so the
     /// callback was not scheduled.
@@ -261,7 +265,12 @@ pub async fn set_disposition(
                             .unwrap_or(item)
                     }
                     Err(refusal) => {
-                        out.insert("status".into(), refusal.into());
+                        out.insert("status".into(), refusal.status.into());
+                        if let Some((problem, ends_at)) = refusal.campaign_end {
+                            // The agent learns at once that the campaign ends first, and when.
+                            out.insert("callbackProblem".into(), problem.into());
+                            out.insert("campaignEndsAt".into(), rfc3339(ends_at));
+                        }
                         item
                     }
                 },
@@ -353,29 +362,58 @@ async fn list_do_not_call(
 
 /// Schedules the callback on the call's attempt in the campaign ledger; `Err(status)` when it
 /// was not scheduled.
+/// Why a callback was not scheduled: the answer's `status`, and for a callback after the
+/// campaign's end the `callbackProblem` and the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Refusal {
+    status: &'static str,
+    campaign_end: Option<(&'static str, DateTime<Utc>)>,
+}
+
+impl From<&'static str> for Refusal {
+    fn from(status: &'static str) -> Self {
+        Refusal {
+            status,
+            campaign_end: None,
+        }
+    }
+}
+
 async fn schedule(
     callbacks: &Callbacks,
     item: &ContactItem,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Result<(), &'static str>, FunctionError> {
+) -> Result<Result<(), Refusal>, FunctionError> {
     let (Some(campaign), Some(contact_key)) = (&item.campaign, &item.contact_key) else {
-        return Ok(Err(status::CALLBACK_UNAVAILABLE));
+        return Ok(Err(status::CALLBACK_UNAVAILABLE.into()));
     };
+    // A callback the campaign's end would close before it is dialed is refused now, while the
+    // agent can still offer another time, rather than made final later without a word.
+    if let Some(stored) = schedule::read(&callbacks.ledger, campaign).await? {
+        if let Err(problem) = stored.schedule.check_callback(at) {
+            let ends_at = stored.schedule.end.unwrap_or(at);
+            tracing::info!(contact_id = %item.contact_id, campaign = %campaign, callback_at = %rfc3339(at), campaign_ends_at = %rfc3339(ends_at), "callback refused: after the campaign's end");
+            return Ok(Err(Refusal {
+                status: status::INVALID_CALLBACK,
+                campaign_end: Some((problem.as_str(), ends_at)),
+            }));
+        }
+    }
     // The attempt dial stored with the call; 1 for a call stored before attempts were.
     let id = AttemptId::new(campaign, contact_key, item.attempt.unwrap_or(1));
     let scheduled = schedule_callback(&callbacks.ledger, &id, at).await?;
-    let (result, what) = match &scheduled {
+    let (result, what): (Result<(), Refusal>, _) = match &scheduled {
         CallbackScheduled::Pending(_) => (Ok(()), "stored on the attempt in progress"),
         CallbackScheduled::Due { reopened: true, .. } => (Ok(()), "final contact due again"),
         CallbackScheduled::Due { .. } => (Ok(()), "pending redial moved"),
         CallbackScheduled::TooLate(_) => (
-            Err(status::CALLBACK_TOO_LATE),
+            Err(status::CALLBACK_TOO_LATE.into()),
             "contact already on a later attempt",
         ),
-        CallbackScheduled::Closed(_) => (Err(status::CALLBACK_REFUSED), "contact closed"),
+        CallbackScheduled::Closed(_) => (Err(status::CALLBACK_REFUSED.into()), "contact closed"),
         CallbackScheduled::Unknown(_) => (
-            Err(status::CALLBACK_UNAVAILABLE),
+            Err(status::CALLBACK_UNAVAILABLE.into()),
             "attempt not in the campaign ledger",
         ),
     };
@@ -971,6 +1009,63 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(out, answer(status::RECORDED, "SALE"));
+    }
+
+    #[tokio::test]
+    async fn a_callback_after_the_campaign_s_end_is_refused_at_once_saying_when_it_ends() {
+        use outbound_core::ledger::schedule::{schedule_pk, CampaignSchedule};
+        let now = Utc::now();
+        let ends_at = now + Duration::hours(2);
+        let w = world();
+        dialing(&w, now).await;
+        placed(&w).await;
+        outbound_core::ledger::schedule::write(
+            &w.callbacks.ledger,
+            "spring",
+            &CampaignSchedule {
+                start: None,
+                end: Some(ends_at),
+            },
+            "operator",
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(w.contacts.get(&schedule_pk("spring")).is_some());
+        let before = w.contacts.get(&ledger_pk()).unwrap();
+        let out = set_disposition(
+            &w.ledger,
+            &w.callbacks,
+            &callback_event(json!({"disposition": "Call back", "callbackInMinutes": 180})),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], status::INVALID_CALLBACK);
+        assert_eq!(out["callbackProblem"], "after_campaign_end");
+        assert_eq!(out["campaignEndsAt"], rfc3339(ends_at));
+        assert!(!out.contains_key("callbackAt"), "{out:?}");
+        assert_eq!(
+            w.contacts.get(&ledger_pk()).unwrap(),
+            before,
+            "nothing scheduled"
+        );
+        assert_eq!(
+            w.table.s("CONTACT#c-1", "disposition").as_deref(),
+            Some("Call back"),
+            "the disposition is recorded all the same"
+        );
+        // Before the end: scheduled as usual.
+        let out = set_disposition(
+            &w.ledger,
+            &w.callbacks,
+            &callback_event(json!({"disposition": "Call back", "callbackInMinutes": 60})),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], status::RECORDED, "{out:?}");
+        assert!(out.contains_key("callbackAt"));
     }
 
     #[tokio::test]

@@ -333,9 +333,23 @@ mod tests {
                 )
             }
         });
+        // The campaign has no schedule.
+        let no_schedule = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("pk"))
+                    .is_some_and(|pk| pk.as_s().is_ok_and(|pk| pk.starts_with("SCHEDULE#")))
+            })
+            .then_output(|| {
+                aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build()
+            });
         let callbacks = Callbacks {
             ledger: CampaignLedger {
-                dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&update]),
+                dynamodb: mock_client!(
+                    aws_sdk_dynamodb,
+                    RuleMode::MatchAny,
+                    [&update, &no_schedule]
+                ),
                 table_name: "l".into(),
                 final_retention: None,
             },

@@ -160,6 +160,11 @@ pub struct SimConfig {
     /// Destinations (E.164) a voicemail answers at every call: `voicemail` with answering
     /// machine detection, answered (`connected`) without.
     pub voicemail_numbers: Vec<String>,
+    /// Destinations (E.164) whose person answers at every call, is put in the queue by the
+    /// flow and hangs up `abandonSeconds` later without reaching an agent: `abandoned`.
+    pub abandon_numbers: Vec<String>,
+    /// Simulated seconds from an abandoned call's answer to its end (the wait in the queue).
+    pub abandon_seconds: f64,
     /// Shares of calls answered, busy, failed, invalid numbers and answered by a voicemail;
     /// the rest rings out (no answer). A voicemail is `connected` unless the request asked for
     /// answering machine detection.
@@ -218,6 +223,8 @@ impl Default for SimConfig {
             stall_seconds: 0.0,
             invalid_numbers: Vec::new(),
             voicemail_numbers: Vec::new(),
+            abandon_numbers: Vec::new(),
+            abandon_seconds: 10.0,
             answer_rate: 0.7,
             busy_rate: 0.1,
             fail_rate: 0.05,
@@ -286,6 +293,10 @@ impl SimConfig {
         }
         if !(self.voicemail_seconds >= 0.0 && self.voicemail_seconds.is_finite()) {
             return Err("voicemailSeconds must be >= 0".to_string());
+        }
+        if !(self.abandon_seconds >= 1.0 && self.abandon_seconds.is_finite()) {
+            // At least the second between the answer and the transfer to the queue.
+            return Err("abandonSeconds must be >= 1".to_string());
         }
         if self.drop_event_share + self.duplicate_event_share > 1.0 + 1e-9 {
             return Err("dropEventShare + duplicateEventShare must not exceed 1".to_string());

@@ -28,6 +28,9 @@ pub enum Outcome {
     /// A voicemail answered and answering machine detection, which the request asked for,
     /// heard it (without detection the same call is `Connected`).
     Voicemail,
+    /// A person answered, the flow put the call in the queue and the person hung up before
+    /// an agent took it.
+    Abandoned,
 }
 
 impl Outcome {
@@ -39,6 +42,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::InvalidNumber => "invalid_number",
             Outcome::Voicemail => "voicemail",
+            Outcome::Abandoned => "abandoned",
         }
     }
 
@@ -65,6 +69,9 @@ impl Outcome {
             // hanging up (`CONTACT_FLOW_DISCONNECT`, "The flow disconnected the contact");
             // the outcome comes from the detection status, not from this code (M1).
             Outcome::Voicemail => "CONTACT_FLOW_DISCONNECT",
+            // ctr-data-model.html: "CUSTOMER_DISCONNECT - Customer disconnected first": the
+            // person hung up while waiting in the queue.
+            Outcome::Abandoned => "CUSTOMER_DISCONNECT",
         }
     }
 
@@ -79,7 +86,7 @@ impl Outcome {
     // not `AMD_UNANSWERED` nor a SIT tone one); docs/aws-verification.md M1 observes real ones.
     pub fn amd_status(self) -> Option<&'static str> {
         match self {
-            Outcome::Connected => Some("HUMAN_ANSWERED"),
+            Outcome::Connected | Outcome::Abandoned => Some("HUMAN_ANSWERED"),
             Outcome::Voicemail => Some("VOICEMAIL_BEEP"),
             _ => None,
         }
@@ -459,6 +466,10 @@ pub struct ContactRecord {
     placed: DateTime<Utc>,
     #[serde(skip)]
     answered: Option<DateTime<Utc>>,
+    /// When the flow put the answered call in the queue (abandoned calls only; other calls
+    /// report the queue from their placement, see `describe_contact`).
+    #[serde(skip)]
+    enqueued: Option<DateTime<Utc>>,
     #[serde(skip)]
     ended: Option<DateTime<Utc>>,
     #[serde(skip)]
@@ -781,6 +792,14 @@ impl Simulator {
             plan.answer_after = None;
             plan.end_after = self.config.fail_seconds.min * self.config.time_scale;
         }
+        if self.config.abandon_numbers.contains(&req.destination) {
+            // A test script, not Connect behaviour: a person answers this number at every
+            // call, after the shortest ring, waits in the queue and hangs up.
+            let ring = self.config.ring_seconds.min;
+            plan.outcome = Outcome::Abandoned;
+            plan.answer_after = Some(ring * self.config.time_scale);
+            plan.end_after = (ring + self.config.abandon_seconds) * self.config.time_scale;
+        }
         if self.config.voicemail_numbers.contains(&req.destination) {
             // A test script, not Connect behaviour: a voicemail answers this number at every
             // call, after the shortest ring.
@@ -837,6 +856,11 @@ impl Simulator {
             attributes: req.attributes,
             placed: wall,
             answered,
+            // Assumed (not documented): the flow transfers an answered call to the queue about
+            // a second after the answer (docs/aws-verification.md M4).
+            enqueued: answered
+                .filter(|_| plan.outcome == Outcome::Abandoned)
+                .map(|a| a + Duration::milliseconds((1000.0 * self.config.time_scale) as i64)),
             ended: None,
             plan: plan.clone(),
         };
@@ -1046,10 +1070,14 @@ impl Simulator {
         // Assumed (not documented): it is present from the start for a call placed with a
         // `QueueId`, without `enqueueTimestamp`, and `queueType` is `STANDARD` (E2).
         if let Some(q) = &rec.queue_id {
-            detail.insert(
-                "queueInfo".into(),
-                json!({"queueArn": format!("{instance_arn}/queue/{q}"), "queueType": "STANDARD"}),
-            );
+            let mut queue =
+                json!({"queueArn": format!("{instance_arn}/queue/{q}"), "queueType": "STANDARD"});
+            // contact-events.html: `queueInfo.enqueueTimestamp`, once the flow queued the
+            // contact (QUEUED: "The contact is queued to be connected to an agent"; M4).
+            if let Some(at) = rec.enqueued.filter(|at| *at <= wall) {
+                queue["enqueueTimestamp"] = json!(rfc3339(at));
+            }
+            detail.insert("queueInfo".into(), queue);
         }
         // contact-events.html: `disconnectTimestamp` on DISCONNECTED.
         if event_type == "DISCONNECTED" {
@@ -1131,10 +1159,16 @@ impl Simulator {
         // Assumed (not documented): `QueueInfo` ("If this contact was queued") is present
         // from placement, with `EnqueueTimestamp` the placement time; a real call is queued
         // only when its flow transfers it to the queue (R1).
+        // A call the flow queued after its answer (abandoned calls here) reports that time
+        // once it has come (M4).
         if let Some(q) = &rec.queue_id {
+            let enqueued = match rec.enqueued {
+                Some(at) if at <= wall => at,
+                _ => rec.placed,
+            };
             c.insert(
                 "QueueInfo".into(),
-                json!({"Id": q, "EnqueueTimestamp": epoch(rec.placed)}),
+                json!({"Id": q, "EnqueueTimestamp": epoch(enqueued)}),
             );
         }
         let mut last = rec.placed;
@@ -1555,6 +1589,7 @@ mod tests {
                     assert_eq!(p.answer_after, None);
                     assert_eq!(p.end_after, 15.0, "rings for the ring timeout");
                 }
+                Outcome::Abandoned => panic!("never drawn: abandoned calls are scripted"),
             }
         }
         let share = |o| counts.get(&o).copied().unwrap_or(0) as f64 / n as f64;
@@ -1830,6 +1865,56 @@ mod tests {
         assert_eq!(err.code, "InvalidParameterException");
         let err = with(json!({"AnswerMachineDetectionConfig": true})).unwrap_err();
         assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn an_abandoned_call_is_queued_after_its_answer_and_ends_without_an_agent() {
+        let mut sim = Simulator::new(
+            SimConfig {
+                abandon_numbers: vec!["+442079460010".into()],
+                ..unlimited()
+            },
+            0.0,
+        );
+        let s = sim
+            .start_outbound(req("+442079460010", "t-1"), 0.0, wall(0.0))
+            .unwrap();
+        let plan = s.plan.clone().unwrap();
+        assert_eq!(plan.outcome, Outcome::Abandoned);
+        let answered = plan.answer_after.unwrap();
+        assert!((plan.end_after - answered - 10.0).abs() < 1e-9);
+        // Before the transfer: the queue is reported from the placement, as for any call.
+        let before = sim
+            .describe_contact("inst-1", &s.contact_id, wall(answered))
+            .unwrap();
+        assert_eq!(
+            before["Contact"]["QueueInfo"]["EnqueueTimestamp"],
+            epoch(wall(0.0))
+        );
+        let end = wall(plan.end_after);
+        let ev = sim.finish(&s.contact_id, s.generation, end, false).unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["disconnectReason"], "CUSTOMER_DISCONNECT");
+        assert_eq!(
+            detail["queueInfo"]["enqueueTimestamp"],
+            rfc3339(wall(answered + 1.0))
+        );
+        assert!(detail.get("agentInfo").is_none());
+        let d = sim.describe_contact("inst-1", &s.contact_id, end).unwrap();
+        assert_eq!(
+            d["Contact"]["QueueInfo"]["EnqueueTimestamp"],
+            epoch(wall(answered + 1.0))
+        );
+        // A number not scripted keeps its queue from the placement, and no enqueue time in
+        // its events.
+        let other = sim
+            .start_outbound(req("+442079460011", "t-2"), 0.0, wall(0.0))
+            .unwrap();
+        let ev = sim
+            .finish(&other.contact_id, other.generation, wall(200.0), false)
+            .unwrap();
+        let detail: Value = serde_json::from_str(ev.entry["Detail"].as_str().unwrap()).unwrap();
+        assert!(detail["queueInfo"].get("enqueueTimestamp").is_none());
     }
 
     #[test]

@@ -254,6 +254,53 @@ async fn invalid_numbers_and_detected_voicemails_read_the_same_on_both_paths() {
     );
 }
 
+/// An abandoned call through the real SDK: the person answered, the flow queued the call, and
+/// it ended without an agent. Both paths read `abandoned`, with or without detection (a person
+/// is `HUMAN_ANSWERED`); a call answered and ended outside the queue stays `connected`.
+#[tokio::test]
+async fn an_abandoned_call_reads_the_same_on_both_paths() {
+    let mut patch = fast(1.0, 0.0, 0.0);
+    patch["abandonNumbers"] = json!(["+447700900124"]);
+    patch["abandonSeconds"] = json!(2.0);
+    let stack = start(patch).await;
+    let c = client(&stack.endpoint);
+    let mut ids = Vec::new();
+    for (destination, token) in [("+447700900124", "tok-ab"), ("+447700900125", "tok-ok")] {
+        let id = c
+            .start_outbound_voice_contact()
+            .instance_id(INSTANCE)
+            .contact_flow_id("flow-1")
+            .queue_id("queue-1")
+            .destination_phone_number(destination)
+            .client_token(token)
+            .send()
+            .await
+            .expect("StartOutboundVoiceContact")
+            .contact_id()
+            .unwrap()
+            .to_string();
+        ids.push(id);
+    }
+    let events = wait_for_events(&stack, 2).await;
+    for (id, expected) in ids.iter().zip([Outcome::Abandoned, Outcome::Connected]) {
+        let event = events
+            .iter()
+            .map(|e| parse_contact_event(&as_delivered(e)).unwrap())
+            .find(|e| &e.contact_id == id)
+            .expect("its event");
+        assert_eq!(event.call_end(Utc::now()).outcome, expected, "event");
+        let contact = c
+            .describe_contact()
+            .instance_id(INSTANCE)
+            .contact_id(id)
+            .send()
+            .await
+            .unwrap();
+        let end = call_end_from_contact(contact.contact().unwrap()).expect("ended");
+        assert_eq!(end.outcome, expected, "DescribeContact");
+    }
+}
+
 #[tokio::test]
 async fn a_call_in_progress_has_no_end_yet() {
     let stack = start(

@@ -7,7 +7,7 @@
 //! ```json
 //! {"max_attempts":3,
 //!  "delay_minutes":{"busy":10,"no_answer":120,"failed":30,"timeout":30,"error":60,"connected":60,
-//!                   "invalid_number":1440,"voicemail":240},
+//!                   "invalid_number":1440,"voicemail":240,"abandoned":4320},
 //!  "final_outcomes":["connected","timeout","error","invalid_number"]}
 //! ```
 
@@ -35,6 +35,9 @@ pub enum CallbackProblem {
     TooSoon,
     /// More than the horizon ahead.
     TooFar,
+    /// At or after the end of the contact's campaign's schedule: it would never be dialed
+    /// (the feeder makes it final `campaign_ended`).
+    AfterCampaignEnd,
 }
 
 impl CallbackProblem {
@@ -42,6 +45,7 @@ impl CallbackProblem {
         match self {
             CallbackProblem::TooSoon => "too_soon",
             CallbackProblem::TooFar => "too_far",
+            CallbackProblem::AfterCampaignEnd => "after_campaign_end",
         }
     }
 }
@@ -78,6 +82,10 @@ pub struct DelayMinutes {
     /// After a voicemail (answering machine detection on): a later call, at another time of
     /// day, may find the person.
     pub voicemail: u32,
+    /// After an abandoned call (answered, hung up in the queue before an agent took it): three
+    /// days by default, because Ofcom's persistent misuse policy allows a repeat call within
+    /// 72 hours of an abandoned one only with a live agent guaranteed, which a dialer cannot.
+    pub abandoned: u32,
 }
 
 impl Default for DelayMinutes {
@@ -91,6 +99,7 @@ impl Default for DelayMinutes {
             error: 60,
             invalid_number: 1440,
             voicemail: 240,
+            abandoned: 4320,
         }
     }
 }
@@ -106,6 +115,7 @@ impl DelayMinutes {
             Outcome::Error => self.error,
             Outcome::InvalidNumber => self.invalid_number,
             Outcome::Voicemail => self.voicemail,
+            Outcome::Abandoned => self.abandoned,
         }
     }
 
@@ -263,7 +273,7 @@ mod tests {
             serde_json::to_value(&rules).unwrap(),
             serde_json::json!({
                 "max_attempts": 3,
-                "delay_minutes": {"connected": 60, "no_answer": 120, "busy": 10, "failed": 30, "timeout": 30, "error": 60, "invalid_number": 1440, "voicemail": 240},
+                "delay_minutes": {"connected": 60, "no_answer": 120, "busy": 10, "failed": 30, "timeout": 30, "error": 60, "invalid_number": 1440, "voicemail": 240, "abandoned": 4320},
                 "final_outcomes": ["connected", "timeout", "error", "invalid_number"]
             })
         );
@@ -409,6 +419,14 @@ mod tests {
             rules.decide(3, Outcome::Voicemail, now),
             Decision::Final(FinalReason::AttemptsExhausted)
         );
+        // An abandoned call is tried again three days later, not sooner.
+        assert_eq!(
+            rules.decide(1, Outcome::Abandoned, now),
+            Decision::Redial {
+                attempt: 2,
+                due_at: t("2026-03-07T10:00:00Z")
+            }
+        );
         // A campaign that leaves a message makes the voicemail final; one that trusts an
         // invalid number less redials it after its own delay.
         let rules = rules
@@ -433,6 +451,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(old.delay_minutes.voicemail, 240);
+        assert_eq!(old.delay_minutes.abandoned, 4320);
         assert_eq!(old.delay_minutes.invalid_number, 1440);
         assert!(!old.final_outcomes.contains(&Outcome::InvalidNumber));
     }
@@ -463,7 +482,7 @@ mod tests {
                 r#"{"delay_minutes":{"no_answer":50000}}"#,
                 "delay_minutes.no_answer",
             ),
-            (r#"{"final_outcomes":["abandoned"]}"#, "abandoned"),
+            (r#"{"final_outcomes":["hung_up"]}"#, "hung_up"),
             (
                 r#"{"delay_minutes":{"voicemail":0}}"#,
                 "delay_minutes.voicemail",

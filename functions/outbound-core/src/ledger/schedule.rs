@@ -12,11 +12,15 @@
 
 use super::item::{from_millis, millis, n, s, Item};
 use super::ops::{get_items, CampaignLedger};
+use super::rules::CallbackProblem;
 use crate::completion::store_error;
 use crate::error::FunctionError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// The rule named in `deferredBy` when a contact is given back until its campaign starts.
+pub const DEFERRAL_RULE: &str = "campaign_schedule";
 
 /// `SCHEDULE#<campaign>`: the item of a campaign's schedule.
 pub fn schedule_pk(campaign: &str) -> String {
@@ -102,6 +106,28 @@ impl CampaignSchedule {
             (_, Some(end)) if now >= end => Phase::Ended { at: end },
             (Some(start), _) if now < start => Phase::NotStarted { opens_at: start },
             _ => Phase::Open,
+        }
+    }
+
+    /// When a campaign whose earliest due contact is due at `next_due` (epoch ms, as the `due`
+    /// index holds it) has work for the feeder, seen at `now`: not before its start; at once
+    /// once it ended, whatever the contacts' times (the feeder closes them); otherwise when the
+    /// contact is due. `None` when nothing is due.
+    pub fn next_work_at(&self, next_due: Option<i64>, now: DateTime<Utc>) -> Option<i64> {
+        let next_due = next_due?;
+        Some(match self.phase(now) {
+            Phase::NotStarted { opens_at } => next_due.max(millis(opens_at)),
+            Phase::Ended { .. } => next_due.min(millis(now)),
+            Phase::Open => next_due,
+        })
+    }
+
+    /// Whether `at` may be a callback in this campaign: before its end, if it has one (a
+    /// callback before the start is fine: it waits for the start like any due contact).
+    pub fn check_callback(&self, at: DateTime<Utc>) -> Result<(), CallbackProblem> {
+        match self.end {
+            Some(end) if at >= end => Err(CallbackProblem::AfterCampaignEnd),
+            _ => Ok(()),
         }
     }
 
@@ -295,6 +321,63 @@ mod tests {
         };
         assert_eq!(no_start.phase(at(0)), Phase::Open);
         assert_eq!(no_start.phase(at(10)), Phase::Ended { at: at(9) });
+    }
+
+    #[test]
+    fn work_waits_for_the_start_and_comes_at_once_after_the_end() {
+        let s = CampaignSchedule {
+            start: Some(at(9)),
+            end: Some(at(17)),
+        };
+        let ms = |h| millis(at(h));
+        assert_eq!(s.next_work_at(None, at(8)), None, "nothing due");
+        assert_eq!(
+            s.next_work_at(Some(ms(7)), at(8)),
+            Some(ms(9)),
+            "a contact due before the start waits for it"
+        );
+        assert_eq!(s.next_work_at(Some(ms(10)), at(8)), Some(ms(10)));
+        assert_eq!(s.next_work_at(Some(ms(12)), at(10)), Some(ms(12)));
+        assert_eq!(
+            s.next_work_at(Some(ms(23)), at(18)),
+            Some(ms(18)),
+            "ended: a redial due later is closed now"
+        );
+    }
+
+    #[test]
+    fn a_callback_must_come_before_the_campaign_ends() {
+        let at_rfc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let schedule = CampaignSchedule {
+            start: Some(at_rfc("2026-03-05T09:00:00Z")),
+            end: Some(at_rfc("2026-03-10T18:00:00Z")),
+        };
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-10T17:59:59Z")),
+            Ok(())
+        );
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-04T12:00:00Z")),
+            Ok(()),
+            "before the start: it waits for the start"
+        );
+        assert_eq!(
+            schedule.check_callback(at_rfc("2026-03-10T18:00:00Z")),
+            Err(CallbackProblem::AfterCampaignEnd),
+            "the end is exclusive"
+        );
+        assert_eq!(
+            CallbackProblem::AfterCampaignEnd.as_str(),
+            "after_campaign_end"
+        );
+        let open_ended = CampaignSchedule {
+            start: schedule.start,
+            end: None,
+        };
+        assert_eq!(
+            open_ended.check_callback(at_rfc("2027-01-01T00:00:00Z")),
+            Ok(())
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub struct LeasedBatch {
 }
 
 /// One of the two sparse indexes, read as "keys whose time has come".
-struct IndexRange {
+pub(super) struct IndexRange {
     index: &'static str,
     partition_attr: &'static str,
     sort_attr: &'static str,
@@ -22,7 +22,7 @@ struct IndexRange {
     before: &'static str,
 }
 
-const DUE_AT_NOW: IndexRange = IndexRange {
+pub(super) const DUE_AT_NOW: IndexRange = IndexRange {
     index: DUE_INDEX,
     partition_attr: "dueShard",
     sort_attr: "dueAt",
@@ -73,7 +73,7 @@ async fn query_index(
 
 /// The `limit` oldest keys over the shards of one campaign's partitions (`partition_of(shard)`),
 /// each as (sort value, pk, shard). The shards are queried at once.
-async fn oldest_over_shards(
+pub(super) async fn oldest_over_shards(
     ledger: &CampaignLedger,
     range: &IndexRange,
     partition_of: impl Fn(u32) -> String,
@@ -136,7 +136,7 @@ pub async fn lease_due(
 /// Splits the answers of conditional writes run side by side: the contacts each write won, and
 /// how many lost their condition (someone else moved the contact on; not an error). The first
 /// error stops the split.
-fn won_and_contended(
+pub(super) fn won_and_contended(
     results: Vec<Result<Option<LedgerContact>, FunctionError>>,
 ) -> Result<(Vec<LedgerContact>, usize), FunctionError> {
     let mut won = Vec::new();

@@ -123,6 +123,7 @@ mod admit;
 mod attempts;
 mod batch;
 mod callbacks;
+mod close;
 mod lease;
 mod suppress_due;
 
@@ -130,6 +131,7 @@ pub use admit::*;
 pub use attempts::*;
 pub use batch::*;
 pub use callbacks::*;
+pub use close::*;
 pub use lease::*;
 pub use suppress_due::*;
 

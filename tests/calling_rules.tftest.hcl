@@ -24,8 +24,8 @@ run "calling_window_defaults" {
   assert {
     condition = toset([
       for binary, env in output.lambda_function_environments : binary if contains(keys(env), "CALLING_WINDOW")
-    ]) == toset(["get-config", "dial"])
-    error_message = "CALLING_WINDOW goes to the feeder (get-config), which defers contacts outside their window, and to dial, which checks again just before the call; to no other."
+    ]) == toset(["load-list", "get-config", "dial"])
+    error_message = "CALLING_WINDOW goes to the intake (load-list), whose plan counts the contacts outside their window, to the feeder (get-config), which defers them, and to dial, which checks again just before the call; to no other."
   }
 
   assert {
@@ -158,8 +158,8 @@ run "frequency_cap_off_by_default" {
   assert {
     condition = toset([
       for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FREQUENCY_CAP")
-    ]) == toset(["get-config", "dial"])
-    error_message = "FREQUENCY_CAP goes to the feeder (get-config), which defers capped numbers, and to dial, which records each call; to no other."
+    ]) == toset(["load-list", "get-config", "dial"])
+    error_message = "FREQUENCY_CAP goes to the intake (load-list), whose plan counts capped numbers, to the feeder (get-config), which defers them, and to dial, which records each call; to no other."
   }
 
   assert {

@@ -174,10 +174,10 @@ run "ledger_environment_defaults" {
 
   assert {
     condition = (
-      toset([for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FINAL_RETENTION_DAYS")]) == toset(["get-config", "dial", "process-contact-events", "connect-status"]) &&
-      alltrue([for binary in ["get-config", "dial", "process-contact-events", "connect-status"] : output.lambda_function_environments[binary].FINAL_RETENTION_DAYS == "90"])
+      toset([for binary, env in output.lambda_function_environments : binary if contains(keys(env), "FINAL_RETENTION_DAYS")]) == toset(["load-list", "get-config", "dial", "process-contact-events", "connect-status"]) &&
+      alltrue([for binary in ["load-list", "get-config", "dial", "process-contact-events", "connect-status"] : output.lambda_function_environments[binary].FINAL_RETENTION_DAYS == "90"])
     )
-    error_message = "FINAL_RETENTION_DAYS (default 90) goes to the functions that finish attempts, and to no other."
+    error_message = "FINAL_RETENTION_DAYS (default 90) goes to the functions that make contacts final (load-list: do-not-call at intake) or finish attempts, and to no other."
   }
 
   assert {

@@ -42,7 +42,9 @@ pub async fn close_due(
     )
     .await?;
     let results: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
-        .map(|(_, pk, _)| async move { close_pk(ledger, pk, reason, now).await })
+        .map(|(_, pk, _)| async move {
+            finalize_due_pk(ledger, pk, reason, now, "ledger campaign end").await
+        })
         .buffered(UPDATE_CONCURRENCY)
         .collect()
         .await;
@@ -50,11 +52,17 @@ pub async fn close_due(
     Ok(ClosedBatch { closed, contended })
 }
 
-async fn close_pk(
+/// One `due` contact made final for `reason` without a call: `due` → `final`, out of the `due`
+/// index, `attempt` back to the attempts really made. Conditional on `state = due`: `None` when
+/// the contact moved on, so only one writer wins and writes its final record. Shared by the
+/// campaign's close and the intake's do-not-call check (`suppress_due`); `what` names the
+/// caller in errors.
+pub(super) async fn finalize_due_pk(
     ledger: &CampaignLedger,
     pk: String,
     reason: super::super::item::FinalReason,
     now: DateTime<Utc>,
+    what: &str,
 ) -> Result<Option<LedgerContact>, FunctionError> {
     let mut set = String::from(
         "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = #attempt - :one",
@@ -91,6 +99,6 @@ async fn close_pk(
     match result {
         Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
         Err(e) if update_conflict(&e).is_some() => Ok(None),
-        Err(e) => Err(store_error("UpdateItem (ledger campaign end)", &e)),
+        Err(e) => Err(store_error(&format!("UpdateItem ({what})"), &e)),
     }
 }

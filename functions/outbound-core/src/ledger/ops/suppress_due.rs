@@ -17,35 +17,12 @@ pub async fn suppress_due(
     reason: super::super::item::FinalReason,
     now: DateTime<Utc>,
 ) -> Result<Option<LedgerContact>, FunctionError> {
-    let mut set = String::from(
-        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = #attempt - :one",
-    );
-    let mut attributes = vec!["state", "finalReason", "finalAt", "attempt", "dueShard"];
-    let mut request = update_contact(
+    super::close::finalize_due_pk(
         ledger,
         super::super::item::contact_pk(campaign, contact_key),
-    );
-    if let Some(retention) = ledger.final_retention {
-        set.push_str(", #expiresAt = :expiresAt");
-        attributes.push("expiresAt");
-        request =
-            request.expression_attribute_values(":expiresAt", n((now + retention).timestamp()));
-    }
-    let result = request
-        .update_expression(format!("{set} REMOVE #dueShard"))
-        .condition_expression("#state = :due")
-        .set_expression_attribute_names(Some(names(&attributes)))
-        .expression_attribute_values(":final", s(ContactState::Final.as_str()))
-        .expression_attribute_values(":due", s(ContactState::Due.as_str()))
-        .expression_attribute_values(":reason", s(reason.as_str()))
-        .expression_attribute_values(":now", n(millis(now)))
-        .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
-    match result {
-        Ok(out) => parse(out.attributes().unwrap_or(&HashMap::new())).map(Some),
-        Err(e) if update_conflict(&e).is_some() => Ok(None),
-        Err(e) => Err(store_error("UpdateItem (ledger suppression at intake)", &e)),
-    }
+        reason,
+        now,
+        "ledger suppression at intake",
+    )
+    .await
 }

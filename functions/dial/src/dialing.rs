@@ -58,7 +58,7 @@ use outbound_core::destinations::DestinationRules;
 use outbound_core::error::{classify_sdk_error, is_throttling_code, ErrorName, FunctionError};
 use outbound_core::frequency_cap::{self, CapVerdict, FrequencyCap};
 use outbound_core::hours::{evaluate_queue, StatusCache};
-use outbound_core::ledger::finisher::write_final;
+use outbound_core::ledger::finisher::write_owed_final;
 use outbound_core::ledger::schedule::{self, CampaignSchedule, Phase};
 use outbound_core::ledger::{
     begin_attempt, defer, defer_held, record_placed, recover, suppress_held, AttemptBegun,
@@ -576,7 +576,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
         )
         .await?;
         if let Some(item) = suppressed {
-            write_final(&self.ledger, &item).await?;
+            write_owed_final(&self.ledger, &self.attempts.ledger, &item).await?;
         }
         Ok(())
     }

@@ -41,10 +41,10 @@ use outbound_core::error::FunctionError;
 use outbound_core::frequency_cap::{self, FrequencyCap};
 use outbound_core::intake::sender::{Outgoing, QueueSender};
 use outbound_core::intake::RetryPolicy;
-use outbound_core::ledger::finisher::{write_final, Finisher};
+use outbound_core::ledger::finisher::{write_owed_final, Finisher};
 use outbound_core::ledger::ops::{
     close_due, defer, expire_leases, extend_attempt, get_items, lease_due, overdue_attempts,
-    suppress, UPDATE_CONCURRENCY,
+    suppress, unrecorded_finals, UPDATE_CONCURRENCY,
 };
 use outbound_core::ledger::schedule::{self, Phase};
 use outbound_core::ledger::{
@@ -56,6 +56,10 @@ use std::collections::{HashMap, HashSet};
 
 /// Overdue attempts one wave recovers per campaign (the rest wait for the next wave).
 const OVERDUE_PER_WAVE: usize = 100;
+
+/// Owed final records one wave writes per campaign (`ledger::ops::unrecorded_finals`; the rest
+/// at the next wave).
+const OWED_RECORDS_PER_WAVE: usize = 100;
 
 /// Rounds of sharing a wave's room: a campaign with fewer due contacts than its share leaves its
 /// rest to the others in the next round. Bounded, as each round costs a query per campaign.
@@ -77,7 +81,7 @@ struct CampaignWork {
     phase: Phase,
     /// Due contacts closed because the campaign ended.
     closed: u64,
-    /// Leases expired or overdue attempts dealt with: the campaign had work.
+    /// Leases expired, overdue attempts or owed final records dealt with: the campaign had work.
     recovered_any: bool,
     leased: u64,
 }
@@ -139,6 +143,9 @@ pub struct FeedReport {
     /// Due contacts of campaigns whose schedule ended, made final (`campaign_ended`) without a
     /// call.
     pub closed: u64,
+    /// Final records written for contacts made final without a call whose writer did not
+    /// confirm its record in time (`ledger::ops::unrecorded_finals`).
+    pub recorded: u64,
 }
 
 impl Feeder {
@@ -182,7 +189,7 @@ impl Feeder {
         )
         .await?;
         if let Some(item) = suppressed {
-            write_final(&self.results, &item).await?;
+            write_owed_final(&self.results, &self.attempts.ledger, &item).await?;
         }
         Ok(())
     }
@@ -233,7 +240,9 @@ impl Feeder {
         )
         .await?;
         stream::iter(batch.closed.iter().map(Ok))
-            .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| write_final(&self.results, item))
+            .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| {
+                write_owed_final(&self.results, &self.attempts.ledger, item)
+            })
             .await?;
         Ok(batch.closed.len() as u64)
     }
@@ -276,6 +285,15 @@ impl Feeder {
                 }
                 report.recovered += 1;
             }
+            // Final records a suppression or a close still owes (its writer died, or S3
+            // failed): written now, the same object whoever writes it.
+            let owed = unrecorded_finals(ledger, campaign, now, OWED_RECORDS_PER_WAVE).await?;
+            stream::iter(owed.iter().map(Ok))
+                .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| {
+                    write_owed_final(&self.results, ledger, item)
+                })
+                .await?;
+            report.recorded += owed.len() as u64;
             work.push(CampaignWork {
                 campaign: campaign.clone(),
                 stamp: *stamp,
@@ -283,7 +301,9 @@ impl Feeder {
                     .get(campaign)
                     .map_or(Phase::Open, |s| s.phase(now)),
                 closed: 0,
-                recovered_any: !expired.expired.is_empty() || !overdue.is_empty(),
+                recovered_any: !expired.expired.is_empty()
+                    || !overdue.is_empty()
+                    || !owed.is_empty(),
                 leased: 0,
             });
         }
@@ -413,6 +433,7 @@ impl Feeder {
             deferred = report.deferred,
             suppressed = report.suppressed,
             closed = report.closed,
+            recorded = report.recorded,
             recovered = report.recovered,
             campaigns = report.campaigns,
             "lanes fed from the campaign ledger"

@@ -204,6 +204,7 @@ fn report(fed: u64, buffered: u64, expired: u64, recovered: u64, campaigns: u64)
         deferred: 0,
         suppressed: 0,
         closed: 0,
+        recorded: 0,
     }
 }
 
@@ -942,6 +943,7 @@ async fn an_ended_campaign_s_due_contacts_become_final_whatever_their_time_and_a
         assert_eq!(closed.state, ContactState::Final, "{}", c.key);
         assert_eq!(closed.final_reason, Some(FinalReason::CampaignEnded));
         assert_eq!(closed.attempt, attempts, "only the calls made count");
+        assert_eq!(closed.lease_until, None, "its final record confirmed");
         let record = final_record(&f, c).await.expect("its final record");
         assert_eq!(record.final_reason, "campaign_ended");
         assert_eq!(record.attempts, attempts);
@@ -1002,4 +1004,69 @@ async fn closing_is_bounded_per_feeding_and_goes_on_at_the_next() {
         assert!(final_record(&f, c).await.is_some());
     }
     assert!(queued(&f).await.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_final_record_its_writer_never_wrote_is_written_by_a_later_feeding() {
+    use outbound_core::ledger::ops::{suppress_due, RECORD_GRACE};
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    // Two contacts made final without a call whose writers died before the final record: one
+    // suppressed at lease (do-not-call), one whose campaign ended. A third is dialed as usual.
+    let listed = admit_due(&f, "lost", 0, t - Duration::minutes(5)).await;
+    lease(
+        ledger(&f),
+        "lost",
+        &listed.contact_key,
+        t,
+        t + Duration::minutes(60),
+        "dead-run",
+    )
+    .await
+    .unwrap()
+    .expect("leased");
+    outbound_core::ledger::suppress(
+        ledger(&f),
+        "lost",
+        &listed.contact_key,
+        1,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("suppressed");
+    let at_intake = admit_due(&f, "lost", 1, t - Duration::minutes(5)).await;
+    suppress_due(
+        ledger(&f),
+        "lost",
+        &at_intake.contact_key,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("suppressed at intake");
+    let waiting = admit_due(&f, "lost", 2, t - Duration::minutes(1)).await;
+
+    // Within the grace the writers are trusted: nothing is written for them.
+    let first = f.feed("run-1", "i-1", 1, 10, t).await.unwrap();
+    assert_eq!((first.fed, first.recorded), (1, 0), "{first:?}");
+    assert!(final_record(&f, &listed).await.is_none());
+    assert_eq!(queued(&f).await[0].key, waiting.key);
+
+    // After it, the next feeding writes both records, once, and the campaign stays listed
+    // until then even with nothing due.
+    let later = t + RECORD_GRACE + Duration::seconds(1);
+    let second = f.feed("run-1", "i-1", 1, 10, later).await.unwrap();
+    assert_eq!(second.recorded, 2, "{second:?}");
+    for c in [&listed, &at_intake] {
+        let record = final_record(&f, c).await.expect("its final record");
+        assert_eq!(record.final_reason, "dnc");
+        assert_eq!(record.attempts, 0);
+        assert_eq!(item(&f, c).await.lease_until, None, "confirmed");
+    }
+    let third = f.feed("run-1", "i-1", 1, 10, later).await.unwrap();
+    assert_eq!(third.recorded, 0, "written once: {third:?}");
 }

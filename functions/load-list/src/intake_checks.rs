@@ -178,6 +178,11 @@ impl IntakeChecks {
         };
         if let Some(item) = item {
             self.write_final(&item).await?;
+            // The record is written: the contact no longer owes it (a feeding would otherwise
+            // write it again after `RECORD_GRACE`).
+            self.policy
+                .retry(|| outbound_core::ledger::ops::confirm_recorded(&self.ledger, &item))
+                .await?;
         }
         Ok(())
     }

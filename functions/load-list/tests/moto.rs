@@ -1493,6 +1493,10 @@ async fn a_listed_number_is_final_at_intake_and_the_plan_has_exact_figures() {
     assert_eq!(c3.state, ContactState::Final);
     assert_eq!(c3.final_reason, Some(FinalReason::DoNotCall));
     assert_eq!(c3.attempt, 0);
+    assert_eq!(
+        c3.lease_until, None,
+        "its final record confirmed: none owed"
+    );
     assert_eq!(by_key["C-1"].state, ContactState::Due);
     assert_eq!(by_key["C-2"].state, ContactState::Due);
     let finals = objects_under(&s, "finals/").await;

@@ -435,7 +435,8 @@ async fn the_do_not_call_list_holds_keys_once_and_a_listed_contact_is_suppressed
     assert_eq!(suppressed.state, ContactState::Final);
     assert_eq!(suppressed.final_reason, Some(FinalReason::DoNotCall));
     assert_eq!(suppressed.attempt, 0, "no call was made");
-    assert_eq!(suppressed.lease_until, None);
+    // Its final record is owed until the writer confirms it (`unrecorded_finals`).
+    assert_eq!(suppressed.lease_until, Some(t + ledger::ops::RECORD_GRACE));
     assert!(
         lease_due(&ledger, "summer", t + Duration::days(30), 10, t, "f")
             .await
@@ -1308,4 +1309,110 @@ async fn a_due_contact_is_suppressed_at_intake_once_and_never_leased() {
     .unwrap()
     .is_none());
     assert_eq!(state_of(&ledger, &d).await.state, ContactState::Leased);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_final_record_owed_by_a_suppression_or_a_close_is_found_until_confirmed() {
+    use outbound_core::ledger::ops::{
+        close_due, confirm_recorded, unrecorded_finals, RECORD_GRACE,
+    };
+    let ledger = fresh().await;
+    let t = now();
+    // Three contacts made final without a call, one by each transition that owes a record:
+    // suppressed at intake (due), suppressed at lease (leased), closed at the campaign's end.
+    let (at_intake, at_lease, at_close) =
+        (contact("owed", 1), contact("owed", 2), contact("owed", 3));
+    for c in [&at_intake, &at_lease, &at_close] {
+        admit(&ledger, c, &due_now(t), t).await.unwrap();
+    }
+    // An ordinary contact of the same campaign, final after its call: it owes nothing here
+    // (its contact event is delivered again until its record is written).
+    let called = contact("owed", 4);
+    let id = dialing(&ledger, &called, t).await;
+    finish(&ledger, &id, Outcome::Connected, &RedialRules::default(), t)
+        .await
+        .unwrap();
+
+    let intake = ledger::suppress_due(
+        &ledger,
+        "owed",
+        &at_intake.contact_key,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("suppressed at intake");
+    lease(
+        &ledger,
+        "owed",
+        &at_lease.contact_key,
+        t,
+        t + Duration::minutes(10),
+        "f",
+    )
+    .await
+    .unwrap()
+    .expect("leased");
+    let leased = ledger::suppress(
+        &ledger,
+        "owed",
+        &at_lease.contact_key,
+        1,
+        FinalReason::DoNotCall,
+        t,
+    )
+    .await
+    .unwrap()
+    .expect("suppressed at lease");
+    let closed = close_due(&ledger, "owed", FinalReason::CampaignEnded, t, 10)
+        .await
+        .unwrap();
+    assert_eq!(closed.closed.len(), 1, "only the due contact is closed");
+    assert_eq!(closed.closed[0].contact_key, at_close.contact_key);
+    for item in [&intake, &leased, &closed.closed[0]] {
+        assert_eq!(item.state, ContactState::Final);
+        assert_eq!(item.lease_until, Some(t + RECORD_GRACE));
+    }
+
+    // Within the grace the writers are trusted: nothing is owed yet.
+    let soon = t + RECORD_GRACE - Duration::seconds(1);
+    assert!(unrecorded_finals(&ledger, "owed", soon, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The campaign stays listed while a record is owed, even with nothing due or held.
+    assert!(ledger::campaigns::any_held(&ledger, "owed").await.unwrap());
+
+    // The writer of the intake's suppression confirmed its record; the other two died.
+    confirm_recorded(&ledger, &intake).await.unwrap();
+    confirm_recorded(&ledger, &intake).await.unwrap(); // a second confirmation changes nothing
+    assert_eq!(state_of(&ledger, &at_intake).await.lease_until, None);
+    let later = t + RECORD_GRACE + Duration::seconds(1);
+    let mut owed: Vec<String> = unrecorded_finals(&ledger, "owed", later, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.contact_key)
+        .collect();
+    owed.sort();
+    let mut expected = vec![at_lease.contact_key.clone(), at_close.contact_key.clone()];
+    expected.sort();
+    assert_eq!(owed, expected, "the unconfirmed records, and only those");
+
+    // Confirmed, they leave the index, and the campaign may retire.
+    for item in [&leased, &closed.closed[0]] {
+        confirm_recorded(&ledger, item).await.unwrap();
+    }
+    assert!(unrecorded_finals(&ledger, "owed", later, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!ledger::campaigns::any_held(&ledger, "owed").await.unwrap());
+    for c in [&at_intake, &at_lease, &at_close] {
+        let item = state_of(&ledger, c).await;
+        assert_eq!(item.state, ContactState::Final);
+        assert_eq!(item.attempt, 0, "no call was made");
+    }
 }

@@ -134,20 +134,26 @@ pub async fn next_due_at(
     Ok(next)
 }
 
-/// Whether any contact of the campaign is leased or dialing.
+/// Whether any contact of the campaign is leased or dialing, or final with its final record
+/// still owed (`ledger::ops::unrecorded_finals`: the feeder writes it, so the campaign stays
+/// listed until then).
 pub async fn any_held(ledger: &CampaignLedger, campaign: &str) -> Result<bool, FunctionError> {
-    let queries = [ContactState::Leased, ContactState::Dialing]
-        .into_iter()
-        .flat_map(|state| (0..SHARDS).map(move |shard| (state, shard)))
-        .map(|(state, shard)| {
-            earliest(
-                ledger,
-                HELD_INDEX,
-                "heldShard",
-                "leaseUntil",
-                held_shard_key(campaign, state, shard),
-            )
-        });
+    let queries = [
+        ContactState::Leased,
+        ContactState::Dialing,
+        ContactState::Final,
+    ]
+    .into_iter()
+    .flat_map(|state| (0..SHARDS).map(move |shard| (state, shard)))
+    .map(|(state, shard)| {
+        earliest(
+            ledger,
+            HELD_INDEX,
+            "heldShard",
+            "leaseUntil",
+            held_shard_key(campaign, state, shard),
+        )
+    });
     for held in futures::future::join_all(queries).await {
         if held?.is_some() {
             return Ok(true);

@@ -7,7 +7,7 @@
 
 use super::attempt::AttemptId;
 use super::item::{ContactState, FinalReason, LedgerContact};
-use super::ops::{finish, settle, CampaignLedger, Finished};
+use super::ops::{confirm_recorded, finish, settle, CampaignLedger, Finished};
 use super::rules::{Decision, RedialRules};
 use crate::completion::{put_jsonl, rfc3339, Ledger};
 use crate::error::FunctionError;
@@ -122,6 +122,18 @@ impl Finisher {
             }
         }
     }
+}
+
+/// Writes the final record of a contact a calling rule made final without a call (a transition
+/// that leaves the record owed: `ledger::ops::unrecorded_finals`), then confirms it in the ledger.
+/// A failure between the two leaves the record owed, and a feeding writes it.
+pub async fn write_owed_final(
+    results: &Ledger,
+    ledger: &CampaignLedger,
+    item: &LedgerContact,
+) -> Result<(), FunctionError> {
+    write_final(results, item).await?;
+    confirm_recorded(ledger, item).await
 }
 
 /// Writes the final record of a contact the ledger holds as final (idempotent: the same object).

@@ -42,8 +42,17 @@ pub async fn close_due(
     )
     .await?;
     let results: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
-        .map(|(_, pk, _)| async move {
-            finalize_due_pk(ledger, pk, reason, now, "ledger campaign end").await
+        .map(|(_, pk, shard)| async move {
+            finalize_due_pk(
+                ledger,
+                campaign,
+                shard,
+                pk,
+                reason,
+                now,
+                "ledger campaign end",
+            )
+            .await
         })
         .buffered(UPDATE_CONCURRENCY)
         .collect()
@@ -59,13 +68,17 @@ pub async fn close_due(
 /// caller in errors.
 pub(super) async fn finalize_due_pk(
     ledger: &CampaignLedger,
+    campaign: &str,
+    shard: u32,
     pk: String,
     reason: super::super::item::FinalReason,
     now: DateTime<Utc>,
     what: &str,
 ) -> Result<Option<LedgerContact>, FunctionError> {
-    let mut set = String::from(
-        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = #attempt - :one",
+    // The final record is owed until the caller confirms it (`record_pending`).
+    let mut set = format!(
+        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = #attempt - :one, {}",
+        super::record_pending::RECORD_OWED_SET
     );
     let mut attributes = vec![
         "state",
@@ -75,7 +88,9 @@ pub(super) async fn finalize_due_pk(
         "dueShard",
         "leasedBy",
     ];
-    let mut request = update_contact(ledger, pk);
+    attributes.extend(super::record_pending::RECORD_OWED_NAMES);
+    let mut request =
+        super::record_pending::record_owed_values(update_contact(ledger, pk), campaign, shard, now);
     if let Some(retention) = ledger.final_retention {
         set.push_str(", #expiresAt = :expiresAt");
         attributes.push("expiresAt");

@@ -29,7 +29,7 @@ pub(super) const DUE_AT_NOW: IndexRange = IndexRange {
     before: "<=",
 };
 
-const HELD_PAST_DEADLINE: IndexRange = IndexRange {
+pub(super) const HELD_PAST_DEADLINE: IndexRange = IndexRange {
     index: HELD_INDEX,
     partition_attr: "heldShard",
     sort_attr: "leaseUntil",
@@ -271,6 +271,18 @@ impl Held {
         let removed: Vec<String> = self.removed().iter().map(|a| format!("#{a}")).collect();
         format!("REMOVE {}", removed.join(", "))
     }
+
+    /// [`Held::remove_clause`] without the `held` index's keys, which a suppression sets to the
+    /// record-owed partition instead (`record_pending`).
+    fn remove_clause_keeping_index(self) -> String {
+        let removed: Vec<String> = self
+            .removed()
+            .iter()
+            .filter(|a| !super::record_pending::RECORD_OWED_NAMES.contains(a))
+            .map(|a| format!("#{a}"))
+            .collect();
+        format!("REMOVE {}", removed.join(", "))
+    }
 }
 
 /// Gives a contact held for attempt `attempt` back to the line until `until`, because a calling
@@ -379,13 +391,21 @@ pub async fn suppress_held(
     now: DateTime<Utc>,
     held: Held,
 ) -> Result<Option<LedgerContact>, FunctionError> {
-    let mut set = String::from(
-        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = :made",
+    // The final record is owed until the caller confirms it (`record_pending`): the contact
+    // moves from the hold's partition of the `held` index to its campaign's `final` one.
+    let mut set = format!(
+        "SET #state = :final, #finalReason = :reason, #finalAt = :now, #attempt = :made, {}",
+        super::record_pending::RECORD_OWED_SET
     );
     let mut attributes = vec!["finalReason", "finalAt"];
-    let mut request = update_contact(
-        ledger,
-        super::super::item::contact_pk(campaign, contact_key),
+    let mut request = super::record_pending::record_owed_values(
+        update_contact(
+            ledger,
+            super::super::item::contact_pk(campaign, contact_key),
+        ),
+        campaign,
+        shard_of(contact_key),
+        now,
     );
     if let Some(retention) = ledger.final_retention {
         set.push_str(", #expiresAt = :expiresAt");
@@ -394,7 +414,7 @@ pub async fn suppress_held(
             request.expression_attribute_values(":expiresAt", n((now + retention).timestamp()));
     }
     let result = request
-        .update_expression(format!("{set} {}", held.remove_clause()))
+        .update_expression(format!("{set} {}", held.remove_clause_keeping_index()))
         .condition_expression(held.condition())
         .set_expression_attribute_names(Some(held.names(attributes)))
         .expression_attribute_values(":final", s(ContactState::Final.as_str()))

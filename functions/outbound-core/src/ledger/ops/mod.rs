@@ -125,6 +125,7 @@ mod batch;
 mod callbacks;
 mod close;
 mod lease;
+mod record_pending;
 mod suppress_due;
 
 pub use admit::*;
@@ -133,6 +134,7 @@ pub use batch::*;
 pub use callbacks::*;
 pub use close::*;
 pub use lease::*;
+pub use record_pending::{confirm_recorded, unrecorded_finals, RECORD_GRACE};
 pub use suppress_due::*;
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub async fn suppress_due(
 ) -> Result<Option<LedgerContact>, FunctionError> {
     super::close::finalize_due_pk(
         ledger,
+        campaign,
+        shard_of(contact_key),
         super::super::item::contact_pk(campaign, contact_key),
         reason,
         now,

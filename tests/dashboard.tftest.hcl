@@ -65,8 +65,8 @@ run "dashboard_names_only_metrics_that_exist" {
           for m in w.properties.metrics : m[1]
         ] if w.type == "metric"
       ]), f.metric_transformation[0].name)
-    ]) && length(aws_cloudwatch_log_metric_filter.dashboard) == 6
-    error_message = "Each of the six dashboard metric filters must publish in OutboundVoice/<name> and appear on the dashboard."
+    ]) && length(aws_cloudwatch_log_metric_filter.dashboard) == 10
+    error_message = "Each of the ten dashboard metric filters must publish in OutboundVoice/<name> and appear on the dashboard."
   }
 
   assert {

@@ -68,6 +68,38 @@ locals {
       value      = "$.fields.fed"
       dimensions = {}
     }
+    # What the same feedings held back or ended without a call: contacts given back to the line
+    # by a calling rule (window, cap), made final as listed on the do-not-call list, closed
+    # because their campaign's schedule ended; and final records written for contacts whose
+    # writer did not confirm theirs (a died writer or a failed S3 put; should stay at zero).
+    contacts_deferred = {
+      metric     = "ContactsDeferred"
+      function   = "get-config"
+      pattern    = "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.deferred > 0 }"
+      value      = "$.fields.deferred"
+      dimensions = {}
+    }
+    contacts_suppressed = {
+      metric     = "ContactsSuppressed"
+      function   = "get-config"
+      pattern    = "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.suppressed > 0 }"
+      value      = "$.fields.suppressed"
+      dimensions = {}
+    }
+    contacts_closed = {
+      metric     = "ContactsClosed"
+      function   = "get-config"
+      pattern    = "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.closed > 0 }"
+      value      = "$.fields.closed"
+      dimensions = {}
+    }
+    final_records_repaired = {
+      metric     = "FinalRecordsRepaired"
+      function   = "get-config"
+      pattern    = "{ $.fields.message = \"lanes fed from the campaign ledger\" && $.fields.recorded > 0 }"
+      value      = "$.fields.recorded"
+      dimensions = {}
+    }
   }
 
   ns = local.metric_namespace
@@ -132,6 +164,16 @@ locals {
           { ns = "AWS/SQS", name = "ApproximateNumberOfMessagesVisible", dims = { QueueName = aws_sqs_queue.contacts.name }, label = "waiting for a lane" },
           { ns = "AWS/SQS", name = "ApproximateNumberOfMessagesNotVisible", dims = { QueueName = aws_sqs_queue.contacts.name }, label = "taken by a lane" },
           { ns = "AWS/SQS", name = "ApproximateNumberOfMessagesDelayed", dims = { QueueName = aws_sqs_queue.contacts.name }, label = "delayed" },
+        ]
+      },
+      {
+        title = "Contacts held back or made final without a call (at feeding)"
+        stat  = "Sum"
+        metrics = [
+          { ns = local.ns, name = "ContactsDeferred", dims = {}, label = "deferred by a calling rule (window, cap)" },
+          { ns = local.ns, name = "ContactsSuppressed", dims = {}, label = "do-not-call: final, not called" },
+          { ns = local.ns, name = "ContactsClosed", dims = {}, label = "campaign ended: final, not called" },
+          { ns = local.ns, name = "FinalRecordsRepaired", dims = {}, label = "final records written late (writer failed)" },
         ]
       },
       {

@@ -68,7 +68,7 @@ def tracing_calls(function: str) -> list[str]:
 def test_every_filter_was_found():
     kinds = {kind for kind, *_ in FILTERS}
     assert kinds == {"dashboard", "alarm"}, FILTERS
-    assert len([f for f in FILTERS if f[0] == "dashboard"]) == 6
+    assert len([f for f in FILTERS if f[0] == "dashboard"]) == 10
     assert len([f for f in FILTERS if f[0] == "alarm"]) == 2
 
 

@@ -65,6 +65,24 @@ data "aws_iam_policy_document" "queue_contacts" {
   }
 
   statement {
+    # The do-not-call check at intake (outbound_core::intake::suppressor): the list's items are
+    # read a hundred at a time, and a contact found final is read again before its final
+    # record is rewritten.
+    sid       = "CheckDoNotCall"
+    effect    = "Allow"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+    resources = [var.ledger_table_arn]
+  }
+
+  statement {
+    # A listed contact's final record (`dnc`).
+    sid       = "WriteFinalRecords"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.results_bucket_arn}/finals/*"]
+  }
+
+  statement {
     sid    = "WriteRejects"
     effect = "Allow"
     # The rejects report is a multipart upload, aborted if it fails.

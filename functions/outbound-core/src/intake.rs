@@ -18,6 +18,7 @@ pub mod origin;
 pub mod report;
 pub mod run;
 pub mod sender;
+pub mod suppressor;
 
 use crate::error::{classify_sdk_error, ErrorName, FunctionError};
 use std::collections::{BTreeMap, BTreeSet};

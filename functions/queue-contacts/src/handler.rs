@@ -8,9 +8,12 @@
 //!    batch's activity: a contact the campaign already holds from this activity (Pinpoint
 //!    delivered the batch again) or still being dialed is a duplicate; one that is final from an
 //!    earlier activity (last week's run of a recurring campaign) is admitted again as new.
-//! 3. A ledger that keeps failing fails the invocation: Pinpoint's retry admits what is missing,
+//! 3. Each contact the ledger answered for is looked up on the do-not-call list, and a listed
+//!    one is made final `dnc` at once with its final record
+//!    (`outbound_core::intake::suppressor`, as the CSV intake does): it is never leased.
+//! 4. A ledger that keeps failing fails the invocation: Pinpoint's retry admits what is missing,
 //!    and what was admitted answers "already present".
-//! 4. Rejects are written to the results bucket, `totalRecords` grows, and the campaign's run is
+//! 5. Rejects are written to the results bucket, `totalRecords` grows, and the campaign's run is
 //!    started or joined, so a batch that arrives after the lanes went idle is dialed (the run's
 //!    feeder moves the due contacts to the lanes' queue).
 
@@ -18,9 +21,10 @@ use crate::env::Env;
 use crate::pinpoint::{process, PinpointBatch};
 use outbound_core::config::read_default_region;
 use outbound_core::error::FunctionError;
-use outbound_core::intake::admitter::{LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
+use outbound_core::intake::admitter::{DueContact, LedgerAdmitter, DEFAULT_ADMIT_IN_FLIGHT};
 use outbound_core::intake::report::RejectWriter;
 use outbound_core::intake::run::{add_total_records, execution_name, start_or_join_run, RunInput};
+use outbound_core::intake::suppressor::{IntakeSuppressor, CHECK_BATCH};
 use outbound_core::intake::RetryPolicy;
 use outbound_core::ledger::{campaigns, CampaignLedger};
 use outbound_core::records::{reject_object_key, RejectRecord};
@@ -62,8 +66,36 @@ pub struct Output {
     pub skipped: BTreeMap<String, u64>,
     pub rejected: u64,
     pub duplicates: u64,
+    /// Contacts admitted whose number is on the do-not-call list: made final `dnc`, never
+    /// called (counted in `queued` too).
+    pub suppressed: u64,
     /// The execution started or joined (`None` when the batch held nothing to dial).
     pub execution: Option<String>,
+}
+
+/// Looks the contacts the ledger answered for up on the do-not-call list, [`CHECK_BATCH`] at a
+/// time, and makes the listed ones final; how many it made final.
+async fn suppress_listed(
+    suppressor: &IntakeSuppressor,
+    keyer: &outbound_core::contact_key::ContactKeyer,
+    answered: &[DueContact],
+) -> Result<u64, FunctionError> {
+    let mut suppressed = 0;
+    for batch in answered.chunks(CHECK_BATCH) {
+        let keys: Vec<String> = batch
+            .iter()
+            .map(|c| keyer.do_not_call_key(&c.contact.phone))
+            .collect();
+        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let listed = suppressor.listed(&asked).await?;
+        let now = chrono::Utc::now();
+        for (due, key) in batch.iter().zip(&keys) {
+            if listed.contains(key) && suppressor.suppress(due, now).await? {
+                suppressed += 1;
+            }
+        }
+    }
+    Ok(suppressed)
 }
 
 /// Handles one Pinpoint custom-channel invocation.
@@ -86,6 +118,7 @@ pub async fn handle(
             .await?;
     }
     let mut admitter = LedgerAdmitter::new(clients.ledger.clone(), chrono::Utc::now(), None)
+        .tracking()
         .with_round(activity.as_str())
         .with_dnc_keys(clients.keyer.clone())
         .with_policy(tuning.policy)
@@ -94,6 +127,9 @@ pub async fn handle(
         // After a failure the admitter only records the rest as unsent (no call is made).
         let _ = admitter.push(contact.clone(), Some(*position)).await;
     }
+    // The contacts the ledger answered for, before `finish` hands back the summary.
+    admitter.drain().await;
+    let answered = admitter.take_due();
     let summary = match admitter.finish().await {
         Ok(s) => s,
         Err(abort) => {
@@ -109,6 +145,13 @@ pub async fn handle(
         }
     };
     let duplicates = outcome.duplicates + summary.already_present;
+    let suppressor = IntakeSuppressor {
+        ledger: clients.ledger.clone(),
+        s3: clients.s3.clone(),
+        results_bucket: env.results_bucket.clone(),
+        policy: tuning.policy,
+    };
+    let suppressed = suppress_listed(&suppressor, &clients.keyer, &answered).await?;
 
     let mut rejects = outcome.rejects.clone();
     rejects.extend(summary.failed.iter().map(|f| RejectRecord {
@@ -133,6 +176,7 @@ pub async fn handle(
 
     let mut out = Output {
         queued: summary.admitted,
+        suppressed,
         skipped: outcome.skipped.clone(),
         rejected: rejects.len() as u64,
         duplicates,
@@ -318,7 +362,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             serde_json::to_value(&out).unwrap(),
-            json!({"queued": 2, "skipped": {"opted_out": 1}, "rejected": 1, "duplicates": 0, "execution": "arn:exec"})
+            json!({"queued": 2, "skipped": {"opted_out": 1}, "rejected": 1, "duplicates": 0, "suppressed": 0, "execution": "arn:exec"})
         );
         let contacts = w.admitted();
         assert_eq!(

@@ -324,3 +324,60 @@ async fn a_later_activity_admits_again_the_final_contacts_only() {
     // act-1 (started, then joined by the redelivery) and act-2.
     assert_eq!(executions(&s).await, 2);
 }
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn an_endpoint_on_the_do_not_call_list_is_final_at_intake_with_one_record() {
+    let s = stack("qc-dnc").await;
+    // C-1001's number is on the do-not-call list.
+    outbound_core::dnc::add(
+        &s.clients.ledger,
+        &s.clients.keyer.do_not_call_key("+442079460101"),
+        &outbound_core::dnc::DncSource::Operator {
+            file: None,
+            line: 0,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let first = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
+        .await
+        .unwrap();
+    assert_eq!((first.queued, first.suppressed), (4, 1), "{first:?}");
+
+    let contacts = ledger_contacts(&s.clients.ledger).await;
+    let listed = contacts.iter().find(|c| c.key == "C-1001").unwrap();
+    assert_eq!(listed.state, ContactState::Final);
+    assert_eq!(listed.final_reason, Some(FinalReason::DoNotCall));
+    assert_eq!(listed.attempt, 0, "never called");
+    assert_eq!(listed.lease_until, None, "its final record confirmed");
+    assert!(contacts
+        .iter()
+        .filter(|c| c.key != "C-1001")
+        .all(|c| c.state == ContactState::Due));
+    // One record per round of the recurring campaign: this activity's.
+    let record_key = outbound_core::ledger::final_record(listed).object_key();
+    assert!(record_key.ends_with("-act-1.jsonl"), "{record_key}");
+    let record = s
+        .clients
+        .s3
+        .get_object()
+        .bucket(&s.env.results_bucket)
+        .key(&record_key)
+        .send()
+        .await
+        .expect("its final record");
+    let body = record.body.collect().await.unwrap().into_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(text.matches('\n').count(), 1, "one record: {text}");
+    assert!(text.contains("\"final_reason\":\"dnc\""), "{text}");
+    assert!(!text.contains("2079460101"), "no number in clear: {text}");
+
+    // Pinpoint delivers the batch again: nothing is suppressed twice.
+    let again = handle(&s.clients, &s.env, &tuning(), batch("act-1"))
+        .await
+        .unwrap();
+    assert_eq!((again.queued, again.suppressed), (0, 0), "{again:?}");
+    assert_eq!(ledger_contacts(&s.clients.ledger).await, contacts);
+}

@@ -111,13 +111,7 @@ impl IntakeSuppressor {
                     .map_err(|e| sdk_error("PutObject (final record)", &e))
             })
             .await?;
-        tracing::info!(
-            campaign = %item.campaign,
-            contact_key = %item.contact_key,
-            attempts = item.attempt,
-            reason = %record.final_reason,
-            "contact final"
-        );
+        crate::ledger::finisher::log_final(item, &record);
         Ok(())
     }
 }

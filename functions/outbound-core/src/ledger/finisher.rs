@@ -140,6 +140,12 @@ pub async fn write_owed_final(
 pub async fn write_final(results: &Ledger, item: &LedgerContact) -> Result<(), FunctionError> {
     let record = final_record(item);
     put_jsonl(results, &record.object_key(), &record).await?;
+    log_final(item, &record);
+    Ok(())
+}
+
+/// The log line of a final record written (every writer logs the same one).
+pub fn log_final(item: &LedgerContact, record: &FinalRecord) {
     tracing::info!(
         campaign = %item.campaign,
         contact_key = %item.contact_key,
@@ -147,5 +153,4 @@ pub async fn write_final(results: &Ledger, item: &LedgerContact) -> Result<(), F
         reason = %record.final_reason,
         "contact final"
     );
-    Ok(())
 }

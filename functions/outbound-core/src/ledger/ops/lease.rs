@@ -29,7 +29,7 @@ pub(super) const DUE_AT_NOW: IndexRange = IndexRange {
     before: "<=",
 };
 
-pub(super) const HELD_PAST_DEADLINE: IndexRange = IndexRange {
+const HELD_PAST_DEADLINE: IndexRange = IndexRange {
     index: HELD_INDEX,
     partition_attr: "heldShard",
     sort_attr: "leaseUntil",
@@ -506,11 +506,25 @@ pub async fn overdue_attempts(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<LedgerContact>, FunctionError> {
+    held_past_deadline(ledger, campaign, ContactState::Dialing, now, limit).await
+}
+
+/// Contacts of `campaign` held in `state` whose `leaseUntil` passed before `now`, oldest first,
+/// up to `limit`: one query per shard of the `held` index's `<campaign>#<state>` partitions,
+/// then a consistent read of each, keeping only what is still so (the index may be behind the
+/// item).
+pub(super) async fn held_past_deadline(
+    ledger: &CampaignLedger,
+    campaign: &str,
+    state: ContactState,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<LedgerContact>, FunctionError> {
     let limit = limit.clamp(1, MAX_BATCH);
     let keys = oldest_over_shards(
         ledger,
         &HELD_PAST_DEADLINE,
-        |shard| held_shard_key(campaign, ContactState::Dialing, shard),
+        |shard| held_shard_key(campaign, state, shard),
         now,
         limit,
     )
@@ -520,14 +534,13 @@ pub async fn overdue_attempts(
         .buffered(UPDATE_CONCURRENCY)
         .collect()
         .await;
-    let mut overdue = Vec::new();
+    let mut past = Vec::new();
     for item in items {
-        // The index may be behind the item: keep only what is still overdue.
         if let Some(item) = item? {
-            if item.state == ContactState::Dialing && item.lease_until.is_some_and(|t| t < now) {
-                overdue.push(item);
+            if item.state == state && item.lease_until.is_some_and(|t| t < now) {
+                past.push(item);
             }
         }
     }
-    Ok(overdue)
+    Ok(past)
 }

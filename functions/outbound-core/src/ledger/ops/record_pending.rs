@@ -11,7 +11,6 @@
 //! writer died, or S3 failed) is written by the next feeding ([`unrecorded_finals`]). The record
 //! is the same object however often it is written.
 
-use super::lease::HELD_PAST_DEADLINE;
 use super::*;
 
 /// How long the writer of a transition has to write its final record before a feeding writes it
@@ -70,35 +69,12 @@ pub async fn confirm_recorded(
 }
 
 /// Final contacts of `campaign` whose record is still owed past [`RECORD_GRACE`], oldest first,
-/// up to `limit`: one query per shard of the `held` index's `final` partitions, then a consistent
-/// read of each (the index may be behind the item).
+/// up to `limit` (the `held` index's `final` partitions).
 pub async fn unrecorded_finals(
     ledger: &CampaignLedger,
     campaign: &str,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<LedgerContact>, FunctionError> {
-    let limit = limit.clamp(1, MAX_BATCH);
-    let keys = oldest_over_shards(
-        ledger,
-        &HELD_PAST_DEADLINE,
-        |shard| held_shard_key(campaign, ContactState::Final, shard),
-        now,
-        limit,
-    )
-    .await?;
-    let items: Vec<Result<Option<LedgerContact>, FunctionError>> = stream::iter(keys)
-        .map(|(_, pk, _)| async move { get_pk(ledger, &pk).await })
-        .buffered(UPDATE_CONCURRENCY)
-        .collect()
-        .await;
-    let mut owed = Vec::new();
-    for item in items {
-        if let Some(item) = item? {
-            if item.state == ContactState::Final && item.lease_until.is_some_and(|t| t < now) {
-                owed.push(item);
-            }
-        }
-    }
-    Ok(owed)
+    super::lease::held_past_deadline(ledger, campaign, ContactState::Final, now, limit).await
 }

@@ -82,6 +82,35 @@ def test_pinpoint_batches_duplicate_and_late(stack: Stack):
     say("a batch delivered twice and a late batch: 30 endpoints dialed once each, the opted-out one skipped")
 
 
+def test_a_pinpoint_endpoint_on_the_do_not_call_list_is_final_at_intake(stack: Stack):
+    """Do-not-call at the Pinpoint channel's intake: a listed endpoint is made final `dnc` with its
+    final record while its batch is admitted (queue-contacts says so in its answer), before the
+    run it starts leases anything; the others are called once each."""
+    campaign = "e2e-pinpoint-dnc"
+    app = stack.out.get("pinpoint_application_id") or "app"
+    numbers = {f"ep-{i}": f"+44207946{980 + i:04d}" for i in range(4)}
+    stack.upload_csv("dnc/e2e-pinpoint.csv", f"phone\n{numbers['ep-3']}\n")
+    deadline = time.monotonic() + 120
+    while not any(i["source"] == "list:dnc/e2e-pinpoint.csv:2" for i in stack.do_not_call_items()):
+        assert time.monotonic() < deadline, "the do-not-call list was not loaded"
+        time.sleep(0.5)
+    endpoints = {ep: {"Address": phone, "ChannelType": "CUSTOM", "OptOut": "NONE", "EndpointStatus": "ACTIVE",
+                      "User": {"UserId": f"U-{ep}"}} for ep, phone in numbers.items()}
+    answer = stack.invoke("queue-contacts", {
+        "ApplicationId": app, "CampaignId": campaign, "TreatmentId": "0", "ActivityId": "a1",
+        "ScheduledTime": "2026-11-22T10:00:00Z", "Data": "{}", "Endpoints": endpoints})
+    assert (answer["queued"], answer["suppressed"]) == (4, 1), answer
+    listed = next(i for i in stack.campaign_ledger_items(campaign) if i["key"] == "U-ep-3")
+    assert (listed["state"], listed["finalReason"], listed["attempt"]) == ("final", "dnc", "0"), listed
+    stack.wait_until_idle(campaign, expected_results=3, timeout=600, progress=say)
+    called = {c["attributes"].get("contactKey") for c in stack.sim_calls(campaign)}
+    assert listed["contactKey"] not in called, "a listed endpoint was called"
+    assert len(called) == 3, called
+    finals = {f["customer_key"]: f for f in stack.finals(campaign)}
+    assert len(finals) == 4 and (finals["U-ep-3"]["final_reason"], finals["U-ep-3"]["attempts"]) == ("dnc", 0), finals
+    say("a listed Pinpoint endpoint final dnc at intake with its record, uncalled; the other 3 called once")
+
+
 def test_caller_id_through_the_deployed_function(stack: Stack):
     routing = json.loads(stack.s3.get_object(Bucket=stack.out["routing_bucket_name"],
                                              Key=stack.out["routing_object_key"])["Body"].read())

@@ -31,6 +31,10 @@
 //! the ledger as due when the rule allows it (`defer`), and its room goes to the next contact in
 //! line.
 //!
+//! While the stop switch is off, get-config runs only [`Feeder::tidy`]: owed final records are
+//! written and ended campaigns closed (their results complete while dialing is stopped), and
+//! nothing is leased or queued.
+//!
 //! SQS is only the buffer: a message lost anywhere costs a lease expiry, never a contact.
 
 use chrono::{DateTime, Duration, Utc};
@@ -247,6 +251,84 @@ impl Feeder {
         Ok(batch.closed.len() as u64)
     }
 
+    /// Writes the final records `campaign` still owes past their grace (a suppression or a
+    /// close whose writer died, or whose S3 put failed): the same object whoever writes it. How
+    /// many it wrote.
+    async fn write_owed_records(
+        &self,
+        campaign: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, FunctionError> {
+        let ledger = &self.attempts.ledger;
+        let owed = unrecorded_finals(ledger, campaign, now, OWED_RECORDS_PER_WAVE).await?;
+        stream::iter(owed.iter().map(Ok))
+            .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| {
+                write_owed_final(&self.results, ledger, item)
+            })
+            .await?;
+        Ok(owed.len() as u64)
+    }
+
+    /// Closes the due contacts of the ended campaigns of `work`, [`Feeder::close_per_feeding`]
+    /// at most over all of them; how many it closed.
+    async fn close_ended_campaigns(
+        &self,
+        work: &mut [CampaignWork],
+        now: DateTime<Utc>,
+    ) -> Result<u64, FunctionError> {
+        let mut close_left = self.close_per_feeding;
+        let mut closed = 0;
+        for w in work.iter_mut() {
+            let Phase::Ended { at } = w.phase else {
+                continue;
+            };
+            if close_left == 0 {
+                break;
+            }
+            w.closed = self.close_ended(&w.campaign, close_left, now).await?;
+            close_left = close_left.saturating_sub(w.closed as usize);
+            closed += w.closed;
+            if w.closed > 0 {
+                tracing::info!(campaign = %w.campaign, closed = w.closed, ended_at = %at.to_rfc3339(), "the campaign's schedule ended; its due contacts are final as campaign_ended");
+            }
+        }
+        Ok(closed)
+    }
+
+    /// What a feeding does that needs no lanes, for when the stop switch is off: final records
+    /// still owed are written and ended campaigns are closed, so their results are complete
+    /// while dialing is stopped. Nothing is leased, queued, expired or recovered.
+    pub async fn tidy(&self, now: DateTime<Utc>) -> Result<FeedReport, FunctionError> {
+        let ledger = &self.attempts.ledger;
+        let active = campaigns::active(ledger).await?;
+        let ids: Vec<&str> = active.keys().map(String::as_str).collect();
+        let schedules = schedule::read_many(ledger, &ids).await?;
+        let mut report = FeedReport::default();
+        let mut work: Vec<CampaignWork> = Vec::with_capacity(active.len());
+        for (campaign, stamp) in &active {
+            report.recorded += self.write_owed_records(campaign, now).await?;
+            work.push(CampaignWork {
+                campaign: campaign.clone(),
+                stamp: *stamp,
+                phase: schedules
+                    .get(campaign)
+                    .map_or(Phase::Open, |s| s.phase(now)),
+                closed: 0,
+                recovered_any: false,
+                leased: 0,
+            });
+        }
+        report.closed = self.close_ended_campaigns(&mut work, now).await?;
+        report.campaigns = work.len() as u64;
+        tracing::info!(
+            closed = report.closed,
+            recorded = report.recorded,
+            campaigns = report.campaigns,
+            "campaign ledger tidied while the stop switch is off"
+        );
+        Ok(report)
+    }
+
     /// Feeds the queue for a wave of `lanes` lanes of `lane_budget` calls each, the contacts
     /// leased by `run_id`; `instance_id` is the Connect instance the calls were placed on.
     pub async fn feed(
@@ -285,15 +367,8 @@ impl Feeder {
                 }
                 report.recovered += 1;
             }
-            // Final records a suppression or a close still owes (its writer died, or S3
-            // failed): written now, the same object whoever writes it.
-            let owed = unrecorded_finals(ledger, campaign, now, OWED_RECORDS_PER_WAVE).await?;
-            stream::iter(owed.iter().map(Ok))
-                .try_for_each_concurrent(UPDATE_CONCURRENCY, |item| {
-                    write_owed_final(&self.results, ledger, item)
-                })
-                .await?;
-            report.recorded += owed.len() as u64;
+            let owed = self.write_owed_records(campaign, now).await?;
+            report.recorded += owed;
             work.push(CampaignWork {
                 campaign: campaign.clone(),
                 stamp: *stamp,
@@ -301,28 +376,12 @@ impl Feeder {
                     .get(campaign)
                     .map_or(Phase::Open, |s| s.phase(now)),
                 closed: 0,
-                recovered_any: !expired.expired.is_empty()
-                    || !overdue.is_empty()
-                    || !owed.is_empty(),
+                recovered_any: !expired.expired.is_empty() || !overdue.is_empty() || owed > 0,
                 leased: 0,
             });
         }
         // An ended campaign's due contacts are closed, whatever their time: no room taken.
-        let mut close_left = self.close_per_feeding;
-        for w in &mut work {
-            let Phase::Ended { at } = w.phase else {
-                continue;
-            };
-            if close_left == 0 {
-                break;
-            }
-            w.closed = self.close_ended(&w.campaign, close_left, now).await?;
-            close_left = close_left.saturating_sub(w.closed as usize);
-            report.closed += w.closed;
-            if w.closed > 0 {
-                tracing::info!(campaign = %w.campaign, closed = w.closed, ended_at = %at.to_rfc3339(), "the campaign's schedule ended; its due contacts are final as campaign_ended");
-            }
-        }
+        report.closed += self.close_ended_campaigns(&mut work, now).await?;
         // 3: the room is shared between the open campaigns with due contacts (one not started
         // yet leases nothing).
         let mut wanting: Vec<usize> = fair_order(work.len(), now)

@@ -1070,3 +1070,31 @@ async fn a_final_record_its_writer_never_wrote_is_written_by_a_later_feeding() {
     let third = f.feed("run-1", "i-1", 1, 10, later).await.unwrap();
     assert_eq!(third.recorded, 0, "written once: {third:?}");
 }
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn while_stopped_an_ended_campaign_is_closed_and_nothing_is_fed() {
+    let f = feeder(Duration::minutes(60)).await;
+    let t = now();
+    let ended: Vec<Contact> = vec![
+        admit_due(&f, "finished", 0, t - Duration::minutes(30)).await,
+        admit_due(&f, "finished", 1, t + Duration::days(2)).await,
+    ];
+    set_schedule(&f, "finished", None, Some(t - Duration::minutes(1))).await;
+    let open = admit_due(&f, "running", 0, t - Duration::minutes(1)).await;
+
+    let tidied = f.tidy(t).await.unwrap();
+    assert_eq!((tidied.closed, tidied.fed), (2, 0), "{tidied:?}");
+    for c in &ended {
+        let item = item(&f, c).await;
+        assert_eq!(item.final_reason, Some(FinalReason::CampaignEnded));
+        assert_eq!(item.lease_until, None, "its final record confirmed");
+        assert_eq!(
+            final_record(&f, c).await.expect("its record").final_reason,
+            "campaign_ended"
+        );
+    }
+    assert_eq!(item(&f, &open).await.state, ContactState::Due, "not leased");
+    assert!(queued(&f).await.is_empty(), "nothing queued while stopped");
+    assert_eq!(f.tidy(t).await.unwrap().closed, 0, "closed once");
+}

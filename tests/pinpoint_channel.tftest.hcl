@@ -57,6 +57,8 @@ run "created_app_and_permission_scoped_to_its_campaigns" {
   assert {
     condition = [for s in data.aws_iam_policy_document.queue_contacts[0].statement : s.resources] == [
       toset([var.ledger_table_arn]),
+      toset([var.ledger_table_arn]),
+      toset(["arn:aws:s3:::blaster-results/finals/*"]),
       toset(["arn:aws:s3:::blaster-results/rejects/*"]),
       toset([var.state_machine_arn]),
       toset([var.contact_key_kms_key_arn]),

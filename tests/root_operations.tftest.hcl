@@ -75,7 +75,7 @@ run "dashboard_and_results_catalog_are_on_by_default" {
   command = apply
 
   assert {
-    condition     = output.cloudwatch_dashboard_name == "blaster-dialer" && length(module.dialer[0].dashboard_metric_names) == 6
+    condition     = output.cloudwatch_dashboard_name == "blaster-dialer" && length(module.dialer[0].dashboard_metric_names) == 10
     error_message = "The dialer's dashboard (and its metric filters) must be on by default."
   }
 

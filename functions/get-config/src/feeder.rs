@@ -90,6 +90,29 @@ struct CampaignWork {
     leased: u64,
 }
 
+impl CampaignWork {
+    /// A campaign's part of a feeding before anything is closed or leased: where it stands
+    /// against its schedule (`Open` without one) at `now`.
+    fn new(
+        campaign: &str,
+        stamp: i64,
+        schedules: &HashMap<String, schedule::CampaignSchedule>,
+        now: DateTime<Utc>,
+        recovered_any: bool,
+    ) -> Self {
+        CampaignWork {
+            campaign: campaign.to_string(),
+            stamp,
+            phase: schedules
+                .get(campaign)
+                .map_or(Phase::Open, |s| s.phase(now)),
+            closed: 0,
+            recovered_any,
+            leased: 0,
+        }
+    }
+}
+
 /// The order campaigns are offered the room in: every campaign in turn, starting from one that
 /// changes every minute, so that when the room is smaller than the number of campaigns the
 /// same campaign is not always the one left out.
@@ -307,16 +330,7 @@ impl Feeder {
         let mut work: Vec<CampaignWork> = Vec::with_capacity(active.len());
         for (campaign, stamp) in &active {
             report.recorded += self.write_owed_records(campaign, now).await?;
-            work.push(CampaignWork {
-                campaign: campaign.clone(),
-                stamp: *stamp,
-                phase: schedules
-                    .get(campaign)
-                    .map_or(Phase::Open, |s| s.phase(now)),
-                closed: 0,
-                recovered_any: false,
-                leased: 0,
-            });
+            work.push(CampaignWork::new(campaign, *stamp, &schedules, now, false));
         }
         report.closed = self.close_ended_campaigns(&mut work, now).await?;
         report.campaigns = work.len() as u64;
@@ -369,16 +383,14 @@ impl Feeder {
             }
             let owed = self.write_owed_records(campaign, now).await?;
             report.recorded += owed;
-            work.push(CampaignWork {
-                campaign: campaign.clone(),
-                stamp: *stamp,
-                phase: schedules
-                    .get(campaign)
-                    .map_or(Phase::Open, |s| s.phase(now)),
-                closed: 0,
-                recovered_any: !expired.expired.is_empty() || !overdue.is_empty() || owed > 0,
-                leased: 0,
-            });
+            let recovered_any = !expired.expired.is_empty() || !overdue.is_empty() || owed > 0;
+            work.push(CampaignWork::new(
+                campaign,
+                *stamp,
+                &schedules,
+                now,
+                recovered_any,
+            ));
         }
         // An ended campaign's due contacts are closed, whatever their time: no room taken.
         report.closed += self.close_ended_campaigns(&mut work, now).await?;

@@ -170,6 +170,7 @@ run "plan_resources_and_names" {
       output.lambda_function_environments["dial"].RESULTS_BUCKET == "blaster-results-123456789012-eu-west-2" &&
       output.lambda_function_environments["dial"].RECEIVE_WAIT_SECONDS == "2" &&
       output.lambda_function_environments["dial"].STATUS_CACHE_SECONDS == "30" &&
+      output.lambda_function_environments["dial"].STATE_MACHINE_ARN == "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer" &&
       !contains(keys(output.lambda_function_environments["dial"]), "COUNTRY_ROUTING_LIST_KEY") &&
       output.lambda_function_environments["load-list"].STATE_MACHINE_ARN == "arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer" &&
       output.lambda_function_environments["load-list"].HANDOVER_MARGIN_SECONDS == "60" &&

@@ -102,6 +102,7 @@ run "least_privilege_defaults" {
       CheckEffectiveQueueHours = { e = "Allow", a = toset(["connect:GetEffectiveHoursOfOperations"]), r = toset(["arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555", "arn:aws:connect:eu-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555/operating-hours/*"]) }
       WriteResults             = { e = "Allow", a = toset(["s3:PutObject"]), r = toset(["arn:aws:s3:::blaster-results-123456789012-eu-west-2/results/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/rejects/*", "arn:aws:s3:::blaster-results-123456789012-eu-west-2/finals/*"]) }
       CompleteLane             = { e = "Allow", a = toset(["states:SendTaskSuccess"]), r = toset(["*"]) }
+      StartNextWave            = { e = "Allow", a = toset(["states:StartExecution"]), r = toset(["arn:aws:states:eu-west-2:123456789012:stateMachine:blaster-dialer"]) }
     }
     error_message = "dial's policy: ${output.policy_documents["dial"]}"
   }

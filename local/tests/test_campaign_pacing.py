@@ -7,6 +7,7 @@ on the do-not-call list between the feed and the call.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import time
 from typing import Any
 
@@ -43,13 +44,31 @@ def test_waves_bound_the_execution_history(stack: Stack):
     stack.upload_csv(f"{campaign}.csv", contacts_csv(n, start=6000))
     stack.wait_until_idle(campaign, expected_results=n, timeout=1800, progress=say)
     check_exactly_once(stack, campaign, n)
+    # The next wave starts while this wave's lanes finish their last calls, and takes over from
+    # them lane by lane: never more calls up than concurrentcalls, across the boundary too.
+    peak = peak_concurrency(stack.sim_calls(campaign))
+    assert 1 <= peak <= 5, f"{peak} calls up at once across the waves, above the configured 5"
     t = transitions(stack, since=since - 1)
     assert t["executions"] >= 2, f"{t['executions']} execution(s): the campaign never needed a second wave"
     assert t["largest_history"] < 25000 and t["largest_history"] <= 2000 * 1.2, f"history too large: {t}"
     per_contact = t["state_transitions"] / n
     assert per_contact <= 3.0, f"{per_contact:.2f} state transitions per dialed contact (target <= 3)"
     say(f"{t['executions']} executions, largest history {t['largest_history']} events, "
-        f"{per_contact:.2f} transitions per contact")
+        f"{per_contact:.2f} transitions per contact, peak {peak} calls up")
+
+
+def peak_concurrency(calls: list[dict]) -> int:
+    """The most calls up at once, from the simulator's placement and end times (an end and a
+    placement at the same instant: the end first)."""
+    def ts(value: str) -> float:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    edges = sorted([(ts(c["placedAt"]), 1) for c in calls]
+                   + [(ts(c["endedAt"]), -1) for c in calls if c.get("endedAt")])
+    up = peak = 0
+    for _, step in edges:
+        up += step
+        peak = max(peak, up)
+    return peak
 
 
 def test_pinpoint_batches_duplicate_and_late(stack: Stack):

@@ -152,6 +152,9 @@ locals {
       RESULTS_BUCKET              = local.results_bucket_name
       RECEIVE_WAIT_SECONDS        = tostring(var.receive_wait_seconds)
       STATUS_CACHE_SECONDS        = tostring(var.status_cache_seconds)
+      # The dial that takes a wave's last call starts the next wave, whose lanes take over
+      # from this wave's lanes one by one (dial::next_wave, dial::lane_handover).
+      STATE_MACHINE_ARN = local.state_machine_arn
     })
     # Everything these two need is in the event and the tables: no parameters. The instance ARN
     # lets process-contact-events ignore events of other instances even if the rule changes.

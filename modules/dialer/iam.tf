@@ -152,6 +152,8 @@ locals {
       # (Step Functions) lists no resource type and no condition key for it, so it cannot be
       # scoped to this state machine or its Distributed Map children; "*" is the only form.
       { sid = "CompleteLane", actions = ["states:SendTaskSuccess"], resources = ["*"] },
+      # The dial that takes a wave's last call starts the next wave's execution (by name, once).
+      { sid = "StartNextWave", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
       ], local.routing_enabled ? [
       { sid = "ReadRoutingFile", actions = ["s3:GetObject"], resources = [local.connect.routing_file] },
       ] : [], local.kms_enabled ? [

@@ -69,6 +69,9 @@ class Scenario:
     # default {more (from in_flight_rounds), due: False, waitSeconds: None}
     contacts_answers: list = field(default_factory=list)
     start_input: str = "{}"
+    # dial starts the next wave when it takes the wave's last call (dial::next_wave)
+    early_next_wave: bool = False
+    functions: object = None  # the stand-ins, once the run started
     # observed
     placed: int = 0
     get_config_inputs: list = field(default_factory=list)
@@ -87,6 +90,8 @@ class Functions:
         self.retry_done = False
         self.run_counter = 0
         self.wave_calls: dict[tuple[str, int], int] = {}  # dial's shared count per (run, wave)
+        self.state_machine_arn = ""  # set once the state machine exists
+        self.early_starts: list[str] = []  # executions dial started
 
     def invoke(self, function_arn: str, payload: dict):
         name = function_arn.rsplit(":", 1)[-1].removeprefix("blaster-test-")
@@ -172,6 +177,15 @@ class Functions:
             if self.wave_calls.get(wave, 0) >= event["waveBudget"]:
                 raise FunctionFailure("LaneBudgetExhausted")
             self.wave_calls[wave] = self.wave_calls.get(wave, 0) + 1
+            if self.s.early_next_wave and self.wave_calls[wave] == event["waveBudget"]:
+                # As dial::next_wave does: the next wave's execution, named as Start Next Wave
+                # names it, started while this wave's lanes finish their last calls.
+                name = f"{event['runId']}-w{event['wave'] + 1}"
+                self.sfn.start_execution(
+                    stateMachineArn=self.state_machine_arn, name=name,
+                    input=json.dumps({"runId": event["runId"], "wave": event["wave"] + 1,
+                                      "laneCalls": [event["waveBudget"]]}))
+                self.early_starts.append(name)
             if not self.queue:
                 raise FunctionFailure("QueueEmpty")
             call = self.queue.pop(0)
@@ -256,6 +270,8 @@ def run(definition: str, scenario: Scenario, deadline: float = 60.0):
             definition=definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/blaster-test-state-machine",
         )["stateMachineArn"]
+        functions.state_machine_arn = sm
+        scenario.functions = functions
         sfn.start_execution(stateMachineArn=sm, name="upload-1", input=scenario.start_input)
         end = time.time() + deadline
         while time.time() < end:
@@ -348,6 +364,24 @@ def budget_continues_as_new(defn):
     assert inputs[1]["runId"] == "r-0001" and inputs[1]["wave"] == 1 and sum(inputs[1]["laneCalls"]) == 4, inputs[1]
     assert run_item is None
     return f"executions {names}; get-config input of wave 1: {json.dumps({k: v for k, v in inputs[1].items() if k != 'execution'})}"
+
+
+@check
+def next_wave_started_by_dial_is_handed_over(defn):
+    s = Scenario(contacts=7, lanes=2, budget=2, early_next_wave=True)
+    execs, run_item = run(defn, s)
+    names = [e["name"] for e in execs]
+    assert [e["status"] for e in execs] == ["SUCCEEDED"] * len(execs), [(e["name"], e["status"]) for e in execs]
+    assert s.functions.early_starts == ["r-0001-w1", "r-0001-w2"], s.functions.early_starts
+    assert names == ["upload-1", "r-0001-w1", "r-0001-w2"], names
+    assert s.placed == 7, s.placed
+    for e in execs[:2]:
+        # Start Next Wave found the execution dial had started: handed over, nothing released.
+        assert final_state(e["events"]) == "Wave Handed Over", entered(e["events"])
+        assert not entered(e["events"], "Release Failed Run"), entered(e["events"])
+    assert final_state(execs[-1]["events"]) == "Run Finished"
+    assert run_item is None
+    return f"executions {names}, waves 1 and 2 started by dial; each Start Next Wave handed over"
 
 
 @check
@@ -515,7 +549,7 @@ def main() -> int:
         global DISTRIBUTED
         DISTRIBUTED = mode == "DISTRIBUTED"
         for fn in CHECKS:
-            if label == "distributed" and fn.__name__ not in ("happy_path", "budget_continues_as_new", "timeout_reconciles"):
+            if label == "distributed" and fn.__name__ not in ("happy_path", "budget_continues_as_new", "next_wave_started_by_dial_is_handed_over", "timeout_reconciles"):
                 continue
             try:
                 note = fn(definition)

@@ -4,11 +4,16 @@
 //! records it (the lane then waits for the call's end, see [`outbound_core::completion`]), or ends the
 //! lane with one of the documented error names:
 //!
+//! 0. a lane's first dial of its wave is admitted to the lane's slot
+//!    ([`crate::lane_handover`]); while the previous wave's lane is still on its last call, the
+//!    task is parked there (`parked`, nothing taken) and woken when that lane ends. Every
+//!    lane-ending error below hands the slot over to the next wave's lane;
 //! 1. `calls >= budget` → `LaneBudgetExhausted`;
 //! 2. `activeBlaster` (read from SSM on every invocation) is `False` → `CampaignStopped`;
 //! 3. the Connect queue is disabled or outside its hours → `QueueClosed` (no message taken);
 //! 4. the wave's shared call budget ([`crate::wave_budget`]) is spent → `LaneBudgetExhausted`
-//!    (no message taken);
+//!    (no message taken); the dial that takes its last call starts the next wave
+//!    ([`crate::next_wave`]);
 //! 5. one message from SQS (long poll): none → `QueueEmpty`; a receive error is `Retryable` or
 //!    `Throttled`, never "empty";
 //! 6. a malformed message is rejected (reject record), deleted, and the next one taken;
@@ -42,8 +47,10 @@
 //! its own token back with the lane state unchanged, so the lane goes round again without
 //! counting a call (the wave's budget counts it: its task is in the history all the same).
 
+use crate::lane_handover::{self, Admission};
+use crate::next_wave;
 use crate::rate_limit::{self, RateLimit};
-use crate::wave_budget;
+use crate::wave_budget::{self, Take};
 use aws_sdk_sqs::types::Message;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -138,6 +145,10 @@ pub struct DialSettings {
     /// `ANSWERING_MACHINE_DETECTION`: `None` when off (the default); when on, every call asks
     /// Connect to detect answering machines (campaign traffic).
     pub answering_machine_detection: Option<crate::amd::AnsweringMachineDetection>,
+    /// `STATE_MACHINE_ARN`: the dialer's state machine, whose next wave the dial that takes a
+    /// wave's last call starts ([`crate::next_wave`]). `None`: the next wave starts when this
+    /// one ends.
+    pub state_machine_arn: Option<String>,
 }
 
 impl DialSettings {
@@ -158,6 +169,7 @@ impl DialSettings {
             rate_max_wait: Duration::from_secs(20),
             window: None,
             cap: None,
+            state_machine_arn: None,
             answering_machine_detection: None,
         }
     }
@@ -167,7 +179,8 @@ impl DialSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DialOutput {
     /// `placed`, `completed` (the call ended before this invocation finished and the lane was
-    /// woken) or `skipped` (no call: only duplicates or rejects; the lane was woken unchanged).
+    /// woken), `skipped` (no call: only duplicates or rejects; the lane was woken unchanged) or
+    /// `parked` (the previous wave's lane is still on its last call; it wakes this one).
     pub status: &'static str,
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
@@ -234,6 +247,12 @@ struct Placed {
     caller_id: Option<String>,
     /// The routed caller ID Connect refused, when the call went out with the queue's number.
     refused_caller_id: Option<String>,
+}
+
+/// Whether dial failing with `name` ends the lane (the state machine retries only `Retryable`
+/// and `Throttled`): the lane's slot then goes to the next wave's lane.
+fn ends_lane(name: ErrorName) -> bool {
+    !matches!(name, ErrorName::Retryable | ErrorName::Throttled)
 }
 
 /// A serde error without the offending value (it may be a phone number or a token).
@@ -311,6 +330,46 @@ impl<C: SourceNumberChooser> Dialer<C> {
             return Err(FunctionError::invalid_input("dial input: empty taskToken"));
         }
         let lane = &input.lane;
+        let handover = lane_handover::applies(lane);
+        if handover && lane.calls == 0 {
+            // The lane's first dial of its wave: the previous wave's lane may still be on its
+            // last call.
+            let state = serde_json::to_string(lane)
+                .map_err(|e| FunctionError::invalid_input(format!("lane state: {e}")))?;
+            let admission = lane_handover::admit(
+                &self.ledger.dynamodb,
+                &self.ledger.table_name,
+                lane,
+                &input.task_token,
+                &state,
+                Utc::now(),
+            )
+            .await?;
+            if admission == Admission::Parked {
+                return Ok(DialOutput {
+                    status: "parked",
+                    contact_id: None,
+                });
+            }
+        }
+        let result = self.dial_lane(&input).await;
+        if let Err(e) = &result {
+            if handover && ends_lane(e.name) {
+                lane_handover::end(
+                    &self.ledger.dynamodb,
+                    &self.sfn,
+                    &self.ledger.table_name,
+                    lane,
+                )
+                .await?;
+            }
+        }
+        result
+    }
+
+    /// The lane's dial proper, once it holds its slot.
+    async fn dial_lane(&self, input: &DialInput) -> Result<DialOutput, FunctionError> {
+        let lane = &input.lane;
         if lane.calls >= lane.budget {
             return Err(FunctionError::new(
                 ErrorName::LaneBudgetExhausted,
@@ -347,7 +406,15 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 ),
             ));
         }
-        if !wave_budget::take_call(&self.ledger.dynamodb, &self.ledger.table_name, lane).await? {
+        let take =
+            wave_budget::take_call(&self.ledger.dynamodb, &self.ledger.table_name, lane).await?;
+        if take == (Take::Taken { last: true })
+            && lane_handover::applies(lane)
+            && lane_handover::holds(&self.ledger.dynamodb, &self.ledger.table_name, lane).await
+        {
+            next_wave::start(&self.sfn, self.settings.state_machine_arn.as_deref(), lane).await;
+        }
+        if take == Take::Spent {
             return Err(FunctionError::new(
                 ErrorName::LaneBudgetExhausted,
                 format!(
@@ -365,7 +432,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
                 ));
             };
             match self
-                .dial_message(&input, &config, message, &mut schedules)
+                .dial_message(input, &config, message, &mut schedules)
                 .await?
             {
                 Step::Next => continue,
@@ -857,15 +924,7 @@ impl<C: SourceNumberChooser> Dialer<C> {
         // contact and wake the lane, whose next dial writes the pointer for its next call while
         // this invocation may still be running: a pointer written after the token could land
         // last, point the lane back at this call and hide the next one from the reconcile path.
-        completion::put_lane_pointer(
-            &self.ledger,
-            &lane.run_id,
-            lane.lane,
-            &contact_id,
-            next_state.calls,
-            now,
-        )
-        .await?;
+        completion::put_lane_pointer(&self.ledger, &next_state, &contact_id, now).await?;
         let recorded = completion::record_token(
             &self.ledger,
             &PlacedCall {
@@ -1709,6 +1768,80 @@ mod tests {
         let count = w.table.get("WAVE#r-1#2").expect("the wave's count");
         assert_eq!(count["n"].as_n().unwrap(), "5");
         assert!(count.contains_key("expiresAt"));
+    }
+
+    #[tokio::test]
+    async fn the_waves_last_call_starts_the_next_wave_whose_lane_waits_for_this_lanes_end() {
+        let w = world();
+        w.offer(&body("C-1", "+442079460123"));
+        w.offer(&body("C-2", "+442079460124"));
+        let mut dialer = w.dialer();
+        dialer.settings.state_machine_arn = Some("arn:sm".into());
+        let lane_input = |wave: u32, calls: u32, token: &str| {
+            let mut v = input(calls);
+            v["wave"] = json!(wave);
+            v["waveBudget"] = json!(1);
+            v["budget"] = json!(1);
+            v["taskToken"] = json!(token);
+            v
+        };
+        // Wave 1's lane takes its wave's only call: it starts wave 2 and places the call.
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = dialer.handle(lane_input(1, 0, "T-w1")).await.unwrap();
+        assert_eq!(out.status, "placed");
+        let started = w.sfn.started();
+        assert_eq!(started.len(), 1);
+        assert_eq!(started[0].0, "r-1-w2");
+        let next: Value = serde_json::from_str(&started[0].1).unwrap();
+        assert_eq!(next, json!({"runId": "r-1", "wave": 2, "laneCalls": [1]}));
+
+        // Wave 2's lane 3 starts while wave 1's lane 3 is on that call: it waits, taking nothing.
+        let before = w.log.count("connect:StartOutboundVoiceContact");
+        let out = dialer.handle(lane_input(2, 0, "T-w2")).await.unwrap();
+        assert_eq!(out.status, "parked");
+        assert_eq!(w.queue.visible_ids(), vec!["m-2".to_string()]);
+        assert_eq!(w.log.count("connect:StartOutboundVoiceContact"), before);
+        assert!(w.sfn.sent().iter().all(|(t, _)| t != "T-w2"));
+
+        // Wave 1's lane comes back after its call and ends: wave 2's lane is woken, unchanged.
+        let err = dialer.handle(lane_input(1, 1, "T-w1b")).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::LaneBudgetExhausted);
+        let woken: Vec<_> = w
+            .sfn
+            .sent()
+            .into_iter()
+            .filter(|(t, _)| t == "T-w2")
+            .collect();
+        assert_eq!(woken.len(), 1);
+        let state: LaneState = serde_json::from_str(&woken[0].1).unwrap();
+        assert_eq!((state.wave, state.lane, state.calls), (2, 3, 0));
+
+        // Woken, it dials the next contact; nobody starts wave 2 twice.
+        w.connect.script(&[Start::Placed("c-2")]);
+        let out = dialer.handle(lane_input(2, 0, "T-w2")).await.unwrap();
+        assert_eq!(out.status, "placed");
+        assert!(w.queue.visible_ids().is_empty());
+        assert_eq!(w.sfn.started().len(), 2, "wave 2's last call starts wave 3");
+        assert_eq!(w.sfn.started()[1].0, "r-1-w3");
+    }
+
+    #[tokio::test]
+    async fn a_wave_begun_without_slots_leaves_its_next_wave_to_the_state_machine() {
+        // A wave under way when the deployment was upgraded: its lanes never took slots.
+        let w = world();
+        w.offer(&body("C-1", "+442079460123"));
+        let mut dialer = w.dialer();
+        dialer.settings.state_machine_arn = Some("arn:sm".into());
+        let mut v = input(3);
+        v["wave"] = json!(4);
+        v["waveBudget"] = json!(1);
+        w.connect.script(&[Start::Placed("c-1")]);
+        let out = dialer.handle(v).await.unwrap();
+        assert_eq!(out.status, "placed", "the wave's last call is placed");
+        assert!(
+            w.sfn.started().is_empty(),
+            "but the next wave is not started early"
+        );
     }
 
     #[tokio::test]

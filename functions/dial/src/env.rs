@@ -36,6 +36,8 @@ pub struct Env {
     /// `ANSWERING_MACHINE_DETECTION` (the Terraform variable, jsonencoded): `None` when off or
     /// unset.
     pub answering_machine_detection: Option<AnsweringMachineDetection>,
+    /// `STATE_MACHINE_ARN`: the dialer's state machine (the next wave is started early).
+    pub state_machine_arn: Option<String>,
 }
 
 impl FromEnv for Env {
@@ -62,6 +64,9 @@ impl FromEnv for Env {
             calling_window: env.calling_window(),
             frequency_cap: env.frequency_cap(),
             answering_machine_detection: answering_machine_detection(env),
+            state_machine_arn: env
+                .optional("STATE_MACHINE_ARN")
+                .filter(|arn| !arn.trim().is_empty()),
         }
     }
 }
@@ -88,6 +93,7 @@ impl Env {
         settings.answering_machine_detection = self.answering_machine_detection.clone();
         settings.window = self.calling_window.clone();
         settings.cap = self.frequency_cap;
+        settings.state_machine_arn = self.state_machine_arn.clone();
         settings
     }
 }

@@ -24,15 +24,24 @@ pub fn count_key(run_id: &str, wave: u32) -> String {
     format!("WAVE#{run_id}#{wave}")
 }
 
-/// Takes the lane's next call from its wave's budget. `Ok(true)`: taken, or the lane has no
-/// shared budget (`wave_budget` 0); `Ok(false)`: the wave's budget is spent.
+/// What [`take_call`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Taken (or the lane has no shared budget, `wave_budget` 0); `last`: this was the wave's
+    /// last call, so its lanes are about to end and the next wave can start.
+    Taken { last: bool },
+    /// The wave's budget is spent: the lane ends.
+    Spent,
+}
+
+/// Takes the lane's next call from its wave's budget.
 pub async fn take_call(
     dynamodb: &aws_sdk_dynamodb::Client,
     table_name: &str,
     lane: &LaneState,
-) -> Result<bool, FunctionError> {
+) -> Result<Take, FunctionError> {
     if lane.wave_budget == 0 {
-        return Ok(true);
+        return Ok(Take::Taken { last: false });
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -47,7 +56,12 @@ pub async fn take_call(
         "wave budget",
     )
     .await?;
-    Ok(taken.is_some())
+    Ok(match taken {
+        Some(count) => Take::Taken {
+            last: count >= u64::from(lane.wave_budget),
+        },
+        None => Take::Spent,
+    })
 }
 
 #[cfg(test)]
@@ -81,7 +95,10 @@ mod tests {
         let never = mock!(aws_sdk_dynamodb::Client::update_item)
             .then_output(|| UpdateItemOutput::builder().build());
         let ddb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&never]);
-        assert!(take_call(&ddb, "t", &lane(0)).await.unwrap());
+        assert_eq!(
+            take_call(&ddb, "t", &lane(0)).await.unwrap(),
+            Take::Taken { last: false }
+        );
         assert_eq!(never.num_calls(), 0);
     }
 
@@ -104,7 +121,10 @@ mod tests {
                     .build()
             });
         let ddb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&taken]);
-        assert!(take_call(&ddb, "t", &lane(40)).await.unwrap());
+        assert_eq!(
+            take_call(&ddb, "t", &lane(40)).await.unwrap(),
+            Take::Taken { last: false }
+        );
         assert_eq!(taken.num_calls(), 1);
     }
 
@@ -116,6 +136,20 @@ mod tests {
             )
         });
         let ddb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&spent]);
-        assert!(!take_call(&ddb, "t", &lane(40)).await.unwrap());
+        assert_eq!(take_call(&ddb, "t", &lane(40)).await.unwrap(), Take::Spent);
+    }
+
+    #[tokio::test]
+    async fn the_waves_last_call_is_known_to_the_lane_that_takes_it() {
+        let last = mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
+            UpdateItemOutput::builder()
+                .attributes("n", AttributeValue::N("40".into()))
+                .build()
+        });
+        let ddb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&last]);
+        assert_eq!(
+            take_call(&ddb, "t", &lane(40)).await.unwrap(),
+            Take::Taken { last: true }
+        );
     }
 }

@@ -8,7 +8,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::Utc;
 use dial_handler::dialing::{DialSettings, Dialer, QueueNumber};
 use dial_handler::rate_limit::{acquire, RateLimit};
-use dial_handler::wave_budget::take_call;
+use dial_handler::wave_budget::{take_call, Take};
 use outbound_core::completion::{record_disconnect, DisconnectRecorded};
 use outbound_core::error::ErrorName;
 use outbound_core::hours::StatusCache;
@@ -83,15 +83,23 @@ async fn lanes_taking_a_waves_calls_take_exactly_its_budget() {
         })
         .collect();
     let mut taken: BTreeMap<u32, u32> = BTreeMap::new();
-    for _ in 0..5 {
+    let mut last = Vec::new();
+    for round in 0..5 {
         for state in &lanes {
             let took = take_call(&ledger.dynamodb, &ledger.table_name, state)
                 .await
                 .unwrap();
-            *taken.entry(state.lane).or_default() += u32::from(took);
+            if took != Take::Spent {
+                *taken.entry(state.lane).or_default() += 1;
+            }
+            if took == (Take::Taken { last: true }) {
+                last.push((round, state.lane));
+            }
         }
     }
     assert_eq!(taken.values().sum::<u32>(), 7, "{taken:?}");
+    // The seventh call, lane 3 in the second round, was the wave's last: told to one lane once.
+    assert_eq!(last, vec![(1, 3)]);
     let item = table_item(
         &ledger.dynamodb,
         &ledger.table_name,
@@ -106,9 +114,84 @@ async fn lanes_taking_a_waves_calls_take_exactly_its_budget() {
         wave: 3,
         ..lanes[0].clone()
     };
-    assert!(take_call(&ledger.dynamodb, &ledger.table_name, &next)
+    assert_eq!(
+        take_call(&ledger.dynamodb, &ledger.table_name, &next)
+            .await
+            .unwrap(),
+        Take::Taken { last: false }
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: MOTO_ENDPOINT, run by make test"]
+async fn a_lane_of_the_next_wave_waits_for_this_waves_lane_and_takes_over_when_it_ends() {
+    use dial_handler::lane_handover::{admit as admit_lane, end as end_lane, Admission};
+    let sdk = sdk().await;
+    let ledger = ledger(&sdk).await;
+    let (sfn, sent) = sfn();
+    let run_id = unique("r-slot");
+    let lane_of = |wave: u32| outbound_core::records::LaneState {
+        lane: 4,
+        wave,
+        wave_budget: 10,
+        budget: 10,
+        ..lane(&run_id, 0)
+    };
+    let state = |wave: u32| serde_json::to_string(&lane_of(wave)).unwrap();
+    let now = Utc::now();
+    let admit_at = |wave: u32, token: &'static str, at: chrono::DateTime<Utc>| {
+        let (ddb, table, lane, state) = (
+            ledger.dynamodb.clone(),
+            ledger.table_name.clone(),
+            lane_of(wave),
+            state(wave),
+        );
+        async move {
+            admit_lane(&ddb, &table, &lane, token, &state, at)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(admit_at(1, "T-1", now).await, Admission::Dial);
+    assert_eq!(
+        admit_at(1, "T-1", now).await,
+        Admission::Dial,
+        "a repeated first dial"
+    );
+    assert_eq!(admit_at(2, "T-2", now).await, Admission::Parked);
+    assert!(sent.lock().unwrap().is_empty());
+    end_lane(&ledger.dynamodb, &sfn, &ledger.table_name, &lane_of(1))
         .await
-        .unwrap());
+        .unwrap();
+    assert_eq!(
+        sent.lock().unwrap().clone(),
+        vec![("T-2".to_string(), state(2))]
+    );
+    assert_eq!(admit_at(2, "T-2", now).await, Admission::Dial);
+    let slot = table_item(
+        &ledger.dynamodb,
+        &ledger.table_name,
+        &format!("SLOT#{run_id}#4"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(slot["wave"].as_n().unwrap(), "2");
+    assert!(!slot.contains_key("waiting") && !slot.contains_key("waitingState"));
+    assert!(slot.contains_key("expiresAt"));
+
+    // Wave 3's lane waits for wave 2's, which never ends: taken over once a whole call's time
+    // (timeoutSeconds) has passed since it began to wait, not before.
+    assert_eq!(admit_at(3, "T-3", now).await, Admission::Parked);
+    let early = now + chrono::Duration::seconds(30);
+    assert_eq!(admit_at(3, "T-3", early).await, Admission::Parked);
+    let late = now + chrono::Duration::seconds(i64::from(lane_of(3).timeout_seconds));
+    assert_eq!(admit_at(3, "T-3", late).await, Admission::Dial);
+    // Wave 2's lane coming back late wakes nobody: the slot is no longer its own.
+    end_lane(&ledger.dynamodb, &sfn, &ledger.table_name, &lane_of(2))
+        .await
+        .unwrap();
+    assert_eq!(sent.lock().unwrap().len(), 1);
 }
 
 /// Connect in process: the queue is enabled (no hours), calls get sequential contact ids.

@@ -828,19 +828,18 @@ pub async fn write_result(ledger: &Ledger, item: ContactItem) -> Result<(), Func
 /// Points a lane at its outstanding call (for the reconcile path).
 pub async fn put_lane_pointer(
     ledger: &Ledger,
-    run_id: &str,
-    lane: u32,
+    next: &LaneState,
     contact_id: &str,
-    call: u32,
     now: DateTime<Utc>,
 ) -> Result<(), FunctionError> {
     ledger
         .dynamodb
         .put_item()
         .table_name(&ledger.table_name)
-        .item("pk", AttributeValue::S(lane_pk(run_id, lane)))
+        .item("pk", AttributeValue::S(lane_pk(&next.run_id, next.lane)))
         .item("contactId", AttributeValue::S(contact_id.to_string()))
-        .item("call", AttributeValue::N(call.to_string()))
+        .item("call", AttributeValue::N(next.calls.to_string()))
+        .item("wave", AttributeValue::N(next.wave.to_string()))
         .item(
             "expiresAt",
             AttributeValue::N((now.timestamp() + DIAL_TTL_SECONDS).to_string()),
@@ -869,8 +868,11 @@ pub async fn reconcile(
         return Ok(lane.clone());
     };
     // The pointer names the lane's latest call; it is outstanding only if it is the call this
-    // state is waiting for (a pointer from an earlier call or wave was already counted).
-    if call != lane.calls.saturating_add(1) {
+    // state is waiting for (a pointer from an earlier call or wave was already counted). A lane
+    // of the next wave waiting for this lane's end has a call count of its own, so the wave
+    // must match too (pointers written before they named their wave match any).
+    let pointer_wave = attr_u32(&pointer, "wave");
+    if call != lane.calls.saturating_add(1) || pointer_wave.is_some_and(|w| w != lane.wave) {
         return Ok(lane.clone());
     }
     let mut next = lane.clone();
@@ -1382,16 +1384,9 @@ mod tests {
     async fn place_and_point(w: &World, contact_id: &str, calls: u32) -> LaneState {
         let next = lane_state(calls + 1);
         record(w, contact_id, "T1", &next).await;
-        put_lane_pointer(
-            &w.ledger,
-            "r-1",
-            3,
-            contact_id,
-            next.calls,
-            t("2024-03-04T10:00:00Z"),
-        )
-        .await
-        .unwrap();
+        put_lane_pointer(&w.ledger, &next, contact_id, t("2024-03-04T10:00:00Z"))
+            .await
+            .unwrap();
         lane_state(calls)
     }
 
@@ -1487,7 +1482,7 @@ mod tests {
             lane
         );
         // A pointer to an older call (already counted, or from an earlier wave).
-        put_lane_pointer(&w.ledger, "r-1", 3, "c-old", 4, now)
+        put_lane_pointer(&w.ledger, &lane_state(4), "c-old", now)
             .await
             .unwrap();
         assert_eq!(
@@ -1495,6 +1490,25 @@ mod tests {
                 .await
                 .unwrap(),
             lane
+        );
+        // The previous wave's lane on its fifth call, while this wave's lane (four calls in)
+        // waits for it: not this lane's call.
+        let previous_wave = LaneState {
+            wave: 7,
+            ..lane_state(5)
+        };
+        put_lane_pointer(&w.ledger, &previous_wave, "c-previous", now)
+            .await
+            .unwrap();
+        let this_wave = LaneState {
+            wave: 8,
+            ..lane.clone()
+        };
+        assert_eq!(
+            reconcile(&w.ledger, &connect.client(), "i-1", &this_wave, now)
+                .await
+                .unwrap(),
+            this_wave
         );
         assert_eq!(w.log.count("connect:DescribeContact"), 0);
     }

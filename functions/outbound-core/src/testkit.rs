@@ -220,6 +220,7 @@ fn compare(a: &AttributeValue, b: &AttributeValue) -> Option<std::cmp::Ordering>
             x.parse::<f64>().ok()?.partial_cmp(&y.parse::<f64>().ok()?)
         }
         (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.cmp(y)),
+        (AttributeValue::Bool(x), AttributeValue::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     }
 }
@@ -455,6 +456,7 @@ impl FakeTable {
                     ));
                 }
             }
+            let old = existing.cloned();
             let mut item = existing.cloned().unwrap_or_else(|| {
                 HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))])
             });
@@ -470,6 +472,9 @@ impl FakeTable {
                     UpdateItemOutput::builder()
                         .set_attributes(Some(item))
                         .build()
+                }
+                Some(ReturnValue::AllOld) => {
+                    UpdateItemOutput::builder().set_attributes(old).build()
                 }
                 _ => UpdateItemOutput::builder().build(),
             };
@@ -627,6 +632,9 @@ impl FakeBucket {
 pub struct FakeSfn {
     /// (token, output) of every successful send.
     pub sent: Arc<Mutex<Vec<(String, String)>>>,
+    /// (name, input) of every execution started; a name is started once (as Step Functions
+    /// does, `ExecutionAlreadyExists` after).
+    pub started: Arc<Mutex<Vec<(String, String)>>>,
     pub gone: Arc<Mutex<Vec<String>>>,
     faults: Arc<Mutex<u32>>,
     pub log: Log,
@@ -646,6 +654,10 @@ impl FakeSfn {
 
     pub fn sent(&self) -> Vec<(String, String)> {
         self.sent.lock().unwrap().clone()
+    }
+
+    pub fn started(&self) -> Vec<(String, String)> {
+        self.started.lock().unwrap().clone()
     }
 
     pub fn client(&self) -> aws_sdk_sfn::Client {
@@ -685,7 +697,33 @@ impl FakeSfn {
             sent.push((token, r.output().unwrap().to_string()));
             MockResponse::Output(SendTaskSuccessOutput::builder().build())
         });
-        mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&send], |c| c
+        let s = self.clone();
+        let start = mock!(aws_sdk_sfn::Client::start_execution).then_compute_response(move |r| {
+            use aws_sdk_sfn::operation::start_execution::{
+                StartExecutionError, StartExecutionOutput,
+            };
+            let name = r.name().unwrap_or_default().to_string();
+            s.log.push(format!("sfn:StartExecution {name}"));
+            let mut started = s.started.lock().unwrap();
+            if started.iter().any(|(n, _)| *n == name) {
+                return MockResponse::Error(StartExecutionError::ExecutionAlreadyExists(
+                    aws_sdk_sfn::types::error::ExecutionAlreadyExists::builder()
+                        .meta(meta("ExecutionAlreadyExists"))
+                        .build(),
+                ));
+            }
+            started.push((name.clone(), r.input().unwrap_or_default().to_string()));
+            MockResponse::Output(
+                StartExecutionOutput::builder()
+                    .execution_arn(format!(
+                        "arn:aws:states:eu-west-2:123456789012:execution:sm:{name}"
+                    ))
+                    .start_date(aws_smithy_types::DateTime::from_secs(0))
+                    .build()
+                    .unwrap(),
+            )
+        });
+        mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&send, &start], |c| c
             .retry_config(RetryConfig::disabled()))
     }
 }

@@ -33,6 +33,9 @@ run load-list-big-file cargo bench -p load-list --bench big_file
 # the stack's own harness builds the zips and the simulator when they are missing.
 ensure_terraform
 run local-lambda "$VENV/bin/python" scripts/bench_local_lambda.py
+# The same 1 GB list through the deployed load-list, segment after segment, into moto (a few
+# minutes of segments: moto's pace would take most of a day for the whole file).
+run load-list-big-file-local "$VENV/bin/python" scripts/bench_big_file_local.py
 # BENCH_DIALER_ARGS: e.g. "--history-budget 8000 --history-sizes 20000" adds the 20,000-contact
 # campaign at the module's default budget (about an hour more on 2 cores).
 # shellcheck disable=SC2086

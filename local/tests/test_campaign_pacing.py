@@ -157,10 +157,11 @@ def test_a_number_listed_between_feed_and_dial_is_never_called(stack: Stack):
     stay listed for the deployment, and no other test here uses them."""
     campaign = "e2e-dnc-late"
     stack.set_param("concurrentcalls", "2")
-    # Two lanes, each call up for 20 real seconds: the contacts after the first two wait, leased,
-    # in the lanes' queue while the first calls last.
+    # Two lanes, each call up for 60 real seconds: the contacts after the first two wait, leased,
+    # in the lanes' queue while the first calls last (the last of them for two calls, 120 s: the
+    # listing, an asynchronous load of its own, has that long even on a loaded machine).
     stack.sim.configure(answerRate=1.0, busyRate=0.0, failRate=0.0,
-                        ringSeconds={"min": 20.0, "max": 20.0}, talkSeconds={"min": 400.0, "max": 400.0})
+                        ringSeconds={"min": 60.0, "max": 60.0}, talkSeconds={"min": 400.0, "max": 400.0})
     try:
         numbers = {f"L{i}": f"+44207946{970 + i:04d}" for i in range(6)}
         stack.upload_csv(f"{campaign}.csv", "custID,phone\n" + "".join(f"{k},{p}\n" for k, p in numbers.items()))
@@ -174,7 +175,14 @@ def test_a_number_listed_between_feed_and_dial_is_never_called(stack: Stack):
             assert time.monotonic() < deadline, f"no contact waited leased behind a call: {items}"
             time.sleep(0.2)
         target = leased[-1]
+        listed_before = len(stack.do_not_call_items())
         stack.upload_csv("dnc/listed-while-queued.csv", f"phone\n{numbers[target]}\n")
+        # The premise: the number is on the list while its contact still waits, uncalled.
+        while len(stack.do_not_call_items()) <= listed_before:
+            assert time.monotonic() < deadline, "the do-not-call file was never loaded"
+            time.sleep(0.5)
+        state = next(i["state"] for i in stack.campaign_ledger_items(campaign) if i["key"] == target)
+        assert state == "leased", f"{target} left the queue ({state}) before its number was listed: the test's wait was too short"
         stack.wait_until_idle(campaign, expected_results=5, timeout=600, progress=say)
     finally:
         stack.sim.configure(answerRate=0.7, busyRate=0.1, failRate=0.05,
